@@ -1,0 +1,62 @@
+//! The `serialstation` command line: parses arguments and hands each subcommand to
+//! the module that owns it. Exit codes: 0 success, 1 the command's check failed or
+//! it could not do its work, 2 usage errors.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod config;
+pub mod gs1;
+pub mod pool;
+pub mod product;
+pub mod vision;
+
+#[derive(Parser, Debug)]
+#[command(name = "serialstation", version, about = "Line-side serialization station controller")]
+pub struct Cli {
+    /// The station's SQLite store (created if missing).
+    #[arg(long, global = true, env = "SERIALSTATION_DB", default_value = "serialstation.sqlite")]
+    pub db: std::path::PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check and convert GS1 data (element strings, scan data, Digital Link).
+    #[command(subcommand)]
+    Gs1(gs1::Gs1Command),
+    /// Serial number pools: import, generate, status.
+    #[command(subcommand)]
+    Pool(pool::PoolCommand),
+    /// Client, product and line configuration files.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// The product master.
+    #[command(subcommand)]
+    Product(product::ProductCommand),
+    /// GS1 DataMatrix: encode, decode and grade.
+    #[command(subcommand)]
+    Vision(vision::VisionCommand),
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Gs1(cmd) => gs1::run(cmd),
+        Command::Pool(cmd) => pool::run(cmd, &cli.db),
+        Command::Config(cmd) => config::run(cmd, &cli.db),
+        Command::Product(cmd) => product::run(cmd, &cli.db),
+        Command::Vision(cmd) => vision::run(cmd),
+    }
+}

@@ -1,0 +1,1 @@
+//! GS1 Digital Link URIs: primary key and qualifiers in the path, data attributes in the query.

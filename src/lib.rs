@@ -1,0 +1,19 @@
+//! serialstation: a line-side serialization station controller for pharmaceutical
+//! packaging lines. The binary's entry point is [`cli::main`].
+//!
+//! Concerns, one folder each; dependencies point one way (`line` and `upload` use
+//! `store` and `gs1`; `store` uses `gs1`; nothing points back up):
+//! - `gs1` (crate `serialstation-gs1` in `src/gs1/`): identifiers and element strings.
+//! - [`config`]: clients, products and line configuration files.
+//! - [`pool`]: serial pool files and generation (pure logic).
+//! - [`store`]: the SQLite store, every read and write of state.
+//! - [`line`]: the per-item engine (a pure state machine).
+//! - [`cli`]: the command line.
+
+pub use serialstation_gs1 as gs1;
+
+pub mod cli;
+pub mod config;
+pub mod line;
+pub mod pool;
+pub mod store;

@@ -1,0 +1,1 @@
+//! The per-item engine: a pure state machine, events in, commands out.

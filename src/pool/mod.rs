@@ -1,0 +1,1 @@
+//! Serial pool files and pool generation: pure logic, no database.
