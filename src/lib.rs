@@ -17,3 +17,4 @@ pub mod config;
 pub mod line;
 pub mod pool;
 pub mod store;
+pub mod upload;

@@ -2,5 +2,17 @@
 //! PLC I/O), and the vision module that encodes, renders, decodes and grades
 //! GS1 DataMatrix symbols. Wire codecs and vision are pure functions; drivers do
 //! the I/O.
+//!
+//! One module per protocol (`tij`, `zpl`, `dmcc`, `image_camera`, `plc`), each with
+//! its codec for both directions of the wire (the simulator uses the device side).
 
+pub mod dmcc;
+pub mod framing;
+pub mod image_camera;
+pub mod link;
+pub mod plc;
+pub mod readout;
+pub mod tij;
+pub mod traits;
 pub mod vision;
+pub mod zpl;

@@ -1,1 +1,22 @@
-//! The simulated line.
+//! A simulated packaging line on loopback: conveyor and PLC (Modbus/TCP), printers
+//! (TIJ, ZPL) and cameras (smart, image) with fault injection, a control endpoint,
+//! and a ground-truth log of every physical item.
+//!
+//! The core model is pure and deterministic ([`model`]); [`runtime`] runs it in real
+//! time behind real sockets. Start a line with [`Simulator::start`].
+
+pub mod camera;
+pub mod config;
+pub mod control;
+pub mod faults;
+pub mod ground_truth;
+pub mod imaging;
+pub mod model;
+pub mod plc;
+pub mod printer;
+pub mod runtime;
+
+pub use config::SimConfig;
+pub use control::{Control, ControlRequest};
+pub use ground_truth::{GroundTruth, ItemRecord, PhysicalExit};
+pub use runtime::{Addresses, RunningSimulator, Simulator, StartError};

@@ -1,11 +1,116 @@
-//! `serialstation config`.
+//! `serialstation config`: check client configuration files and load them into the store.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(clap::Subcommand, Debug)]
-pub enum ConfigCommand {}
+use crate::cli::pool::fail;
+use crate::config::{ConfigReport, check_client_file};
+use crate::store::products::Change;
+use crate::store::{Actor, Store};
 
-pub fn run(cmd: ConfigCommand, _db: &Path) -> ExitCode {
-    match cmd {}
+#[derive(clap::Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Check client files (or every *.toml in a folder); problems are listed with file, line and field.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Check client files and, if all are valid, write their clients and products to the store.
+    Load {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+pub fn run(cmd: ConfigCommand, db: &Path) -> ExitCode {
+    match cmd {
+        ConfigCommand::Check { files } => match check_all(&files) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(code) => code,
+        },
+        ConfigCommand::Load { files } => load(db, &files),
+    }
+}
+
+/// The files named, with folders expanded to their `*.toml` files (sorted).
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path).map_err(|e| format!("cannot list {}: {e}", path.display()))?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            if found.is_empty() {
+                return Err(format!("{} holds no .toml files", path.display()));
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Checks every file, prints every issue, and returns the reports if none has errors.
+fn check_all(paths: &[PathBuf]) -> Result<Vec<ConfigReport>, ExitCode> {
+    let files = expand(paths).map_err(fail)?;
+    let mut reports = Vec::new();
+    let mut errors = 0usize;
+    for file in &files {
+        let report = check_client_file(file);
+        for issue in &report.issues {
+            eprintln!("{issue}");
+        }
+        let file_errors = report.errors().count();
+        errors += file_errors;
+        match &report.config {
+            Some(c) if file_errors == 0 => {
+                println!("{}: OK (client {}, {} product(s))", file.display(), c.client.id, c.products.len())
+            }
+            _ => eprintln!("{}: {file_errors} error(s)", file.display()),
+        }
+        reports.push(report);
+    }
+    if errors > 0 {
+        return Err(ExitCode::from(1));
+    }
+    Ok(reports)
+}
+
+fn load(db: &Path, paths: &[PathBuf]) -> ExitCode {
+    let reports = match check_all(paths) {
+        Ok(r) => r,
+        Err(code) => {
+            eprintln!("nothing was loaded: fix the errors above first");
+            return code;
+        }
+    };
+    let mut store = match Store::open(db) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let actor = Actor::current_os_user();
+    for config in reports.iter().filter_map(|r| r.config.as_ref()) {
+        match store.load_client_config(config, &actor) {
+            Ok(report) => {
+                println!("client {}: {}", report.client_id, describe(report.client));
+                for (gtin, change) in report.products {
+                    println!("  product {gtin}: {}", describe(change));
+                }
+            }
+            Err(e) => return fail(e),
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn describe(change: Change) -> &'static str {
+    match change {
+        Change::Added => "added",
+        Change::Updated => "updated",
+        Change::Unchanged => "unchanged",
+    }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod audit;
 pub mod config;
 pub mod gs1;
 pub mod pool;
@@ -37,6 +38,9 @@ pub enum Command {
     /// The product master.
     #[command(subcommand)]
     Product(product::ProductCommand),
+    /// The audit trail: verify its hash chain, list its rows.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// GS1 DataMatrix: encode, decode and grade.
     #[command(subcommand)]
     Vision(vision::VisionCommand),
@@ -57,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::Pool(cmd) => pool::run(cmd, &cli.db),
         Command::Config(cmd) => config::run(cmd, &cli.db),
         Command::Product(cmd) => product::run(cmd, &cli.db),
+        Command::Audit(cmd) => audit::run(cmd, &cli.db),
         Command::Vision(cmd) => vision::run(cmd),
     }
 }

@@ -1,11 +1,218 @@
-//! `serialstation pool`.
+//! `serialstation pool`: import serial files, generate serials, show pool status.
 
-use std::path::Path;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(clap::Subcommand, Debug)]
-pub enum PoolCommand {}
+use crate::gs1::Gtin;
+use crate::pool::{Alphabet, GenerationPlan, SerialFileReader, SerialOrder};
+use crate::store::{Actor, ImportOutcome, PoolStatus, SerialState, Store};
 
-pub fn run(cmd: PoolCommand, _db: &Path) -> ExitCode {
-    match cmd {}
+/// How many problem lines `pool import` prints before "and N more".
+const SHOWN_PROBLEMS: usize = 20;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum PoolCommand {
+    /// Import serials from a file into a GTIN's pool: all of them, or none if any line is wrong.
+    Import {
+        /// The GTIN whose pool receives the serials (must be in the product master).
+        #[arg(long)]
+        gtin: String,
+        /// Read the file as CSV with a header row and take serials from this column.
+        /// Without it the file holds one serial per line.
+        #[arg(long)]
+        column: Option<String>,
+        /// CSV field separator (with --column).
+        #[arg(long, default_value = ",", requires = "column")]
+        delimiter: char,
+        /// The serial file.
+        file: PathBuf,
+    },
+    /// Generate new serials into a GTIN's pool.
+    Generate {
+        #[arg(long)]
+        gtin: String,
+        /// How many serials to add.
+        #[arg(long)]
+        count: u64,
+        /// Random serials from a secure random generator (required for EU FMD markets).
+        #[arg(long)]
+        random: bool,
+        /// Characters per serial (1 to 20).
+        #[arg(long, default_value_t = 12)]
+        length: u8,
+        #[arg(long, value_enum, default_value_t = AlphabetArg::Numeric)]
+        alphabet: AlphabetArg,
+    },
+    /// Count serials per state for each GTIN and warn when a pool runs low.
+    Status {
+        /// Only this GTIN.
+        #[arg(long)]
+        gtin: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum AlphabetArg {
+    /// Digits 0-9.
+    Numeric,
+    /// Digits and upper-case letters A-Z.
+    Alphanumeric,
+}
+
+pub fn run(cmd: PoolCommand, db: &Path) -> ExitCode {
+    match cmd {
+        PoolCommand::Import { gtin, column, delimiter, file } => import(db, &gtin, column.as_deref(), delimiter, &file),
+        PoolCommand::Generate { gtin, count, random, length, alphabet } => {
+            let alphabet = match alphabet {
+                AlphabetArg::Numeric => Alphabet::Numeric,
+                AlphabetArg::Alphanumeric => Alphabet::Alphanumeric,
+            };
+            let order = if random { SerialOrder::Random } else { SerialOrder::Sequential };
+            generate(db, &gtin, &GenerationPlan { count, order, alphabet, length })
+        }
+        PoolCommand::Status { gtin, json } => status(db, gtin.as_deref(), json),
+    }
+}
+
+pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(1)
+}
+
+pub(crate) fn parse_gtin(text: &str) -> Result<Gtin, String> {
+    Gtin::parse(text).map_err(|e| format!("--gtin {text}: {e}"))
+}
+
+fn import(db: &Path, gtin: &str, column: Option<&str>, delimiter: char, file: &Path) -> ExitCode {
+    let gtin = match parse_gtin(gtin) {
+        Ok(g) => g,
+        Err(e) => return fail(e),
+    };
+    let delimiter = match u8::try_from(delimiter) {
+        Ok(d) if d.is_ascii() && d != b'"' && d != b'\n' => d,
+        _ => return fail(format!("--delimiter {delimiter:?} cannot separate CSV fields: use a single ASCII character such as , or ;")),
+    };
+    let shown = file.display();
+    let input = match File::open(file) {
+        Ok(f) => BufReader::with_capacity(1 << 16, f),
+        Err(e) => return fail(format!("cannot open {shown}: {e}")),
+    };
+    let lines: Box<dyn Iterator<Item = _>> = match column {
+        None => Box::new(SerialFileReader::plain(input)),
+        Some(column) => match SerialFileReader::csv(input, column, delimiter) {
+            Ok(reader) => Box::new(reader),
+            Err(e) => return fail(format!("{shown}: {e}")),
+        },
+    };
+    let mut store = match Store::open(db) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    match store.import_serials(&gtin, lines, &shown.to_string(), &Actor::current_os_user()) {
+        Ok(ImportOutcome::Imported { count }) => {
+            println!("imported {count} serials from {shown} into the pool of GTIN {gtin}");
+            ExitCode::SUCCESS
+        }
+        Ok(ImportOutcome::Rejected { problems, total }) => {
+            eprintln!("error: nothing was imported: {shown} has {total} problem(s); fix them and import the file again:");
+            for p in problems.iter().take(SHOWN_PROBLEMS) {
+                if p.line == 0 {
+                    eprintln!("  {}", p.reason);
+                } else {
+                    eprintln!("  line {}: {}", p.line, p.reason);
+                }
+            }
+            let shown_count = problems.len().min(SHOWN_PROBLEMS) as u64;
+            if total > shown_count {
+                eprintln!("  and {} more", total - shown_count);
+            }
+            ExitCode::from(1)
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn generate(db: &Path, gtin: &str, plan: &GenerationPlan) -> ExitCode {
+    let gtin = match parse_gtin(gtin) {
+        Ok(g) => g,
+        Err(e) => return fail(e),
+    };
+    let mut store = match Store::open(db) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    match store.generate_serials(&gtin, plan, &Actor::current_os_user()) {
+        Ok(outcome) => {
+            let kind = if plan.order == SerialOrder::Random { "random" } else { "sequential" };
+            println!(
+                "generated {} {kind} {} serials of length {} into the pool of GTIN {gtin}; \
+                 guessing a valid serial: 1 in {}",
+                outcome.count,
+                plan.alphabet.name(),
+                plan.length,
+                outcome.one_in
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn status_json(s: &PoolStatus) -> serde_json::Value {
+    let counts: serde_json::Map<String, serde_json::Value> =
+        SerialState::ALL.iter().map(|st| (st.name().to_string(), s.count(*st).into())).collect();
+    serde_json::json!({
+        "gtin": s.gtin,
+        "product": s.product_name,
+        "counts": counts,
+        "total": s.total(),
+        "low_water_mark": s.low_water_mark,
+        "low": s.is_low(),
+    })
+}
+
+fn status(db: &Path, gtin: Option<&str>, json: bool) -> ExitCode {
+    let gtin = match gtin.map(parse_gtin).transpose() {
+        Ok(g) => g,
+        Err(e) => return fail(e),
+    };
+    let store = match Store::open(db) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let statuses = match store.pool_status(gtin.as_ref()) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    if json {
+        println!("{}", serde_json::Value::Array(statuses.iter().map(status_json).collect()));
+        return ExitCode::SUCCESS;
+    }
+    if statuses.is_empty() {
+        println!("no products yet: load a client configuration first (serialstation config load FILE)");
+    }
+    for s in &statuses {
+        println!("{}  {}", s.gtin, s.product_name);
+        let shown: Vec<String> = SerialState::ALL
+            .iter()
+            .filter(|st| **st == SerialState::Unallocated || s.count(**st) > 0)
+            .map(|st| format!("{} {}", st.name(), s.count(*st)))
+            .collect();
+        println!("  {}  (total {})", shown.join(", "), s.total());
+        if s.is_low() {
+            println!(
+                "  WARNING: only {} unallocated serials left, below the low-water mark of {}: \
+                 import or generate more (serialstation pool import|generate --gtin {})",
+                s.count(SerialState::Unallocated),
+                s.low_water_mark,
+                s.gtin
+            );
+        }
+    }
+    ExitCode::SUCCESS
 }

@@ -1,1 +1,120 @@
 //! The SQLite store: schema, migrations, and every read and write of state.
+//!
+//! [`Store`] is the one entry point; its methods are split by concern:
+//! - [`schema`]: versioned migrations and the rules the database enforces itself;
+//! - [`state`]: the OPEN-SCS serial states and the allowed-transition table (pure);
+//! - [`products`]: clients and products (the product master);
+//! - [`serials`]: pools, import, generation, block allocation, state changes, status;
+//! - [`batches`]: batches and items (minimal; the line engine extends them);
+//! - [`audit`]: the hash-chained audit trail and its verification;
+//! - [`outbox`]: work for the uploader (minimal).
+//!
+//! Durability: WAL with `synchronous=FULL`, so a committed transaction survives power
+//! loss (state here decides whether a serial may ever be printed, so no commit may be
+//! lost); foreign keys on; a busy timeout so that the CLI and the daemon can share the
+//! file. Every method that changes state writes its audit row in the same transaction.
+
+pub mod actor;
+pub mod audit;
+pub mod batches;
+pub mod clock;
+pub mod error;
+pub mod outbox;
+pub mod products;
+pub mod schema;
+pub mod serials;
+pub mod state;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+pub use actor::Actor;
+pub use audit::{AuditEntry, AuditVerification, BrokenAuditRow};
+pub use batches::{Batch, BatchId, BatchState, NewBatch};
+pub use error::{StoreError, StoreResult};
+pub use outbox::{OutboxEntry, OutboxId};
+pub use serials::{
+    AllocatedSerial, GenerateOutcome, ImportOutcome, ImportProblem, LineProblem, PoolStatus,
+    PrinterProof, SerialId, SerialLine,
+};
+pub use state::{SerialState, can_transition};
+
+use error::SqlContext;
+
+/// How long a writer waits for another process's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The station's store: one SQLite file.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if missing) the store at `path` and migrates it to the
+    /// current schema. Refuses a store written by a newer program.
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Store> {
+        let path = path.as_ref().to_path_buf();
+        let shown = path.display().to_string();
+        let mut conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .context(&format!("opening the store {shown} (check the path and its permissions)"))?;
+        configure(&conn, &shown)?;
+        schema::migrate(&mut conn, &shown)?;
+        schema::check_transition_table(&conn)?;
+        Ok(Store { conn, path })
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open store.
+    pub fn schema_version(&self) -> StoreResult<i64> {
+        schema::current_version(&self.conn)
+    }
+
+    /// Starts a write transaction that takes the write lock at once, so it never
+    /// fails half-way with "database is locked".
+    fn write_tx(&mut self, what: &str) -> StoreResult<Transaction<'_>> {
+        self.conn.transaction_with_behavior(TransactionBehavior::Immediate).context(what)
+    }
+
+    /// Raw connection for tests and for modules being migrated into the store.
+    /// Everything that changes state must go through the typed methods.
+    #[doc(hidden)]
+    pub fn raw_connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn configure(conn: &Connection, shown: &str) -> StoreResult<()> {
+    conn.busy_timeout(BUSY_TIMEOUT).context("setting the busy timeout")?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .context(&format!("switching {shown} to WAL"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Invalid(format!(
+            "the store {shown} cannot use write-ahead logging (journal mode is {mode}); \
+             put it on a local file system"
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL").context("setting synchronous=FULL")?;
+    conn.pragma_update(None, "foreign_keys", true).context("enabling foreign keys")?;
+    let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).context("checking foreign keys")?;
+    if fk != 1 {
+        return Err(StoreError::Invalid("this SQLite build cannot enforce foreign keys".to_string()));
+    }
+    Ok(())
+}

@@ -1,0 +1,432 @@
+//! `LineIo` driver for the station PLC over Modbus/TCP (tokio-modbus client).
+//! One task owns the connection: it reconnects with capped backoff, wraps every
+//! Modbus call in a timeout, polls the status block, reports line-state and
+//! alarm changes and every item's fate (from the fate ring, in seq order, also
+//! after a reconnect) as events.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
+use tokio_modbus::client::Context;
+use tokio_modbus::prelude::{Client, Reader, Slave, Writer};
+use tokio_modbus::ExceptionCode;
+
+use super::register_map::{
+    self, FATE_RING_SLOTS, FateCode, FateSlot, HR_COMMAND, HR_CONSECUTIVE_REJECT_LIMIT, LineStatus, PackMlCommand,
+    STATUS_BLOCK_LEN, SLOT_LEN, VerdictCode, VerdictSlot,
+};
+use crate::link::{Backoff, LinkConfig};
+use crate::traits::{DeviceError, DeviceEvent, DeviceEventKind, DeviceFuture, LineIo, LinkState};
+
+/// Settings of the PLC driver.
+#[derive(Debug, Clone)]
+pub struct PlcConfig {
+    pub link: LinkConfig,
+    /// Modbus unit id (1 on the station PLC).
+    pub unit_id: u8,
+    /// How often the status block (and new fates) are read.
+    pub poll_interval: Duration,
+    /// First seq whose fate to report; `None` starts at the PLC's fate count
+    /// when the driver first connects (no replay of history).
+    pub fate_cursor: Option<u32>,
+}
+
+impl PlcConfig {
+    pub fn new(link: LinkConfig) -> Self {
+        PlcConfig { link, unit_id: 1, poll_interval: Duration::from_millis(50), fate_cursor: None }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum PlcOp {
+    ReadInput { start: u16, count: u16 },
+    ReadHolding { start: u16, count: u16 },
+    Write { start: u16, values: Vec<u16> },
+}
+
+impl PlcOp {
+    fn describe(&self) -> String {
+        match self {
+            PlcOp::ReadInput { start, count } => format!("read input registers {start}+{count}"),
+            PlcOp::ReadHolding { start, count } => format!("read holding registers {start}+{count}"),
+            PlcOp::Write { start, values } => format!("write holding registers {start}+{}", values.len()),
+        }
+    }
+}
+
+type PlcReply = Result<Vec<u16>, DeviceError>;
+type PlcJob = (PlcOp, oneshot::Sender<PlcReply>);
+
+/// The station PLC on Modbus/TCP.
+#[derive(Clone)]
+pub struct ModbusPlc {
+    name: String,
+    request_timeout: Duration,
+    jobs: mpsc::Sender<PlcJob>,
+}
+
+impl ModbusPlc {
+    /// Starts the driver; events (link, line status, fates, protocol errors) go to `events`.
+    pub fn spawn(config: PlcConfig, events: mpsc::Sender<DeviceEvent>) -> Self {
+        let (jobs_tx, jobs_rx) = mpsc::channel(64);
+        let handle = ModbusPlc { name: config.link.name.clone(), request_timeout: config.link.request_timeout, jobs: jobs_tx };
+        tokio::spawn(PlcTask::new(config, jobs_rx, events).run());
+        handle
+    }
+
+    async fn call(&self, op: PlcOp) -> PlcReply {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let stopped = || DeviceError::Stopped { device: self.name.clone() };
+        let what = op.describe();
+        self.jobs.send((op, reply_tx)).await.map_err(|_| stopped())?;
+        match timeout(self.request_timeout * 4 + Duration::from_secs(1), reply_rx).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(_)) => Err(stopped()),
+            Err(_) => Err(DeviceError::Timeout { device: self.name.clone(), request: what, after: self.request_timeout * 4 }),
+        }
+    }
+
+    /// Reads input registers (FC4).
+    pub async fn read_input_registers(&self, start: u16, count: u16) -> PlcReply {
+        self.call(PlcOp::ReadInput { start, count }).await
+    }
+
+    /// Reads holding registers (FC3).
+    pub async fn read_holding_registers(&self, start: u16, count: u16) -> PlcReply {
+        self.call(PlcOp::ReadHolding { start, count }).await
+    }
+
+    /// Writes holding registers (FC6 for one register, FC16 for more).
+    pub async fn write_registers(&self, start: u16, values: &[u16]) -> Result<(), DeviceError> {
+        self.call(PlcOp::Write { start, values: values.to_vec() }).await.map(|_| ())
+    }
+
+    /// Reads the verdict slot that `seq` maps to (whatever seq it currently holds).
+    pub async fn read_verdict_slot(&self, seq: u32) -> Result<VerdictSlot, DeviceError> {
+        let regs = self.read_holding_registers(register_map::verdict_slot_address(seq), SLOT_LEN).await?;
+        VerdictSlot::decode(&regs).map_err(|error| DeviceError::Protocol {
+            device: self.name.clone(),
+            request: "read verdict slot".into(),
+            detail: error.to_string(),
+        })
+    }
+}
+
+impl LineIo for ModbusPlc {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn read_status(&self) -> DeviceFuture<'_, LineStatus> {
+        Box::pin(async move {
+            let regs = self.read_input_registers(0, STATUS_BLOCK_LEN).await?;
+            LineStatus::decode(&regs).map_err(|error| DeviceError::Protocol {
+                device: self.name.clone(),
+                request: "read status block".into(),
+                detail: error.to_string(),
+            })
+        })
+    }
+
+    fn write_verdict(&self, seq: u32, good: bool) -> DeviceFuture<'_, ()> {
+        Box::pin(async move {
+            let verdict = if good { VerdictCode::Good } else { VerdictCode::Reject };
+            let slot = VerdictSlot { seq, verdict };
+            self.write_registers(register_map::verdict_slot_address(seq), &slot.encode()).await
+        })
+    }
+
+    fn command(&self, command: PackMlCommand) -> DeviceFuture<'_, ()> {
+        Box::pin(async move { self.write_registers(HR_COMMAND, &[command.to_u16()]).await })
+    }
+
+    fn set_consecutive_reject_limit(&self, limit: u16) -> DeviceFuture<'_, ()> {
+        Box::pin(async move {
+            if !register_map::CONSECUTIVE_REJECT_LIMIT_RANGE.contains(&limit) {
+                return Err(DeviceError::InvalidRequest {
+                    device: self.name.clone(),
+                    detail: format!("consecutive-reject limit {limit} is outside 1..=1000"),
+                });
+            }
+            self.write_registers(HR_CONSECUTIVE_REJECT_LIMIT, &[limit]).await
+        })
+    }
+
+    fn read_fates(&self, first_seq: u32, count: u16) -> DeviceFuture<'_, Vec<FateSlot>> {
+        Box::pin(async move {
+            if count > FATE_RING_SLOTS {
+                return Err(DeviceError::InvalidRequest {
+                    device: self.name.clone(),
+                    detail: format!("at most {FATE_RING_SLOTS} fates can be read at once, asked for {count}"),
+                });
+            }
+            let mut found = Vec::new();
+            for (seq, slots) in fate_read_plan(first_seq, u32::from(count)) {
+                let regs = self.read_input_registers(register_map::fate_slot_address(seq), slots * SLOT_LEN).await?;
+                let decoded = register_map::decode_fate_slots(&regs).map_err(|error| DeviceError::Protocol {
+                    device: self.name.clone(),
+                    request: "read fate ring".into(),
+                    detail: error.to_string(),
+                })?;
+                found.extend(
+                    decoded
+                        .into_iter()
+                        .zip(0u32..)
+                        .filter(|(slot, offset)| slot.seq == seq.wrapping_add(*offset) && slot.fate != FateCode::None)
+                        .map(|(slot, _)| slot),
+                );
+            }
+            Ok(found)
+        })
+    }
+}
+
+/// Splits a run of `count` seqs from `first_seq` into reads of contiguous slots
+/// (never across the ring's end, at most 41 slots = 123 registers each).
+fn fate_read_plan(first_seq: u32, count: u32) -> Vec<(u32, u16)> {
+    let max_slots = u32::from(register_map::MAX_READ_REGISTERS / SLOT_LEN);
+    let ring = u32::from(FATE_RING_SLOTS);
+    let mut plan = Vec::new();
+    let mut done = 0;
+    while done < count {
+        let seq = first_seq.wrapping_add(done);
+        let to_ring_end = ring - seq % ring;
+        let slots = (count - done).min(max_slots).min(to_ring_end);
+        plan.push((seq, slots as u16));
+        done += slots;
+    }
+    plan
+}
+
+enum Disconnect {
+    Shutdown,
+    Broken(String),
+}
+
+struct PlcTask {
+    config: PlcConfig,
+    jobs: mpsc::Receiver<PlcJob>,
+    events: mpsc::Sender<DeviceEvent>,
+    fate_cursor: Option<u32>,
+    last_reported: Option<(register_map::PackMlState, register_map::AlarmBits)>,
+}
+
+impl PlcTask {
+    fn new(config: PlcConfig, jobs: mpsc::Receiver<PlcJob>, events: mpsc::Sender<DeviceEvent>) -> Self {
+        let fate_cursor = config.fate_cursor;
+        PlcTask { config, jobs, events, fate_cursor, last_reported: None }
+    }
+
+    fn name(&self) -> &str {
+        &self.config.link.name
+    }
+
+    async fn emit(&self, kind: DeviceEventKind) {
+        let _ = self.events.send(DeviceEvent { device: self.name().to_string(), kind }).await;
+    }
+
+    async fn connect(&self) -> Result<Context, String> {
+        let address = &self.config.link.address;
+        let resolve = timeout(self.config.link.connect_timeout, tokio::net::lookup_host(address.as_str())).await;
+        let socket: SocketAddr = match resolve {
+            Ok(Ok(mut found)) => found.next().ok_or_else(|| format!("{address} resolves to no address"))?,
+            Ok(Err(error)) => return Err(format!("cannot resolve {address}: {error}")),
+            Err(_) => return Err(format!("resolving {address} timed out")),
+        };
+        let slave = Slave(self.config.unit_id);
+        match timeout(self.config.link.connect_timeout, tokio_modbus::client::tcp::connect_slave(socket, slave)).await {
+            Ok(Ok(context)) => Ok(context),
+            Ok(Err(error)) => Err(format!("cannot connect to {address}: {error}")),
+            Err(_) => Err(format!("no connection to {address} within {:?}", self.config.link.connect_timeout)),
+        }
+    }
+
+    async fn run(mut self) {
+        let mut backoff = Backoff::new(self.config.link.backoff_initial, self.config.link.backoff_max);
+        let mut down_reported = false;
+        loop {
+            let reason = match self.connect().await {
+                Ok(mut context) => {
+                    backoff.reset();
+                    down_reported = false;
+                    self.last_reported = None;
+                    self.emit(DeviceEventKind::Link(LinkState::Up)).await;
+                    let end = self.serve(&mut context).await;
+                    let _ = timeout(Duration::from_millis(200), context.disconnect()).await;
+                    match end {
+                        Disconnect::Shutdown => return,
+                        Disconnect::Broken(reason) => reason,
+                    }
+                }
+                Err(reason) => reason,
+            };
+            if !down_reported {
+                down_reported = true;
+                self.emit(DeviceEventKind::Link(LinkState::Down { reason: reason.clone() })).await;
+            }
+            let until = Instant::now() + backoff.next_delay();
+            loop {
+                tokio::select! {
+                    job = self.jobs.recv() => match job {
+                        Some((_, reply)) => {
+                            let _ = reply.send(Err(DeviceError::NotConnected { device: self.name().to_string(), reason: reason.clone() }));
+                        }
+                        None => return,
+                    },
+                    _ = sleep_until(until) => break,
+                }
+            }
+        }
+    }
+
+    async fn serve(&mut self, context: &mut Context) -> Disconnect {
+        let mut poll = interval(self.config.poll_interval);
+        poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                job = self.jobs.recv() => {
+                    let Some((op, reply)) = job else { return Disconnect::Shutdown };
+                    match self.execute(context, &op).await {
+                        Ok(result) => { let _ = reply.send(result); }
+                        Err(broken) => {
+                            let _ = reply.send(Err(broken.1));
+                            return Disconnect::Broken(broken.0);
+                        }
+                    }
+                }
+                _ = poll.tick() => {
+                    if let Err(reason) = self.poll(context).await {
+                        return Disconnect::Broken(reason);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs one Modbus call. Outer error = the link is broken (reason, error for the caller).
+    async fn execute(&self, context: &mut Context, op: &PlcOp) -> Result<PlcReply, (String, DeviceError)> {
+        let limit = self.config.link.request_timeout;
+        let call = async {
+            match op {
+                PlcOp::ReadInput { start, count } => context.read_input_registers(*start, *count).await,
+                PlcOp::ReadHolding { start, count } => context.read_holding_registers(*start, *count).await,
+                PlcOp::Write { start, values } if values.len() == 1 => {
+                    context.write_single_register(*start, values[0]).await.map(|r| r.map(|()| Vec::new()))
+                }
+                PlcOp::Write { start, values } => {
+                    context.write_multiple_registers(*start, values).await.map(|r| r.map(|()| Vec::new()))
+                }
+            }
+        };
+        let device = self.name().to_string();
+        match timeout(limit, call).await {
+            Ok(Ok(Ok(registers))) => Ok(Ok(registers)),
+            Ok(Ok(Err(exception))) => Ok(Err(DeviceError::Refused {
+                device,
+                request: op.describe(),
+                detail: describe_exception(exception),
+            })),
+            Ok(Err(error)) => {
+                let reason = format!("{}: {error}", op.describe());
+                Err((reason.clone(), DeviceError::NotConnected { device, reason }))
+            }
+            Err(_) => Err((
+                format!("no reply to {} within {limit:?}", op.describe()),
+                DeviceError::Timeout { device, request: op.describe(), after: limit },
+            )),
+        }
+    }
+
+    /// Reads the status block and new fates; reports changes. Err = the link is broken.
+    async fn poll(&mut self, context: &mut Context) -> Result<(), String> {
+        let regs = match self.execute(context, &PlcOp::ReadInput { start: 0, count: STATUS_BLOCK_LEN }).await {
+            Ok(Ok(regs)) => regs,
+            Ok(Err(refused)) => {
+                self.emit(DeviceEventKind::ProtocolError(refused.to_string())).await;
+                return Ok(());
+            }
+            Err((reason, _)) => return Err(reason),
+        };
+        let status = match LineStatus::decode(&regs) {
+            Ok(status) => status,
+            Err(error) => {
+                self.emit(DeviceEventKind::ProtocolError(format!("status block: {error}"))).await;
+                return Ok(());
+            }
+        };
+        if self.last_reported != Some((status.state, status.alarms)) {
+            self.last_reported = Some((status.state, status.alarms));
+            self.emit(DeviceEventKind::LineStatus(status)).await;
+        }
+        self.poll_fates(context, status.fate_write_count).await
+    }
+
+    async fn poll_fates(&mut self, context: &mut Context, fate_count: u32) -> Result<(), String> {
+        let mut cursor = *self.fate_cursor.get_or_insert(fate_count);
+        let behind = fate_count.wrapping_sub(cursor);
+        if behind == 0 || behind > u32::MAX / 2 {
+            return Ok(());
+        }
+        let ring = u32::from(FATE_RING_SLOTS);
+        if behind > ring {
+            self.emit(DeviceEventKind::FatesLost { first_seq: cursor, count: behind - ring }).await;
+            cursor = fate_count.wrapping_sub(ring);
+            self.fate_cursor = Some(cursor);
+        }
+        for (first, slots) in fate_read_plan(cursor, fate_count.wrapping_sub(cursor)) {
+            let op = PlcOp::ReadInput { start: register_map::fate_slot_address(first), count: slots * SLOT_LEN };
+            let regs = match self.execute(context, &op).await {
+                Ok(Ok(regs)) => regs,
+                Ok(Err(refused)) => {
+                    self.emit(DeviceEventKind::ProtocolError(refused.to_string())).await;
+                    return Ok(());
+                }
+                Err((reason, _)) => return Err(reason),
+            };
+            let decoded = match register_map::decode_fate_slots(&regs) {
+                Ok(decoded) => decoded,
+                Err(error) => {
+                    self.emit(DeviceEventKind::ProtocolError(format!("fate ring: {error}"))).await;
+                    return Ok(());
+                }
+            };
+            for (offset, slot) in (0u32..).zip(decoded) {
+                let seq = first.wrapping_add(offset);
+                if slot.seq != seq || slot.fate == FateCode::None {
+                    // Not written yet as the count claims (or already overwritten): retry next poll;
+                    // if it never appears the gap grows past the ring and is reported as lost.
+                    return Ok(());
+                }
+                self.fate_cursor = Some(seq.wrapping_add(1));
+                self.emit(DeviceEventKind::ItemFate { seq, fate: slot.fate }).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe_exception(exception: ExceptionCode) -> String {
+    let (code, meaning) = match exception {
+        ExceptionCode::IllegalFunction => (1, "illegal function: the PLC does not serve this request"),
+        ExceptionCode::IllegalDataAddress => (2, "illegal data address: check the register map version"),
+        ExceptionCode::IllegalDataValue => (3, "illegal data value: the PLC refused the value"),
+        ExceptionCode::ServerDeviceFailure => (4, "server device failure"),
+        ExceptionCode::ServerDeviceBusy => (6, "server device busy: retry"),
+        _ => (0, "other exception"),
+    };
+    format!("Modbus exception {code:02} ({meaning}; {exception:?})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fate_reads_split_at_ring_end_and_size() {
+        assert_eq!(fate_read_plan(250, 10), vec![(250, 6), (256, 4)]);
+        assert_eq!(fate_read_plan(0, 100), vec![(0, 41), (41, 41), (82, 18)]);
+        assert_eq!(fate_read_plan(u32::MAX, 2), vec![(u32::MAX, 1), (0, 1)]);
+    }
+}

@@ -1,0 +1,377 @@
+//! Finding a Data Matrix symbol in a grayscale frame without help from the decoder:
+//! a coarse search for the solid finder "L" (largest dark connected region on a
+//! downsampled image), its minimum-area rectangle, orientation from the two solid
+//! sides, module count from the clock tracks, then a refined grid from lines fitted
+//! to the measured outer edges of the finder and clock tracks.
+
+use super::ecc200::SymbolSize;
+use super::geometry::{Homography, Line, Point, convex_hull, min_area_rectangle};
+use super::sampling::{Luma, first_crossing};
+
+/// A located symbol: its size and the grid that maps module coordinates (u to the
+/// right from the finder's vertical arm, v down from the top clock track; the symbol
+/// spans u∈[0,cols], v∈[0,rows]) to pixels.
+#[derive(Debug, Clone, Copy)]
+pub struct LocatedSymbol {
+    pub size: SymbolSize,
+    pub grid: Homography,
+    /// Pixel corners: bottom-left (the finder corner), bottom-right, top-right, top-left.
+    pub corners: [Point; 4],
+    /// The gray level separating ink from substrate.
+    pub threshold: f64,
+    /// Mean module size in pixels.
+    pub module_px: f64,
+}
+
+/// Largest dark regions tried as finder candidates.
+const CANDIDATES: usize = 3;
+
+/// Locates one symbol with dark ink on a lighter background.
+pub fn locate(image: &Luma) -> Option<LocatedSymbol> {
+    let factor = if image.width * image.height > 120_000 { 2 } else { 1 };
+    let small = downsample(image, factor);
+    let threshold = otsu_threshold(&small.pixels);
+    let small_luma = Luma::new(&small.pixels, small.width, small.height)?;
+    for rect in finder_rectangles(&small_luma, threshold, factor) {
+        if let Some(found) = locate_in_rectangle(image, rect, threshold) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// Locates a symbol starting from four approximate corners (in any order), e.g.
+/// the points a decoder reports.
+pub fn locate_from_corners(image: &Luma, corners: [Point; 4]) -> Option<LocatedSymbol> {
+    let threshold = otsu_threshold(image.pixels);
+    locate_in_rectangle(image, corners, threshold)
+}
+
+struct OwnedLuma {
+    pixels: Vec<u8>,
+    width: usize,
+    height: usize,
+}
+
+fn downsample(image: &Luma, factor: usize) -> OwnedLuma {
+    if factor == 1 {
+        return OwnedLuma { pixels: image.pixels.to_vec(), width: image.width, height: image.height };
+    }
+    let (w, h) = (image.width / factor, image.height / factor);
+    let mut pixels = vec![0u8; w * h];
+    let area = (factor * factor) as u32;
+    for y in 0..h {
+        for x in 0..w {
+            let mut sum = 0u32;
+            for dy in 0..factor {
+                let row = (y * factor + dy) * image.width + x * factor;
+                for dx in 0..factor {
+                    sum += image.pixels[row + dx] as u32;
+                }
+            }
+            pixels[y * w + x] = (sum / area) as u8;
+        }
+    }
+    OwnedLuma { pixels, width: w, height: h }
+}
+
+/// The midpoint between the two class means of Otsu's split of the histogram
+/// (the level halfway between ink and substrate).
+pub fn otsu_threshold(pixels: &[u8]) -> f64 {
+    let mut histogram = [0u64; 256];
+    let step = if pixels.len() > 100_000 { 3 } else { 1 };
+    for &p in pixels.iter().step_by(step) {
+        histogram[p as usize] += 1;
+    }
+    let total: u64 = histogram.iter().sum();
+    let sum_all: f64 = histogram.iter().enumerate().map(|(i, &n)| i as f64 * n as f64).sum();
+    let (mut weight_low, mut sum_low) = (0u64, 0.0f64);
+    let (mut best, mut best_t) = (-1.0f64, 127.0);
+    for (t, &n) in histogram.iter().enumerate() {
+        weight_low += n;
+        if weight_low == 0 {
+            continue;
+        }
+        let weight_high = total - weight_low;
+        if weight_high == 0 {
+            break;
+        }
+        sum_low += t as f64 * n as f64;
+        let mean_low = sum_low / weight_low as f64;
+        let mean_high = (sum_all - sum_low) / weight_high as f64;
+        let between = weight_low as f64 * weight_high as f64 * (mean_low - mean_high).powi(2);
+        if between > best {
+            best = between;
+            best_t = (mean_low + mean_high) / 2.0;
+        }
+    }
+    best_t
+}
+
+/// Minimum-area rectangles (full-resolution pixels) of the largest dark connected
+/// regions of the downsampled image.
+fn finder_rectangles(small: &Luma, threshold: f64, factor: usize) -> Vec<[Point; 4]> {
+    let (w, h) = (small.width, small.height);
+    let dark: Vec<bool> = small.pixels.iter().map(|&p| (p as f64) < threshold).collect();
+    let mut labels = vec![0u32; w * h];
+    let mut sizes: Vec<usize> = vec![0];
+    let mut stack = Vec::new();
+    for start in 0..w * h {
+        if !dark[start] || labels[start] != 0 {
+            continue;
+        }
+        let label = sizes.len() as u32;
+        let mut count = 0;
+        labels[start] = label;
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            count += 1;
+            let (x, y) = (i % w, i / w);
+            let mut visit = |j: usize| {
+                if dark[j] && labels[j] == 0 {
+                    labels[j] = label;
+                    stack.push(j);
+                }
+            };
+            if x > 0 {
+                visit(i - 1);
+            }
+            if x + 1 < w {
+                visit(i + 1);
+            }
+            if y > 0 {
+                visit(i - w);
+            }
+            if y + 1 < h {
+                visit(i + w);
+            }
+        }
+        sizes.push(count);
+    }
+    let mut order: Vec<usize> = (1..sizes.len()).filter(|&l| sizes[l] >= 12).collect();
+    order.sort_by_key(|&l| std::cmp::Reverse(sizes[l]));
+    order.truncate(CANDIDATES);
+    let mut rectangles = Vec::new();
+    for label in order {
+        let mut extremes = Vec::new();
+        for y in 0..h {
+            let row = &labels[y * w..(y + 1) * w];
+            let first = row.iter().position(|&l| l as usize == label);
+            let last = row.iter().rposition(|&l| l as usize == label);
+            if let (Some(a), Some(b)) = (first, last) {
+                for x in [a as f64, b as f64 + 1.0] {
+                    extremes.push(Point::new(x * factor as f64, y as f64 * factor as f64));
+                    extremes.push(Point::new(x * factor as f64, (y + 1) as f64 * factor as f64));
+                }
+            }
+        }
+        if let Some(rect) = min_area_rectangle(&convex_hull(extremes)) {
+            rectangles.push(rect);
+        }
+    }
+    rectangles
+}
+
+fn locate_in_rectangle(image: &Luma, rect: [Point; 4], threshold: f64) -> Option<LocatedSymbol> {
+    let centre = Point::new(
+        rect.iter().map(|p| p.x).sum::<f64>() / 4.0,
+        rect.iter().map(|p| p.y).sum::<f64>() / 4.0,
+    );
+    // Dark fraction just inside each side (side k runs rect[k] -> rect[k+1]).
+    let mut solid = [0.0f64; 4];
+    for (k, s) in solid.iter_mut().enumerate() {
+        let (a, b) = (rect[k], rect[(k + 1) % 4]);
+        let side = a.distance(b);
+        if side < 6.0 {
+            return None;
+        }
+        for inset_fraction in [0.012, 0.025, 0.04] {
+            let inset = (side * inset_fraction).max(0.8);
+            *s = s.max(dark_fraction_inside(image, a, b, centre, inset, threshold));
+        }
+    }
+    let corner = (0..4).max_by(|&i, &j| {
+        let score = |k: usize| solid[(k + 3) % 4] + solid[k];
+        score(i).total_cmp(&score(j))
+    })?;
+    if solid[(corner + 3) % 4] < 0.75 || solid[corner] < 0.75 {
+        return None;
+    }
+    let bottom_left = rect[corner];
+    let (mut bottom_right, mut top_left) = (rect[(corner + 1) % 4], rect[(corner + 3) % 4]);
+    let cross = (bottom_right.x - bottom_left.x) * (top_left.y - bottom_left.y)
+        - (bottom_right.y - bottom_left.y) * (top_left.x - bottom_left.x);
+    if cross > 0.0 {
+        std::mem::swap(&mut bottom_right, &mut top_left);
+    }
+    let top_right = rect[(corner + 2) % 4];
+    let corners = [bottom_left, bottom_right, top_right, top_left];
+
+    let module_px = finder_thickness(image, &corners, threshold)?;
+    let (rows, cols) = count_modules(image, &corners, module_px, threshold)?;
+    let size = SymbolSize::with_dimensions(rows, cols)?;
+    refine(image, size, corners, threshold)
+}
+
+fn inward_normal(a: Point, b: Point, centre: Point) -> (f64, f64) {
+    let len = a.distance(b).max(1e-9);
+    let (mut nx, mut ny) = (-(b.y - a.y) / len, (b.x - a.x) / len);
+    let mid = a.lerp(b, 0.5);
+    if (centre.x - mid.x) * nx + (centre.y - mid.y) * ny < 0.0 {
+        nx = -nx;
+        ny = -ny;
+    }
+    (nx, ny)
+}
+
+fn dark_fraction_inside(image: &Luma, a: Point, b: Point, centre: Point, inset: f64, threshold: f64) -> f64 {
+    let (nx, ny) = inward_normal(a, b, centre);
+    let samples = 48;
+    let mut dark = 0;
+    for k in 0..samples {
+        let t = 0.06 + 0.88 * k as f64 / (samples - 1) as f64;
+        let p = a.lerp(b, t);
+        if image.at(Point::new(p.x + nx * inset, p.y + ny * inset)) < threshold {
+            dark += 1;
+        }
+    }
+    dark as f64 / samples as f64
+}
+
+/// Module size estimate: the typical dark run across the finder arms, measured
+/// inward from the outer edge (a low percentile, where the neighbour is light).
+fn finder_thickness(image: &Luma, corners: &[Point; 4], threshold: f64) -> Option<f64> {
+    let [bl, br, tr, tl] = *corners;
+    let centre = bl.lerp(tr, 0.5);
+    let mut runs = Vec::new();
+    for (a, b) in [(bl, br), (tl, bl)] {
+        let (nx, ny) = inward_normal(a, b, centre);
+        let depth = a.distance(b) * 0.5;
+        for k in 0..24 {
+            let p = a.lerp(b, 0.08 + 0.84 * k as f64 / 23.0);
+            let mut run = 0.0;
+            let mut entered = false;
+            let mut d = -2.0;
+            while d < depth {
+                let dark = image.at(Point::new(p.x + nx * d, p.y + ny * d)) < threshold;
+                if dark {
+                    entered = true;
+                    run += 0.5;
+                } else if entered {
+                    break;
+                }
+                d += 0.5;
+            }
+            if run > 0.0 {
+                runs.push(run);
+            }
+        }
+    }
+    if runs.len() < 12 {
+        return None;
+    }
+    runs.sort_by(f64::total_cmp);
+    Some(runs[runs.len() / 5].max(1.0))
+}
+
+/// Counts dark runs along the top and right clock tracks (half a module inside the
+/// outer edge): columns = 2 × runs on top, rows = 2 × runs on the right.
+fn count_modules(image: &Luma, corners: &[Point; 4], module_px: f64, threshold: f64) -> Option<(usize, usize)> {
+    let [bl, br, tr, tl] = *corners;
+    let centre = bl.lerp(tr, 0.5);
+    for inset_modules in [0.5, 0.35, 0.65] {
+        let inset = module_px * inset_modules;
+        let top = dark_runs_along(image, tl, tr, centre, inset, module_px, threshold);
+        let right = dark_runs_along(image, br, tr, centre, inset, module_px, threshold);
+        let (rows, cols) = (2 * right, 2 * top);
+        if SymbolSize::with_dimensions(rows, cols).is_some() {
+            return Some((rows, cols));
+        }
+    }
+    None
+}
+
+fn dark_runs_along(image: &Luma, a: Point, b: Point, centre: Point, inset: f64, module_px: f64, threshold: f64) -> usize {
+    let (nx, ny) = inward_normal(a, b, centre);
+    let length = a.distance(b);
+    let steps = (length * 2.0).ceil() as usize;
+    let min_run = (module_px * 0.3 * 2.0).max(1.0) as usize; // in half-pixel steps
+    let mut values = Vec::with_capacity(steps);
+    for k in 0..=steps {
+        let p = a.lerp(b, k as f64 / steps as f64);
+        values.push(image.at(Point::new(p.x + nx * inset, p.y + ny * inset)) < threshold);
+    }
+    // Run-length with short runs (noise) absorbed into their neighbours.
+    let mut runs: Vec<(bool, usize)> = Vec::new();
+    for v in values {
+        match runs.last_mut() {
+            Some((colour, n)) if *colour == v => *n += 1,
+            _ => runs.push((v, 1)),
+        }
+    }
+    let mut merged: Vec<(bool, usize)> = Vec::new();
+    for (colour, n) in runs {
+        if n < min_run
+            && let Some(last) = merged.last_mut()
+        {
+            last.1 += n;
+            continue;
+        }
+        match merged.last_mut() {
+            Some((c, m)) if *c == colour => *m += n,
+            _ => merged.push((colour, n)),
+        }
+    }
+    merged.iter().filter(|(dark, _)| *dark).count()
+}
+
+/// Fits the four outer edges (finder arms, clock tracks) to measured threshold
+/// crossings and rebuilds the grid from their intersections.
+fn refine(image: &Luma, size: SymbolSize, corners: [Point; 4], threshold: f64) -> Option<LocatedSymbol> {
+    let (rows, cols) = (size.rows as f64, size.cols as f64);
+    let module_corners = [Point::new(0.0, rows), Point::new(cols, rows), Point::new(cols, 0.0), Point::new(0.0, 0.0)];
+    let mut grid = Homography::from_quad(module_corners, corners)?;
+    let mut corners = corners;
+    for _pass in 0..2 {
+        let mut left = Vec::new();
+        let mut right = Vec::new();
+        let mut top = Vec::new();
+        let mut bottom = Vec::new();
+        for r in 0..size.rows {
+            let v = r as f64 + 0.5;
+            left.extend(first_crossing(image, &grid, Point::new(-0.7, v), Point::new(0.5, v), threshold));
+            if r % 2 == 1 {
+                right.extend(first_crossing(image, &grid, Point::new(cols + 0.7, v), Point::new(cols - 0.5, v), threshold));
+            }
+        }
+        for c in 0..size.cols {
+            let u = c as f64 + 0.5;
+            bottom.extend(first_crossing(image, &grid, Point::new(u, rows + 0.7), Point::new(u, rows - 0.5), threshold));
+            if c % 2 == 0 {
+                top.extend(first_crossing(image, &grid, Point::new(u, -0.7), Point::new(u, 0.5), threshold));
+            }
+        }
+        let module_px = corners[0].distance(corners[1]) / cols;
+        let lines = [
+            robust_line(&left, module_px)?,
+            robust_line(&bottom, module_px)?,
+            robust_line(&right, module_px)?,
+            robust_line(&top, module_px)?,
+        ];
+        let [l, b, r, t] = lines;
+        let refined = [l.intersect(&b)?, b.intersect(&r)?, r.intersect(&t)?, t.intersect(&l)?];
+        grid = Homography::from_quad(module_corners, refined)?;
+        corners = refined;
+    }
+    let module_px = (corners[0].distance(corners[1]) / cols + corners[0].distance(corners[3]) / rows) / 2.0;
+    Some(LocatedSymbol { size, grid, corners, threshold, module_px })
+}
+
+fn robust_line(points: &[Point], module_px: f64) -> Option<Line> {
+    let line = Line::fit(points)?;
+    let inliers: Vec<Point> = points.iter().copied().filter(|p| line.distance(*p) < 0.3 * module_px.max(1.0)).collect();
+    if inliers.len() * 2 < points.len() || inliers.len() < 2 {
+        return Some(line);
+    }
+    Line::fit(&inliers)
+}

@@ -1,0 +1,87 @@
+//! Reading reflectance through the module grid: aperture-averaged samples at module
+//! centres and threshold crossings along lines in module coordinates.
+
+use super::geometry::{Homography, Point, sample_bilinear};
+
+/// A borrowed 8-bit luma image.
+#[derive(Debug, Clone, Copy)]
+pub struct Luma<'a> {
+    pub pixels: &'a [u8],
+    pub width: usize,
+    pub height: usize,
+}
+
+impl<'a> Luma<'a> {
+    /// Wraps a buffer; `None` unless it holds exactly `width * height` bytes.
+    pub fn new(pixels: &'a [u8], width: usize, height: usize) -> Option<Luma<'a>> {
+        (width > 0 && height > 0 && pixels.len() == width * height).then_some(Luma { pixels, width, height })
+    }
+
+    #[inline]
+    pub fn at(&self, p: Point) -> f64 {
+        sample_bilinear(self.pixels, self.width, self.height, p)
+    }
+}
+
+/// Mean gray level over a square aperture of side `aperture_modules` (in module
+/// units) centred on module coordinates (`u`, `v`), from 3×3 or 5×5 bilinear samples.
+pub fn aperture_mean(image: &Luma, grid: &Homography, u: f64, v: f64, aperture_modules: f64) -> f64 {
+    let n: i32 = if aperture_modules > 0.5 { 5 } else { 3 };
+    let step = aperture_modules / n as f64;
+    let half = (n - 1) as f64 / 2.0;
+    let mut sum = 0.0;
+    for j in 0..n {
+        for i in 0..n {
+            let du = (i as f64 - half) * step;
+            let dv = (j as f64 - half) * step;
+            sum += image.at(grid.map_uv(u + du, v + dv));
+        }
+    }
+    sum / (n * n) as f64
+}
+
+/// Aperture means at every module centre, row-major, plus a ring of `ring` quiet
+/// zone modules around the symbol when `ring > 0` (returned separately, in order
+/// left column, bottom row, top row, right column).
+pub fn sample_modules(image: &Luma, grid: &Homography, rows: usize, cols: usize, aperture_modules: f64) -> Vec<f64> {
+    let mut out = Vec::with_capacity(rows * cols);
+    for r in 0..rows {
+        for c in 0..cols {
+            out.push(aperture_mean(image, grid, c as f64 + 0.5, r as f64 + 0.5, aperture_modules));
+        }
+    }
+    out
+}
+
+/// Where the gray level first crosses `threshold` on the straight path from `from`
+/// to `to` (module coordinates), as a pixel position; `None` if it never does.
+pub fn first_crossing(image: &Luma, grid: &Homography, from: Point, to: Point, threshold: f64) -> Option<Point> {
+    let (p0, p1) = (grid.map(from), grid.map(to));
+    let length = p0.distance(p1);
+    let steps = ((length * 3.0).ceil() as usize).clamp(4, 2000);
+    let mut previous = image.at(p0);
+    let start_light = previous > threshold;
+    for k in 1..=steps {
+        let t = k as f64 / steps as f64;
+        let p = p0.lerp(p1, t);
+        let value = image.at(p);
+        if (value > threshold) != start_light {
+            let t_prev = (k - 1) as f64 / steps as f64;
+            let fraction = if (value - previous).abs() > 1e-9 { (threshold - previous) / (value - previous) } else { 0.5 };
+            return Some(p0.lerp(p1, t_prev + fraction.clamp(0.0, 1.0) / steps as f64));
+        }
+        previous = value;
+    }
+    None
+}
+
+/// The value at fraction `q` (0..=1) of the sorted values.
+pub fn percentile(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let index = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}

@@ -1,0 +1,254 @@
+//! `Printer` driver for a ZPL label printer over raw TCP. ZPL has no per-label
+//! acknowledgement, so the driver numbers the labels it sends (FIFO) and infers
+//! prints from the host status: when the formats in the printer's buffer drop
+//! from n to m, the oldest outstanding labels were printed. `~HS` is also the
+//! keep-alive; no answer within the timeout is a fault (a real printer stays
+//! silent when media or ribbon is out or the head is open) and the link is
+//! re-established.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::mpsc;
+
+use super::host_status::{HostStatus, HostStatusError};
+use super::label::{ZplCommand, ZplLabel};
+use crate::framing::Decoded;
+use crate::link::{LinkConfig, Routed, SessionHandle, StreamProtocol, spawn_session};
+use crate::traits::{DeviceError, DeviceEvent, DeviceEventKind, DeviceFuture, Printer, PrinterStatus};
+
+/// Where and how big the DataMatrix is printed on every label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelLayout {
+    pub x: u16,
+    pub y: u16,
+    pub module_dots: u8,
+}
+
+impl Default for LabelLayout {
+    fn default() -> Self {
+        LabelLayout { x: 50, y: 50, module_dots: 8 }
+    }
+}
+
+/// `~HS` polls while waiting for the printer to settle before cancelling its buffer.
+const SETTLE_POLLS: usize = 50;
+
+/// Labels sent and not yet known to be printed, oldest first.
+#[derive(Debug, Default)]
+struct Tracking {
+    outstanding: VecDeque<u32>,
+    last_faults: Option<Vec<&'static str>>,
+    /// While a clear is in progress, status answers must not be read as prints.
+    clearing: bool,
+}
+
+fn lock(tracking: &Mutex<Tracking>) -> MutexGuard<'_, Tracking> {
+    // A poisoned lock only means another thread panicked mid-update; the data is a plain queue.
+    tracking.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The ZPL protocol as the session task drives it.
+pub struct ZplProtocol {
+    tracking: Arc<Mutex<Tracking>>,
+}
+
+impl StreamProtocol for ZplProtocol {
+    type Request = ZplCommand;
+    type Inbound = HostStatus;
+    type DecodeError = HostStatusError;
+    const MAX_BUFFER: usize = 4096;
+
+    fn describe(&self, request: &ZplCommand) -> String {
+        match request {
+            ZplCommand::Label(_) => "label".into(),
+            ZplCommand::HostStatus => "~HS host status (no answer: media or ribbon out, head open, or over temperature)".into(),
+            ZplCommand::Pause => "~PP pause".into(),
+            ZplCommand::Resume => "~PS resume".into(),
+            ZplCommand::CancelAll => "~JA cancel all".into(),
+        }
+    }
+
+    fn encode(&mut self, request: &ZplCommand) -> Result<Vec<u8>, String> {
+        request.encode().map_err(|error| error.to_string())
+    }
+
+    fn expects_reply(&self, request: &ZplCommand) -> bool {
+        matches!(request, ZplCommand::HostStatus)
+    }
+
+    fn decode(&self, buf: &[u8]) -> Decoded<HostStatus, HostStatusError> {
+        HostStatus::decode(buf)
+    }
+
+    fn route(&mut self, status: HostStatus, awaiting_reply: bool) -> Routed<HostStatus> {
+        let mut events = Vec::new();
+        {
+            let mut tracking = lock(&self.tracking);
+            if !tracking.clearing {
+                let in_printer = usize::from(status.formats_in_buffer);
+                while tracking.outstanding.len() > in_printer {
+                    if let Some(message_id) = tracking.outstanding.pop_front() {
+                        events.push(DeviceEventKind::PrintComplete { message_id });
+                    }
+                }
+            }
+            let faults = status.faults();
+            if tracking.last_faults.as_ref() != Some(&faults) {
+                tracking.last_faults = Some(faults.clone());
+                events.push(DeviceEventKind::PrinterStatus(printer_status(&status, tracking.outstanding.len())));
+            }
+        }
+        if !awaiting_reply {
+            events.push(DeviceEventKind::ProtocolError("host status arrived with no ~HS in flight; dropped".into()));
+            return Routed { reply: None, events };
+        }
+        Routed { reply: Some(status), events }
+    }
+
+    fn keepalive(&mut self) -> Option<ZplCommand> {
+        Some(ZplCommand::HostStatus)
+    }
+}
+
+fn printer_status(status: &HostStatus, buffer_level: usize) -> PrinterStatus {
+    let faults: Vec<String> = status.faults().into_iter().map(String::from).collect();
+    PrinterStatus {
+        ready: faults.is_empty(),
+        job: None,
+        faults,
+        buffer_level: Some(u32::try_from(buffer_level).unwrap_or(u32::MAX)),
+    }
+}
+
+/// A ZPL label printer on the network.
+#[derive(Clone)]
+pub struct ZplPrinter {
+    session: SessionHandle<ZplProtocol>,
+    tracking: Arc<Mutex<Tracking>>,
+    layout: LabelLayout,
+}
+
+impl ZplPrinter {
+    /// Starts the driver; every label puts one GS1 DataMatrix at `layout`.
+    pub fn spawn(config: LinkConfig, layout: LabelLayout, events: mpsc::Sender<DeviceEvent>) -> Self {
+        let tracking = Arc::new(Mutex::new(Tracking::default()));
+        let protocol = ZplProtocol { tracking: tracking.clone() };
+        ZplPrinter { session: spawn_session(config, protocol, events), tracking, layout }
+    }
+
+    fn error(&self, request: &str, detail: impl Into<String>) -> DeviceError {
+        DeviceError::Protocol { device: self.session.name().to_string(), request: request.into(), detail: detail.into() }
+    }
+
+    /// Asks `~HS` and returns the answer.
+    pub async fn host_status(&self) -> Result<HostStatus, DeviceError> {
+        match self.session.request(ZplCommand::HostStatus).await? {
+            Some(status) => Ok(status),
+            None => Err(self.error("~HS", "no host status")),
+        }
+    }
+
+    async fn send(&self, command: ZplCommand) -> Result<(), DeviceError> {
+        self.session.request(command).await.map(|_| ())
+    }
+
+    async fn clear(&self) -> Result<Vec<u32>, DeviceError> {
+        let before = self.host_status().await?;
+        self.send(ZplCommand::Pause).await?;
+        let mut settled = None;
+        let mut previous: Option<u16> = None;
+        for _ in 0..SETTLE_POLLS {
+            let status = self.host_status().await?;
+            if status.paused && previous == Some(status.formats_in_buffer) {
+                settled = Some(status.formats_in_buffer);
+                break;
+            }
+            previous = status.paused.then_some(status.formats_in_buffer);
+        }
+        let Some(in_printer) = settled else {
+            return Err(self.error("~PP pause", "the printer did not settle in pause; nothing was cancelled, retry"));
+        };
+        let candidates: Vec<u32> = {
+            let mut tracking = lock(&self.tracking);
+            tracking.clearing = true;
+            let keep = usize::from(in_printer).min(tracking.outstanding.len());
+            let skip = tracking.outstanding.len() - keep;
+            tracking.outstanding.iter().skip(skip).copied().collect()
+        };
+        let result = self.cancel_and_confirm().await;
+        let mut tracking = lock(&self.tracking);
+        tracking.clearing = false;
+        match result {
+            Ok(()) => {
+                // Everything older than the cancelled labels was printed (they left the buffer
+                // while it was being watched); the cancelled ones are proven never printed.
+                tracking.outstanding.clear();
+                drop(tracking);
+                if !before.paused {
+                    self.send(ZplCommand::Resume).await?;
+                }
+                Ok(candidates)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn cancel_and_confirm(&self) -> Result<(), DeviceError> {
+        self.send(ZplCommand::CancelAll).await?;
+        let after = self.host_status().await?;
+        if after.formats_in_buffer != 0 {
+            return Err(self.error("~JA cancel all", format!("{} formats still in the buffer after cancel", after.formats_in_buffer)));
+        }
+        Ok(())
+    }
+}
+
+impl Printer for ZplPrinter {
+    fn name(&self) -> &str {
+        self.session.name()
+    }
+
+    /// ZPL has no jobs: every label uses the configured layout. Accepted as a no-op.
+    fn select_job<'a>(&'a self, _job: &'a str) -> DeviceFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn queue_message<'a>(&'a self, message_id: u32, data: &'a [u8]) -> DeviceFuture<'a, ()> {
+        Box::pin(async move {
+            let label = ZplLabel {
+                x: self.layout.x,
+                y: self.layout.y,
+                module_dots: self.layout.module_dots,
+                gs1: true,
+                data: data.to_vec(),
+            };
+            if let Err(error) = label.encode() {
+                return Err(DeviceError::InvalidRequest { device: self.session.name().to_string(), detail: error.to_string() });
+            }
+            // Tracked before sending: if the write fails half-way the label may still
+            // print, and an id that is tracked can only ever be reported as printed.
+            lock(&self.tracking).outstanding.push_back(message_id);
+            self.send(ZplCommand::Label(label)).await
+        })
+    }
+
+    fn buffer_level(&self) -> DeviceFuture<'_, u32> {
+        Box::pin(async move { Ok(u32::from(self.host_status().await?.formats_in_buffer)) })
+    }
+
+    fn clear_buffer(&self) -> DeviceFuture<'_, Vec<u32>> {
+        Box::pin(self.clear())
+    }
+
+    fn status(&self) -> DeviceFuture<'_, PrinterStatus> {
+        Box::pin(async move {
+            let status = self.host_status().await?;
+            Ok(printer_status(&status, usize::from(status.formats_in_buffer)))
+        })
+    }
+
+    fn set_running(&self, running: bool) -> DeviceFuture<'_, ()> {
+        Box::pin(self.send(if running { ZplCommand::Resume } else { ZplCommand::Pause }))
+    }
+}

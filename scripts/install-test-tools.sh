@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the independent tools the interoperability tests compare against:
+# zint and dmtx-utils (other DataMatrix encoders/decoders), and a Python
+# virtualenv with zxing-cpp (another decoder) and pymodbus (a Modbus/TCP peer
+# nobody here wrote). Idempotent; safe to run again. Tests find the venv at
+# target/pyvenv and skip what is missing, except under CI=true, where a missing
+# tool is a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v zint >/dev/null 2>&1 || need_apt+=(zint)
+command -v dmtxread >/dev/null 2>&1 || need_apt+=(dmtx-utils)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  else
+    sudo apt-get update -qq
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  fi
+fi
+
+venv=target/pyvenv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -c 'import zxingcpp, pymodbus, PIL, numpy' 2>/dev/null || \
+  "$venv/bin/pip" install -q zxing-cpp pymodbus pillow numpy
+# One venv serves every test; the Modbus tests also look for it under this name.
+[ -e target/pyvenv-modbus ] || ln -s pyvenv target/pyvenv-modbus

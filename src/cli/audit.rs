@@ -1,0 +1,72 @@
+//! `serialstation audit`: verify the audit trail's hash chain and list its last rows.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::cli::pool::fail;
+use crate::store::Store;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the hash chain of the whole audit trail; exits 1 at the first broken row.
+    Verify {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the last audit rows (oldest first).
+    List {
+        /// How many rows.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(cmd: AuditCommand, db: &Path) -> ExitCode {
+    let store = match Store::open(db) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    match cmd {
+        AuditCommand::Verify { json } => {
+            let v = match store.verify_audit() {
+                Ok(v) => v,
+                Err(e) => return fail(e),
+            };
+            if json {
+                println!("{}", serde_json::json!(v));
+            } else if let Some(broken) = &v.first_broken {
+                eprintln!(
+                    "error: the audit trail was tampered with at row {}: {} ({} rows before it are intact)",
+                    broken.id, broken.reason, v.rows_checked
+                );
+            } else {
+                println!("audit trail intact: {} rows, head hash {}", v.rows_checked, v.head_hash);
+            }
+            if v.is_intact() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
+        AuditCommand::List { limit, json } => {
+            let entries = match store.audit_tail(limit) {
+                Ok(e) => e,
+                Err(e) => return fail(e),
+            };
+            if json {
+                println!("{}", serde_json::json!(entries));
+                return ExitCode::SUCCESS;
+            }
+            for e in entries {
+                println!("#{} {} {} {} {}", e.id, e.at, e.actor, e.action, e.subject);
+                if let Some(before) = &e.before {
+                    println!("    before: {before}");
+                }
+                if let Some(after) = &e.after {
+                    println!("    after:  {after}");
+                }
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}

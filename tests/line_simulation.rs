@@ -1,0 +1,67 @@
+//! Deterministic simulation of the line engine: the engine driven by the seeded line
+//! model (printer, camera and PLC faults, device disconnects) for over a million
+//! items across many seeds, with the invariants checked after every step.
+//!
+//! A failure prints its seed; `SEED=<n> cargo test --test line_simulation` replays
+//! exactly that seed. `SIM_ITEMS=<n>` changes the total number of items.
+
+use serialstation::line::sim::{run_seed, FaultProfile, SimReport, SimSettings};
+
+/// Items per seed; the seeds together run [`total_items`].
+const ITEMS_PER_SEED: u64 = 10_000;
+
+fn total_items() -> u64 {
+    std::env::var("SIM_ITEMS").ok().and_then(|text| text.parse().ok()).unwrap_or(1_000_000)
+}
+
+/// The fault profile a seed runs with (part of the seed, so a replay is exact).
+fn profile_for(seed: u64) -> (&'static str, FaultProfile) {
+    match seed % 10 {
+        0 => ("none", FaultProfile::none()),
+        1 | 2 => ("harsh", FaultProfile::harsh()),
+        _ => ("default", FaultProfile::default_faults()),
+    }
+}
+
+fn run(seed: u64) -> Result<SimReport, String> {
+    let (name, faults) = profile_for(seed);
+    run_seed(seed, &SimSettings::new(ITEMS_PER_SEED, faults)).map_err(|failure| {
+        format!("{failure}\n  faults: {name}\n  replay: SEED={seed} cargo test --test line_simulation")
+    })
+}
+
+#[test]
+fn a_million_items_keep_every_invariant() {
+    if let Some(seed) = std::env::var("SEED").ok().and_then(|text| text.parse::<u64>().ok()) {
+        match run(seed) {
+            Ok(report) => println!("seed {seed}: {report:?}"),
+            Err(failure) => panic!("{failure}"),
+        }
+        return;
+    }
+    let seeds = total_items().div_ceil(ITEMS_PER_SEED);
+    let mut total = SimReport::default();
+    for seed in 1..=seeds {
+        let report = match run(seed) {
+            Ok(report) => report,
+            Err(failure) => panic!("{failure}"),
+        };
+        total.items += report.items;
+        total.steps += report.steps;
+        total.batches += report.batches;
+        total.commissioned += report.commissioned;
+        total.scrapped += report.scrapped;
+        total.returned += report.returned;
+        total.invalidated += report.invalidated;
+        total.good_verdicts += report.good_verdicts;
+        total.reject_verdicts += report.reject_verdicts;
+        total.holds += report.holds;
+        total.escaped += report.escaped;
+        total.challenges_failed += report.challenges_failed;
+        total.abandoned_batches += report.abandoned_batches;
+    }
+    println!("{seeds} seeds: {total:?}");
+    assert!(total.items >= total_items(), "ran {} items, wanted {}", total.items, total_items());
+    assert!(total.commissioned > total.items / 2, "too few items commissioned: {total:?}");
+    assert!(total.reject_verdicts > 0 && total.holds > 0 && total.escaped > 0, "faults were not exercised: {total:?}");
+}
