@@ -59,17 +59,25 @@ fn the_example_configurations_are_valid() {
         assert_eq!(report.errors().count(), 0);
     }
     let report = parse_client_config("t.toml", VALID);
-    assert!(report.config.is_some() && report.issues.is_empty(), "{:?}", report.issues);
+    assert!(
+        report.config.is_some() && report.issues.is_empty(),
+        "{:?}",
+        report.issues
+    );
 }
 
 #[test]
 fn semantic_errors_name_line_and_field() {
     let (line, field, msg) = one_error(&VALID.replace("min_grade = 1.5", "min_grade = 4.5"));
-    assert_eq!((line, field.as_str()), (18, "product[1].min_grade"));
+    assert_eq!((line, field.as_str()), (17, "product[1].min_grade"));
     assert!(msg.contains("0.0 to 4.0"), "{msg}");
 
-    let (line, field, msg) = one_error(&VALID.replace("company_prefix_length = 7", "company_prefix_length = 13"));
-    assert_eq!((line, field.as_str()), (13, "product[1].company_prefix_length"));
+    let (line, field, msg) =
+        one_error(&VALID.replace("company_prefix_length = 7", "company_prefix_length = 13"));
+    assert_eq!(
+        (line, field.as_str()),
+        (13, "product[1].company_prefix_length")
+    );
     assert!(msg.contains("6 to 12"), "{msg}");
 
     let (line, field, msg) = one_error(&VALID.replace("09506000134352", "09506000134353"));
@@ -84,19 +92,28 @@ fn semantic_errors_name_line_and_field() {
     assert_eq!((line, field.as_str()), (16, "product[1].nhrn.710"));
     assert!(msg.contains("PZN"), "{msg}");
 
-    let (line, field, msg) = one_error(&VALID.replace("\"01\", \"17\", \"10\", \"21\", \"710\"", "\"01\", \"17\", \"10\", \"710\""));
+    let (line, field, msg) = one_error(&VALID.replace(
+        "\"01\", \"17\", \"10\", \"21\", \"710\"",
+        "\"01\", \"17\", \"10\", \"710\"",
+    ));
     assert_eq!((line, field.as_str()), (15, "product[1].code_template"));
     assert!(msg.contains("must contain AI 21"), "{msg}");
 
     let (_, field, msg) = one_error(&VALID.replace("\"21\", \"710\"", "\"21\", \"710\", \"240\""));
     assert_eq!(field, "product[1].code_template");
-    assert!(msg.contains("AI \"240\" is not one the station can fill"), "{msg}");
+    assert!(
+        msg.contains("AI \"240\" is not one the station can fill"),
+        "{msg}"
+    );
 
     // EU FMD requires the expiry date.
     let (_, _, msg) = one_error(&VALID.replace("\"01\", \"17\", \"10\"", "\"01\", \"10\""));
     assert!(msg.contains("market DE (EU FMD) requires AI 17"), "{msg}");
 
-    let (line, field, msg) = one_error(&VALID.replace("url = \"https://l3.example.com/capture\"", "url = \"ftp://x\""));
+    let (line, field, msg) = one_error(&VALID.replace(
+        "url = \"https://l3.example.com/capture\"",
+        "url = \"ftp://x\"",
+    ));
     assert_eq!((line, field.as_str()), (8, "client.upload.url"));
     assert!(msg.contains("http"), "{msg}");
 }
@@ -104,12 +121,13 @@ fn semantic_errors_name_line_and_field() {
 #[test]
 fn syntax_and_type_errors_name_line_and_field_too() {
     let (line, field, msg) = one_error(&VALID.replace("min_grade = 1.5", "min_grade = \"high\""));
-    assert_eq!((line, field.as_str()), (18, "product[1].min_grade"));
+    assert_eq!((line, field.as_str()), (17, "product[1].min_grade"));
     assert!(msg.contains("invalid type"), "{msg}");
 
     // A misspelt key is an error, never silently ignored.
-    let (line, field, msg) = one_error(&VALID.replace("low_water_mark = 100", "low_watermark = 100"));
-    assert_eq!(line, 19);
+    let (line, field, msg) =
+        one_error(&VALID.replace("low_water_mark = 100", "low_watermark = 100"));
+    assert_eq!(line, 18);
     assert_eq!(field, "product[1].low_watermark");
     assert!(msg.contains("unknown field"), "{msg}");
 
@@ -117,15 +135,21 @@ fn syntax_and_type_errors_name_line_and_field_too() {
     assert_eq!(line, 3);
 
     // A token in the file is refused with advice.
-    let text = VALID.replace("format = \"epcis2-jsonld\"", "format = \"epcis2-jsonld\"\ntoken = \"s3cret\"");
+    let text = VALID.replace(
+        "format = \"epcis2-jsonld\"",
+        "format = \"epcis2-jsonld\"\ntoken = \"s3cret\"",
+    );
     let (line, field, msg) = one_error(&text);
-    assert_eq!((line, field.as_str()), (7, "client.upload.token"));
+    assert_eq!((line, field.as_str()), (8, "client.upload.token"));
     assert!(msg.contains("environment variable"), "{msg}");
 }
 
 #[test]
 fn all_problems_are_reported_at_once() {
-    let text = VALID.replace("min_grade = 1.5", "min_grade = 9").replace("consecutive_reject_limit = 3", "consecutive_reject_limit = 0");
+    let text = VALID.replace("min_grade = 1.5", "min_grade = 9").replace(
+        "consecutive_reject_limit = 3",
+        "consecutive_reject_limit = 0",
+    );
     let e = errors(&text);
     assert_eq!(e.len(), 2, "{e:?}");
     let text = VALID.replace("min_grade = 1.5\n", "");
@@ -142,47 +166,110 @@ fn cli_check_prints_file_line_field_and_exits_1() {
     let out = bin().args(["config", "check"]).arg(&path).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let expected = format!("{}:18:13: error: product[1].min_grade:", path.display());
+    let expected = format!("{}:17:13: error: product[1].min_grade:", path.display());
     assert!(stderr.contains(&expected), "{stderr}");
 
-    let out = bin().args(["config", "check"]).arg(repo_root().join("config/clients")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .args(["config", "check"])
+        .arg(repo_root().join("config/clients"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn cli_load_then_product_list_and_audit() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.sqlite");
-    let out = bin().arg("--db").arg(&db).args(["config", "load"]).arg(repo_root().join("config/clients")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["config", "load"])
+        .arg(repo_root().join("config/clients"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("client acme: added") && stdout.contains("product 09506000134352: added"), "{stdout}");
+    assert!(
+        stdout.contains("client acme: added") && stdout.contains("product 09506000134352: added"),
+        "{stdout}"
+    );
 
-    let out = bin().arg("--db").arg(&db).args(["product", "list", "--json"]).output().unwrap();
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["product", "list", "--json"])
+        .output()
+        .unwrap();
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 4);
     let p = list.iter().find(|p| p["gtin"] == "09506000134352").unwrap();
     assert_eq!(p["client_id"], "acme");
-    assert_eq!(p["code_template"], serde_json::json!(["01", "17", "10", "21", "710"]));
+    assert_eq!(
+        p["code_template"],
+        serde_json::json!(["01", "17", "10", "21", "710"])
+    );
     assert_eq!(p["min_grade"], 1.5);
 
-    let out = bin().arg("--db").arg(&db).args(["product", "list"]).output().unwrap();
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["product", "list"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("01,17,10,21,710"));
 
-    let out = bin().arg("--db").arg(&db).args(["audit", "verify"]).output().unwrap();
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 6 rows"));
-    let out = bin().arg("--db").arg(&db).args(["audit", "list", "--json"]).output().unwrap();
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["audit", "list", "--json"])
+        .output()
+        .unwrap();
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 6);
-    assert!(rows[0]["actor"].as_str().unwrap().contains("uid"), "{}", rows[0]);
+    assert!(
+        rows[0]["actor"].as_str().unwrap().contains("uid"),
+        "{}",
+        rows[0]
+    );
 
     // A failed load writes nothing.
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, VALID.replace("1.5", "9.5").replace("\"acme\"", "\"other\"")).unwrap();
-    let out = bin().arg("--db").arg(&db).args(["config", "load"]).arg(&bad).output().unwrap();
+    std::fs::write(
+        &bad,
+        VALID.replace("1.5", "9.5").replace("\"acme\"", "\"other\""),
+    )
+    .unwrap();
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["config", "load"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let out = bin().arg("--db").arg(&db).args(["audit", "verify"]).output().unwrap();
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 6 rows"));
 }

@@ -5,13 +5,16 @@
 //! A failure prints its seed; `SEED=<n> cargo test --test line_simulation` replays
 //! exactly that seed. `SIM_ITEMS=<n>` changes the total number of items.
 
-use serialstation::line::sim::{run_seed, FaultProfile, SimReport, SimSettings};
+use serialstation::line::sim::{FaultProfile, SimReport, SimSettings, run_seed};
 
 /// Items per seed; the seeds together run [`total_items`].
 const ITEMS_PER_SEED: u64 = 10_000;
 
 fn total_items() -> u64 {
-    std::env::var("SIM_ITEMS").ok().and_then(|text| text.parse().ok()).unwrap_or(1_000_000)
+    std::env::var("SIM_ITEMS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(1_000_000)
 }
 
 /// The fault profile a seed runs with (part of the seed, so a replay is exact).
@@ -26,13 +29,18 @@ fn profile_for(seed: u64) -> (&'static str, FaultProfile) {
 fn run(seed: u64) -> Result<SimReport, String> {
     let (name, faults) = profile_for(seed);
     run_seed(seed, &SimSettings::new(ITEMS_PER_SEED, faults)).map_err(|failure| {
-        format!("{failure}\n  faults: {name}\n  replay: SEED={seed} cargo test --test line_simulation")
+        format!(
+            "{failure}\n  faults: {name}\n  replay: SEED={seed} cargo test --test line_simulation"
+        )
     })
 }
 
 #[test]
 fn a_million_items_keep_every_invariant() {
-    if let Some(seed) = std::env::var("SEED").ok().and_then(|text| text.parse::<u64>().ok()) {
+    if let Some(seed) = std::env::var("SEED")
+        .ok()
+        .and_then(|text| text.parse::<u64>().ok())
+    {
         match run(seed) {
             Ok(report) => println!("seed {seed}: {report:?}"),
             Err(failure) => panic!("{failure}"),
@@ -61,7 +69,18 @@ fn a_million_items_keep_every_invariant() {
         total.abandoned_batches += report.abandoned_batches;
     }
     println!("{seeds} seeds: {total:?}");
-    assert!(total.items >= total_items(), "ran {} items, wanted {}", total.items, total_items());
-    assert!(total.commissioned > total.items / 2, "too few items commissioned: {total:?}");
-    assert!(total.reject_verdicts > 0 && total.holds > 0 && total.escaped > 0, "faults were not exercised: {total:?}");
+    assert!(
+        total.items >= total_items(),
+        "ran {} items, wanted {}",
+        total.items,
+        total_items()
+    );
+    assert!(
+        total.commissioned > total.items / 2,
+        "too few items commissioned: {total:?}"
+    );
+    assert!(
+        total.reject_verdicts > 0 && total.holds > 0 && total.escaped > 0,
+        "faults were not exercised: {total:?}"
+    );
 }

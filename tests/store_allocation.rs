@@ -30,10 +30,21 @@ fn allocation_never_hands_out_a_serial_twice_even_across_reopen() {
     let mut s1 = Store::open(&path).unwrap();
     let mut s2 = Store::open(&path).unwrap();
     for round in 0..10 {
-        let (s, b) = if round % 2 == 0 { (&mut s1, b1) } else { (&mut s2, b2) };
+        let (s, b) = if round % 2 == 0 {
+            (&mut s1, b1)
+        } else {
+            (&mut s2, b2)
+        };
         for a in s.allocate_block(b, &gtin(), 37, &actor()).unwrap() {
-            assert!(seen.insert(a.serial.clone()), "{} handed out twice", a.serial);
-            assert_eq!(s.serial(a.id).unwrap().unwrap().state, SerialState::Allocated);
+            assert!(
+                seen.insert(a.serial.clone()),
+                "{} handed out twice",
+                a.serial
+            );
+            assert_eq!(
+                s.serial(a.id).unwrap().unwrap().state,
+                SerialState::Allocated
+            );
         }
     }
     // Exhaust the pool: the rest, then nothing.
@@ -42,7 +53,11 @@ fn allocation_never_hands_out_a_serial_twice_even_across_reopen() {
         assert!(seen.insert(a.serial.clone()));
     }
     assert_eq!(seen.len(), 500);
-    assert!(s2.allocate_block(b2, &gtin(), 5, &actor()).unwrap().is_empty());
+    assert!(
+        s2.allocate_block(b2, &gtin(), 5, &actor())
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -52,9 +67,19 @@ fn only_a_proven_return_makes_a_serial_available_again() {
     import(&mut store, &["P1", "P2"]);
     let batch = new_batch(&mut store, "LOT1");
     let got = store.allocate_block(batch, &gtin(), 2, &actor()).unwrap();
-    assert!(store.allocate_block(batch, &gtin(), 1, &actor()).unwrap().is_empty());
-    let proof = PrinterProof { printer: "tij-1".into(), evidence: "message never sent to the printer".into() };
-    store.return_unprinted(batch, &[got[1].id], &proof, &actor()).unwrap();
+    assert!(
+        store
+            .allocate_block(batch, &gtin(), 1, &actor())
+            .unwrap()
+            .is_empty()
+    );
+    let proof = PrinterProof {
+        printer: "tij-1".into(),
+        evidence: "message never sent to the printer".into(),
+    };
+    store
+        .return_unprinted(batch, &[got[1].id], &proof, &actor())
+        .unwrap();
     let again = store.allocate_block(batch, &gtin(), 5, &actor()).unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].serial, "P2");
@@ -67,10 +92,22 @@ fn allocation_checks_the_batch() {
     import(&mut store, &["C1"]);
     let batch = new_batch(&mut store, "LOT1");
     let other_gtin = serialstation::gs1::Gtin::parse("09506000134369").unwrap();
-    assert!(store.allocate_block(batch, &other_gtin, 1, &actor()).is_err());
-    assert!(store.allocate_block(serialstation::store::BatchId(999), &gtin(), 1, &actor()).is_err());
-    store.set_batch_state(batch, serialstation::store::BatchState::Closed, &actor()).unwrap();
-    let err = store.allocate_block(batch, &gtin(), 1, &actor()).unwrap_err();
+    assert!(
+        store
+            .allocate_block(batch, &other_gtin, 1, &actor())
+            .is_err()
+    );
+    assert!(
+        store
+            .allocate_block(serialstation::store::BatchId(999), &gtin(), 1, &actor())
+            .is_err()
+    );
+    store
+        .set_batch_state(batch, serialstation::store::BatchState::Closed, &actor())
+        .unwrap();
+    let err = store
+        .allocate_block(batch, &gtin(), 1, &actor())
+        .unwrap_err();
     assert!(err.to_string().contains("closed"), "{err}");
 }
 
@@ -81,7 +118,9 @@ fn pool_status_counts_states_and_flags_low_water() {
     import(&mut store, &["L1", "L2", "L3"]);
     let batch = new_batch(&mut store, "LOT1");
     let got = store.allocate_block(batch, &gtin(), 2, &actor()).unwrap();
-    store.transition_serials(&[got[0].id], SerialState::Encoded, "printed", &actor()).unwrap();
+    store
+        .transition_serials(&[got[0].id], SerialState::Encoded, "printed", &actor())
+        .unwrap();
     let status = store.pool_status(Some(&gtin())).unwrap();
     assert_eq!(status.len(), 1);
     let s = &status[0];

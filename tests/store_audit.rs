@@ -8,7 +8,8 @@ use serialstation::store::Store;
 use store_support::*;
 
 fn drop_guards(conn: &Connection) {
-    conn.execute_batch("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;").unwrap();
+    conn.execute_batch("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;")
+        .unwrap();
 }
 
 fn store_with_history(dir: &std::path::Path) -> std::path::PathBuf {
@@ -16,7 +17,14 @@ fn store_with_history(dir: &std::path::Path) -> std::path::PathBuf {
     import(&mut store, &["H1", "H2", "H3"]);
     let batch = new_batch(&mut store, "LOT1");
     store.allocate_block(batch, &gtin(), 2, &actor()).unwrap();
-    store.record_action(&actor(), "line.pause", "batch 1", serde_json::json!({"reason": "test"})).unwrap();
+    store
+        .record_action(
+            &actor(),
+            "line.pause",
+            "batch 1",
+            serde_json::json!({"reason": "test"}),
+        )
+        .unwrap();
     path
 }
 
@@ -29,10 +37,27 @@ fn every_change_is_recorded_with_actor_and_before_after() {
     let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
     assert_eq!(
         actions,
-        ["client.add", "product.add", "product.add", "pool.import", "batch.create", "serials.allocate", "line.pause"]
+        [
+            "client.add",
+            "product.add",
+            "product.add",
+            "pool.import",
+            "batch.create",
+            "serials.allocate",
+            "line.pause"
+        ]
     );
-    assert!(rows.iter().all(|r| r.actor == "test-operator" && r.at.ends_with('Z')));
-    assert!(rows[1].after.as_deref().unwrap_or("").contains("09506000134352"));
+    assert!(
+        rows.iter()
+            .all(|r| r.actor == "test-operator" && r.at.ends_with('Z'))
+    );
+    assert!(
+        rows[1]
+            .after
+            .as_deref()
+            .unwrap_or("")
+            .contains("09506000134352")
+    );
     let v = store.verify_audit().unwrap();
     assert!(v.is_intact(), "{v:?}");
     assert_eq!(v.rows_checked, 7);
@@ -46,7 +71,10 @@ fn an_update_to_a_product_records_before_and_after() {
     let mut product = store.product(&gtin()).unwrap().unwrap();
     product.min_grade = 3.0;
     let client = store.client("acme").unwrap().unwrap();
-    let config = serialstation::config::ClientConfig { client, products: vec![product] };
+    let config = serialstation::config::ClientConfig {
+        client,
+        products: vec![product],
+    };
     store.load_client_config(&config, &actor()).unwrap();
     let last = store.audit_tail(1).unwrap().remove(0);
     assert_eq!(last.action, "product.update");
@@ -63,7 +91,10 @@ fn the_database_refuses_to_edit_or_delete_audit_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = store_with_history(dir.path());
     let conn = Connection::open(&path).unwrap();
-    assert!(conn.execute("UPDATE audit SET actor = 'mallory' WHERE id = 2", []).is_err());
+    assert!(
+        conn.execute("UPDATE audit SET actor = 'mallory' WHERE id = 2", [])
+            .is_err()
+    );
     assert!(conn.execute("DELETE FROM audit WHERE id = 2", []).is_err());
 }
 
@@ -73,7 +104,8 @@ fn verification_finds_an_edited_row() {
     let path = store_with_history(dir.path());
     let conn = Connection::open(&path).unwrap();
     drop_guards(&conn);
-    conn.execute("UPDATE audit SET actor = 'mallory' WHERE id = 4", []).unwrap();
+    conn.execute("UPDATE audit SET actor = 'mallory' WHERE id = 4", [])
+        .unwrap();
     let v = Store::open(&path).unwrap().verify_audit().unwrap();
     let broken = v.first_broken.unwrap();
     assert_eq!(broken.id, 4);
@@ -88,7 +120,12 @@ fn verification_finds_a_deleted_row() {
     let conn = Connection::open(&path).unwrap();
     drop_guards(&conn);
     conn.execute("DELETE FROM audit WHERE id = 3", []).unwrap();
-    let broken = Store::open(&path).unwrap().verify_audit().unwrap().first_broken.unwrap();
+    let broken = Store::open(&path)
+        .unwrap()
+        .verify_audit()
+        .unwrap()
+        .first_broken
+        .unwrap();
     assert_eq!(broken.id, 4);
     assert!(broken.reason.contains("missing"), "{}", broken.reason);
 }
@@ -101,7 +138,13 @@ fn verification_finds_a_deleted_and_renumbered_row() {
     let conn = Connection::open(&path).unwrap();
     drop_guards(&conn);
     conn.execute("DELETE FROM audit WHERE id = 3", []).unwrap();
-    conn.execute("UPDATE audit SET id = id - 1 WHERE id > 3", []).unwrap();
-    let broken = Store::open(&path).unwrap().verify_audit().unwrap().first_broken.unwrap();
+    conn.execute("UPDATE audit SET id = id - 1 WHERE id > 3", [])
+        .unwrap();
+    let broken = Store::open(&path)
+        .unwrap()
+        .verify_audit()
+        .unwrap()
+        .first_broken
+        .unwrap();
     assert_eq!(broken.id, 3);
 }

@@ -5,14 +5,20 @@
 mod store_support;
 
 use rusqlite::{Connection, params};
-use serialstation::store::state::{ALLOWED_TRANSITIONS, SerialState, can_transition, needs_printer_proof};
+use serialstation::store::state::{
+    ALLOWED_TRANSITIONS, SerialState, can_transition, needs_printer_proof,
+};
 use serialstation::store::{PrinterProof, Store, StoreError};
 use store_support::*;
 
 /// A path of allowed transitions from Unallocated (or Unassigned) to `target`.
 fn path_to(target: SerialState) -> Vec<SerialState> {
     use std::collections::{HashMap, VecDeque};
-    let start = if target == SerialState::Unassigned { SerialState::Unassigned } else { SerialState::Unallocated };
+    let start = if target == SerialState::Unassigned {
+        SerialState::Unassigned
+    } else {
+        SerialState::Unallocated
+    };
     let mut prev: HashMap<SerialState, SerialState> = HashMap::new();
     let mut queue = VecDeque::from([start]);
     while let Some(s) = queue.pop_front() {
@@ -36,7 +42,12 @@ fn path_to(target: SerialState) -> Vec<SerialState> {
     Vec::new()
 }
 
-fn raw_set_state(conn: &Connection, id: i64, to: SerialState, batch: i64) -> rusqlite::Result<usize> {
+fn raw_set_state(
+    conn: &Connection,
+    id: i64,
+    to: SerialState,
+    batch: i64,
+) -> rusqlite::Result<usize> {
     conn.execute(
         "UPDATE serials SET state = ?1, batch_id = CASE WHEN state = 1 AND ?1 = 2 THEN ?2 ELSE batch_id END WHERE id = ?3",
         params![to.code(), batch, id],
@@ -51,10 +62,16 @@ fn database_refuses_every_transition_not_in_the_table_even_as_raw_sql() {
     drop(store);
     let conn = Connection::open(&path).unwrap();
     conn.pragma_update(None, "foreign_keys", true).unwrap();
-    let pool_id: i64 = conn.query_row("SELECT id FROM pools", [], |r| r.get(0)).unwrap_or_else(|_| {
-        conn.execute("INSERT INTO pools (gtin, created_at) VALUES (?1, 'now')", [GTIN]).unwrap();
-        conn.last_insert_rowid()
-    });
+    let pool_id: i64 = conn
+        .query_row("SELECT id FROM pools", [], |r| r.get(0))
+        .unwrap_or_else(|_| {
+            conn.execute(
+                "INSERT INTO pools (gtin, created_at) VALUES (?1, 'now')",
+                [GTIN],
+            )
+            .unwrap();
+            conn.last_insert_rowid()
+        });
     let mut serial_no = 0;
     let mut checked = 0;
     for from in SerialState::ALL {
@@ -76,13 +93,17 @@ fn database_refuses_every_transition_not_in_the_table_even_as_raw_sql() {
             .unwrap();
             let id = conn.last_insert_rowid();
             for step in &path[1..] {
-                raw_set_state(&conn, id, *step, batch.0).unwrap_or_else(|e| panic!("path to {from}: {step}: {e}"));
+                raw_set_state(&conn, id, *step, batch.0)
+                    .unwrap_or_else(|e| panic!("path to {from}: {step}: {e}"));
             }
             let result = raw_set_state(&conn, id, to, batch.0);
             let expected = can_transition(from, to) && !needs_printer_proof(from, to);
             assert_eq!(result.is_ok(), expected, "{from} -> {to}: {result:?}");
             if let Err(e) = result {
-                assert!(e.to_string().contains("transition") || e.to_string().contains("proof"), "{from} -> {to}: {e}");
+                assert!(
+                    e.to_string().contains("transition") || e.to_string().contains("proof"),
+                    "{from} -> {to}: {e}"
+                );
             }
             checked += 1;
         }
@@ -99,17 +120,44 @@ fn store_api_refuses_illegal_transitions_with_a_clear_error() {
     let got = store.allocate_block(batch, &gtin(), 1, &actor()).unwrap();
     let id = got[0].id;
     // Allocated -> Commissioned skips Encoded.
-    let err = store.transition_serials(&[id], SerialState::Commissioned, "test", &actor()).unwrap_err();
+    let err = store
+        .transition_serials(&[id], SerialState::Commissioned, "test", &actor())
+        .unwrap_err();
     assert!(matches!(err, StoreError::IllegalTransition { .. }), "{err}");
-    assert!(err.to_string().contains("A1 of GTIN 09506000134352 is Allocated; it cannot become Commissioned"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("A1 of GTIN 09506000134352 is Allocated; it cannot become Commissioned"),
+        "{err}"
+    );
     // Allocated -> Unallocated only through return_unprinted.
-    assert!(store.transition_serials(&[id], SerialState::Unallocated, "test", &actor()).is_err());
-    store.transition_serials(&[id], SerialState::Encoded, "printed", &actor()).unwrap();
-    store.transition_serials(&[id], SerialState::Commissioned, "good", &actor()).unwrap();
-    store.transition_serials(&[id], SerialState::Inactive, "damaged", &actor()).unwrap();
-    let err = store.transition_serials(&[id], SerialState::Commissioned, "again", &actor()).unwrap_err();
-    assert!(matches!(err, StoreError::IllegalTransition { from: SerialState::Inactive, .. }));
-    assert_eq!(store.serial(id).unwrap().unwrap().state, SerialState::Inactive);
+    assert!(
+        store
+            .transition_serials(&[id], SerialState::Unallocated, "test", &actor())
+            .is_err()
+    );
+    store
+        .transition_serials(&[id], SerialState::Encoded, "printed", &actor())
+        .unwrap();
+    store
+        .transition_serials(&[id], SerialState::Commissioned, "good", &actor())
+        .unwrap();
+    store
+        .transition_serials(&[id], SerialState::Inactive, "damaged", &actor())
+        .unwrap();
+    let err = store
+        .transition_serials(&[id], SerialState::Commissioned, "again", &actor())
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::IllegalTransition {
+            from: SerialState::Inactive,
+            ..
+        }
+    ));
+    assert_eq!(
+        store.serial(id).unwrap().unwrap().state,
+        SerialState::Inactive
+    );
 }
 
 #[test]
@@ -122,7 +170,10 @@ fn return_to_pool_needs_printer_proof_in_the_database_too() {
     let conn = Connection::open(&path).unwrap();
     // Raw SQL without a proof row is refused.
     let err = conn
-        .execute("UPDATE serials SET state = 1, batch_id = NULL WHERE id = ?1", [got[0].id.0])
+        .execute(
+            "UPDATE serials SET state = 1, batch_id = NULL WHERE id = ?1",
+            [got[0].id.0],
+        )
         .unwrap_err();
     assert!(err.to_string().contains("printer proof"), "{err}");
     // A proof for a different serial does not count.
@@ -132,22 +183,42 @@ fn return_to_pool_needs_printer_proof_in_the_database_too() {
     )
     .unwrap();
     let wrong_proof = conn.last_insert_rowid();
-    assert!(conn
-        .execute(
+    assert!(
+        conn.execute(
             "UPDATE serials SET state = 1, batch_id = NULL, return_proof_id = ?1 WHERE id = ?2",
             params![wrong_proof, got[0].id.0]
         )
-        .is_err());
+        .is_err()
+    );
     // Empty evidence is refused by the API.
-    let empty = PrinterProof { printer: "tij-1".into(), evidence: " ".into() };
-    assert!(store.return_unprinted(batch, &[got[0].id], &empty, &actor()).is_err());
-    let proof = PrinterProof { printer: "tij-1".into(), evidence: "buffer cleared; message absent from print log".into() };
-    store.return_unprinted(batch, &[got[0].id], &proof, &actor()).unwrap();
+    let empty = PrinterProof {
+        printer: "tij-1".into(),
+        evidence: " ".into(),
+    };
+    assert!(
+        store
+            .return_unprinted(batch, &[got[0].id], &empty, &actor())
+            .is_err()
+    );
+    let proof = PrinterProof {
+        printer: "tij-1".into(),
+        evidence: "buffer cleared; message absent from print log".into(),
+    };
+    store
+        .return_unprinted(batch, &[got[0].id], &proof, &actor())
+        .unwrap();
     let rec = store.serial(got[0].id).unwrap().unwrap();
     assert_eq!((rec.state, rec.batch), (SerialState::Unallocated, None));
     // Returning something not allocated to the batch fails as a whole.
-    assert!(store.return_unprinted(batch, &[got[1].id, got[0].id], &proof, &actor()).is_err());
-    assert_eq!(store.serial(got[1].id).unwrap().unwrap().state, SerialState::Allocated);
+    assert!(
+        store
+            .return_unprinted(batch, &[got[1].id, got[0].id], &proof, &actor())
+            .is_err()
+    );
+    assert_eq!(
+        store.serial(got[1].id).unwrap().unwrap().state,
+        SerialState::Allocated
+    );
 }
 
 #[test]
@@ -158,7 +229,9 @@ fn inserts_deletes_and_identity_are_guarded() {
     let batch = new_batch(&mut store, "LOT1");
     let got = store.allocate_block(batch, &gtin(), 1, &actor()).unwrap();
     let conn = Connection::open(&path).unwrap();
-    let pool_id: i64 = conn.query_row("SELECT id FROM pools", [], |r| r.get(0)).unwrap();
+    let pool_id: i64 = conn
+        .query_row("SELECT id FROM pools", [], |r| r.get(0))
+        .unwrap();
     // A serial cannot be born Commissioned.
     assert!(conn
         .execute(
@@ -167,21 +240,46 @@ fn inserts_deletes_and_identity_are_guarded() {
         )
         .is_err());
     // An allocated serial cannot be deleted, an unallocated one can.
-    assert!(conn.execute("DELETE FROM serials WHERE id = ?1", [got[0].id.0]).is_err());
-    assert_eq!(conn.execute("DELETE FROM serials WHERE serial = 'G2'", []).unwrap(), 1);
+    assert!(
+        conn.execute("DELETE FROM serials WHERE id = ?1", [got[0].id.0])
+            .is_err()
+    );
+    assert_eq!(
+        conn.execute("DELETE FROM serials WHERE serial = 'G2'", [])
+            .unwrap(),
+        1
+    );
     // Its text and pool never change; it cannot move to another batch.
-    assert!(conn.execute("UPDATE serials SET serial = 'Z' WHERE id = ?1", [got[0].id.0]).is_err());
+    assert!(
+        conn.execute(
+            "UPDATE serials SET serial = 'Z' WHERE id = ?1",
+            [got[0].id.0]
+        )
+        .is_err()
+    );
     let other = new_batch(&mut store, "LOT2");
-    assert!(conn.execute("UPDATE serials SET batch_id = ?1 WHERE id = ?2", params![other.0, got[0].id.0]).is_err());
+    assert!(
+        conn.execute(
+            "UPDATE serials SET batch_id = ?1 WHERE id = ?2",
+            params![other.0, got[0].id.0]
+        )
+        .is_err()
+    );
     // Allocation without a batch is refused.
     conn.execute(
         "INSERT INTO serials (pool_id, serial, state, imported_at, state_changed_at) VALUES (?1, 'NB', 1, 0, 0)",
         [pool_id],
     )
     .unwrap();
-    assert!(conn.execute("UPDATE serials SET state = 2 WHERE serial = 'NB'", []).is_err());
+    assert!(
+        conn.execute("UPDATE serials SET state = 2 WHERE serial = 'NB'", [])
+            .is_err()
+    );
     // The transition table itself is locked.
-    assert!(conn.execute("INSERT INTO serial_transitions VALUES (9, 7)", []).is_err());
+    assert!(
+        conn.execute("INSERT INTO serial_transitions VALUES (9, 7)", [])
+            .is_err()
+    );
     assert!(conn.execute("DELETE FROM serial_transitions", []).is_err());
 }
 
@@ -196,7 +294,8 @@ fn a_store_newer_than_the_program_is_refused_and_reopening_is_idempotent() {
     assert_eq!(store.schema_version().unwrap(), version);
     drop(store);
     let conn = Connection::open(&path).unwrap();
-    conn.pragma_update(None, "user_version", version + 1).unwrap();
+    conn.pragma_update(None, "user_version", version + 1)
+        .unwrap();
     drop(conn);
     let err = Store::open(&path).unwrap_err();
     assert!(matches!(err, StoreError::NewerSchema { .. }), "{err}");

@@ -6,9 +6,9 @@
 use serialstation::gs1::epc::parse_sgtin_uri;
 use serialstation::gs1::{Gs1Date, Gtin};
 use serialstation::upload::{
-    ChunkLimits, DocumentError, DocumentFormat, DocumentPacker, EpcisDocument, EventChunker, EventKind, EventTemplate,
-    EventTime, LotMasterData, ObjectEvent, Sgln, UsedUpReporting, checks, documents_for_serials, render_document,
-    return_lists, sgtin_epcs,
+    ChunkLimits, DocumentError, DocumentFormat, DocumentPacker, EpcisDocument, EventChunker,
+    EventKind, EventTemplate, EventTime, LotMasterData, ObjectEvent, Sgln, UsedUpReporting, checks,
+    documents_for_serials, render_document, return_lists, sgtin_epcs,
 };
 
 const GTIN: &str = "09506000134352";
@@ -23,7 +23,9 @@ fn time(text: &str) -> EventTime {
 }
 
 fn commissioning() -> EventKind {
-    EventKind::Commissioning(LotMasterData::new("LOT-7", Gs1Date::from_ymd(2027, 6, 30).unwrap()).unwrap())
+    EventKind::Commissioning(
+        LotMasterData::new("LOT-7", Gs1Date::from_ymd(2027, 6, 30).unwrap()).unwrap(),
+    )
 }
 
 fn template(kind: EventKind) -> EventTemplate {
@@ -37,15 +39,36 @@ fn template(kind: EventKind) -> EventTemplate {
 
 fn serials(count: usize) -> Vec<String> {
     // Varying lengths so that the byte limit, not only the EPC count, decides.
-    (0..count).map(|i| if i % 7 == 0 { format!("LONG/SERIAL%{i:08}") } else { format!("S{i}") }).collect()
+    (0..count)
+        .map(|i| {
+            if i % 7 == 0 {
+                format!("LONG/SERIAL%{i:08}")
+            } else {
+                format!("S{i}")
+            }
+        })
+        .collect()
 }
 
-fn build(format: DocumentFormat, limits: ChunkLimits, kind: EventKind, serials: &[String]) -> Vec<EpcisDocument> {
+fn build(
+    format: DocumentFormat,
+    limits: ChunkLimits,
+    kind: EventKind,
+    serials: &[String],
+) -> Vec<EpcisDocument> {
     let gtin = gtin();
-    documents_for_serials(format, limits, time("2026-05-04T14:00:00.000+02:00"), template(kind), &gtin, COMPANY_PREFIX_LEN, serials)
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap()
+    documents_for_serials(
+        format,
+        limits,
+        time("2026-05-04T14:00:00.000+02:00"),
+        template(kind),
+        &gtin,
+        COMPANY_PREFIX_LEN,
+        serials,
+    )
+    .unwrap()
+    .collect::<Result<Vec<_>, _>>()
+    .unwrap()
 }
 
 /// The EPC lists of every event of a document, read back from its bytes.
@@ -58,7 +81,14 @@ fn epc_lists(document: &EpcisDocument) -> Vec<Vec<String>> {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|e| e["epcList"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect())
+                .map(|e| {
+                    e["epcList"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.as_str().unwrap().to_string())
+                        .collect()
+                })
                 .collect()
         }
         DocumentFormat::Epcis12Xml => text
@@ -68,7 +98,13 @@ fn epc_lists(document: &EpcisDocument) -> Vec<Vec<String>> {
                 event
                     .split("<epc>")
                     .skip(1)
-                    .map(|rest| rest.split("</epc>").next().unwrap().replace("&apos;", "'").replace("&amp;", "&"))
+                    .map(|rest| {
+                        rest.split("</epc>")
+                            .next()
+                            .unwrap()
+                            .replace("&apos;", "'")
+                            .replace("&amp;", "&")
+                    })
                     .collect()
             })
             .collect(),
@@ -80,13 +116,24 @@ fn chunks_respect_every_limit_and_keep_every_serial_once_in_order() {
     let serials = serials(2_345);
     let gtin = gtin();
     for format in [DocumentFormat::Epcis2JsonLd, DocumentFormat::Epcis12Xml] {
-        let limits = ChunkLimits { max_epcs_per_event: 100, max_events_per_document: 3, max_document_bytes: 9_000 };
+        let limits = ChunkLimits {
+            max_epcs_per_event: 100,
+            max_events_per_document: 3,
+            max_document_bytes: 9_000,
+        };
         let documents = build(format, limits, commissioning(), &serials);
         let mut all_epcs = Vec::new();
         let mut byte_limited_event = false;
         for document in &documents {
-            assert!(document.bytes.len() <= limits.max_document_bytes, "{} bytes", document.bytes.len());
-            assert!(!document.events.is_empty() && document.events.len() <= limits.max_events_per_document);
+            assert!(
+                document.bytes.len() <= limits.max_document_bytes,
+                "{} bytes",
+                document.bytes.len()
+            );
+            assert!(
+                !document.events.is_empty()
+                    && document.events.len() <= limits.max_events_per_document
+            );
             let lists = epc_lists(document);
             assert_eq!(lists.len(), document.events.len());
             for (list, summary) in lists.iter().zip(&document.events) {
@@ -96,11 +143,17 @@ fn chunks_respect_every_limit_and_keep_every_serial_once_in_order() {
             }
             all_epcs.extend(lists.into_iter().flatten());
         }
-        assert!(byte_limited_event, "the byte limit should have cut some events short");
+        assert!(
+            byte_limited_event,
+            "the byte limit should have cut some events short"
+        );
         assert_eq!(all_epcs.len(), serials.len());
         for (epc, serial) in all_epcs.iter().zip(&serials) {
             let (read_gtin, read_serial, gcp_len) = parse_sgtin_uri(epc).unwrap();
-            assert_eq!((read_gtin, read_serial.as_str(), gcp_len), (gtin.clone(), serial.as_str(), COMPANY_PREFIX_LEN));
+            assert_eq!(
+                (read_gtin, read_serial.as_str(), gcp_len),
+                (gtin.clone(), serial.as_str(), COMPANY_PREFIX_LEN)
+            );
         }
     }
 }
@@ -108,16 +161,32 @@ fn chunks_respect_every_limit_and_keep_every_serial_once_in_order() {
 #[test]
 fn large_limits_give_one_event_per_ten_thousand_serials() {
     let serials: Vec<String> = (0..25_000).map(|i| format!("{i:012}")).collect();
-    let limits = ChunkLimits { max_epcs_per_event: 10_000, max_events_per_document: 2, max_document_bytes: 64 << 20 };
-    let documents = build(DocumentFormat::Epcis2JsonLd, limits, commissioning(), &serials);
-    let counts: Vec<Vec<usize>> = documents.iter().map(|d| d.events.iter().map(|e| e.epc_count).collect()).collect();
+    let limits = ChunkLimits {
+        max_epcs_per_event: 10_000,
+        max_events_per_document: 2,
+        max_document_bytes: 64 << 20,
+    };
+    let documents = build(
+        DocumentFormat::Epcis2JsonLd,
+        limits,
+        commissioning(),
+        &serials,
+    );
+    let counts: Vec<Vec<usize>> = documents
+        .iter()
+        .map(|d| d.events.iter().map(|e| e.epc_count).collect())
+        .collect();
     assert_eq!(counts, vec![vec![10_000, 10_000], vec![5_000]]);
 }
 
 #[test]
 fn resend_reproduces_event_ids_and_bytes() {
     let serials = serials(777);
-    let limits = ChunkLimits { max_epcs_per_event: 50, max_events_per_document: 4, max_document_bytes: 1 << 20 };
+    let limits = ChunkLimits {
+        max_epcs_per_event: 50,
+        max_events_per_document: 4,
+        max_document_bytes: 1 << 20,
+    };
     for format in [DocumentFormat::Epcis2JsonLd, DocumentFormat::Epcis12Xml] {
         let first = build(format, limits, commissioning(), &serials);
         let second = build(format, limits, commissioning(), &serials);
@@ -127,13 +196,18 @@ fn resend_reproduces_event_ids_and_bytes() {
         let gtin = gtin();
         let creation = time("2026-05-04T14:00:00.000+02:00");
         let epcs = sgtin_epcs(&gtin, COMPANY_PREFIX_LEN, &serials);
-        let events: Vec<ObjectEvent> = EventChunker::new(epcs, template(commissioning()), format, limits, &creation)
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let events: Vec<ObjectEvent> =
+            EventChunker::new(epcs, template(commissioning()), format, limits, &creation)
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
         let mut stored = events.iter();
         for document in &first {
-            let slice: Vec<ObjectEvent> = stored.by_ref().take(document.events.len()).cloned().collect();
+            let slice: Vec<ObjectEvent> = stored
+                .by_ref()
+                .take(document.events.len())
+                .cloned()
+                .collect();
             let again = render_document(format, &creation, &slice).unwrap();
             assert_eq!(&again, document);
         }
@@ -144,13 +218,24 @@ fn resend_reproduces_event_ids_and_bytes() {
 #[test]
 fn event_ids_change_with_content_and_are_unique_per_event() {
     let serials = serials(300);
-    let limits = ChunkLimits { max_epcs_per_event: 100, max_events_per_document: 10, max_document_bytes: 1 << 20 };
+    let limits = ChunkLimits {
+        max_epcs_per_event: 100,
+        max_events_per_document: 10,
+        max_document_bytes: 1 << 20,
+    };
     let mut ids = std::collections::HashSet::new();
-    for kind in [commissioning(), EventKind::Decommissioning, EventKind::Destroying] {
+    for kind in [
+        commissioning(),
+        EventKind::Decommissioning,
+        EventKind::Destroying,
+    ] {
         for format in [DocumentFormat::Epcis2JsonLd, DocumentFormat::Epcis12Xml] {
             for document in build(format, limits, kind.clone(), &serials) {
                 for event in document.events {
-                    assert!(event.event_id.starts_with("ni:///sha-256;") && event.event_id.ends_with("?ver=CBV2.0"));
+                    assert!(
+                        event.event_id.starts_with("ni:///sha-256;")
+                            && event.event_id.ends_with("?ver=CBV2.0")
+                    );
                     ids.insert((format, event.event_id));
                 }
             }
@@ -173,7 +258,10 @@ fn json_document_has_the_epcis_2_shape() {
     );
     assert_eq!(documents.len(), 1);
     let json: serde_json::Value = serde_json::from_slice(&documents[0].bytes).unwrap();
-    assert_eq!(json["@context"][0], "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld");
+    assert_eq!(
+        json["@context"][0],
+        "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+    );
     assert_eq!(json["@context"][1]["cbvmda"], "urn:epcglobal:cbv:mda:");
     assert_eq!(json["type"], "EPCISDocument");
     assert_eq!(json["schemaVersion"], "2.0");
@@ -191,24 +279,48 @@ fn json_document_has_the_epcis_2_shape() {
     assert_eq!(event["ilmd"]["cbvmda:lotNumber"], "LOT-7");
     assert_eq!(event["ilmd"]["cbvmda:itemExpirationDate"], "2027-06-30");
 
-    let decommissioning = build(DocumentFormat::Epcis2JsonLd, ChunkLimits::default(), EventKind::Decommissioning, &["S".into()]);
+    let decommissioning = build(
+        DocumentFormat::Epcis2JsonLd,
+        ChunkLimits::default(),
+        EventKind::Decommissioning,
+        &["S".into()],
+    );
     let json: serde_json::Value = serde_json::from_slice(&decommissioning[0].bytes).unwrap();
-    assert_eq!(json["@context"].as_array().unwrap().len(), 1, "no cbvmda prefix without ilmd");
+    assert_eq!(
+        json["@context"].as_array().unwrap().len(),
+        1,
+        "no cbvmda prefix without ilmd"
+    );
     let event = &json["epcisBody"]["eventList"][0];
-    assert_eq!((event["action"].as_str(), event["bizStep"].as_str(), event["disposition"].as_str()), (Some("DELETE"), Some("decommissioning"), Some("inactive")));
+    assert_eq!(
+        (
+            event["action"].as_str(),
+            event["bizStep"].as_str(),
+            event["disposition"].as_str()
+        ),
+        (Some("DELETE"), Some("decommissioning"), Some("inactive"))
+    );
     assert!(event.get("ilmd").is_none());
 }
 
 #[test]
 fn xml_document_has_the_epcis_1_2_shape() {
-    let documents = build(DocumentFormat::Epcis12Xml, ChunkLimits::default(), EventKind::Destroying, &["S1".to_string()]);
+    let documents = build(
+        DocumentFormat::Epcis12Xml,
+        ChunkLimits::default(),
+        EventKind::Destroying,
+        &["S1".to_string()],
+    );
     let text = std::str::from_utf8(&documents[0].bytes).unwrap();
     assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<epcis:EPCISDocument xmlns:epcis=\"urn:epcglobal:epcis:xsd:1\" schemaVersion=\"1.2\""));
     for part in [
         "<action>DELETE</action>",
         "<bizStep>urn:epcglobal:cbv:bizstep:destroying</bizStep>",
         "<disposition>urn:epcglobal:cbv:disp:destroyed</disposition>",
-        &format!("<baseExtension><eventID>{}</eventID></baseExtension>", documents[0].events[0].event_id),
+        &format!(
+            "<baseExtension><eventID>{}</eventID></baseExtension>",
+            documents[0].events[0].event_id
+        ),
     ] {
         assert!(text.contains(part), "missing {part} in {text}");
     }
@@ -218,7 +330,11 @@ fn xml_document_has_the_epcis_1_2_shape() {
 #[test]
 fn bad_serials_stop_the_stream_with_an_error() {
     let gtin = gtin();
-    let serials = vec!["GOOD1".to_string(), "BAD SERIAL".to_string(), "GOOD2".to_string()];
+    let serials = vec![
+        "GOOD1".to_string(),
+        "BAD SERIAL".to_string(),
+        "GOOD2".to_string(),
+    ];
     let results: Vec<Result<EpcisDocument, DocumentError>> = documents_for_serials(
         DocumentFormat::Epcis2JsonLd,
         ChunkLimits::default(),
@@ -239,9 +355,18 @@ fn limits_that_cannot_be_met_are_refused() {
     let gtin = gtin();
     let serials = serials(10);
     for limits in [
-        ChunkLimits { max_epcs_per_event: 0, ..ChunkLimits::default() },
-        ChunkLimits { max_events_per_document: 0, ..ChunkLimits::default() },
-        ChunkLimits { max_document_bytes: 100, ..ChunkLimits::default() },
+        ChunkLimits {
+            max_epcs_per_event: 0,
+            ..ChunkLimits::default()
+        },
+        ChunkLimits {
+            max_events_per_document: 0,
+            ..ChunkLimits::default()
+        },
+        ChunkLimits {
+            max_document_bytes: 100,
+            ..ChunkLimits::default()
+        },
     ] {
         let result = documents_for_serials(
             DocumentFormat::Epcis12Xml,
@@ -255,8 +380,17 @@ fn limits_that_cannot_be_met_are_refused() {
         assert!(result.is_err(), "{limits:?}");
     }
     let tightened = ChunkLimits::default().tightened_by_capture_limits(Some(5), Some(1_000_000));
-    assert_eq!((tightened.max_events_per_document, tightened.max_document_bytes), (5, 1_000_000));
-    assert_eq!(ChunkLimits::default().tightened_by_capture_limits(None, None), ChunkLimits::default());
+    assert_eq!(
+        (
+            tightened.max_events_per_document,
+            tightened.max_document_bytes
+        ),
+        (5, 1_000_000)
+    );
+    assert_eq!(
+        ChunkLimits::default().tightened_by_capture_limits(None, None),
+        ChunkLimits::default()
+    );
 }
 
 #[test]
@@ -269,15 +403,30 @@ fn checks_refuse_events_that_cannot_be_reported() {
         biz_location: Sgln::parse("urn:epc:id:sgln:9506000.00001.0").unwrap(),
     };
     assert!(checks::check_event(&base).is_ok());
-    let with_epcs = |epcs: &[&str]| ObjectEvent { epcs: epcs.iter().map(|s| s.to_string()).collect(), ..base.clone() };
+    let with_epcs = |epcs: &[&str]| ObjectEvent {
+        epcs: epcs.iter().map(|s| s.to_string()).collect(),
+        ..base.clone()
+    };
     for (why, event) in [
         ("empty", with_epcs(&[])),
-        ("duplicate", with_epcs(&["urn:epc:id:sgtin:9506000.013435.S1", "urn:epc:id:sgtin:9506000.013435.S1"])),
+        (
+            "duplicate",
+            with_epcs(&[
+                "urn:epc:id:sgtin:9506000.013435.S1",
+                "urn:epc:id:sgtin:9506000.013435.S1",
+            ]),
+        ),
         ("sscc", with_epcs(&["urn:epc:id:sscc:9506000.0123456789"])),
-        ("bad escape", with_epcs(&["urn:epc:id:sgtin:9506000.013435.S%G1"])),
+        (
+            "bad escape",
+            with_epcs(&["urn:epc:id:sgtin:9506000.013435.S%G1"]),
+        ),
     ] {
         assert!(checks::check_event(&event).is_err(), "{why}");
-        assert!(render_document(DocumentFormat::Epcis2JsonLd, &base.event_time, &[event]).is_err(), "{why}");
+        assert!(
+            render_document(DocumentFormat::Epcis2JsonLd, &base.event_time, &[event]).is_err(),
+            "{why}"
+        );
     }
     assert!(render_document(DocumentFormat::Epcis12Xml, &base.event_time, &[]).is_err());
     assert!(Sgln::parse("urn:epc:id:sgln:9506000.0001.0").is_err());
@@ -287,14 +436,32 @@ fn checks_refuse_events_that_cannot_be_reported() {
 
 #[test]
 fn used_up_serials_go_out_as_the_client_chose() {
-    assert_eq!(UsedUpReporting::Decommission.event_kind(), Some(EventKind::Decommissioning));
-    assert_eq!(UsedUpReporting::Destroy.event_kind(), Some(EventKind::Destroying));
+    assert_eq!(
+        UsedUpReporting::Decommission.event_kind(),
+        Some(EventKind::Decommissioning)
+    );
+    assert_eq!(
+        UsedUpReporting::Destroy.event_kind(),
+        Some(EventKind::Destroying)
+    );
     assert_eq!(UsedUpReporting::ReturnCall.event_kind(), None);
     let gtin = gtin();
     let serials = serials(25);
-    let lists: Vec<_> = return_lists(&gtin, &serials, 10).unwrap().collect::<Result<Vec<_>, _>>().unwrap();
-    assert_eq!(lists.iter().map(|l| l.serials.len()).collect::<Vec<_>>(), vec![10, 10, 5]);
-    assert_eq!(lists.iter().flat_map(|l| l.serials.clone()).collect::<Vec<_>>(), serials);
+    let lists: Vec<_> = return_lists(&gtin, &serials, 10)
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    assert_eq!(
+        lists.iter().map(|l| l.serials.len()).collect::<Vec<_>>(),
+        vec![10, 10, 5]
+    );
+    assert_eq!(
+        lists
+            .iter()
+            .flat_map(|l| l.serials.clone())
+            .collect::<Vec<_>>(),
+        serials
+    );
     assert!(lists.iter().all(|l| l.gtin == gtin));
     assert!(return_lists(&gtin, &serials, 0).is_err());
     let bad: Vec<_> = return_lists(&gtin, ["ok", "not ok"], 10).unwrap().collect();
@@ -313,10 +480,22 @@ fn packer_keeps_lot_documents_apart_from_others() {
         read_point: Sgln::parse("urn:epc:id:sgln:9506000.00001.0").unwrap(),
         biz_location: Sgln::parse("urn:epc:id:sgln:9506000.00001.0").unwrap(),
     };
-    let events = vec![Ok(make(EventKind::Decommissioning, "A")), Ok(make(commissioning(), "B")), Ok(make(commissioning(), "C"))];
-    let documents: Vec<EpcisDocument> = DocumentPacker::new(events.into_iter(), DocumentFormat::Epcis12Xml, ChunkLimits::default(), creation)
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(documents.iter().map(|d| d.events.len()).collect::<Vec<_>>(), vec![1, 2]);
+    let events = vec![
+        Ok(make(EventKind::Decommissioning, "A")),
+        Ok(make(commissioning(), "B")),
+        Ok(make(commissioning(), "C")),
+    ];
+    let documents: Vec<EpcisDocument> = DocumentPacker::new(
+        events.into_iter(),
+        DocumentFormat::Epcis12Xml,
+        ChunkLimits::default(),
+        creation,
+    )
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap();
+    assert_eq!(
+        documents.iter().map(|d| d.events.len()).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
 }

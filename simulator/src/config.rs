@@ -164,7 +164,11 @@ pub struct ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
-            Some(line) => write!(f, "{}:{}: {}: {}", self.file, line, self.field, self.message),
+            Some(line) => write!(
+                f,
+                "{}:{}: {}: {}",
+                self.file, line, self.field, self.message
+            ),
             None => write!(f, "{}: {}: {}", self.file, self.field, self.message),
         }
     }
@@ -232,12 +236,14 @@ impl SimConfig {
                 message: e.message().trim().to_string(),
             }
         })?;
-        config.validate().map_err(|(section, key, message)| ConfigError {
-            file: file.to_string(),
-            line: locate_key(text, section, key),
-            field: format!("[{section}] {key}"),
-            message,
-        })?;
+        config
+            .validate()
+            .map_err(|(section, key, message)| ConfigError {
+                file: file.to_string(),
+                line: locate_key(text, section, key),
+                field: format!("[{section}] {key}"),
+                message,
+            })?;
         Ok(config)
     }
 
@@ -246,13 +252,28 @@ impl SimConfig {
         let l = &self.line;
         let positive = |v: f64| v.is_finite() && v > 0.0;
         if !positive(l.rate_per_min) || l.rate_per_min > 120_000.0 {
-            return Err(("line", "rate_per_min", format!("must be between 0 and 120000 items/min, got {}", l.rate_per_min)));
+            return Err((
+                "line",
+                "rate_per_min",
+                format!(
+                    "must be between 0 and 120000 items/min, got {}",
+                    l.rate_per_min
+                ),
+            ));
         }
         if !positive(l.pitch_mm) {
-            return Err(("line", "pitch_mm", format!("must be greater than 0, got {}", l.pitch_mm)));
+            return Err((
+                "line",
+                "pitch_mm",
+                format!("must be greater than 0, got {}", l.pitch_mm),
+            ));
         }
         if !positive(l.counts_per_mm) || l.pitch_mm * l.counts_per_mm < 1.0 {
-            return Err(("line", "counts_per_mm", "must be > 0 and give at least 1 count per pitch".into()));
+            return Err((
+                "line",
+                "counts_per_mm",
+                "must be > 0 and give at least 1 count per pitch".into(),
+            ));
         }
         let order = [
             ("print_head_mm", l.print_head_mm),
@@ -261,23 +282,50 @@ impl SimConfig {
             ("good_exit_mm", l.good_exit_mm),
         ];
         if !(l.print_head_mm.is_finite() && l.print_head_mm >= 0.0) {
-            return Err(("line", "print_head_mm", "must be 0 or more (distance from the product-detect eye)".into()));
+            return Err((
+                "line",
+                "print_head_mm",
+                "must be 0 or more (distance from the product-detect eye)".into(),
+            ));
         }
         for pair in order.windows(2) {
-            let [(_, before), (name, after)] = pair else { continue };
+            let [(_, before), (name, after)] = pair else {
+                continue;
+            };
             if !(after.is_finite() && after > before) {
-                return Err(("line", name, format!("stations must be in order print head < camera < reject gate < good exit; {name} = {after} is not after {before}")));
+                return Err((
+                    "line",
+                    name,
+                    format!(
+                        "stations must be in order print head < camera < reject gate < good exit; {name} = {after} is not after {before}"
+                    ),
+                ));
             }
         }
-        if !(positive(l.reject_confirm_window_mm) && positive(l.reject_confirm_mm) && l.reject_confirm_mm < l.reject_confirm_window_mm) {
+        if !(positive(l.reject_confirm_window_mm)
+            && positive(l.reject_confirm_mm)
+            && l.reject_confirm_mm < l.reject_confirm_window_mm)
+        {
             return Err(("line", "reject_confirm_mm", "the confirm sensor must be after the gate (> 0) and inside reject_confirm_window_mm".into()));
         }
         if l.reject_gate_mm + l.reject_confirm_window_mm > l.good_exit_mm {
-            return Err(("line", "reject_confirm_window_mm", "the confirm window must end before the good exit".into()));
+            return Err((
+                "line",
+                "reject_confirm_window_mm",
+                "the confirm window must end before the good exit".into(),
+            ));
         }
         let g = l.geometry();
-        if g.camera <= g.print_head || g.reject_gate <= g.camera || g.good_exit <= g.reject_gate || g.reject_confirm == 0 {
-            return Err(("line", "counts_per_mm", "too coarse: two stations fall on the same encoder count".into()));
+        if g.camera <= g.print_head
+            || g.reject_gate <= g.camera
+            || g.good_exit <= g.reject_gate
+            || g.reject_confirm == 0
+        {
+            return Err((
+                "line",
+                "counts_per_mm",
+                "too coarse: two stations fall on the same encoder count".into(),
+            ));
         }
         for (section, key, addr) in [
             ("printer", "address", &self.printer.address),
@@ -286,7 +334,13 @@ impl SimConfig {
             ("simulator", "control", &self.simulator.control),
         ] {
             if addr.parse::<SocketAddr>().is_err() {
-                return Err((section, key, format!("`{addr}` is not an IP address and port such as 127.0.0.1:5020 (port 0 = pick a free port)")));
+                return Err((
+                    section,
+                    key,
+                    format!(
+                        "`{addr}` is not an IP address and port such as 127.0.0.1:5020 (port 0 = pick a free port)"
+                    ),
+                ));
             }
         }
         let max_buffer = match self.printer.kind {
@@ -295,19 +349,34 @@ impl SimConfig {
             PrinterKind::Zpl => 999,
         };
         if self.printer.buffer_capacity == 0 || self.printer.buffer_capacity > max_buffer {
-            return Err(("printer", "buffer_capacity", format!("must be between 1 and {max_buffer} for this printer kind")));
+            return Err((
+                "printer",
+                "buffer_capacity",
+                format!("must be between 1 and {max_buffer} for this printer kind"),
+            ));
         }
         if !(1..=40).contains(&self.printer.module_px) {
             return Err(("printer", "module_px", "must be between 1 and 40".into()));
         }
         if self.camera.kind == CameraKind::Image && !self.simulator.images {
-            return Err(("camera", "kind", "an image camera needs images = true in [simulator]".into()));
+            return Err((
+                "camera",
+                "kind",
+                "an image camera needs images = true in [simulator]".into(),
+            ));
         }
         if self.simulator.tick_ms == 0 || self.simulator.tick_ms > 1000 {
             return Err(("simulator", "tick_ms", "must be between 1 and 1000".into()));
         }
         if !(1..=1000).contains(&self.plc.consecutive_reject_limit) {
-            return Err(("plc", "consecutive_reject_limit", format!("must be between 1 and 1000, got {}", self.plc.consecutive_reject_limit)));
+            return Err((
+                "plc",
+                "consecutive_reject_limit",
+                format!(
+                    "must be between 1 and 1000, got {}",
+                    self.plc.consecutive_reject_limit
+                ),
+            ));
         }
         if self.plc.bin_capacity == 0 {
             return Err(("plc", "bin_capacity", "must be at least 1".into()));
@@ -343,7 +412,10 @@ impl SimConfig {
                 buffer_capacity: default_buffer_capacity(),
                 module_px: default_module_px(),
             },
-            camera: CameraSection { kind: CameraKind::Smart, address: "127.0.0.1:2323".into() },
+            camera: CameraSection {
+                kind: CameraKind::Smart,
+                address: "127.0.0.1:2323".into(),
+            },
             plc: PlcSection {
                 address: "127.0.0.1:5020".into(),
                 unit_id: 1,
@@ -367,7 +439,12 @@ impl SimConfig {
 }
 
 fn line_of(text: &str, byte: usize) -> usize {
-    text.as_bytes().iter().take(byte).filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()
+        .iter()
+        .take(byte)
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 /// Line number of `key = ...` inside `[section]`, when the key is written in the file.
@@ -420,6 +497,9 @@ mod tests {
         let mut text = toml::to_string(&SimConfig::default_line()).unwrap();
         text.push_str("\n[faults.printer_on_fire]\nrate = 0.1\n");
         let err = SimConfig::parse(&text, "line.toml").unwrap_err();
-        assert!(err.message.contains("printer_on_fire") || err.field.contains("printer_on_fire"), "{err}");
+        assert!(
+            err.message.contains("printer_on_fire") || err.field.contains("printer_on_fire"),
+            "{err}"
+        );
     }
 }

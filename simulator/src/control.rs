@@ -26,17 +26,25 @@ pub enum ControlRequest {
         #[serde(flatten)]
         spec: FaultSpec,
     },
-    ClearFault { fault: FaultKind },
+    ClearFault {
+        fault: FaultKind,
+    },
     ClearFaults,
     /// Lists the faults set now.
     Faults,
     /// A PackML command as an operator panel would give it.
-    Command { command: PackMlCommand },
+    Command {
+        command: PackMlCommand,
+    },
     /// Changes the feed rate, items per minute.
-    SetRate { items_per_min: f64 },
+    SetRate {
+        items_per_min: f64,
+    },
     BinFull,
     EmptyBin,
-    BinDoor { open: bool },
+    BinDoor {
+        open: bool,
+    },
     Jam,
     ClearJam,
     /// Commits every ground-truth row written so far.
@@ -96,7 +104,8 @@ impl Control {
                 json!({"ok": accepted, "state": core.model.plc.state, "error": if accepted { Value::Null } else { json!(format!("{command:?} is not valid in state {:?}", core.model.plc.state)) }})
             }
             ControlRequest::SetRate { items_per_min } => {
-                if !(items_per_min.is_finite() && items_per_min > 0.0 && items_per_min <= 120_000.0) {
+                if !(items_per_min.is_finite() && items_per_min > 0.0 && items_per_min <= 120_000.0)
+                {
                     return json!({"ok": false, "error": "items_per_min must be between 0 and 120000"});
                 }
                 core.model.set_rate(items_per_min);
@@ -114,7 +123,10 @@ impl Control {
             }
             ControlRequest::BinDoor { open } => {
                 core.model.set_bin_door_open(open, &mut events);
-                core.note("control", format!("bin door {}", if open { "opened" } else { "closed" }));
+                core.note(
+                    "control",
+                    format!("bin door {}", if open { "opened" } else { "closed" }),
+                );
                 json!({"ok": true})
             }
             ControlRequest::Jam => {
@@ -146,7 +158,12 @@ fn faults_json(core: &crate::runtime::core::LineCore) -> Value {
         .faults
         .specs()
         .iter()
-        .map(|(k, v)| (k.name().to_string(), serde_json::to_value(v).unwrap_or(Value::Null)))
+        .map(|(k, v)| {
+            (
+                k.name().to_string(),
+                serde_json::to_value(v).unwrap_or(Value::Null),
+            )
+        })
         .collect();
     Value::Object(map)
 }

@@ -153,7 +153,10 @@ impl FaultSpec {
     /// Checks ranges; returns the name of the bad field and why.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
         if !(0.0..=1.0).contains(&self.rate) || self.rate.is_nan() {
-            return Err(("rate", format!("must be between 0 and 1, got {}", self.rate)));
+            return Err((
+                "rate",
+                format!("must be between 0 and 1, got {}", self.rate),
+            ));
         }
         if let Some(s) = self.severity
             && !(0.0..=1.0).contains(&s)
@@ -275,12 +278,19 @@ mod tests {
         let mut specs = BTreeMap::new();
         specs.insert(
             FaultKind::CameraNoRead,
-            FaultSpec { rate: 0.3, ..Default::default() },
+            FaultSpec {
+                rate: 0.3,
+                ..Default::default()
+            },
         );
         let mut a = FaultTable::new(7, specs.clone());
         let mut b = FaultTable::new(7, specs);
-        let da: Vec<bool> = (1..200).map(|i| a.fires_for_item(FaultKind::CameraNoRead, i)).collect();
-        let db: Vec<bool> = (1..200).map(|i| b.fires_for_item(FaultKind::CameraNoRead, i)).collect();
+        let da: Vec<bool> = (1..200)
+            .map(|i| a.fires_for_item(FaultKind::CameraNoRead, i))
+            .collect();
+        let db: Vec<bool> = (1..200)
+            .map(|i| b.fires_for_item(FaultKind::CameraNoRead, i))
+            .collect();
         assert_eq!(da, db);
         assert!(da.iter().any(|x| *x) && da.iter().any(|x| !*x));
     }
@@ -290,10 +300,15 @@ mod tests {
         let mut specs = BTreeMap::new();
         specs.insert(
             FaultKind::GateNoFire,
-            FaultSpec { at_items: vec![3, 5], ..Default::default() },
+            FaultSpec {
+                at_items: vec![3, 5],
+                ..Default::default()
+            },
         );
         let mut t = FaultTable::new(1, specs);
-        let fired: Vec<u64> = (1..10).filter(|i| t.fires_for_item(FaultKind::GateNoFire, *i)).collect();
+        let fired: Vec<u64> = (1..10)
+            .filter(|i| t.fires_for_item(FaultKind::GateNoFire, *i))
+            .collect();
         assert_eq!(fired, vec![3, 5]);
     }
 }

@@ -38,34 +38,68 @@ pub struct GrayFrame {
 }
 
 fn grade_of(tenths: u8) -> Grade {
-    Grade { tenths: tenths.min(Grade::MAX_TENTHS), aperture_mils: APERTURE_MILS, wavelength_nm: WAVELENGTH_NM, angle_deg: ANGLE_DEG }
+    Grade {
+        tenths: tenths.min(Grade::MAX_TENTHS),
+        aperture_mils: APERTURE_MILS,
+        wavelength_nm: WAVELENGTH_NM,
+        angle_deg: ANGLE_DEG,
+    }
 }
 
 /// Renders the print of `job` (or the empty substrate) to an image.
 pub fn render_print(job: &CameraJob, module_px: u32) -> Result<GrayFrame, String> {
     let Some(print) = &job.print else {
         let side = 24 * module_px.max(1) as usize;
-        return Ok(GrayFrame { width: side as u16, height: side as u16, pixels: vec![vision::render::LIGHT_LEVEL; side * side] });
+        return Ok(GrayFrame {
+            width: side as u16,
+            height: side as u16,
+            pixels: vec![vision::render::LIGHT_LEVEL; side * side],
+        });
     };
     let (_size, _codewords, matrix) =
-        vision::encode::encode_matrix(&print.data, true, vision::SymbolShape::Square).map_err(|e| e.to_string())?;
-    let options = vision::RenderOptions { module_px, quiet_zone_modules: 2, polarity: vision::Polarity::DarkOnLight };
+        vision::encode::encode_matrix(&print.data, true, vision::SymbolShape::Square)
+            .map_err(|e| e.to_string())?;
+    let options = vision::RenderOptions {
+        module_px,
+        quiet_zone_modules: 2,
+        polarity: vision::Polarity::DarkOnLight,
+    };
     let image = vision::render::render(&matrix, &options);
     let (w, h) = (image.width(), image.height());
     let mut pixels = image.into_raw();
     for defect in &print.defects {
-        apply_defect(&mut pixels, w as usize, h as usize, module_px as usize, &defect.kind, defect.severity, job.seq);
+        apply_defect(
+            &mut pixels,
+            w as usize,
+            h as usize,
+            module_px as usize,
+            &defect.kind,
+            defect.severity,
+            job.seq,
+        );
     }
-    Ok(GrayFrame { width: w as u16, height: h as u16, pixels })
+    Ok(GrayFrame {
+        width: w as u16,
+        height: h as u16,
+        pixels,
+    })
 }
 
 /// Decodes and grades an image as the smart camera does.
 pub fn read_image(frame: &GrayFrame) -> (ReadOutcome, Option<Grade>) {
     match vision::decode_luma(&frame.pixels, frame.width as usize, frame.height as usize) {
         Ok(symbol) => {
-            let symbology = SymbologyId::parse(&symbol.symbology_identifier).unwrap_or(SymbologyId::DATAMATRIX);
+            let symbology =
+                SymbologyId::parse(&symbol.symbology_identifier).unwrap_or(SymbologyId::DATAMATRIX);
             let grade = grade_of(estimate_grade_tenths(frame));
-            (ReadOutcome::Read { symbology, data: symbol.text.into_bytes(), grade }, Some(grade))
+            (
+                ReadOutcome::Read {
+                    symbology,
+                    data: symbol.text.into_bytes(),
+                    grade,
+                },
+                Some(grade),
+            )
         }
         Err(_) => (ReadOutcome::NoRead, None),
     }
@@ -100,27 +134,67 @@ pub fn shoot(job: &CameraJob, images: bool, module_px: u32) -> Shot {
                 (outcome, Some(frame), print_grade)
             }
             Err(e) => {
-                tracing::warn!("item {}: the print cannot be rendered ({e}); the camera reports a no-read", job.item_no);
-                (ReadOutcome::NoRead, Some(GrayFrame { width: 0, height: 0, pixels: Vec::new() }), None)
+                tracing::warn!(
+                    "item {}: the print cannot be rendered ({e}); the camera reports a no-read",
+                    job.item_no
+                );
+                (
+                    ReadOutcome::NoRead,
+                    Some(GrayFrame {
+                        width: 0,
+                        height: 0,
+                        pixels: Vec::new(),
+                    }),
+                    None,
+                )
             }
         }
     } else {
         let outcome = match &job.print {
-            Some(p) => ReadOutcome::Read { symbology: SymbologyId::GS1_DATAMATRIX, data: p.data.clone(), grade: grade_of(40) },
+            Some(p) => ReadOutcome::Read {
+                symbology: SymbologyId::GS1_DATAMATRIX,
+                data: p.data.clone(),
+                grade: grade_of(40),
+            },
             None => ReadOutcome::NoRead,
         };
         (outcome, None, None)
     };
     let (outcome, image) = if job.forced_no_read {
-        (ReadOutcome::NoRead, image.map(|_| GrayFrame { width: 0, height: 0, pixels: Vec::new() }))
+        (
+            ReadOutcome::NoRead,
+            image.map(|_| GrayFrame {
+                width: 0,
+                height: 0,
+                pixels: Vec::new(),
+            }),
+        )
     } else {
         (outcome, image)
     };
-    Shot { seq: job.seq, item_no: job.item_no, readout: CameraReadout { seq: job.seq, outcome }, image, print_grade, delay_ms: job.delay_ms }
+    Shot {
+        seq: job.seq,
+        item_no: job.item_no,
+        readout: CameraReadout {
+            seq: job.seq,
+            outcome,
+        },
+        image,
+        print_grade,
+        delay_ms: job.delay_ms,
+    }
 }
 
 /// Applies a print defect to a rendered image. Deterministic in `seed`.
-fn apply_defect(pixels: &mut [u8], w: usize, h: usize, module_px: usize, kind: &str, severity: f64, seed: u32) {
+fn apply_defect(
+    pixels: &mut [u8],
+    w: usize,
+    h: usize,
+    module_px: usize,
+    kind: &str,
+    severity: f64,
+    seed: u32,
+) {
     let s = severity.clamp(0.0, 1.0);
     match kind {
         // Ink too light: dark pixels move towards the substrate.

@@ -32,7 +32,10 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SERIALSTATION_SIM_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SERIALSTATION_SIM_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let mut config = match &args.config {
@@ -57,7 +60,10 @@ fn main() -> ExitCode {
     if args.no_images {
         config.simulator.images = false;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -76,9 +82,7 @@ fn main() -> ExitCode {
             println!("{line}");
         }
         println!("ready");
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            eprintln!("error: cannot wait for Ctrl-C ({e}); stopping");
-        }
+        wait_for_stop_signal().await;
         match sim.shutdown().await {
             Ok(path) => {
                 eprintln!("stopped; ground truth in {}", path.display());
@@ -90,4 +94,28 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM: both stop the line cleanly and commit the ground truth.
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                eprintln!("warning: cannot watch SIGTERM ({e}); stop with Ctrl-C");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

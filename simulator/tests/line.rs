@@ -8,8 +8,10 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use serialstation_devices::dmcc::{DmccMessage, DmccRequest, DmccCommand};
-use serialstation_devices::plc::register_map::{AlarmBits, PackMlCommand, PackMlState, VerdictCode};
+use serialstation_devices::dmcc::{DmccCommand, DmccMessage, DmccRequest};
+use serialstation_devices::plc::register_map::{
+    AlarmBits, PackMlCommand, PackMlState, VerdictCode,
+};
 use serialstation_devices::readout::ReadOutcome;
 use serialstation_devices::tij::{TijCommand, TijReply};
 use serialstation_simulator::{PhysicalExit, Simulator};
@@ -21,21 +23,60 @@ async fn controller_loop_over_real_sockets() {
     let addrs = sim.addresses().clone();
 
     let mut printer = FrameClient::connect(addrs.printer, TijReply::decode).await;
-    printer.send(&TijCommand::SelectJob { job: "GS1-DM".into() }.encode()).await;
+    printer
+        .send(
+            &TijCommand::SelectJob {
+                job: "GS1-DM".into(),
+            }
+            .encode(),
+        )
+        .await;
     assert_eq!(printer.next_ok().await, TijReply::Ack);
     for id in 1..=20u32 {
-        printer.send(&TijCommand::QueueMessage { id, data: gs1_data(id).into_bytes() }.encode()).await;
+        printer
+            .send(
+                &TijCommand::QueueMessage {
+                    id,
+                    data: gs1_data(id).into_bytes(),
+                }
+                .encode(),
+            )
+            .await;
         assert_eq!(printer.next_ok().await, TijReply::Queued { id });
     }
-    printer.send(&TijCommand::QueueMessage { id: 5, data: b"X".to_vec() }.encode()).await;
-    assert!(matches!(printer.next_ok().await, TijReply::Error { .. }), "duplicate id refused");
+    printer
+        .send(
+            &TijCommand::QueueMessage {
+                id: 5,
+                data: b"X".to_vec(),
+            }
+            .encode(),
+        )
+        .await;
+    assert!(
+        matches!(printer.next_ok().await, TijReply::Error { .. }),
+        "duplicate id refused"
+    );
     printer.send(&TijCommand::SetRunning(true).encode()).await;
     assert_eq!(printer.next_ok().await, TijReply::Ack);
 
     let mut camera = FrameClient::connect(addrs.camera, DmccMessage::decode).await;
-    camera.send(&DmccRequest { checksum: false, command_id: Some(1), command: DmccCommand::GetDeviceType }.encode()).await;
+    camera
+        .send(
+            &DmccRequest {
+                checksum: false,
+                command_id: Some(1),
+                command: DmccCommand::GetDeviceType,
+            }
+            .encode(),
+        )
+        .await;
     match camera.next_ok().await {
-        DmccMessage::Response { command_id: Some(1), body, .. } => assert_eq!(body, "SS-SMARTCAM-1"),
+        DmccMessage::Response {
+            command_id: Some(1),
+            body,
+            ..
+        } => assert_eq!(body, "SS-SMARTCAM-1"),
         other => panic!("{other:?}"),
     }
 
@@ -48,8 +89,13 @@ async fn controller_loop_over_real_sockets() {
     let mut good_serials = BTreeSet::new();
     let mut reads = 0;
     while reads < 20 {
-        let DmccMessage::Result { readout, .. } = camera.next_ok().await else { continue };
-        if let ReadOutcome::Read { data, symbology, .. } = &readout.outcome {
+        let DmccMessage::Result { readout, .. } = camera.next_ok().await else {
+            continue;
+        };
+        if let ReadOutcome::Read {
+            data, symbology, ..
+        } = &readout.outcome
+        {
             assert!(symbology.is_gs1_datamatrix());
             reads += 1;
             let text = String::from_utf8(data.clone()).unwrap();
@@ -63,7 +109,10 @@ async fn controller_loop_over_real_sockets() {
     }
     // The buffer is empty now: blank items are rejected until 5 in a row stop the line.
     let stopped = wait_state(&mut plc, PackMlState::Aborted).await;
-    assert!(stopped.alarms.contains(AlarmBits::CONSECUTIVE_REJECTS), "{stopped:?}");
+    assert!(
+        stopped.alarms.contains(AlarmBits::CONSECUTIVE_REJECTS),
+        "{stopped:?}"
+    );
 
     // Every print was acknowledged, in order.
     let mut prc = Vec::new();
@@ -74,7 +123,12 @@ async fn controller_loop_over_real_sockets() {
     }
     assert_eq!(prc, (1..=20).collect::<Vec<_>>());
     printer.send(&TijCommand::ClearBuffer.encode()).await;
-    assert_eq!(printer.next_ok().await, TijReply::Cleared { never_printed: vec![] });
+    assert_eq!(
+        printer.next_ok().await,
+        TijReply::Cleared {
+            never_printed: vec![]
+        }
+    );
 
     let path = sim.shutdown().await.unwrap();
     let truth = serialstation_simulator::GroundTruth::open(&path).unwrap();
@@ -100,39 +154,70 @@ async fn printer_faults_show_in_the_ground_truth() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(&dir);
     cfg.simulator.images = false;
-    cfg.simulator.autostart = true;
     cfg.plc.consecutive_reject_limit = 1000;
     use serialstation_simulator::faults::{FaultKind, FaultSpec};
-    let at = |n: u64| FaultSpec { at_items: vec![n], ..Default::default() };
+    let at = |n: u64| FaultSpec {
+        at_items: vec![n],
+        ..Default::default()
+    };
     cfg.faults.insert(FaultKind::DoublePrint, at(2));
     cfg.faults.insert(FaultKind::WrongData, at(5));
     cfg.faults.insert(FaultKind::SkippedPrint, at(7));
     let sim = Simulator::start(cfg).await.unwrap();
     let mut printer = FrameClient::connect(sim.addresses().printer, TijReply::decode).await;
-    printer.send(&TijCommand::SelectJob { job: "J".into() }.encode()).await;
+    printer
+        .send(&TijCommand::SelectJob { job: "J".into() }.encode())
+        .await;
     printer.next_ok().await;
     for id in 1..=10u32 {
-        printer.send(&TijCommand::QueueMessage { id, data: gs1_data(id).into_bytes() }.encode()).await;
+        printer
+            .send(
+                &TijCommand::QueueMessage {
+                    id,
+                    data: gs1_data(id).into_bytes(),
+                }
+                .encode(),
+            )
+            .await;
         printer.next_ok().await;
     }
     printer.send(&TijCommand::SetRunning(true).encode()).await;
+    let mut plc = modbus(sim.addresses().plc).await;
+    command(&mut plc, PackMlCommand::Start).await;
     let mut prc = Vec::new();
     while prc.len() < 10 {
         if let TijReply::PrintComplete { id } = printer.next_ok().await {
             prc.push(id);
         }
     }
-    assert_eq!(prc, (1..=10).collect::<Vec<_>>(), "the silent repeat sends no PRC");
+    assert_eq!(
+        prc,
+        (1..=10).collect::<Vec<_>>(),
+        "the silent repeat sends no PRC"
+    );
     let path = sim.shutdown().await.unwrap();
     let truth = serialstation_simulator::GroundTruth::open(&path).unwrap();
-    assert_eq!(truth.serials_printed_more_than_once().unwrap(), vec![("SN00002".to_string(), 2)]);
+    // The double print, and the wrong data that turned SN00004 into SN00005.
+    assert_eq!(
+        truth.serials_printed_more_than_once().unwrap(),
+        vec![("SN00002".to_string(), 2), ("SN00005".to_string(), 2)]
+    );
     let items = truth.items().unwrap();
-    let serial = |n: u64| items.iter().find(|i| i.item_no == n).and_then(|i| i.serial().map(str::to_string));
+    let serial = |n: u64| {
+        items
+            .iter()
+            .find(|i| i.item_no == n)
+            .and_then(|i| i.serial().map(str::to_string))
+    };
     assert_eq!(serial(1).as_deref(), Some("SN00001"));
     assert_eq!(serial(2).as_deref(), Some("SN00002"));
     assert_eq!(serial(3).as_deref(), Some("SN00002"), "double print");
     assert_eq!(serial(4).as_deref(), Some("SN00003"));
-    assert_eq!(serial(5).as_deref(), Some("SN00005"), "wrong data: SN00004 printed as SN00005");
+    assert_eq!(
+        serial(5).as_deref(),
+        Some("SN00005"),
+        "wrong data: SN00004 printed as SN00005"
+    );
     assert_eq!(serial(7), None, "skipped print");
     assert_eq!(serial(8).as_deref(), Some("SN00006"));
     let item7 = items.iter().find(|i| i.item_no == 7).unwrap();

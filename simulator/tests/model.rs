@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serialstation_simulator::SimConfig;
 use serialstation_simulator::faults::{FaultKind, FaultSpec};
-use serialstation_simulator::model::{Alarm, Fate, LineEvent, LineModel, PackMlCommand, PackMlState, Verdict};
+use serialstation_simulator::model::{
+    Alarm, Fate, LineEvent, LineModel, PackMlCommand, PackMlState, Verdict,
+};
 
 fn config() -> SimConfig {
     let mut c = SimConfig::default_line();
@@ -71,9 +73,17 @@ fn items_are_tracked_by_encoder_position_in_order() {
             LineEvent::CameraTrigger { seq, encoder, .. } => {
                 assert_eq!(encoder.wrapping_sub(entry[seq]) as u64, g.camera);
                 let prev = last_seq_at.insert("camera", *seq);
-                assert!(prev.is_none_or(|p| seq.wrapping_sub(p) == 1), "camera order");
+                assert!(
+                    prev.is_none_or(|p| seq.wrapping_sub(p) == 1),
+                    "camera order"
+                );
             }
-            LineEvent::GateDecision { seq, encoder, released, .. } => {
+            LineEvent::GateDecision {
+                seq,
+                encoder,
+                released,
+                ..
+            } => {
                 assert_eq!(encoder.wrapping_sub(entry[seq]) as u64, g.reject_gate);
                 assert!(released);
             }
@@ -84,7 +94,11 @@ fn items_are_tracked_by_encoder_position_in_order() {
         }
     }
     let exits = fates(&events);
-    assert!(exits.len() > 150, "about 200 items in 2 s at 100/s, got {}", exits.len());
+    assert!(
+        exits.len() > 150,
+        "about 200 items in 2 s at 100/s, got {}",
+        exits.len()
+    );
     assert!(exits.iter().all(|(_, f)| *f == Fate::ExitedGood));
     assert_eq!(model.plc.good_exit_count as usize, exits.len());
 }
@@ -97,7 +111,10 @@ fn encoder_and_seq_wrap() {
     let mut model = LineModel::new(&cfg, 256);
     let events = run(&mut model, 1000, |_| Some(Verdict::Good));
     let good: Vec<u32> = fates(&events).into_iter().map(|(s, _)| s).collect();
-    assert!(good.contains(&u32::MAX) && good.contains(&0) && good.contains(&5), "seq wrapped: {good:?}");
+    assert!(
+        good.contains(&u32::MAX) && good.contains(&0) && good.contains(&5),
+        "seq wrapped: {good:?}"
+    );
     assert!(model.encoder() < 1_000_000, "encoder wrapped");
     assert!(fates(&events).iter().all(|(_, f)| *f == Fate::ExitedGood));
 }
@@ -106,7 +123,9 @@ fn encoder_and_seq_wrap() {
 fn no_verdict_means_reject() {
     let cfg = config();
     let mut model = LineModel::new(&cfg, 256);
-    let events = run(&mut model, 1500, |seq| (seq % 2 == 0).then_some(Verdict::Good));
+    let events = run(&mut model, 1500, |seq| {
+        (seq % 2 == 0).then_some(Verdict::Good)
+    });
     for (seq, fate) in fates(&events) {
         if seq % 2 == 0 {
             assert_eq!(fate, Fate::ExitedGood, "seq {seq}");
@@ -122,14 +141,29 @@ fn explicit_reject_and_stale_slot_reject() {
     let cfg = config();
     let mut model = LineModel::new(&cfg, 256);
     // GOOD written for seq + 256 (same slot, other seq) must not release seq.
-    let events = run(&mut model, 1000, |seq| if seq == 3 { None } else { Some(Verdict::Reject) }.or(Some(Verdict::Reject)));
-    assert!(fates(&events).iter().all(|(_, f)| *f == Fate::RejectedConfirmed));
+    let events = run(&mut model, 1000, |seq| {
+        if seq == 3 {
+            None
+        } else {
+            Some(Verdict::Reject)
+        }
+        .or(Some(Verdict::Reject))
+    });
+    assert!(
+        fates(&events)
+            .iter()
+            .all(|(_, f)| *f == Fate::RejectedConfirmed)
+    );
     let mut model = LineModel::new(&cfg, 256);
     let mut ev = Vec::new();
     model.write_verdict(256, Verdict::Good, &mut ev);
     let events = run(&mut model, 300, |_| None);
     let f = fates(&events);
-    assert!(f.iter().any(|(s, fate)| *s == 0 && *fate == Fate::RejectedConfirmed), "{f:?}");
+    assert!(
+        f.iter()
+            .any(|(s, fate)| *s == 0 && *fate == Fate::RejectedConfirmed),
+        "{f:?}"
+    );
 }
 
 #[test]
@@ -150,11 +184,18 @@ fn late_verdict_means_reject_and_is_logged_late() {
     for seq in &passed {
         model.write_verdict(*seq, Verdict::Good, &mut ev);
     }
-    assert!(ev.iter().all(|e| matches!(e, LineEvent::VerdictReceived { late: true, .. })), "{ev:?}");
+    assert!(
+        ev.iter()
+            .all(|e| matches!(e, LineEvent::VerdictReceived { late: true, .. })),
+        "{ev:?}"
+    );
     all.extend(ev);
     all.extend(run(&mut model, 400, |_| None));
     for seq in passed {
-        let fate = fates(&all).into_iter().find(|(s, _)| *s == seq).map(|(_, f)| f);
+        let fate = fates(&all)
+            .into_iter()
+            .find(|(s, _)| *s == seq)
+            .map(|(_, f)| f);
         assert_eq!(fate, Some(Fate::RejectedConfirmed), "seq {seq}");
     }
 }
@@ -162,7 +203,13 @@ fn late_verdict_means_reject_and_is_logged_late() {
 #[test]
 fn unconfirmed_reject_raises_alarm_and_stops() {
     let mut cfg = config();
-    cfg.faults.insert(FaultKind::ConfirmMiss, FaultSpec { at_items: vec![10], ..Default::default() });
+    cfg.faults.insert(
+        FaultKind::ConfirmMiss,
+        FaultSpec {
+            at_items: vec![10],
+            ..Default::default()
+        },
+    );
     let mut model = LineModel::new(&cfg, 256);
     let events = run(&mut model, 1500, |seq| (seq != 9).then_some(Verdict::Good));
     let f = fates(&events);
@@ -173,7 +220,11 @@ fn unconfirmed_reject_raises_alarm_and_stops() {
     let encoder = model.encoder();
     let more = run(&mut model, 100, |_| Some(Verdict::Good));
     assert_eq!(model.encoder(), encoder);
-    assert!(!more.iter().any(|e| matches!(e, LineEvent::ItemEntered { .. })));
+    assert!(
+        !more
+            .iter()
+            .any(|e| matches!(e, LineEvent::ItemEntered { .. }))
+    );
     // Clear, Reset, Start runs the line again.
     let mut ev = Vec::new();
     assert!(model.command(PackMlCommand::Clear, &mut ev));
@@ -186,7 +237,13 @@ fn unconfirmed_reject_raises_alarm_and_stops() {
 #[test]
 fn gate_that_does_not_fire_lets_the_item_escape_and_stops() {
     let mut cfg = config();
-    cfg.faults.insert(FaultKind::GateNoFire, FaultSpec { at_items: vec![5], ..Default::default() });
+    cfg.faults.insert(
+        FaultKind::GateNoFire,
+        FaultSpec {
+            at_items: vec![5],
+            ..Default::default()
+        },
+    );
     let mut model = LineModel::new(&cfg, 256);
     let events = run(&mut model, 1000, |seq| (seq != 4).then_some(Verdict::Good));
     assert!(fates(&events).contains(&(4, Fate::RejectedUnconfirmed)));
@@ -197,7 +254,11 @@ fn gate_that_does_not_fire_lets_the_item_escape_and_stops() {
     model.command(PackMlCommand::Reset, &mut ev);
     model.command(PackMlCommand::Start, &mut ev);
     let after = run(&mut model, 500, |_| Some(Verdict::Good));
-    assert!(after.iter().any(|e| matches!(e, LineEvent::ExitedGood { seq: 4, .. })));
+    assert!(
+        after
+            .iter()
+            .any(|e| matches!(e, LineEvent::ExitedGood { seq: 4, .. }))
+    );
 }
 
 #[test]
@@ -210,7 +271,15 @@ fn consecutive_rejects_stop_the_line() {
     assert!(model.plc.alarm_active(Alarm::ConsecutiveRejects));
     let rejects = events
         .iter()
-        .filter(|e| matches!(e, LineEvent::GateDecision { released: false, .. }))
+        .filter(|e| {
+            matches!(
+                e,
+                LineEvent::GateDecision {
+                    released: false,
+                    ..
+                }
+            )
+        })
         .count();
     assert_eq!(rejects, 3);
 }
@@ -218,7 +287,13 @@ fn consecutive_rejects_stop_the_line() {
 #[test]
 fn same_seed_same_run() {
     let mut cfg = config();
-    cfg.faults.insert(FaultKind::ConfirmMiss, FaultSpec { rate: 0.05, ..Default::default() });
+    cfg.faults.insert(
+        FaultKind::ConfirmMiss,
+        FaultSpec {
+            rate: 0.05,
+            ..Default::default()
+        },
+    );
     cfg.plc.consecutive_reject_limit = 1000;
     let mut a = LineModel::new(&cfg, 256);
     let mut b = LineModel::new(&cfg, 256);
@@ -248,7 +323,10 @@ fn thousand_items_per_second() {
     cfg.line.rate_per_min = 60_000.0;
     let mut model = LineModel::new(&cfg, 256);
     let events = run(&mut model, 2000, |_| Some(Verdict::Good));
-    let entered = events.iter().filter(|e| matches!(e, LineEvent::ItemEntered { .. })).count();
+    let entered = events
+        .iter()
+        .filter(|e| matches!(e, LineEvent::ItemEntered { .. }))
+        .count();
     assert!((1990..=2010).contains(&entered), "{entered}");
     assert!(fates(&events).iter().all(|(_, f)| *f == Fate::ExitedGood));
 }

@@ -26,7 +26,7 @@ pub enum AuditCommand {
 }
 
 pub fn run(cmd: AuditCommand, db: &Path) -> ExitCode {
-    let store = match Store::open(db) {
+    let store = match Store::open_existing(db) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
@@ -44,9 +44,16 @@ pub fn run(cmd: AuditCommand, db: &Path) -> ExitCode {
                     broken.id, broken.reason, v.rows_checked
                 );
             } else {
-                println!("audit trail intact: {} rows, head hash {}", v.rows_checked, v.head_hash);
+                println!(
+                    "audit trail intact: {} rows, head hash {}",
+                    v.rows_checked, v.head_hash
+                );
             }
-            if v.is_intact() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if v.is_intact() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         AuditCommand::List { limit, json } => {
             let entries = match store.audit_tail(limit) {

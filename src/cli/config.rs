@@ -37,7 +37,8 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let entries = std::fs::read_dir(path).map_err(|e| format!("cannot list {}: {e}", path.display()))?;
+            let entries = std::fs::read_dir(path)
+                .map_err(|e| format!("cannot list {}: {e}", path.display()))?;
             let mut found: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -68,7 +69,12 @@ fn check_all(paths: &[PathBuf]) -> Result<Vec<ConfigReport>, ExitCode> {
         errors += file_errors;
         match &report.config {
             Some(c) if file_errors == 0 => {
-                println!("{}: OK (client {}, {} product(s))", file.display(), c.client.id, c.products.len())
+                println!(
+                    "{}: OK (client {}, {} product(s))",
+                    file.display(),
+                    c.client.id,
+                    c.products.len()
+                )
             }
             _ => eprintln!("{}: {file_errors} error(s)", file.display()),
         }

@@ -66,14 +66,38 @@ pub enum AlphabetArg {
 
 pub fn run(cmd: PoolCommand, db: &Path) -> ExitCode {
     match cmd {
-        PoolCommand::Import { gtin, column, delimiter, file } => import(db, &gtin, column.as_deref(), delimiter, &file),
-        PoolCommand::Generate { gtin, count, random, length, alphabet } => {
+        PoolCommand::Import {
+            gtin,
+            column,
+            delimiter,
+            file,
+        } => import(db, &gtin, column.as_deref(), delimiter, &file),
+        PoolCommand::Generate {
+            gtin,
+            count,
+            random,
+            length,
+            alphabet,
+        } => {
             let alphabet = match alphabet {
                 AlphabetArg::Numeric => Alphabet::Numeric,
                 AlphabetArg::Alphanumeric => Alphabet::Alphanumeric,
             };
-            let order = if random { SerialOrder::Random } else { SerialOrder::Sequential };
-            generate(db, &gtin, &GenerationPlan { count, order, alphabet, length })
+            let order = if random {
+                SerialOrder::Random
+            } else {
+                SerialOrder::Sequential
+            };
+            generate(
+                db,
+                &gtin,
+                &GenerationPlan {
+                    count,
+                    order,
+                    alphabet,
+                    length,
+                },
+            )
         }
         PoolCommand::Status { gtin, json } => status(db, gtin.as_deref(), json),
     }
@@ -95,7 +119,11 @@ fn import(db: &Path, gtin: &str, column: Option<&str>, delimiter: char, file: &P
     };
     let delimiter = match u8::try_from(delimiter) {
         Ok(d) if d.is_ascii() && d != b'"' && d != b'\n' => d,
-        _ => return fail(format!("--delimiter {delimiter:?} cannot separate CSV fields: use a single ASCII character such as , or ;")),
+        _ => {
+            return fail(format!(
+                "--delimiter {delimiter:?} cannot separate CSV fields: use a single ASCII character such as , or ;"
+            ));
+        }
     };
     let shown = file.display();
     let input = match File::open(file) {
@@ -119,7 +147,9 @@ fn import(db: &Path, gtin: &str, column: Option<&str>, delimiter: char, file: &P
             ExitCode::SUCCESS
         }
         Ok(ImportOutcome::Rejected { problems, total }) => {
-            eprintln!("error: nothing was imported: {shown} has {total} problem(s); fix them and import the file again:");
+            eprintln!(
+                "error: nothing was imported: {shown} has {total} problem(s); fix them and import the file again:"
+            );
             for p in problems.iter().take(SHOWN_PROBLEMS) {
                 if p.line == 0 {
                     eprintln!("  {}", p.reason);
@@ -148,7 +178,11 @@ fn generate(db: &Path, gtin: &str, plan: &GenerationPlan) -> ExitCode {
     };
     match store.generate_serials(&gtin, plan, &Actor::current_os_user()) {
         Ok(outcome) => {
-            let kind = if plan.order == SerialOrder::Random { "random" } else { "sequential" };
+            let kind = if plan.order == SerialOrder::Random {
+                "random"
+            } else {
+                "sequential"
+            };
             println!(
                 "generated {} {kind} {} serials of length {} into the pool of GTIN {gtin}; \
                  guessing a valid serial: 1 in {}",
@@ -164,8 +198,10 @@ fn generate(db: &Path, gtin: &str, plan: &GenerationPlan) -> ExitCode {
 }
 
 fn status_json(s: &PoolStatus) -> serde_json::Value {
-    let counts: serde_json::Map<String, serde_json::Value> =
-        SerialState::ALL.iter().map(|st| (st.name().to_string(), s.count(*st).into())).collect();
+    let counts: serde_json::Map<String, serde_json::Value> = SerialState::ALL
+        .iter()
+        .map(|st| (st.name().to_string(), s.count(*st).into()))
+        .collect();
     serde_json::json!({
         "gtin": s.gtin,
         "product": s.product_name,
@@ -181,7 +217,7 @@ fn status(db: &Path, gtin: Option<&str>, json: bool) -> ExitCode {
         Ok(g) => g,
         Err(e) => return fail(e),
     };
-    let store = match Store::open(db) {
+    let store = match Store::open_existing(db) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
@@ -190,11 +226,16 @@ fn status(db: &Path, gtin: Option<&str>, json: bool) -> ExitCode {
         Err(e) => return fail(e),
     };
     if json {
-        println!("{}", serde_json::Value::Array(statuses.iter().map(status_json).collect()));
+        println!(
+            "{}",
+            serde_json::Value::Array(statuses.iter().map(status_json).collect())
+        );
         return ExitCode::SUCCESS;
     }
     if statuses.is_empty() {
-        println!("no products yet: load a client configuration first (serialstation config load FILE)");
+        println!(
+            "no products yet: load a client configuration first (serialstation config load FILE)"
+        );
     }
     for s in &statuses {
         println!("{}  {}", s.gtin, s.product_name);

@@ -23,7 +23,7 @@ pub fn run(cmd: ProductCommand, db: &Path) -> ExitCode {
 }
 
 fn list(db: &Path, json: bool) -> ExitCode {
-    let products = match Store::open(db).and_then(|s| s.products()) {
+    let products = match Store::open_existing(db).and_then(|s| s.products()) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -35,13 +35,25 @@ fn list(db: &Path, json: bool) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if products.is_empty() {
-        println!("no products yet: load a client configuration first (serialstation config load FILE)");
+        println!(
+            "no products yet: load a client configuration first (serialstation config load FILE)"
+        );
         return ExitCode::SUCCESS;
     }
-    println!("{:<12} {:<14} {:<24} {:>9}  NAME", "CLIENT", "GTIN", "TEMPLATE", "MIN GRADE");
+    println!(
+        "{:<12} {:<14} {:<24} {:>9}  NAME",
+        "CLIENT", "GTIN", "TEMPLATE", "MIN GRADE"
+    );
     for p in products {
         let template: Vec<String> = p.code_template.iter().map(|t| t.ai()).collect();
-        println!("{:<12} {:<14} {:<24} {:>9.1}  {}", p.client_id, p.gtin, template.join(","), p.min_grade, p.name);
+        println!(
+            "{:<12} {:<14} {:<24} {:>9.1}  {}",
+            p.client_id,
+            p.gtin,
+            template.join(","),
+            p.min_grade,
+            p.name
+        );
     }
     ExitCode::SUCCESS
 }

@@ -1,10 +1,295 @@
-//! `serialstation vision`.
+//! `serialstation vision`: encode GS1 DataMatrix symbols to PNG, decode and grade
+//! symbols in images, and apply print defects (for integrators and simulations).
+//!
+//! Contract (other tools call it):
+//! - `vision encode DATA -o FILE.png [--module-px N] [--quiet-zone N] [--shape square|rectangle|auto] [--inverted]`:
+//!   DATA in any form the GS1 module reads; invalid data is refused with the GS1
+//!   error on stderr and exit 1.
+//! - `vision decode FILE [--json] [--aperture MILS] [--wavelength NM]`: exit 0 and the
+//!   result (also for a symbol that is not valid GS1: `gs1` is then false), exit 1 on
+//!   no-read with one plain line on stderr. `--json` prints one object with
+//!   `symbology`, `gs1`, `element_string`, `hri`, `ais`, `gs1_error`, `corners` and
+//!   `grade` (`overall`, `letter`, `formatted`, `parameters`, `print_growth`).
+//! - `vision defect IN -o OUT --kind KIND --severity S [--seed N] [--module-px N]`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use image::GrayImage;
+use serde::Serialize;
+use serialstation_devices::vision::defects::{self, ModuleGeometry};
+use serialstation_devices::vision::geometry::Point;
+use serialstation_devices::vision::grade::GradeReport;
+use serialstation_devices::vision::{
+    EncodeOptions, Gs1Content, GradeOptions, Polarity, RenderOptions, SymbolShape, decode_image, encode_text, grade,
+};
+use serialstation_gs1::AiValue;
+
 #[derive(clap::Subcommand, Debug)]
-pub enum VisionCommand {}
+pub enum VisionCommand {
+    /// Encode GS1 data as a GS1 DataMatrix PNG.
+    Encode {
+        /// The data: (01)... bracketed, ^01... FNC1 notation, ]d2... scan data or a
+        /// GS1 Digital Link URI.
+        data: String,
+        /// Output PNG file.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// Pixels per module.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
+        module_px: u32,
+        /// Quiet zone around the symbol, in modules (GS1 healthcare asks for at least 1).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=20))]
+        quiet_zone: u32,
+        /// Symbol shape.
+        #[arg(long, value_enum, default_value_t = ShapeArg::Square)]
+        shape: ShapeArg,
+        /// Light modules on a dark background.
+        #[arg(long)]
+        inverted: bool,
+    },
+    /// Decode and grade (ISO/IEC 15415) the symbol in an image.
+    Decode {
+        /// PNG image (grayscale or colour).
+        file: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Aperture reported in the grade, in mils.
+        #[arg(long, default_value_t = 5)]
+        aperture: u16,
+        /// Wavelength reported in the grade, in nm.
+        #[arg(long, default_value_t = 660)]
+        wavelength: u16,
+    },
+    /// Apply a print defect to a symbol image.
+    Defect {
+        /// Input PNG.
+        input: PathBuf,
+        /// Output PNG.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        #[arg(long, value_enum)]
+        kind: DefectKind,
+        /// 0.0 (none) to 1.0 (worst).
+        #[arg(long, default_value_t = 0.5)]
+        severity: f64,
+        /// Seed for random defects.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Module size of the input in pixels (for size-dependent defects).
+        #[arg(long, default_value_t = 10)]
+        module_px: u32,
+        /// Quiet zone of the input in modules (for module-level defects).
+        #[arg(long, default_value_t = 2)]
+        quiet_zone: u32,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShapeArg {
+    Square,
+    Rectangle,
+    Auto,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefectKind {
+    Fade,
+    Spread,
+    Erosion,
+    DeadNozzle,
+    Dotted,
+    Blur,
+    Noise,
+    Skew,
+    Rotate,
+    Perspective,
+    Partial,
+    Stretch,
+    Warp,
+}
 
 pub fn run(cmd: VisionCommand) -> ExitCode {
-    match cmd {}
+    let result = match cmd {
+        VisionCommand::Encode { data, output, module_px, quiet_zone, shape, inverted } => {
+            run_encode(&data, &output, module_px, quiet_zone, shape, inverted)
+        }
+        VisionCommand::Decode { file, json, aperture, wavelength } => run_decode(&file, json, aperture, wavelength),
+        VisionCommand::Defect { input, output, kind, severity, seed, module_px, quiet_zone } => {
+            run_defect(&input, &output, kind, severity, seed, module_px, quiet_zone)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_encode(
+    data: &str,
+    output: &Path,
+    module_px: u32,
+    quiet_zone: u32,
+    shape: ShapeArg,
+    inverted: bool,
+) -> Result<ExitCode, String> {
+    let options = EncodeOptions {
+        shape: match shape {
+            ShapeArg::Square => SymbolShape::Square,
+            ShapeArg::Rectangle => SymbolShape::Rectangle,
+            ShapeArg::Auto => SymbolShape::Auto,
+        },
+        render: RenderOptions {
+            module_px,
+            quiet_zone_modules: quiet_zone,
+            polarity: if inverted { Polarity::LightOnDark } else { Polarity::DarkOnLight },
+        },
+    };
+    let symbol = encode_text(data, &options).map_err(|e| format!("cannot encode: {e}"))?;
+    write_png(&symbol.image, output)?;
+    println!(
+        "wrote {} ({}x{} modules, {}x{} px)",
+        output.display(),
+        symbol.matrix.rows,
+        symbol.matrix.cols,
+        symbol.image.width(),
+        symbol.image.height()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_png(path: &Path) -> Result<GrayImage, String> {
+    let image = image::open(path).map_err(|e| format!("cannot read image {}: {e}", path.display()))?;
+    Ok(image.to_luma8())
+}
+
+fn write_png(image: &GrayImage, path: &Path) -> Result<(), String> {
+    image.save(path).map_err(|e| format!("cannot write {}: {e} (check the directory exists and is writable)", path.display()))
+}
+
+#[derive(Serialize)]
+struct DecodeOutput<'a> {
+    symbology: &'a str,
+    gs1: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    element_string: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ais: Option<&'a [AiValue]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gs1_error: Option<String>,
+    /// Scan data after the symbology identifier; GS shown as `<GS>`.
+    data: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    corners: Option<[Point; 4]>,
+    grade: GradeReport,
+}
+
+fn run_decode(file: &Path, json: bool, aperture: u16, wavelength: u16) -> Result<ExitCode, String> {
+    let image = read_png(file)?;
+    let decoded = match decode_image(&image) {
+        Ok(d) => d,
+        Err(e) => {
+            if json {
+                println!("{}", serde_json::json!({ "no_read": true, "error": e.to_string() }));
+            }
+            return Err(format!("no read: {e}"));
+        }
+    };
+    let options = GradeOptions { aperture_mils: aperture, wavelength_nm: wavelength, ..Default::default() };
+    let report = grade(image.as_raw(), image.width() as usize, image.height() as usize, &decoded, &options);
+    let es = decoded.element_string();
+    let output = DecodeOutput {
+        symbology: &decoded.symbology_identifier,
+        gs1: decoded.is_valid_gs1(),
+        element_string: es.map(|e| e.to_fnc1()),
+        hri: es.map(|e| e.to_hri()),
+        ais: es.map(|e| e.ais()),
+        gs1_error: match &decoded.content {
+            Gs1Content::Invalid(e) => Some(e.to_string()),
+            Gs1Content::NotGs1 => Some(format!("not a GS1 symbol ({})", decoded.symbology_identifier)),
+            Gs1Content::Valid(_) => None,
+        },
+        data: decoded.text.replace('\u{1d}', "<GS>"),
+        corners: decoded.corners,
+        grade: report,
+    };
+    if json {
+        let text = serde_json::to_string(&output).map_err(|e| format!("cannot format the result: {e}"))?;
+        println!("{text}");
+    } else {
+        println!("symbology: {}", output.symbology);
+        match (&output.hri, &output.gs1_error) {
+            (Some(hri), _) => println!("gs1: valid {hri}"),
+            (None, Some(err)) => println!("gs1: NOT valid: {err}"),
+            (None, None) => {}
+        }
+        println!("data: {}", output.data);
+        let g = &output.grade;
+        println!("grade: {} ({})", g.formatted, g.letter);
+        let p = &g.parameters;
+        for (name, param) in [
+            ("decode", p.decode),
+            ("symbol contrast", p.symbol_contrast),
+            ("modulation", p.modulation),
+            ("reflectance margin", p.reflectance_margin),
+            ("fixed pattern damage", p.fixed_pattern_damage),
+            ("axial non-uniformity", p.axial_nonuniformity),
+            ("grid non-uniformity", p.grid_nonuniformity),
+            ("unused error correction", p.unused_error_correction),
+        ] {
+            println!("  {name:<24} {:>7.3}  grade {}", param.value, param.grade);
+        }
+        println!("  print growth (not graded) horizontal {:+.3} vertical {:+.3}", g.print_growth.horizontal, g.print_growth.vertical);
+        if let Some(note) = &g.note {
+            println!("  note: {note}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_defect(
+    input: &Path,
+    output: &Path,
+    kind: DefectKind,
+    severity: f64,
+    seed: u64,
+    module_px: u32,
+    quiet_zone: u32,
+) -> Result<ExitCode, String> {
+    if !(0.0..=1.0).contains(&severity) {
+        return Err(format!("--severity must be between 0.0 and 1.0, got {severity}"));
+    }
+    let image = read_png(input)?;
+    let px = module_px.max(1) as f64;
+    let origin = quiet_zone as f64 * px;
+    let geometry = ModuleGeometry {
+        module_px: px,
+        origin_x: origin,
+        origin_y: origin,
+        rows: ((image.height() as f64 - 2.0 * origin) / px).max(1.0) as usize,
+        cols: ((image.width() as f64 - 2.0 * origin) / px).max(1.0) as usize,
+    };
+    let out = match kind {
+        DefectKind::Fade => defects::fade(&image, severity),
+        DefectKind::Spread => defects::ink_spread(&image, severity, px),
+        DefectKind::Erosion => defects::erosion(&image, severity, px),
+        DefectKind::DeadNozzle => defects::dead_nozzle(&image, severity, &geometry, seed),
+        DefectKind::Dotted => defects::dotted(&image, severity, &geometry),
+        DefectKind::Blur => defects::blur(&image, severity, px),
+        DefectKind::Noise => defects::noise(&image, severity, seed),
+        DefectKind::Skew => defects::skew(&image, severity),
+        DefectKind::Rotate => defects::rotate(&image, severity * 360.0),
+        DefectKind::Perspective => defects::perspective(&image, severity),
+        DefectKind::Partial => defects::partial_print(&image, severity),
+        DefectKind::Stretch => defects::stretch(&image, severity),
+        DefectKind::Warp => defects::grid_warp(&image, severity, &geometry),
+    };
+    write_png(&out, output)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -93,7 +93,9 @@ impl ConfigReport {
         self.issues.iter().filter(|i| i.severity == Severity::Error)
     }
     pub fn warnings(&self) -> impl Iterator<Item = &ConfigIssue> {
-        self.issues.iter().filter(|i| i.severity == Severity::Warning)
+        self.issues
+            .iter()
+            .filter(|i| i.severity == Severity::Warning)
     }
 }
 
@@ -158,7 +160,11 @@ pub(crate) struct Locator<'a> {
 
 impl<'a> Locator<'a> {
     pub fn new(file: &'a str, text: &'a str) -> Locator<'a> {
-        Locator { file, text, issues: Vec::new() }
+        Locator {
+            file,
+            text,
+            issues: Vec::new(),
+        }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -167,11 +173,19 @@ impl<'a> Locator<'a> {
         let before = self.text.get(..offset).unwrap_or(self.text);
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before.get(line_start..).map_or(1, |s| s.chars().count() + 1);
+        let column = before
+            .get(line_start..)
+            .map_or(1, |s| s.chars().count() + 1);
         (line, column)
     }
 
-    pub fn push(&mut self, severity: Severity, span: Option<Range<usize>>, field: &str, message: impl Into<String>) {
+    pub fn push(
+        &mut self,
+        severity: Severity,
+        span: Option<Range<usize>>,
+        field: &str,
+        message: impl Into<String>,
+    ) {
         let (line, column) = span.map_or((0, 0), |s| self.line_col(s.start));
         self.issues.push(ConfigIssue {
             severity,
@@ -197,14 +211,30 @@ impl<'a> Locator<'a> {
         let offset = offset.min(self.text.len());
         let before = self.text.get(..offset).unwrap_or("");
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let line_end = self.text.get(offset..).and_then(|s| s.find('\n')).map_or(self.text.len(), |i| offset + i);
+        let line_end = self
+            .text
+            .get(offset..)
+            .and_then(|s| s.find('\n'))
+            .map_or(self.text.len(), |i| offset + i);
         let line = self.text.get(line_start..line_end).unwrap_or("");
-        let key = line.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_string());
+        let key = line
+            .split_once('=')
+            .map(|(k, _)| k.trim().trim_matches('"').to_string());
         let mut table = String::new();
         let mut product_count = 0usize;
-        for header in before.get(..line_start).unwrap_or("").lines().map(str::trim) {
+        for header in before
+            .get(..line_start)
+            .unwrap_or("")
+            .lines()
+            .map(str::trim)
+        {
             if header.starts_with("[[") {
-                let name = header.trim_start_matches("[[").split("]]").next().unwrap_or("").trim();
+                let name = header
+                    .trim_start_matches("[[")
+                    .split("]]")
+                    .next()
+                    .unwrap_or("")
+                    .trim();
                 if name == "product" {
                     product_count += 1;
                     table = format!("product[{product_count}]");
@@ -212,7 +242,12 @@ impl<'a> Locator<'a> {
                     table = name.to_string();
                 }
             } else if header.starts_with('[') {
-                let name = header.trim_start_matches('[').split(']').next().unwrap_or("").trim();
+                let name = header
+                    .trim_start_matches('[')
+                    .split(']')
+                    .next()
+                    .unwrap_or("")
+                    .trim();
                 table = match name.strip_prefix("product.") {
                     Some(rest) if product_count > 0 => format!("product[{product_count}].{rest}"),
                     _ => name.to_string(),
@@ -235,15 +270,24 @@ pub fn parse_client_config(file: &str, text: &str) -> ConfigReport {
         Ok(raw) => raw,
         Err(e) => {
             let span = e.span();
-            let field = span.as_ref().map(|s| loc.field_at(s.start)).unwrap_or_default();
+            let field = span
+                .as_ref()
+                .map(|s| loc.field_at(s.start))
+                .unwrap_or_default();
             let message = e.message().trim().replace('\n', " ");
             loc.push(Severity::Error, span, &field, message);
-            return ConfigReport { config: None, issues: loc.issues };
+            return ConfigReport {
+                config: None,
+                issues: loc.issues,
+            };
         }
     };
     let config = validate::validate(&raw, &mut loc);
     let has_errors = loc.issues.iter().any(|i| i.severity == Severity::Error);
-    ConfigReport { config: if has_errors { None } else { config }, issues: loc.issues }
+    ConfigReport {
+        config: if has_errors { None } else { config },
+        issues: loc.issues,
+    }
 }
 
 /// Reads and validates a client file from disk.
@@ -253,8 +297,16 @@ pub fn check_client_file(path: &Path) -> ConfigReport {
         Ok(text) => parse_client_config(&file, &text),
         Err(e) => {
             let mut loc = Locator::new(&file, "");
-            loc.push(Severity::Error, None, "", format!("cannot read the file: {e}"));
-            ConfigReport { config: None, issues: loc.issues }
+            loc.push(
+                Severity::Error,
+                None,
+                "",
+                format!("cannot read the file: {e}"),
+            );
+            ConfigReport {
+                config: None,
+                issues: loc.issues,
+            }
         }
     }
 }
@@ -275,7 +327,11 @@ mod tests {
     fn field_at_names_table_and_key() {
         let text = "[client]\nid = \"x\"\n[client.upload]\nurl = 1\n[[product]]\ngtin = \"1\"\n[[product]]\nmin_grade = 9\n";
         let loc = Locator::new("f", text);
-        let at = |needle: &str| text.find(needle).map(|i| loc.field_at(i)).unwrap_or_default();
+        let at = |needle: &str| {
+            text.find(needle)
+                .map(|i| loc.field_at(i))
+                .unwrap_or_default()
+        };
         assert_eq!(at("\"x\""), "client.id");
         assert_eq!(at("1\n[[product]]"), "client.upload.url");
         assert_eq!(at("\"1\""), "product[1].gtin");

@@ -40,12 +40,13 @@ impl Regime {
 }
 
 const EU_FMD: &[&str] = &[
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
-    "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "XI",
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "XI",
 ];
 
 const OTHER: &[&str] = &[
-    "CH", "GB", "BR", "CN", "KR", "SA", "AE", "TR", "RU", "KZ", "IN", "JO", "EG", "AR", "CA", "AU", "JP",
+    "CH", "GB", "BR", "CN", "KR", "SA", "AE", "TR", "RU", "KZ", "IN", "JO", "EG", "AR", "CA", "AU",
+    "JP",
 ];
 
 /// The regime of a market code (upper-case ISO 3166 alpha-2, or `XI`), if known.

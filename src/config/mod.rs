@@ -12,4 +12,6 @@ pub mod model;
 mod validate;
 
 pub use file::{ConfigIssue, ConfigReport, Severity, check_client_file, parse_client_config};
-pub use model::{Client, ClientConfig, EpcisFormat, Product, SerialSource, TemplateAi, UploadTarget};
+pub use model::{
+    Client, ClientConfig, EpcisFormat, Product, SerialSource, TemplateAi, UploadTarget,
+};

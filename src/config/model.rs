@@ -106,7 +106,11 @@ impl TemplateAi {
             "11" => Some(TemplateAi::ProductionDate),
             "10" => Some(TemplateAi::Lot),
             "21" => Some(TemplateAi::Serial),
-            _ => ai.parse::<u16>().ok().filter(|n| (710..=717).contains(n) && ai.len() == 3).map(TemplateAi::Nhrn),
+            _ => ai
+                .parse::<u16>()
+                .ok()
+                .filter(|n| (710..=717).contains(n) && ai.len() == 3)
+                .map(TemplateAi::Nhrn),
         }
     }
 }
@@ -114,7 +118,12 @@ impl TemplateAi {
 impl TryFrom<String> for TemplateAi {
     type Error = String;
     fn try_from(s: String) -> Result<Self, Self::Error> {
-        TemplateAi::from_ai(&s).ok_or_else(|| format!("AI {s} is not one the station fills ({})", TemplateAi::SUPPORTED))
+        TemplateAi::from_ai(&s).ok_or_else(|| {
+            format!(
+                "AI {s} is not one the station fills ({})",
+                TemplateAi::SUPPORTED
+            )
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //! that say what to do), the batch's phases (challenge, producing, stopping,
 //! stopped) and the state the store records for each.
 
-use crate::gs1::{policy, Gs1Date};
+use crate::gs1::{Gs1Date, policy};
 
 use super::command::BatchState;
 use super::error::{OperatorError, OperatorErrorKind};
@@ -49,10 +49,16 @@ fn refuse(kind: OperatorErrorKind, message: impl Into<String>) -> OperatorError 
 }
 
 /// Checks a batch start. `devices_offline` lists devices that are not connected.
-pub(super) fn check_start(start: &BatchStart, devices_offline: &[Device]) -> Result<BatchPlan, OperatorError> {
+pub(super) fn check_start(
+    start: &BatchStart,
+    devices_offline: &[Device],
+) -> Result<BatchPlan, OperatorError> {
     let product = &start.product;
     if start.quantity == 0 {
-        return Err(refuse(OperatorErrorKind::InvalidQuantity, "quantity must be at least 1: give --quantity N"));
+        return Err(refuse(
+            OperatorErrorKind::InvalidQuantity,
+            "quantity must be at least 1: give --quantity N",
+        ));
     }
     if product.consecutive_reject_limit == 0 {
         return Err(refuse(
@@ -63,8 +69,12 @@ pub(super) fn check_start(start: &BatchStart, devices_offline: &[Device]) -> Res
             ),
         ));
     }
-    let count = |wanted: fn(&TemplateField) -> bool| product.template.fields.iter().filter(|f| wanted(f)).count();
-    if count(|f| matches!(f, TemplateField::Serial)) != 1 || count(|f| matches!(f, TemplateField::Gtin)) != 1 {
+    let count = |wanted: fn(&TemplateField) -> bool| {
+        product.template.fields.iter().filter(|f| wanted(f)).count()
+    };
+    if count(|f| matches!(f, TemplateField::Serial)) != 1
+        || count(|f| matches!(f, TemplateField::Gtin)) != 1
+    {
         return Err(refuse(
             OperatorErrorKind::InvalidProduct,
             format!(
@@ -76,13 +86,19 @@ pub(super) fn check_start(start: &BatchStart, devices_offline: &[Device]) -> Res
     if let Err(error) = policy::check_lot(&start.lot) {
         return Err(refuse(
             OperatorErrorKind::InvalidLot,
-            format!("lot {:?} cannot be printed: {error}; give a lot of up to 20 letters, digits or GS1 punctuation, no spaces", start.lot),
+            format!(
+                "lot {:?} cannot be printed: {error}; give a lot of up to 20 letters, digits or GS1 punctuation, no spaces",
+                start.lot
+            ),
         ));
     }
     let expiry = Gs1Date::parse_yymmdd(&start.expiry, true, start.today.year).map_err(|error| {
         refuse(
             OperatorErrorKind::InvalidExpiry,
-            format!("expiry {:?} is not a date: {error}; give it as YYMMDD, e.g. 271231", start.expiry),
+            format!(
+                "expiry {:?} is not a date: {error}; give it as YYMMDD, e.g. 271231",
+                start.expiry
+            ),
         )
     })?;
     if expiry.day_was_zero {
@@ -101,7 +117,11 @@ pub(super) fn check_start(start: &BatchStart, devices_offline: &[Device]) -> Res
     if (expiry.year, expiry.month, expiry.day) <= (today.year, today.month, today.day) {
         return Err(refuse(
             OperatorErrorKind::InvalidExpiry,
-            format!("expiry {} is not in the future (today is {}): check the date", expiry.to_iso(), today.to_iso()),
+            format!(
+                "expiry {} is not in the future (today is {}): check the date",
+                expiry.to_iso(),
+                today.to_iso()
+            ),
         ));
     }
     if start.pool_available < u64::from(start.quantity) {
@@ -116,7 +136,9 @@ pub(super) fn check_start(start: &BatchStart, devices_offline: &[Device]) -> Res
     if let Some(device) = devices_offline.first() {
         return Err(refuse(
             OperatorErrorKind::DeviceOffline,
-            format!("the {device} is offline: connect it (check power and network), then start the batch again"),
+            format!(
+                "the {device} is offline: connect it (check power and network), then start the batch again"
+            ),
         ));
     }
     let fields = product
@@ -135,9 +157,11 @@ pub(super) fn check_start(start: &BatchStart, devices_offline: &[Device]) -> Res
     if let Err(error) = code.element_for("1") {
         return Err(refuse(
             OperatorErrorKind::InvalidProduct,
-            format!("the code of product {} cannot be built: {error}; fix the product's code template", product.gtin),
+            format!(
+                "the code of product {} cannot be built: {error}; fix the product's code template",
+                product.gtin
+            ),
         ));
     }
     Ok(BatchPlan { code })
 }
-

@@ -21,7 +21,11 @@ pub enum Command {
     /// answer with [`super::Event::SerialsAllocated`].
     RequestSerials { batch: BatchId, count: u32 },
     /// Load one message into the printer's buffer.
-    QueuePrint { message_id: MessageId, serial: String, encoder_data: String },
+    QueuePrint {
+        message_id: MessageId,
+        serial: String,
+        encoder_data: String,
+    },
     /// Clear the printer's buffer and answer with [`super::Event::PrinterBufferCleared`].
     ClearPrinterBuffer,
     /// Write a verdict into the PLC's verdict table for this item.
@@ -38,20 +42,37 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Transition {
     /// The batch moved to a new state.
-    BatchState { batch: BatchId, state: BatchState, reason: Option<String> },
+    BatchState {
+        batch: BatchId,
+        state: BatchState,
+        reason: Option<String>,
+    },
     /// A serial (still `Allocated`) is about to be sent to the printer as this message;
     /// lets recovery map the printer's never-printed ids back to serials.
-    PrintQueued { message_id: MessageId, serial: String },
+    PrintQueued {
+        message_id: MessageId,
+        serial: String,
+    },
     /// `Allocated` → `Encoded`: the printer acknowledged printing it.
-    SerialEncoded { serial: String, message_id: MessageId },
+    SerialEncoded {
+        serial: String,
+        message_id: MessageId,
+    },
     /// `Encoded` → `Commissioned`: verified good and past the gate.
     SerialCommissioned { serial: String, seq: Seq },
     /// `Encoded` → `LabelScrapped`: printed but never verified good, or on a rejected item.
-    SerialScrapped { serial: String, seq: Option<Seq>, cause: ScrapCause },
+    SerialScrapped {
+        serial: String,
+        seq: Option<Seq>,
+        cause: ScrapCause,
+    },
     /// `Allocated` → `Unallocated`: proven never printed.
     SerialReturned { serial: String, proof: ReturnProof },
     /// `Allocated` → `SNInvalid`: it may or may not have been printed.
-    SerialInvalidated { serial: String, cause: InvalidationCause },
+    SerialInvalidated {
+        serial: String,
+        cause: InvalidationCause,
+    },
     /// The verdict for an item (written before the verdict goes to the PLC).
     ItemVerdict {
         seq: Seq,
@@ -61,9 +82,17 @@ pub enum Transition {
         grade: Option<Grade>,
     },
     /// What the PLC reported about an item at the gate.
-    ItemFate { seq: Seq, fate: ItemFate, serial: Option<String> },
+    ItemFate {
+        seq: Seq,
+        fate: ItemFate,
+        serial: Option<String>,
+    },
     /// The batch is closed with these counts (and the recorded reason if they do not balance).
-    BatchClosed { batch: BatchId, counts: Reconciliation, unbalanced_reason: Option<String> },
+    BatchClosed {
+        batch: BatchId,
+        counts: Reconciliation,
+        unbalanced_reason: Option<String>,
+    },
 }
 
 /// The batch states the store records.

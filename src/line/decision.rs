@@ -22,14 +22,22 @@ pub enum SerialStatus<'a> {
 /// The outcome of the rules for one read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Good { serial: String },
+    Good {
+        serial: String,
+    },
     /// `identified` is a candidate serial that is physically on this (rejected) item.
-    Reject { reason: RejectReason, identified: Option<String> },
+    Reject {
+        reason: RejectReason,
+        identified: Option<String>,
+    },
 }
 
 impl Decision {
     fn reject(reason: RejectReason) -> Decision {
-        Decision::Reject { reason, identified: None }
+        Decision::Reject {
+            reason,
+            identified: None,
+        }
     }
 }
 
@@ -61,10 +69,18 @@ pub fn decide<'a>(
     };
     let identified = Some(serial.to_string());
     if read.ais() != expected.ais() {
-        return Decision::Reject { reason: RejectReason::Mismatch, identified };
+        return Decision::Reject {
+            reason: RejectReason::Mismatch,
+            identified,
+        };
     }
     if grade < min_grade {
-        return Decision::Reject { reason: RejectReason::Grade, identified };
+        return Decision::Reject {
+            reason: RejectReason::Grade,
+            identified,
+        };
     }
-    Decision::Good { serial: serial.to_string() }
+    Decision::Good {
+        serial: serial.to_string(),
+    }
 }

@@ -17,7 +17,7 @@ use super::event::{BatchStart, Event, OperatorCommand, PlcAlarms};
 use super::printing::PrintBuffer;
 use super::reconcile::Reconciliation;
 use super::supervision::{DeviceStates, HoldReason, RejectStreak};
-use super::tracking::{Arrival, ItemDecision, ItemTracker, LineNow, TrackedItem, MAX_SEQ_GAP};
+use super::tracking::{Arrival, ItemDecision, ItemTracker, LineNow, MAX_SEQ_GAP, TrackedItem};
 use super::types::{BatchId, Device, Grade, ItemFate, RejectReason, Seq, SymbologyId, Verdict};
 
 /// Running totals of a batch, for status displays and reports.
@@ -107,7 +107,10 @@ impl Engine {
             devices: DeviceStates::default(),
             plc_alarm_active: false,
             line_running: false,
-            now: LineNow { encoder: None, ms: 0 },
+            now: LineNow {
+                encoder: None,
+                ms: 0,
+            },
             batch: None,
         }
     }
@@ -155,13 +158,19 @@ impl Engine {
                 alarm(
                     out,
                     AlarmKind::SerialsExhausted,
-                    format!("no serials could be allocated ({reason}): import or generate serials for this GTIN, then resume"),
+                    format!(
+                        "no serials could be allocated ({reason}): import or generate serials for this GTIN, then resume"
+                    ),
                 );
             }
             Event::PrintAcknowledged { message_id } => {
                 let encoder = self.now.encoder;
                 let acknowledged = match self.batch.as_mut() {
-                    Some(batch) => batch.printing.acknowledge(message_id, encoder, &mut batch.counts, out),
+                    Some(batch) => {
+                        batch
+                            .printing
+                            .acknowledge(message_id, encoder, &mut batch.counts, out)
+                    }
                     None => false,
                 };
                 if !acknowledged {
@@ -173,7 +182,9 @@ impl Engine {
             }
             Event::PrinterBufferCleared { never_printed } => {
                 if let Some(batch) = self.batch.as_mut() {
-                    let unknown = batch.printing.cleared(&never_printed, &mut batch.counts, out);
+                    let unknown = batch
+                        .printing
+                        .cleared(&never_printed, &mut batch.counts, out);
                     if !unknown.is_empty() {
                         self.inconsistency(
                             out,
@@ -182,15 +193,19 @@ impl Engine {
                     }
                 }
             }
-            Event::CameraResult { seq, symbology, data, grade } => {
-                self.camera_result(seq, Some((symbology, data.as_str(), grade)), out)
-            }
+            Event::CameraResult {
+                seq,
+                symbology,
+                data,
+                grade,
+            } => self.camera_result(seq, Some((symbology, data.as_str(), grade)), out),
             Event::CameraNoRead { seq } => self.camera_result(seq, None, out),
             Event::ItemAtCamera { seq, encoder } => {
                 self.advance_encoder(encoder);
                 let now = self.now;
                 if let Some(batch) = self.batch.as_mut()
-                    && batch.tracker.arrive(seq, now, Some(encoder), MAX_SEQ_GAP) == Arrival::TooFarAhead
+                    && batch.tracker.arrive(seq, now, Some(encoder), MAX_SEQ_GAP)
+                        == Arrival::TooFarAhead
                 {
                     self.inconsistency(
                         out,
@@ -225,19 +240,29 @@ impl Engine {
 
     // ----- operator commands -------------------------------------------------
 
-    fn operator(&mut self, command: OperatorCommand, out: &mut Vec<Command>) -> Result<(), OperatorError> {
+    fn operator(
+        &mut self,
+        command: OperatorCommand,
+        out: &mut Vec<Command>,
+    ) -> Result<(), OperatorError> {
         match command {
             OperatorCommand::Start(start) => self.start(*start, out),
             OperatorCommand::Pause => self.pause(out),
             OperatorCommand::Resume => self.resume(out),
             OperatorCommand::Stop { abandon_in_flight } => self.stop(abandon_in_flight, out),
-            OperatorCommand::Close { reason, store_counts } => self.close(reason, store_counts, out),
+            OperatorCommand::Close {
+                reason,
+                store_counts,
+            } => self.close(reason, store_counts, out),
         }
     }
 
     fn active_batch_or_error(&self) -> Result<&ActiveBatch, OperatorError> {
         self.batch.as_ref().ok_or_else(|| {
-            OperatorError::new(OperatorErrorKind::NoActiveBatch, "no batch is active: start one with `serialstation batch start`")
+            OperatorError::new(
+                OperatorErrorKind::NoActiveBatch,
+                "no batch is active: start one with `serialstation batch start`",
+            )
         })
     }
 
@@ -255,7 +280,10 @@ impl Engine {
         }
         let plan = batch::check_start(&start, &self.devices.offline())?;
         let phase = if start.challenge_items > 0 {
-            Phase::Challenge { expected: start.challenge_items, confirmed: 0 }
+            Phase::Challenge {
+                expected: start.challenge_items,
+                confirmed: 0,
+            }
         } else {
             Phase::Producing
         };
@@ -281,7 +309,10 @@ impl Engine {
 
     fn pause(&mut self, out: &mut Vec<Command>) -> Result<(), OperatorError> {
         let batch = self.active_batch_or_error()?;
-        if !matches!(batch.phase, Phase::Challenge { .. } | Phase::Producing | Phase::Stopping) {
+        if !matches!(
+            batch.phase,
+            Phase::Challenge { .. } | Phase::Producing | Phase::Stopping
+        ) {
             return Err(OperatorError::new(
                 OperatorErrorKind::WrongState,
                 format!("batch {} is not running: nothing to pause", batch.id),
@@ -290,7 +321,10 @@ impl Engine {
         if let Some(hold) = &batch.hold {
             return Err(OperatorError::new(
                 OperatorErrorKind::WrongState,
-                format!("batch {} is already paused ({hold}): resume it with `serialstation batch resume`", batch.id),
+                format!(
+                    "batch {} is already paused ({hold}): resume it with `serialstation batch resume`",
+                    batch.id
+                ),
             ));
         }
         self.hold(HoldReason::Operator, out);
@@ -308,7 +342,9 @@ impl Engine {
         if let Some(device) = self.devices.offline().first() {
             return Err(OperatorError::new(
                 OperatorErrorKind::DeviceOffline,
-                format!("the {device} is still offline: reconnect it (check power and network), then resume"),
+                format!(
+                    "the {device} is still offline: reconnect it (check power and network), then resume"
+                ),
             ));
         }
         if self.plc_alarm_active {
@@ -326,12 +362,19 @@ impl Engine {
         Ok(())
     }
 
-    fn stop(&mut self, abandon_in_flight: bool, out: &mut Vec<Command>) -> Result<(), OperatorError> {
+    fn stop(
+        &mut self,
+        abandon_in_flight: bool,
+        out: &mut Vec<Command>,
+    ) -> Result<(), OperatorError> {
         let batch = self.active_batch_or_error()?;
         let id = batch.id;
         match batch.phase {
             Phase::Challenge { .. } => {
-                self.fail_challenge("the challenge test was stopped by the operator".to_string(), out);
+                self.fail_challenge(
+                    "the challenge test was stopped by the operator".to_string(),
+                    out,
+                );
             }
             Phase::Producing => {
                 self.enter_stopping(out);
@@ -353,7 +396,9 @@ impl Engine {
             Phase::Stopped | Phase::ChallengeFailed => {
                 return Err(OperatorError::new(
                     OperatorErrorKind::WrongState,
-                    format!("batch {id} is already stopped: close it with `serialstation batch close`"),
+                    format!(
+                        "batch {id} is already stopped: close it with `serialstation batch close`"
+                    ),
                 ));
             }
         }
@@ -370,14 +415,20 @@ impl Engine {
         if !matches!(batch.phase, Phase::Stopped | Phase::ChallengeFailed) {
             return Err(OperatorError::new(
                 OperatorErrorKind::WrongState,
-                format!("batch {} is still running: stop it with `serialstation batch stop` and wait until it is stopped", batch.id),
+                format!(
+                    "batch {} is still running: stop it with `serialstation batch stop` and wait until it is stopped",
+                    batch.id
+                ),
             ));
         }
         let engine_counts = batch.counts;
         let counts = store_counts.unwrap_or(engine_counts);
         let balanced = engine_counts.balances()
-            && store_counts.is_none_or(|store| store.balances() && store.allocated == engine_counts.allocated);
-        let reason = reason.map(|text| text.trim().to_string()).filter(|text| !text.is_empty());
+            && store_counts
+                .is_none_or(|store| store.balances() && store.allocated == engine_counts.allocated);
+        let reason = reason
+            .map(|text| text.trim().to_string())
+            .filter(|text| !text.is_empty());
         if !balanced && reason.is_none() {
             return Err(OperatorError::new(
                 OperatorErrorKind::Unbalanced,
@@ -394,7 +445,11 @@ impl Engine {
             counts,
             unbalanced_reason: if balanced { None } else { reason },
         }));
-        out.push(Command::Persist(Transition::BatchState { batch: id, state: BatchState::Closed, reason: None }));
+        out.push(Command::Persist(Transition::BatchState {
+            batch: id,
+            state: BatchState::Closed,
+            reason: None,
+        }));
         self.batch = None;
         Ok(())
     }
@@ -403,8 +458,14 @@ impl Engine {
 
     /// Holds the batch: the line stops now (before anything is recorded).
     fn hold(&mut self, reason: HoldReason, out: &mut Vec<Command>) {
-        let Some(batch) = self.batch.as_mut() else { return };
-        if !matches!(batch.phase, Phase::Challenge { .. } | Phase::Producing | Phase::Stopping) || batch.hold.is_some() {
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
+        if !matches!(
+            batch.phase,
+            Phase::Challenge { .. } | Phase::Producing | Phase::Stopping
+        ) || batch.hold.is_some()
+        {
             return;
         }
         let text = reason.to_string();
@@ -416,7 +477,9 @@ impl Engine {
 
     fn enter_stopping(&mut self, out: &mut Vec<Command>) {
         let printer_online = self.devices.is_online(Device::Printer);
-        let Some(batch) = self.batch.as_mut() else { return };
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
         batch.phase = Phase::Stopping;
         batch.printing.return_unsent(&mut batch.counts, out);
         if batch.printing.queued_len() > 0 && batch.printing.request_clear() && printer_online {
@@ -426,7 +489,9 @@ impl Engine {
     }
 
     fn abandon_in_flight(&mut self, out: &mut Vec<Command>) {
-        let Some(batch) = self.batch.as_mut() else { return };
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
         for item in batch.tracker.drain_all() {
             if let Some(serial) = item.decision.and_then(|decision| decision.serial) {
                 batch.counts.scrapped += 1;
@@ -442,38 +507,60 @@ impl Engine {
     }
 
     fn finish_stopping(&mut self, out: &mut Vec<Command>) {
-        let Some(batch) = self.batch.as_mut() else { return };
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
         batch.phase = Phase::Stopped;
         let complete = batch.counts.commissioned >= u64::from(batch.quantity);
         if self.line_running {
             self.line_running = false;
             out.push(Command::StopLine {
-                reason: if complete { "batch complete".to_string() } else { "batch stopped".to_string() },
+                reason: if complete {
+                    "batch complete".to_string()
+                } else {
+                    "batch stopped".to_string()
+                },
             });
         }
         self.sync_recorded_state(out);
     }
 
     fn fail_challenge(&mut self, message: String, out: &mut Vec<Command>) {
-        let Some(batch) = self.batch.as_mut() else { return };
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
         batch.phase = Phase::ChallengeFailed;
         if self.line_running {
             self.line_running = false;
-            out.push(Command::StopLine { reason: "challenge test failed".to_string() });
+            out.push(Command::StopLine {
+                reason: "challenge test failed".to_string(),
+            });
         }
-        alarm(out, AlarmKind::ChallengeFailed, format!("{message}: the batch will not produce; check the reject station, then close this batch and start again"));
+        alarm(
+            out,
+            AlarmKind::ChallengeFailed,
+            format!(
+                "{message}: the batch will not produce; check the reject station, then close this batch and start again"
+            ),
+        );
         self.sync_recorded_state(out);
     }
 
     /// Persists the batch state if it changed since last recorded.
     fn sync_recorded_state(&mut self, out: &mut Vec<Command>) {
-        let Some(batch) = self.batch.as_mut() else { return };
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
         let state = batch::recorded_state(&batch.phase, batch.hold.as_ref());
         let reason = batch.hold.as_ref().map(|hold| hold.to_string());
         let current = Some((state, reason.clone()));
         if batch.recorded != current {
             batch.recorded = current;
-            out.push(Command::Persist(Transition::BatchState { batch: batch.id, state, reason }));
+            out.push(Command::Persist(Transition::BatchState {
+                batch: batch.id,
+                state,
+                reason,
+            }));
         }
     }
 
@@ -484,7 +571,10 @@ impl Engine {
             alarm(
                 out,
                 AlarmKind::DeviceInconsistency,
-                format!("{} serials arrived with no batch active: they are returned to the pool", serials.len()),
+                format!(
+                    "{} serials arrived with no batch active: they are returned to the pool",
+                    serials.len()
+                ),
             );
             for serial in serials {
                 out.push(Command::Persist(Transition::SerialReturned {
@@ -503,11 +593,18 @@ impl Engine {
 
     // ----- camera --------------------------------------------------------------
 
-    fn camera_result(&mut self, seq: Seq, read: Option<(SymbologyId, &str, Grade)>, out: &mut Vec<Command>) {
+    fn camera_result(
+        &mut self,
+        seq: Seq,
+        read: Option<(SymbologyId, &str, Grade)>,
+        out: &mut Vec<Command>,
+    ) {
         let now = self.now;
         let window = self.config.decision_window;
         let lead = self.config.max_result_lead;
-        let Some(batch) = self.batch.as_mut() else { return };
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
         match batch.tracker.arrive(seq, now, None, lead) {
             Arrival::Tracked => {}
             Arrival::Stale => {
@@ -522,23 +619,34 @@ impl Engine {
                 return;
             }
         }
-        let already_decided = batch.tracker.get(seq).is_some_and(|item| item.decision.is_some());
+        let already_decided = batch
+            .tracker
+            .get(seq)
+            .is_some_and(|item| item.decision.is_some());
         if already_decided {
             batch.stats.repeated_results += 1;
             return;
         }
         let decision = if batch.tracker.is_past_decision_point(seq, now, window) {
-            Decision::Reject { reason: RejectReason::Late, identified: None }
+            Decision::Reject {
+                reason: RejectReason::Late,
+                identified: None,
+            }
         } else {
             match read {
-                None => Decision::Reject { reason: RejectReason::NoRead, identified: None },
+                None => Decision::Reject {
+                    reason: RejectReason::NoRead,
+                    identified: None,
+                },
                 Some((symbology, data, grade)) => {
                     let printing = &batch.printing;
                     let verified = &batch.verified;
                     decision::decide(symbology, data, grade, batch.min_grade, |serial| {
                         match printing.expected_for(serial) {
                             Some(expected) => SerialStatus::Candidate(expected),
-                            None if verified.contains(&serial_key(serial)) => SerialStatus::VerifiedBefore,
+                            None if verified.contains(&serial_key(serial)) => {
+                                SerialStatus::VerifiedBefore
+                            }
                             None => SerialStatus::Unknown,
                         }
                     })
@@ -549,23 +657,41 @@ impl Engine {
         self.apply_decision(seq, decision, grade, out);
     }
 
-    fn apply_decision(&mut self, seq: Seq, decision: Decision, grade: Option<Grade>, out: &mut Vec<Command>) {
+    fn apply_decision(
+        &mut self,
+        seq: Seq,
+        decision: Decision,
+        grade: Option<Grade>,
+        out: &mut Vec<Command>,
+    ) {
         let allowance = self.allowance();
-        let Some(batch) = self.batch.as_mut() else { return };
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
         let item_decision = match decision {
             Decision::Good { serial } => {
                 batch.printing.bind(&serial);
                 batch.verified.insert(serial_key(&serial));
                 batch.streak.good();
                 batch.stats.good_verdicts += 1;
-                ItemDecision { verdict: Verdict::Good, reason: None, serial: Some(serial), grade }
+                ItemDecision {
+                    verdict: Verdict::Good,
+                    reason: None,
+                    serial: Some(serial),
+                    grade,
+                }
             }
             Decision::Reject { reason, identified } => {
                 if let Some(serial) = &identified {
                     batch.printing.bind(serial);
                 }
                 batch.stats.rejects_by_reason[reason.index()] += 1;
-                ItemDecision { verdict: Verdict::Reject, reason: Some(reason), serial: identified, grade }
+                ItemDecision {
+                    verdict: Verdict::Reject,
+                    reason: Some(reason),
+                    serial: identified,
+                    grade,
+                }
             }
         };
         let verdict = item_decision.verdict;
@@ -580,22 +706,27 @@ impl Engine {
         batch.tracker.decide(seq, item_decision);
         // Rejects count toward the streak only while producing with prints still
         // wanted; during a challenge or the tail of a batch unprinted items are expected.
-        let counting = matches!(batch.phase, Phase::Producing) && batch.hold.is_none() && allowance > 0;
+        let counting =
+            matches!(batch.phase, Phase::Producing) && batch.hold.is_none() && allowance > 0;
         if verdict == Verdict::Reject && counting && batch.streak.reject(batch.reject_limit) {
             let limit = batch.reject_limit;
+            self.hold(HoldReason::ConsecutiveRejects(limit), out);
             alarm(
                 out,
                 AlarmKind::ConsecutiveRejects,
-                format!("{limit} rejects in a row: check the printer and camera, empty the reject bin if needed, then resume"),
+                format!(
+                    "{limit} rejects in a row: check the printer and camera, empty the reject bin if needed, then resume"
+                ),
             );
-            self.hold(HoldReason::ConsecutiveRejects(limit), out);
         }
     }
 
     /// How many more prints may be started: the quantity minus what is commissioned
     /// and what could still become good.
     fn allowance(&self) -> usize {
-        let Some(batch) = self.batch.as_ref() else { return 0 };
+        let Some(batch) = self.batch.as_ref() else {
+            return 0;
+        };
         let committed = batch.counts.commissioned as usize
             + batch.printing.pending_prints()
             + batch.tracker.good_awaiting_fate();
@@ -605,7 +736,9 @@ impl Engine {
     // ----- PLC -----------------------------------------------------------------
 
     fn item_fate(&mut self, seq: Seq, fate: ItemFate, out: &mut Vec<Command>) {
-        let Some(batch) = self.batch.as_mut() else { return };
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
         let resolution = batch.tracker.resolve_fate(seq);
         for missing in resolution.missing {
             self.resolve_item(missing.seq, Some(missing), None, out);
@@ -623,8 +756,16 @@ impl Engine {
     }
 
     /// Settles one item: commission, scrap, or hold the line, and count the challenge.
-    fn resolve_item(&mut self, seq: Seq, item: Option<TrackedItem>, fate: Option<ItemFate>, out: &mut Vec<Command>) {
-        let Some(batch) = self.batch.as_mut() else { return };
+    fn resolve_item(
+        &mut self,
+        seq: Seq,
+        item: Option<TrackedItem>,
+        fate: Option<ItemFate>,
+        out: &mut Vec<Command>,
+    ) {
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
         let decision = item.and_then(|item| item.decision);
         let verdict = decision.as_ref().map(|decision| decision.verdict);
         let serial = decision.and_then(|decision| decision.serial);
@@ -632,7 +773,11 @@ impl Engine {
             batch.stats.fates_missing += 1;
             if let Some(serial) = serial {
                 batch.counts.scrapped += 1;
-                out.push(Command::Persist(Transition::SerialScrapped { serial, seq: Some(seq), cause: ScrapCause::FateUnknown }));
+                out.push(Command::Persist(Transition::SerialScrapped {
+                    serial,
+                    seq: Some(seq),
+                    cause: ScrapCause::FateUnknown,
+                }));
             }
             self.inconsistency(out, format!("the PLC never reported the fate of item {seq}: it is counted as rejected; check the reject bin"));
             self.challenge_outcome(false, "a challenge item's fate was never reported", out);
@@ -640,16 +785,27 @@ impl Engine {
         };
         if fate == ItemFate::RejectedUnconfirmed {
             self.line_running = false;
-            out.push(Command::StopLine { reason: format!("reject of item {seq} not confirmed") });
+            out.push(Command::StopLine {
+                reason: format!("reject of item {seq} not confirmed"),
+            });
         }
-        let Some(batch) = self.batch.as_mut() else { return };
-        out.push(Command::Persist(Transition::ItemFate { seq, fate, serial: serial.clone() }));
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
+        out.push(Command::Persist(Transition::ItemFate {
+            seq,
+            fate,
+            serial: serial.clone(),
+        }));
         match (fate, verdict) {
             (ItemFate::ExitedGood, Some(Verdict::Good)) => {
                 batch.stats.exited_good += 1;
                 if let Some(serial) = serial {
                     batch.counts.commissioned += 1;
-                    out.push(Command::Persist(Transition::SerialCommissioned { serial, seq }));
+                    out.push(Command::Persist(Transition::SerialCommissioned {
+                        serial,
+                        seq,
+                    }));
                 }
                 self.challenge_outcome(false, "a challenge item left through the good exit", out);
             }
@@ -674,15 +830,25 @@ impl Engine {
                 }
                 if let Some(serial) = serial {
                     batch.counts.scrapped += 1;
-                    out.push(Command::Persist(Transition::SerialScrapped { serial, seq: Some(seq), cause: ScrapCause::ItemRejected }));
+                    out.push(Command::Persist(Transition::SerialScrapped {
+                        serial,
+                        seq: Some(seq),
+                        cause: ScrapCause::ItemRejected,
+                    }));
                 }
                 if fate == ItemFate::RejectedUnconfirmed {
                     alarm(
                         out,
                         AlarmKind::RejectNotConfirmed,
-                        format!("the reject of item {seq} was not confirmed: find the item (reject bin or good exit) and remove it, then resume"),
+                        format!(
+                            "the reject of item {seq} was not confirmed: find the item (reject bin or good exit) and remove it, then resume"
+                        ),
                     );
-                    self.challenge_outcome(false, "a challenge item's reject was not confirmed", out);
+                    self.challenge_outcome(
+                        false,
+                        "a challenge item's reject was not confirmed",
+                        out,
+                    );
                     self.hold(HoldReason::RejectNotConfirmed, out);
                 } else {
                     self.challenge_outcome(true, "", out);
@@ -693,8 +859,16 @@ impl Engine {
 
     /// Counts one challenge item's outcome (no effect outside a challenge).
     fn challenge_outcome(&mut self, confirmed_reject: bool, failure: &str, out: &mut Vec<Command>) {
-        let Some(batch) = self.batch.as_mut() else { return };
-        let Phase::Challenge { expected, confirmed } = batch.phase else { return };
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
+        let Phase::Challenge {
+            expected,
+            confirmed,
+        } = batch.phase
+        else {
+            return;
+        };
         if !confirmed_reject {
             self.fail_challenge(failure.to_string(), out);
             return;
@@ -704,28 +878,43 @@ impl Engine {
             batch.streak.reset();
             Phase::Producing
         } else {
-            Phase::Challenge { expected, confirmed }
+            Phase::Challenge {
+                expected,
+                confirmed,
+            }
         };
         self.sync_recorded_state(out);
     }
 
     fn escaped(&mut self, seq: Seq, out: &mut Vec<Command>) {
+        self.hold(HoldReason::ItemEscaped, out);
         alarm(
             out,
             AlarmKind::ItemEscaped,
-            format!("item {seq} left through the good exit without a GOOD verdict: retrieve it from the good exit, then resume"),
+            format!(
+                "item {seq} left through the good exit without a GOOD verdict: retrieve it from the good exit, then resume"
+            ),
         );
-        self.hold(HoldReason::ItemEscaped, out);
     }
 
     fn plc_alarms(&mut self, alarms: PlcAlarms, out: &mut Vec<Command>) {
         let was_active = self.plc_alarm_active;
         self.plc_alarm_active = alarms.any();
         if alarms.any() && !was_active {
-            alarm(out, AlarmKind::PlcAlarm, format!("the PLC stopped the line: {}; clear the cause at the line, then resume", alarms.describe()));
-            let reason =
-                if alarms.reject_not_confirmed { HoldReason::RejectNotConfirmed } else { HoldReason::PlcAlarm(alarms.describe()) };
+            let reason = if alarms.reject_not_confirmed {
+                HoldReason::RejectNotConfirmed
+            } else {
+                HoldReason::PlcAlarm(alarms.describe())
+            };
             self.hold(reason, out);
+            alarm(
+                out,
+                AlarmKind::PlcAlarm,
+                format!(
+                    "the PLC stopped the line: {}; clear the cause at the line, then resume",
+                    alarms.describe()
+                ),
+            );
         }
     }
 
@@ -736,12 +925,14 @@ impl Engine {
             return;
         }
         if self.batch.is_some() {
+            self.hold(HoldReason::DeviceDown(device), out);
             alarm(
                 out,
                 AlarmKind::DeviceDown(device),
-                format!("the {device} went offline: the line is stopped; reconnect it, then resume"),
+                format!(
+                    "the {device} went offline: the line is stopped; reconnect it, then resume"
+                ),
             );
-            self.hold(HoldReason::DeviceDown(device), out);
         }
     }
 
@@ -754,8 +945,12 @@ impl Engine {
         }
         // A printer that was away may or may not still hold our messages: clear it
         // and account for each one by its report.
-        let Some(batch) = self.batch.as_mut() else { return };
-        if batch.printing.clear_pending() || (batch.printing.queued_len() > 0 && batch.printing.request_clear()) {
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
+        if batch.printing.clear_pending()
+            || (batch.printing.queued_len() > 0 && batch.printing.request_clear())
+        {
             out.push(Command::ClearPrinterBuffer);
         }
     }
@@ -770,16 +965,37 @@ impl Engine {
         let window = self.config.decision_window;
         // Items past the decision point without a result.
         loop {
-            let Some(batch) = self.batch.as_mut() else { return };
-            let Some(seq) = batch.tracker.next_past_decision_point(now, window) else { break };
-            self.apply_decision(seq, Decision::Reject { reason: RejectReason::Late, identified: None }, None, out);
+            let Some(batch) = self.batch.as_mut() else {
+                return;
+            };
+            let Some(seq) = batch.tracker.next_past_decision_point(now, window) else {
+                break;
+            };
+            self.apply_decision(
+                seq,
+                Decision::Reject {
+                    reason: RejectReason::Late,
+                    identified: None,
+                },
+                None,
+                out,
+            );
         }
-        let gate_counts = self.config.printer_to_gate_counts.saturating_add(self.config.gate_margin_counts);
+        let gate_counts = self
+            .config
+            .printer_to_gate_counts
+            .saturating_add(self.config.gate_margin_counts);
         if let (Some(batch), Some(encoder)) = (self.batch.as_mut(), now.encoder) {
-            batch.printing.expire_unverified(encoder, gate_counts, &mut batch.counts, out);
+            batch
+                .printing
+                .expire_unverified(encoder, gate_counts, &mut batch.counts, out);
         }
-        let Some(batch) = self.batch.as_ref() else { return };
-        if matches!(batch.phase, Phase::Producing) && batch.counts.commissioned >= u64::from(batch.quantity) {
+        let Some(batch) = self.batch.as_ref() else {
+            return;
+        };
+        if matches!(batch.phase, Phase::Producing)
+            && batch.counts.commissioned >= u64::from(batch.quantity)
+        {
             self.enter_stopping(out);
         }
         self.sync_recorded_state(out);
@@ -795,12 +1011,16 @@ impl Engine {
         let depth = self.config.printer_queue_depth;
         let block = self.config.serial_block_size;
         let low_water = self.config.serial_low_water;
-        let Some(batch) = self.batch.as_mut() else { return };
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
         if !matches!(batch.phase, Phase::Producing) {
             return;
         }
         if batch.hold.is_none() && printer_online && !batch.printing.clear_pending() {
-            batch.printing.top_up(depth, allowance, &batch.plan.code, &mut batch.counts, out);
+            batch
+                .printing
+                .top_up(depth, allowance, &batch.plan.code, &mut batch.counts, out);
         }
         let still_wanted = allowance.saturating_sub(batch.printing.queued_len());
         let unsent = batch.printing.unsent_len();
@@ -811,7 +1031,10 @@ impl Engine {
         {
             let count = (still_wanted - unsent + depth).min(block as usize).max(1) as u32;
             batch.printing.note_request_sent();
-            out.push(Command::RequestSerials { batch: batch.id, count });
+            out.push(Command::RequestSerials {
+                batch: batch.id,
+                count,
+            });
         }
         if batch.printing.supply_failed()
             && unsent == 0
@@ -824,7 +1047,9 @@ impl Engine {
     }
 
     fn finish_stopping_if_done(&mut self, out: &mut Vec<Command>) {
-        let Some(batch) = self.batch.as_ref() else { return };
+        let Some(batch) = self.batch.as_ref() else {
+            return;
+        };
         let done = matches!(batch.phase, Phase::Stopping)
             && !batch.printing.clear_pending()
             && batch.printing.queued_len() == 0
@@ -843,7 +1068,9 @@ impl Engine {
     fn drive_line(&mut self, out: &mut Vec<Command>) {
         let allowance = self.allowance();
         let depth = self.config.printer_queue_depth;
-        let Some(batch) = self.batch.as_ref() else { return };
+        let Some(batch) = self.batch.as_ref() else {
+            return;
+        };
         let wanted = if batch.hold.is_some() {
             false
         } else {
@@ -852,7 +1079,11 @@ impl Engine {
                 Phase::Producing => {
                     let queued = batch.printing.queued_len();
                     let wants_more = allowance > 0;
-                    if self.line_running { !(queued == 0 && wants_more) } else { queued >= depth || !wants_more }
+                    if self.line_running {
+                        !(queued == 0 && wants_more)
+                    } else {
+                        queued >= depth || !wants_more
+                    }
                 }
                 Phase::Stopped | Phase::ChallengeFailed => false,
             }
@@ -863,7 +1094,9 @@ impl Engine {
             out.push(Command::StartLine);
         } else if !wanted && self.line_running {
             self.line_running = false;
-            out.push(Command::StopLine { reason: "waiting for the printer buffer to fill".to_string() });
+            out.push(Command::StopLine {
+                reason: "waiting for the printer buffer to fill".to_string(),
+            });
         }
     }
 }

@@ -27,7 +27,10 @@ pub enum OperatorErrorKind {
 
 impl OperatorError {
     pub fn new(kind: OperatorErrorKind, message: impl Into<String>) -> OperatorError {
-        OperatorError { kind, message: message.into() }
+        OperatorError {
+            kind,
+            message: message.into(),
+        }
     }
 }
 

@@ -13,22 +13,43 @@ pub enum Event {
     /// An operator (or the daemon acting for one) asks for something.
     Operator(OperatorCommand),
     /// A block of serials that the store has durably marked `Allocated` to the batch.
-    SerialsAllocated { serials: Vec<String> },
+    SerialsAllocated {
+        serials: Vec<String>,
+    },
     /// The store could not allocate serials (pool empty, store error).
-    SerialAllocationFailed { reason: String },
+    SerialAllocationFailed {
+        reason: String,
+    },
     /// The printer's print-complete notification for a queued message.
-    PrintAcknowledged { message_id: MessageId },
+    PrintAcknowledged {
+        message_id: MessageId,
+    },
     /// The printer's answer to a buffer clear: the messages it never printed.
-    PrinterBufferCleared { never_printed: Vec<MessageId> },
+    PrinterBufferCleared {
+        never_printed: Vec<MessageId>,
+    },
     /// What the camera read for the item with this seq (its trigger index).
-    CameraResult { seq: Seq, symbology: SymbologyId, data: String, grade: Grade },
+    CameraResult {
+        seq: Seq,
+        symbology: SymbologyId,
+        data: String,
+        grade: Grade,
+    },
     /// The camera found no code on the item with this seq.
-    CameraNoRead { seq: Seq },
+    CameraNoRead {
+        seq: Seq,
+    },
     /// The PLC triggered the camera for this item; `encoder` is the count at the trigger.
-    ItemAtCamera { seq: Seq, encoder: u32 },
+    ItemAtCamera {
+        seq: Seq,
+        encoder: u32,
+    },
     /// What happened to this item at the reject gate. The daemon delivers fates in seq
     /// order (the gate is a FIFO).
-    ItemFateReported { seq: Seq, fate: ItemFate },
+    ItemFateReported {
+        seq: Seq,
+        fate: ItemFate,
+    },
     /// The PLC's counters, polled.
     PlcCounters(PlcCounters),
     /// The PLC's alarm bits, polled; any set bit means the PLC has stopped the line.
@@ -36,7 +57,9 @@ pub enum Event {
     DeviceUp(Device),
     DeviceDown(Device),
     /// Monotonic time in milliseconds (the engine has no clock of its own).
-    Tick { now_ms: u64 },
+    Tick {
+        now_ms: u64,
+    },
 }
 
 /// The PLC counters the engine uses.
@@ -62,7 +85,11 @@ pub struct PlcAlarms {
 
 impl PlcAlarms {
     pub fn any(&self) -> bool {
-        self.reject_not_confirmed || self.bin_full || self.bin_door_open || self.consecutive_rejects || self.jam
+        self.reject_not_confirmed
+            || self.bin_full
+            || self.bin_door_open
+            || self.consecutive_rejects
+            || self.jam
     }
 
     /// The set alarms, as plain words for the operator.
@@ -96,11 +123,16 @@ pub enum OperatorCommand {
     /// Stop the batch: no more prints, in-flight items finish, unprinted serials go
     /// back with the printer's proof. With `abandon_in_flight`, items whose fate is
     /// still unknown are counted as rejected (used when a device cannot come back).
-    Stop { abandon_in_flight: bool },
+    Stop {
+        abandon_in_flight: bool,
+    },
     /// Close a stopped batch. A batch whose reconciliation does not balance needs a
     /// reason, which is recorded. `store_counts` are the store's own counts for the
     /// batch; when given they must balance too and agree with the engine's.
-    Close { reason: Option<String>, store_counts: Option<super::Reconciliation> },
+    Close {
+        reason: Option<String>,
+        store_counts: Option<super::Reconciliation>,
+    },
 }
 
 /// The parameters of a new batch.
@@ -144,7 +176,12 @@ impl CodeTemplate {
     /// The usual pharma code: (01) GTIN, (17) expiry, (10) lot, (21) serial.
     pub fn standard() -> CodeTemplate {
         CodeTemplate {
-            fields: vec![TemplateField::Gtin, TemplateField::Expiry, TemplateField::Lot, TemplateField::Serial],
+            fields: vec![
+                TemplateField::Gtin,
+                TemplateField::Expiry,
+                TemplateField::Lot,
+                TemplateField::Serial,
+            ],
         }
     }
 }

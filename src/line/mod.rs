@@ -35,11 +35,18 @@ mod batch;
 mod printing;
 mod tracking;
 
-pub use command::{Alarm, AlarmKind, BatchState, Command, InvalidationCause, ReturnProof, ScrapCause, Transition};
+pub use command::{
+    Alarm, AlarmKind, BatchState, Command, InvalidationCause, ReturnProof, ScrapCause, Transition,
+};
 pub use config::{DecisionWindow, EngineConfig};
 pub use engine::{BatchStats, BatchStatus, Engine};
 pub use error::{OperatorError, OperatorErrorKind};
-pub use event::{BatchStart, CodeTemplate, Event, OperatorCommand, PlcAlarms, PlcCounters, ProductSpec, TemplateField};
+pub use event::{
+    BatchStart, CodeTemplate, Event, OperatorCommand, PlcAlarms, PlcCounters, ProductSpec,
+    TemplateField,
+};
 pub use reconcile::Reconciliation;
 pub use supervision::HoldReason;
-pub use types::{BatchId, Device, Grade, ItemFate, MessageId, RejectReason, Seq, SymbologyId, Verdict};
+pub use types::{
+    BatchId, Device, Grade, ItemFate, MessageId, RejectReason, Seq, SymbologyId, Verdict,
+};

@@ -29,7 +29,9 @@ impl CodePlan {
     /// The validated element string for one serial.
     pub(super) fn element_for(&self, serial: &str) -> Result<ElementString, crate::gs1::Gs1Error> {
         ElementString::from_pairs(
-            self.fields.iter().map(|(ai, value)| (ai.as_str(), value.as_deref().unwrap_or(serial))),
+            self.fields
+                .iter()
+                .map(|(ai, value)| (ai.as_str(), value.as_deref().unwrap_or(serial))),
         )
     }
 }
@@ -144,7 +146,9 @@ impl PrintBuffer {
         out: &mut Vec<Command>,
     ) {
         while self.queued.len() < depth && allowance > 0 {
-            let Some(serial) = self.unsent.pop_front() else { break };
+            let Some(serial) = self.unsent.pop_front() else {
+                break;
+            };
             let expected = match plan.element_for(&serial) {
                 Ok(expected) => expected,
                 Err(_) => {
@@ -158,13 +162,20 @@ impl PrintBuffer {
             };
             let message_id = MessageId(self.next_message_id);
             self.next_message_id += 1;
-            out.push(Command::Persist(Transition::PrintQueued { message_id, serial: serial.clone() }));
+            out.push(Command::Persist(Transition::PrintQueued {
+                message_id,
+                serial: serial.clone(),
+            }));
             out.push(Command::QueuePrint {
                 message_id,
                 serial: serial.clone(),
                 encoder_data: expected.to_encoder_data(),
             });
-            self.queued.push_back(QueuedPrint { message_id, serial, expected });
+            self.queued.push_back(QueuedPrint {
+                message_id,
+                serial,
+                expected,
+            });
             allowance -= 1;
         }
     }
@@ -179,7 +190,11 @@ impl PrintBuffer {
         counts: &mut Reconciliation,
         out: &mut Vec<Command>,
     ) -> bool {
-        if !self.queued.iter().any(|queued| queued.message_id == message_id) {
+        if !self
+            .queued
+            .iter()
+            .any(|queued| queued.message_id == message_id)
+        {
             return false;
         }
         while let Some(queued) = self.queued.pop_front() {
@@ -191,9 +206,20 @@ impl PrintBuffer {
                 }));
                 continue;
             }
-            out.push(Command::Persist(Transition::SerialEncoded { serial: queued.serial.clone(), message_id }));
-            self.ack_order.push_back(AckRecord { serial: queued.serial.clone(), encoder });
-            self.candidates.insert(queued.serial, Candidate { expected: queued.expected });
+            out.push(Command::Persist(Transition::SerialEncoded {
+                serial: queued.serial.clone(),
+                message_id,
+            }));
+            self.ack_order.push_back(AckRecord {
+                serial: queued.serial.clone(),
+                encoder,
+            });
+            self.candidates.insert(
+                queued.serial,
+                Candidate {
+                    expected: queued.expected,
+                },
+            );
             break;
         }
         true
@@ -201,7 +227,9 @@ impl PrintBuffer {
 
     /// What was sent for this serial, if it is an acknowledged, unverified print.
     pub(super) fn expected_for(&self, serial: &str) -> Option<&ElementString> {
-        self.candidates.get(serial).map(|candidate| &candidate.expected)
+        self.candidates
+            .get(serial)
+            .map(|candidate| &candidate.expected)
     }
 
     /// The serial has been found on an item: it is no longer a candidate.
@@ -230,7 +258,9 @@ impl PrintBuffer {
             if travelled <= 0 || travelled as u32 <= limit_counts {
                 break;
             }
-            let Some(record) = self.ack_order.pop_front() else { break };
+            let Some(record) = self.ack_order.pop_front() else {
+                break;
+            };
             if self.candidates.remove(&record.serial).is_some() {
                 counts.scrapped += 1;
                 out.push(Command::Persist(Transition::SerialScrapped {
@@ -262,8 +292,11 @@ impl PrintBuffer {
         out: &mut Vec<Command>,
     ) -> Vec<MessageId> {
         self.clear_pending = false;
-        let mut unknown: Vec<MessageId> =
-            never_printed.iter().copied().filter(|id| !self.queued.iter().any(|q| q.message_id == *id)).collect();
+        let mut unknown: Vec<MessageId> = never_printed
+            .iter()
+            .copied()
+            .filter(|id| !self.queued.iter().any(|q| q.message_id == *id))
+            .collect();
         unknown.sort_unstable();
         unknown.dedup();
         for queued in self.queued.drain(..) {
@@ -271,7 +304,9 @@ impl PrintBuffer {
                 counts.returned += 1;
                 out.push(Command::Persist(Transition::SerialReturned {
                     serial: queued.serial,
-                    proof: ReturnProof::PrinterReportedUnprinted { message_id: queued.message_id },
+                    proof: ReturnProof::PrinterReportedUnprinted {
+                        message_id: queued.message_id,
+                    },
                 }));
             } else {
                 counts.invalidated += 1;
@@ -288,7 +323,10 @@ impl PrintBuffer {
     pub(super) fn return_unsent(&mut self, counts: &mut Reconciliation, out: &mut Vec<Command>) {
         for serial in self.unsent.drain(..) {
             counts.returned += 1;
-            out.push(Command::Persist(Transition::SerialReturned { serial, proof: ReturnProof::NeverSentToPrinter }));
+            out.push(Command::Persist(Transition::SerialReturned {
+                serial,
+                proof: ReturnProof::NeverSentToPrinter,
+            }));
         }
     }
 

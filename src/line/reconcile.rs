@@ -53,7 +53,13 @@ mod tests {
 
     #[test]
     fn balances_only_when_every_serial_is_accounted_for() {
-        let mut counts = Reconciliation { allocated: 10, commissioned: 6, scrapped: 2, returned: 2, ..Default::default() };
+        let mut counts = Reconciliation {
+            allocated: 10,
+            commissioned: 6,
+            scrapped: 2,
+            returned: 2,
+            ..Default::default()
+        };
         assert!(counts.balances());
         counts.invalidated += 1;
         assert!(!counts.balances());

@@ -25,8 +25,12 @@ impl fmt::Display for HoldReason {
             HoldReason::Operator => f.write_str("paused by the operator"),
             HoldReason::DeviceDown(device) => write!(f, "the {device} went offline"),
             HoldReason::ConsecutiveRejects(limit) => write!(f, "{limit} consecutive rejects"),
-            HoldReason::RejectNotConfirmed => f.write_str("a reject was not confirmed by the reject-confirm sensor"),
-            HoldReason::ItemEscaped => f.write_str("an item left through the good exit without a GOOD verdict"),
+            HoldReason::RejectNotConfirmed => {
+                f.write_str("a reject was not confirmed by the reject-confirm sensor")
+            }
+            HoldReason::ItemEscaped => {
+                f.write_str("an item left through the good exit without a GOOD verdict")
+            }
             HoldReason::PlcAlarm(alarms) => write!(f, "PLC alarm: {alarms}"),
             HoldReason::SerialsExhausted => f.write_str("no more serials could be allocated"),
         }
@@ -62,7 +66,10 @@ impl DeviceStates {
     }
 
     pub(super) fn offline(&self) -> Vec<Device> {
-        Device::ALL.into_iter().filter(|device| !self.is_online(*device)).collect()
+        Device::ALL
+            .into_iter()
+            .filter(|device| !self.is_online(*device))
+            .collect()
     }
 }
 

@@ -87,7 +87,8 @@ impl ItemTracker {
     }
 
     fn end(&self) -> Option<Seq> {
-        self.front.map(|front| Seq(front.0.wrapping_add(self.items.len() as u32)))
+        self.front
+            .map(|front| Seq(front.0.wrapping_add(self.items.len() as u32)))
     }
 
     fn index_of(&self, seq: Seq) -> Option<usize> {
@@ -98,7 +99,13 @@ impl ItemTracker {
 
     /// Makes sure `seq` is tracked (with any skipped seqs before it as placeholders).
     /// `max_lead` bounds how far past the last tracked seq it may be.
-    pub(super) fn arrive(&mut self, seq: Seq, now: LineNow, trigger_encoder: Option<u32>, max_lead: u32) -> Arrival {
+    pub(super) fn arrive(
+        &mut self,
+        seq: Seq,
+        now: LineNow,
+        trigger_encoder: Option<u32>,
+        max_lead: u32,
+    ) -> Arrival {
         let Some(end) = self.end() else {
             self.front = Some(seq);
             self.push(seq, now, trigger_encoder);
@@ -144,7 +151,9 @@ impl ItemTracker {
 
     /// Records the decision for a tracked, undecided item.
     pub(super) fn decide(&mut self, seq: Seq, decision: ItemDecision) {
-        let Some(index) = self.index_of(seq) else { return };
+        let Some(index) = self.index_of(seq) else {
+            return;
+        };
         let item = &mut self.items[index];
         if item.decision.is_some() {
             return;
@@ -159,7 +168,11 @@ impl ItemTracker {
     }
 
     /// The oldest undecided item whose decision point has passed, if any.
-    pub(super) fn next_past_decision_point(&mut self, now: LineNow, window: DecisionWindow) -> Option<Seq> {
+    pub(super) fn next_past_decision_point(
+        &mut self,
+        now: LineNow,
+        window: DecisionWindow,
+    ) -> Option<Seq> {
         let front = self.front?;
         let mut cursor = match self.undecided_cursor {
             Some(cursor) if !cursor.is_before(front) => cursor,
@@ -167,7 +180,9 @@ impl ItemTracker {
         };
         let result = loop {
             let index = cursor.0.wrapping_sub(front.0) as usize;
-            let Some(item) = self.items.get_mut(index) else { break None };
+            let Some(item) = self.items.get_mut(index) else {
+                break None;
+            };
             if item.decision.is_some() {
                 cursor = cursor.next();
                 continue;
@@ -197,8 +212,15 @@ impl ItemTracker {
     }
 
     /// True if the item's decision point has passed (a result now would be late).
-    pub(super) fn is_past_decision_point(&self, seq: Seq, now: LineNow, window: DecisionWindow) -> bool {
-        let Some(item) = self.get(seq) else { return true };
+    pub(super) fn is_past_decision_point(
+        &self,
+        seq: Seq,
+        now: LineNow,
+        window: DecisionWindow,
+    ) -> bool {
+        let Some(item) = self.get(seq) else {
+            return true;
+        };
         match window {
             DecisionWindow::EncoderCounts(counts) => match (item.base_encoder, now.encoder) {
                 (Some(base), Some(encoder)) => {
@@ -214,7 +236,11 @@ impl ItemTracker {
     /// Takes the item a fate is for out of tracking, with every older item whose
     /// fate never came.
     pub(super) fn resolve_fate(&mut self, seq: Seq) -> FateResolution {
-        let mut resolution = FateResolution { missing: Vec::new(), item: None, stale: false };
+        let mut resolution = FateResolution {
+            missing: Vec::new(),
+            item: None,
+            stale: false,
+        };
         let Some(front) = self.front else {
             self.front = Some(seq.next());
             return resolution;

@@ -100,15 +100,26 @@ pub struct SymbologyId {
 
 impl SymbologyId {
     /// GS1 DataMatrix (Data Matrix in GS1 mode, FNC1 in first position).
-    pub const GS1_DATAMATRIX: SymbologyId = SymbologyId { code: b'd', modifier: b'2' };
+    pub const GS1_DATAMATRIX: SymbologyId = SymbologyId {
+        code: b'd',
+        modifier: b'2',
+    };
     /// Plain Data Matrix (no GS1 mode).
-    pub const PLAIN_DATAMATRIX: SymbologyId = SymbologyId { code: b'd', modifier: b'1' };
+    pub const PLAIN_DATAMATRIX: SymbologyId = SymbologyId {
+        code: b'd',
+        modifier: b'1',
+    };
 
     /// Reads a three-character identifier such as `]d2`.
     pub fn parse(text: &str) -> Option<SymbologyId> {
         match text.as_bytes() {
-            [b']', code, modifier] if code.is_ascii_alphabetic() && modifier.is_ascii_alphanumeric() => {
-                Some(SymbologyId { code: *code, modifier: *modifier })
+            [b']', code, modifier]
+                if code.is_ascii_alphabetic() && modifier.is_ascii_alphanumeric() =>
+            {
+                Some(SymbologyId {
+                    code: *code,
+                    modifier: *modifier,
+                })
             }
             _ => None,
         }

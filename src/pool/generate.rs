@@ -102,10 +102,17 @@ pub fn shortest_safe_length(valid: u128, alphabet: Alphabet) -> Option<u8> {
 /// Checks a plan against the serial rules, the guess-probability rule and the
 /// markets' rules; `existing` is the number of serials already in the pool.
 /// The error says why, with the numbers, and what to change.
-pub fn check_plan(plan: &GenerationPlan, existing: u64, market_codes: &[String]) -> Result<GuessOdds, String> {
+pub fn check_plan(
+    plan: &GenerationPlan,
+    existing: u64,
+    market_codes: &[String],
+) -> Result<GuessOdds, String> {
     let max_len = crate::pool::MAX_SERIAL_LENGTH;
     if plan.length == 0 || usize::from(plan.length) > max_len {
-        return Err(format!("--length {} is not possible: a GS1 serial has 1 to {max_len} characters", plan.length));
+        return Err(format!(
+            "--length {} is not possible: a GS1 serial has 1 to {max_len} characters",
+            plan.length
+        ));
     }
     if plan.count == 0 {
         return Err("--count 0 generates nothing: give the number of serials to add".to_string());
@@ -130,9 +137,16 @@ pub fn check_plan(plan: &GenerationPlan, existing: u64, market_codes: &[String])
         return Ok(GuessOdds { valid, possible });
     }
     let odds = if valid >= possible {
-        format!("there are only {possible} possible {} serials of length {}", plan.alphabet.name(), plan.length)
+        format!(
+            "there are only {possible} possible {} serials of length {}",
+            plan.alphabet.name(),
+            plan.length
+        )
     } else {
-        format!("the chance of guessing a valid serial would be 1 in {}", possible / valid)
+        format!(
+            "the chance of guessing a valid serial would be 1 in {}",
+            possible / valid
+        )
     };
     let mut advice = Vec::new();
     if let Some(l) = shortest_safe_length(valid, plan.alphabet) {
@@ -140,7 +154,9 @@ pub fn check_plan(plan: &GenerationPlan, existing: u64, market_codes: &[String])
     }
     if plan.alphabet == Alphabet::Numeric {
         if let Some(l) = shortest_safe_length(valid, Alphabet::Alphanumeric) {
-            advice.push(format!("use --alphabet alphanumeric with --length {l} or more"));
+            advice.push(format!(
+                "use --alphabet alphanumeric with --length {l} or more"
+            ));
         }
     }
     if advice.is_empty() {
@@ -169,18 +185,28 @@ impl RandomSerials<StdRng> {
     pub fn from_os(alphabet: Alphabet, length: u8) -> Result<RandomSerials<StdRng>, String> {
         let rng = StdRng::try_from_rng(&mut SysRng)
             .map_err(|e| format!("the operating system's secure random source failed: {e}"))?;
-        Ok(RandomSerials { rng, alphabet, length })
+        Ok(RandomSerials {
+            rng,
+            alphabet,
+            length,
+        })
     }
 }
 
 impl<R: CryptoRng> RandomSerials<R> {
     pub fn with_rng(rng: R, alphabet: Alphabet, length: u8) -> RandomSerials<R> {
-        RandomSerials { rng, alphabet, length }
+        RandomSerials {
+            rng,
+            alphabet,
+            length,
+        }
     }
 
     pub fn next_serial(&mut self) -> String {
         let chars = self.alphabet.chars();
-        (0..self.length).map(|_| char::from(chars[self.rng.random_range(0..chars.len())])).collect()
+        (0..self.length)
+            .map(|_| char::from(chars[self.rng.random_range(0..chars.len())]))
+            .collect()
     }
 }
 
@@ -195,9 +221,20 @@ pub struct SequentialSerials {
 impl SequentialSerials {
     /// Starts after `highest_existing` (the largest serial of this alphabet and length
     /// already in the pool), or at 1.
-    pub fn after(highest_existing: Option<&str>, alphabet: Alphabet, length: u8) -> SequentialSerials {
-        let next = highest_existing.and_then(|s| decode(s, alphabet)).map_or(1, |n| n.saturating_add(1));
-        SequentialSerials { alphabet, length, next, end: space(alphabet, length).unwrap_or(u128::MAX) }
+    pub fn after(
+        highest_existing: Option<&str>,
+        alphabet: Alphabet,
+        length: u8,
+    ) -> SequentialSerials {
+        let next = highest_existing
+            .and_then(|s| decode(s, alphabet))
+            .map_or(1, |n| n.saturating_add(1));
+        SequentialSerials {
+            alphabet,
+            length,
+            next,
+            end: space(alphabet, length).unwrap_or(u128::MAX),
+        }
     }
 
     /// The next serial, or `None` when the length is used up.
@@ -234,18 +271,45 @@ mod tests {
     use super::*;
 
     fn plan(count: u64, order: SerialOrder, alphabet: Alphabet, length: u8) -> GenerationPlan {
-        GenerationPlan { count, order, alphabet, length }
+        GenerationPlan {
+            count,
+            order,
+            alphabet,
+            length,
+        }
     }
 
     #[test]
     fn guess_rule_boundary() {
         // 10^8 possible: 9,999 serials pass (1 in 10,001), 10,000 do not (1 in 10,000).
         let none: Vec<String> = vec![];
-        assert!(check_plan(&plan(9_999, SerialOrder::Random, Alphabet::Numeric, 8), 0, &none).is_ok());
-        let err = check_plan(&plan(10_000, SerialOrder::Random, Alphabet::Numeric, 8), 0, &none);
-        assert!(err.as_ref().is_err_and(|e| e.contains("1 in 10000") && e.contains("--length 9")), "{err:?}");
+        assert!(
+            check_plan(
+                &plan(9_999, SerialOrder::Random, Alphabet::Numeric, 8),
+                0,
+                &none
+            )
+            .is_ok()
+        );
+        let err = check_plan(
+            &plan(10_000, SerialOrder::Random, Alphabet::Numeric, 8),
+            0,
+            &none,
+        );
+        assert!(
+            err.as_ref()
+                .is_err_and(|e| e.contains("1 in 10000") && e.contains("--length 9")),
+            "{err:?}"
+        );
         // Existing serials count too.
-        assert!(check_plan(&plan(9_000, SerialOrder::Random, Alphabet::Numeric, 8), 1_000, &none).is_err());
+        assert!(
+            check_plan(
+                &plan(9_000, SerialOrder::Random, Alphabet::Numeric, 8),
+                1_000,
+                &none
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -260,10 +324,38 @@ mod tests {
     #[test]
     fn lengths_and_counts_are_checked() {
         let none: Vec<String> = vec![];
-        assert!(check_plan(&plan(1, SerialOrder::Random, Alphabet::Numeric, 21), 0, &none).is_err());
-        assert!(check_plan(&plan(1, SerialOrder::Random, Alphabet::Numeric, 0), 0, &none).is_err());
-        assert!(check_plan(&plan(0, SerialOrder::Random, Alphabet::Numeric, 12), 0, &none).is_err());
-        assert!(check_plan(&plan(1, SerialOrder::Random, Alphabet::Alphanumeric, 20), 0, &none).is_ok());
+        assert!(
+            check_plan(
+                &plan(1, SerialOrder::Random, Alphabet::Numeric, 21),
+                0,
+                &none
+            )
+            .is_err()
+        );
+        assert!(
+            check_plan(
+                &plan(1, SerialOrder::Random, Alphabet::Numeric, 0),
+                0,
+                &none
+            )
+            .is_err()
+        );
+        assert!(
+            check_plan(
+                &plan(0, SerialOrder::Random, Alphabet::Numeric, 12),
+                0,
+                &none
+            )
+            .is_err()
+        );
+        assert!(
+            check_plan(
+                &plan(1, SerialOrder::Random, Alphabet::Alphanumeric, 20),
+                0,
+                &none
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -275,7 +367,10 @@ mod tests {
         for _ in 0..1000 {
             let s = g.next_serial();
             assert_eq!(s.len(), 12);
-            assert!(s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()));
+            assert!(
+                s.bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+            );
         }
     }
 

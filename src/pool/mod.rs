@@ -20,11 +20,17 @@ pub fn check_serial_text(serial: &str) -> Result<(), String> {
     }
     let chars = serial.chars().count();
     if chars > MAX_SERIAL_LENGTH {
-        return Err(format!("the serial is {chars} characters long; a GS1 serial has at most {MAX_SERIAL_LENGTH}"));
+        return Err(format!(
+            "the serial is {chars} characters long; a GS1 serial has at most {MAX_SERIAL_LENGTH}"
+        ));
     }
     if let Some(pos) = crate::gs1::cset::first_non_cset82(serial) {
         let bad = serial[pos..].chars().next().unwrap_or(' ');
-        let hint = if bad.is_whitespace() { " (remove spaces and tabs)" } else { "" };
+        let hint = if bad.is_whitespace() {
+            " (remove spaces and tabs)"
+        } else {
+            ""
+        };
         return Err(format!(
             "character {bad:?} at position {} is not allowed in a GS1 serial (CSET 82){hint}",
             serial[..pos].chars().count() + 1

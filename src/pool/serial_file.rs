@@ -42,11 +42,21 @@ pub struct SerialFileReader<R> {
 impl<R: BufRead> SerialFileReader<R> {
     /// One serial per line.
     pub fn plain(input: R) -> SerialFileReader<R> {
-        SerialFileReader { input, layout: Layout::Plain, line_no: 0, buf: Vec::with_capacity(64), finished: false }
+        SerialFileReader {
+            input,
+            layout: Layout::Plain,
+            line_no: 0,
+            buf: Vec::with_capacity(64),
+            finished: false,
+        }
     }
 
     /// CSV with a header row; serials are taken from the column named `column`.
-    pub fn csv(mut input: R, column: &str, delimiter: u8) -> Result<SerialFileReader<R>, SerialFileError> {
+    pub fn csv(
+        mut input: R,
+        column: &str,
+        delimiter: u8,
+    ) -> Result<SerialFileReader<R>, SerialFileError> {
         let mut buf = Vec::new();
         if input.read_until(b'\n', &mut buf)? == 0 {
             return Err(SerialFileError::NoHeader(column.to_string()));
@@ -54,13 +64,22 @@ impl<R: BufRead> SerialFileReader<R> {
         let header = std::str::from_utf8(strip_line_end(strip_bom(&buf)))
             .map_err(|_| SerialFileError::BadHeader("it is not valid UTF-8".to_string()))?;
         let names = split_csv_record(header, delimiter).map_err(SerialFileError::BadHeader)?;
-        let index = names.iter().position(|n| n == column).ok_or_else(|| SerialFileError::NoSuchColumn {
-            wanted: column.to_string(),
-            found: names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", "),
+        let index = names.iter().position(|n| n == column).ok_or_else(|| {
+            SerialFileError::NoSuchColumn {
+                wanted: column.to_string(),
+                found: names
+                    .iter()
+                    .map(|n| format!("{n:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
         })?;
         Ok(SerialFileReader {
             input,
-            layout: Layout::Csv { column: index, delimiter },
+            layout: Layout::Csv {
+                column: index,
+                delimiter,
+            },
             line_no: 1,
             buf,
             finished: false,
@@ -68,7 +87,10 @@ impl<R: BufRead> SerialFileReader<R> {
     }
 
     fn problem(&self, reason: impl Into<String>) -> LineProblem {
-        LineProblem { line: self.line_no, reason: reason.into() }
+        LineProblem {
+            line: self.line_no,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -92,7 +114,11 @@ impl<R: BufRead> Iterator for SerialFileReader<R> {
                 return Some(Err(self.problem(format!("cannot read the file here: {e}"))));
             }
         }
-        let raw = if self.line_no == 1 { strip_bom(&self.buf) } else { &self.buf[..] };
+        let raw = if self.line_no == 1 {
+            strip_bom(&self.buf)
+        } else {
+            &self.buf[..]
+        };
         let line = match std::str::from_utf8(strip_line_end(raw)) {
             Ok(line) => line,
             Err(_) => return Some(Err(self.problem("the line is not valid UTF-8 text"))),
@@ -114,7 +140,10 @@ impl<R: BufRead> Iterator for SerialFileReader<R> {
                 }
             },
         };
-        Some(Ok(SerialLine { line: self.line_no, serial }))
+        Some(Ok(SerialLine {
+            line: self.line_no,
+            serial,
+        }))
     }
 }
 
@@ -159,14 +188,20 @@ pub fn split_csv_record(line: &str, delimiter: u8) -> Result<Vec<String>, String
             was_quoted = true;
             at_field_start = false;
         } else if was_quoted {
-            return Err(format!("unexpected {c:?} after a closing quote in field {}", fields.len() + 1));
+            return Err(format!(
+                "unexpected {c:?} after a closing quote in field {}",
+                fields.len() + 1
+            ));
         } else {
             field.push(c);
             at_field_start = false;
         }
     }
     if in_quotes {
-        return Err(format!("field {} opens a quote that is never closed", fields.len() + 1));
+        return Err(format!(
+            "field {} opens a quote that is never closed",
+            fields.len() + 1
+        ));
     }
     fields.push(field);
     Ok(fields)
@@ -178,7 +213,10 @@ mod tests {
 
     fn read_plain(text: &str) -> Vec<Result<(u64, String), (u64, String)>> {
         SerialFileReader::plain(text.as_bytes())
-            .map(|r| r.map(|s| (s.line, s.serial)).map_err(|p| (p.line, p.reason)))
+            .map(|r| {
+                r.map(|s| (s.line, s.serial))
+                    .map_err(|p| (p.line, p.reason))
+            })
             .collect()
     }
 
@@ -206,26 +244,41 @@ mod tests {
     #[test]
     fn csv_takes_the_named_column_with_quoting() {
         let text = "gtin,serial,note\n09506000134352,\"A,1\",x\n09506000134352,\"B\"\"2\",\n09506000134352\n";
-        let reader = SerialFileReader::csv(text.as_bytes(), "serial", b',').map_err(|e| e.to_string());
+        let reader =
+            SerialFileReader::csv(text.as_bytes(), "serial", b',').map_err(|e| e.to_string());
         let got: Vec<_> = match reader {
             Ok(r) => r.collect(),
             Err(e) => panic!("{e}"),
         };
-        assert_eq!(got[0].as_ref().map(|s| (s.line, s.serial.as_str())), Ok((2, "A,1")));
-        assert_eq!(got[1].as_ref().map(|s| (s.line, s.serial.as_str())), Ok((3, "B\"2")));
+        assert_eq!(
+            got[0].as_ref().map(|s| (s.line, s.serial.as_str())),
+            Ok((2, "A,1"))
+        );
+        assert_eq!(
+            got[1].as_ref().map(|s| (s.line, s.serial.as_str())),
+            Ok((3, "B\"2"))
+        );
         assert_eq!(got[2].as_ref().map_err(|p| p.line), Err(4));
     }
 
     #[test]
     fn csv_header_without_the_column_names_the_columns() {
-        let err = SerialFileReader::csv("a;b\n1;2\n".as_bytes(), "serial", b';').err().map(|e| e.to_string());
-        assert_eq!(err.as_deref(), Some("the CSV header (line 1) has no column \"serial\"; its columns are: \"a\", \"b\""));
+        let err = SerialFileReader::csv("a;b\n1;2\n".as_bytes(), "serial", b';')
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("the CSV header (line 1) has no column \"serial\"; its columns are: \"a\", \"b\"")
+        );
     }
 
     #[test]
     fn csv_quote_errors() {
         assert!(split_csv_record("\"abc", b',').is_err());
         assert!(split_csv_record("\"a\"b", b',').is_err());
-        assert_eq!(split_csv_record("a,,b", b','), Ok(vec!["a".into(), "".into(), "b".into()]));
+        assert_eq!(
+            split_csv_record("a,,b", b','),
+            Ok(vec!["a".into(), "".into(), "b".into()])
+        );
     }
 }

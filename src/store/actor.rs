@@ -21,7 +21,9 @@ impl Actor {
     pub fn current_os_user() -> Actor {
         let uid = process_uid();
         let from_passwd = uid.and_then(|uid| {
-            std::fs::read_to_string("/etc/passwd").ok().and_then(|text| user_name_for_uid(&text, uid))
+            std::fs::read_to_string("/etc/passwd")
+                .ok()
+                .and_then(|text| user_name_for_uid(&text, uid))
         });
         let name = from_passwd
             .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
@@ -73,7 +75,8 @@ mod tests {
 
     #[test]
     fn maps_uid_through_passwd_text() {
-        let passwd = "root:x:0:0:root:/root:/bin/bash\n# comment\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+        let passwd =
+            "root:x:0:0:root:/root:/bin/bash\n# comment\nalice:x:1000:1000::/home/alice:/bin/sh\n";
         assert_eq!(user_name_for_uid(passwd, 1000).as_deref(), Some("alice"));
         assert_eq!(user_name_for_uid(passwd, 0).as_deref(), Some("root"));
         assert_eq!(user_name_for_uid(passwd, 7), None);

@@ -13,10 +13,10 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+use crate::store::Store;
 use crate::store::actor::Actor;
 use crate::store::clock;
 use crate::store::error::{SqlContext, StoreResult};
-use crate::store::Store;
 
 /// `prev_hash` of the first row.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -69,10 +69,18 @@ pub(crate) struct AuditRecord<'a> {
 }
 
 /// Appends a row to the chain. Call inside the transaction that makes the change.
-pub(crate) fn append(conn: &Connection, actor: &Actor, record: AuditRecord<'_>) -> StoreResult<i64> {
+pub(crate) fn append(
+    conn: &Connection,
+    actor: &Actor,
+    record: AuditRecord<'_>,
+) -> StoreResult<i64> {
     let what = "writing the audit trail";
     let last: Option<(i64, String)> = conn
-        .query_row("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()
         .context(what)?;
     let (id, prev_hash) = match last {
@@ -95,7 +103,17 @@ pub(crate) fn append(conn: &Connection, actor: &Actor, record: AuditRecord<'_>) 
     conn.execute(
         "INSERT INTO audit (id, at, actor, action, subject, before, after, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![id, at, actor.as_str(), record.action, record.subject, before, after, prev_hash, hash],
+        params![
+            id,
+            at,
+            actor.as_str(),
+            record.action,
+            record.subject,
+            before,
+            after,
+            prev_hash,
+            hash
+        ],
     )
     .context(what)?;
     Ok(id)
@@ -153,7 +171,9 @@ const ENTRY_COLUMNS: &str = "id, at, actor, action, subject, before, after, prev
 /// Checks every row of the chain in order and reports the first broken one.
 pub fn verify(conn: &Connection) -> StoreResult<AuditVerification> {
     let what = "reading the audit trail";
-    let mut stmt = conn.prepare(&format!("SELECT {ENTRY_COLUMNS} FROM audit ORDER BY id")).context(what)?;
+    let mut stmt = conn
+        .prepare(&format!("SELECT {ENTRY_COLUMNS} FROM audit ORDER BY id"))
+        .context(what)?;
     let mut rows = stmt.query([]).context(what)?;
     let mut expected_prev = GENESIS_HASH.to_string();
     let mut expected_id = 1i64;
@@ -163,7 +183,10 @@ pub fn verify(conn: &Connection) -> StoreResult<AuditVerification> {
         let broken = |reason: String| AuditVerification {
             rows_checked: checked,
             head_hash: expected_prev.clone(),
-            first_broken: Some(BrokenAuditRow { id: entry.id, reason }),
+            first_broken: Some(BrokenAuditRow {
+                id: entry.id,
+                reason,
+            }),
         };
         if entry.id != expected_id {
             return Ok(broken(format!(
@@ -191,13 +214,20 @@ pub fn verify(conn: &Connection) -> StoreResult<AuditVerification> {
             entry.after.as_deref(),
         );
         if recomputed != entry.hash {
-            return Ok(broken(format!("row {} was changed after it was written (its hash does not match)", entry.id)));
+            return Ok(broken(format!(
+                "row {} was changed after it was written (its hash does not match)",
+                entry.id
+            )));
         }
         expected_prev = entry.hash;
         expected_id += 1;
         checked += 1;
     }
-    Ok(AuditVerification { rows_checked: checked, head_hash: expected_prev, first_broken: None })
+    Ok(AuditVerification {
+        rows_checked: checked,
+        head_hash: expected_prev,
+        first_broken: None,
+    })
 }
 
 impl Store {
@@ -233,7 +263,12 @@ impl Store {
         let id = append(
             &tx,
             actor,
-            AuditRecord { action, subject: subject.to_string(), before: None, after: Some(details) },
+            AuditRecord {
+                action,
+                subject: subject.to_string(),
+                before: None,
+                after: Some(details),
+            },
         )?;
         tx.commit().context("recording an operator action")?;
         Ok(id)
@@ -248,10 +283,25 @@ mod tests {
     fn hash_depends_on_every_field_and_on_absence_versus_empty() {
         let base = row_hash(GENESIS_HASH, 1, "t", "a", "x", "s", None, Some("{}"));
         assert_eq!(base.len(), 64);
-        assert_ne!(base, row_hash(GENESIS_HASH, 2, "t", "a", "x", "s", None, Some("{}")));
-        assert_ne!(base, row_hash(GENESIS_HASH, 1, "t", "b", "x", "s", None, Some("{}")));
-        assert_ne!(base, row_hash(GENESIS_HASH, 1, "t", "a", "x", "s", Some(""), Some("{}")));
-        assert_ne!(base, row_hash(GENESIS_HASH, 1, "t", "ax", "", "s", None, Some("{}")));
-        assert_eq!(base, row_hash(GENESIS_HASH, 1, "t", "a", "x", "s", None, Some("{}")));
+        assert_ne!(
+            base,
+            row_hash(GENESIS_HASH, 2, "t", "a", "x", "s", None, Some("{}"))
+        );
+        assert_ne!(
+            base,
+            row_hash(GENESIS_HASH, 1, "t", "b", "x", "s", None, Some("{}"))
+        );
+        assert_ne!(
+            base,
+            row_hash(GENESIS_HASH, 1, "t", "a", "x", "s", Some(""), Some("{}"))
+        );
+        assert_ne!(
+            base,
+            row_hash(GENESIS_HASH, 1, "t", "ax", "", "s", None, Some("{}"))
+        );
+        assert_eq!(
+            base,
+            row_hash(GENESIS_HASH, 1, "t", "a", "x", "s", None, Some("{}"))
+        );
     }
 }

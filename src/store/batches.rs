@@ -38,9 +38,15 @@ impl BatchState {
     }
 
     pub fn parse(s: &str) -> Option<BatchState> {
-        [BatchState::Created, BatchState::Running, BatchState::Paused, BatchState::Stopped, BatchState::Closed]
-            .into_iter()
-            .find(|b| b.as_str() == s)
+        [
+            BatchState::Created,
+            BatchState::Running,
+            BatchState::Paused,
+            BatchState::Stopped,
+            BatchState::Closed,
+        ]
+        .into_iter()
+        .find(|b| b.as_str() == s)
     }
 }
 
@@ -77,19 +83,23 @@ pub(crate) fn read_batch(conn: &Connection, id: BatchId) -> StoreResult<Option<B
         )
         .optional()
         .context("reading a batch")?;
-    row.map(|(gtin, lot, expiry, quantity, state, created_at, closed_at)| {
-        Ok(Batch {
-            id,
-            gtin,
-            lot,
-            expiry,
-            quantity: u64::try_from(quantity).map_err(|_| StoreError::Corrupt(format!("batch {} quantity", id.0)))?,
-            state: BatchState::parse(&state)
-                .ok_or_else(|| StoreError::Corrupt(format!("batch {} has unknown state {state:?}", id.0)))?,
-            created_at,
-            closed_at,
-        })
-    })
+    row.map(
+        |(gtin, lot, expiry, quantity, state, created_at, closed_at)| {
+            Ok(Batch {
+                id,
+                gtin,
+                lot,
+                expiry,
+                quantity: u64::try_from(quantity)
+                    .map_err(|_| StoreError::Corrupt(format!("batch {} quantity", id.0)))?,
+                state: BatchState::parse(&state).ok_or_else(|| {
+                    StoreError::Corrupt(format!("batch {} has unknown state {state:?}", id.0))
+                })?,
+                created_at,
+                closed_at,
+            })
+        },
+    )
     .transpose()
 }
 
@@ -98,15 +108,19 @@ impl Store {
     /// against the GS1 healthcare policy.
     pub fn create_batch(&mut self, batch: &NewBatch, actor: &Actor) -> StoreResult<BatchId> {
         let what = format!("creating a batch of GTIN {}", batch.gtin);
-        crate::gs1::policy::check_lot(&batch.lot).map_err(|e| StoreError::Invalid(format!("lot {:?}: {e}", batch.lot)))?;
+        crate::gs1::policy::check_lot(&batch.lot)
+            .map_err(|e| StoreError::Invalid(format!("lot {:?}: {e}", batch.lot)))?;
         let year = clock::year_of_unix_ms(clock::now_unix_ms());
         let expiry = Gs1Date::parse_yymmdd(&batch.expiry, false, year)
             .map_err(|e| StoreError::Invalid(format!("expiry {:?}: {e}", batch.expiry)))?;
         if batch.quantity == 0 {
-            return Err(StoreError::Invalid("a batch needs a quantity of at least 1".to_string()));
+            return Err(StoreError::Invalid(
+                "a batch needs a quantity of at least 1".to_string(),
+            ));
         }
-        let quantity = i64::try_from(batch.quantity)
-            .map_err(|_| StoreError::Invalid(format!("quantity {} is too large", batch.quantity)))?;
+        let quantity = i64::try_from(batch.quantity).map_err(|_| {
+            StoreError::Invalid(format!("quantity {} is too large", batch.quantity))
+        })?;
         let tx = self.write_tx(&what)?;
         if read_product(&tx, batch.gtin.as_str())?.is_none() {
             return Err(StoreError::NotFound(format!(
@@ -144,12 +158,21 @@ impl Store {
     }
 
     /// Changes a batch's state (audited). A closed batch stays closed.
-    pub fn set_batch_state(&mut self, id: BatchId, state: BatchState, actor: &Actor) -> StoreResult<()> {
+    pub fn set_batch_state(
+        &mut self,
+        id: BatchId,
+        state: BatchState,
+        actor: &Actor,
+    ) -> StoreResult<()> {
         let what = format!("changing the state of batch {}", id.0);
         let tx = self.write_tx(&what)?;
-        let before = read_batch(&tx, id)?.ok_or_else(|| StoreError::NotFound(format!("there is no batch {}", id.0)))?;
+        let before = read_batch(&tx, id)?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no batch {}", id.0)))?;
         if before.state == BatchState::Closed && state != BatchState::Closed {
-            return Err(StoreError::Invalid(format!("batch {} is closed and cannot be reopened", id.0)));
+            return Err(StoreError::Invalid(format!(
+                "batch {} is closed and cannot be reopened",
+                id.0
+            )));
         }
         let closed_at = (state == BatchState::Closed).then(clock::now);
         tx.execute(

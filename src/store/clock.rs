@@ -60,7 +60,10 @@ mod tests {
     fn formats_known_instants() {
         assert_eq!(format_unix_ms(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_unix_ms(951_782_400_123), "2000-02-29T00:00:00.123Z");
-        assert_eq!(format_unix_ms(1_798_761_599_999), "2026-12-31T23:59:59.999Z");
+        assert_eq!(
+            format_unix_ms(1_798_761_599_999),
+            "2026-12-31T23:59:59.999Z"
+        );
         assert_eq!(format_unix_ms(-1), "1969-12-31T23:59:59.999Z");
         assert_eq!(year_of_unix_ms(1_798_761_599_999), 2026);
     }

@@ -19,11 +19,20 @@ pub enum StoreError {
         "the store {path} has schema version {found}, but this program knows only up to {supported}: \
          use the serialstation version that created it, or a newer one"
     )]
-    NewerSchema { path: String, found: i64, supported: i64 },
+    NewerSchema {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
     #[error("{0}")]
     NotFound(String),
     #[error("serial {serial} of GTIN {gtin} is {from}; it cannot become {to}")]
-    IllegalTransition { gtin: String, serial: String, from: SerialState, to: SerialState },
+    IllegalTransition {
+        gtin: String,
+        serial: String,
+        from: SerialState,
+        to: SerialState,
+    },
     /// The request itself is wrong (bad argument, inconsistent data); the message says what to change.
     #[error("{0}")]
     Invalid(String),
@@ -39,6 +48,9 @@ pub(crate) trait SqlContext<T> {
 
 impl<T> SqlContext<T> for Result<T, rusqlite::Error> {
     fn context(self, what: &str) -> StoreResult<T> {
-        self.map_err(|source| StoreError::Sqlite { context: what.to_string(), source })
+        self.map_err(|source| StoreError::Sqlite {
+            context: what.to_string(),
+            source,
+        })
     }
 }

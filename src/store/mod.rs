@@ -66,13 +66,30 @@ impl Store {
         let shown = path.display().to_string();
         let mut conn = Connection::open_with_flags(
             &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .context(&format!("opening the store {shown} (check the path and its permissions)"))?;
+        .context(&format!(
+            "opening the store {shown} (check the path and its permissions)"
+        ))?;
         configure(&conn, &shown)?;
         schema::migrate(&mut conn, &shown)?;
         schema::check_transition_table(&conn)?;
         Ok(Store { conn, path })
+    }
+
+    /// Opens an existing store; refuses to create one (for commands that only read,
+    /// where a new empty store would hide a wrong path).
+    pub fn open_existing(path: impl AsRef<Path>) -> StoreResult<Store> {
+        let path = path.as_ref();
+        if !path.is_file() {
+            return Err(StoreError::NotFound(format!(
+                "there is no store at {}: check --db (or SERIALSTATION_DB)",
+                path.display()
+            )));
+        }
+        Store::open(path)
     }
 
     /// The file this store lives in.
@@ -88,7 +105,9 @@ impl Store {
     /// Starts a write transaction that takes the write lock at once, so it never
     /// fails half-way with "database is locked".
     fn write_tx(&mut self, what: &str) -> StoreResult<Transaction<'_>> {
-        self.conn.transaction_with_behavior(TransactionBehavior::Immediate).context(what)
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context(what)
     }
 
     /// Raw connection for tests and for modules being migrated into the store.
@@ -100,7 +119,8 @@ impl Store {
 }
 
 fn configure(conn: &Connection, shown: &str) -> StoreResult<()> {
-    conn.busy_timeout(BUSY_TIMEOUT).context("setting the busy timeout")?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .context("setting the busy timeout")?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .context(&format!("switching {shown} to WAL"))?;
@@ -110,11 +130,17 @@ fn configure(conn: &Connection, shown: &str) -> StoreResult<()> {
              put it on a local file system"
         )));
     }
-    conn.pragma_update(None, "synchronous", "FULL").context("setting synchronous=FULL")?;
-    conn.pragma_update(None, "foreign_keys", true).context("enabling foreign keys")?;
-    let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).context("checking foreign keys")?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .context("setting synchronous=FULL")?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .context("enabling foreign keys")?;
+    let fk: i64 = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .context("checking foreign keys")?;
     if fk != 1 {
-        return Err(StoreError::Invalid("this SQLite build cannot enforce foreign keys".to_string()));
+        return Err(StoreError::Invalid(
+            "this SQLite build cannot enforce foreign keys".to_string(),
+        ));
     }
     Ok(())
 }

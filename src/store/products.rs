@@ -36,7 +36,8 @@ const PRODUCT_COLUMNS: &str = "gtin, client_id, name, company_prefix_length, mar
                                min_grade, low_water_mark, consecutive_reject_limit";
 
 fn to_json<T: serde::Serialize>(value: &T, what: &str) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| StoreError::Invalid(format!("cannot serialise {what}: {e}")))
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::Invalid(format!("cannot serialise {what}: {e}")))
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> StoreResult<T> {
@@ -46,9 +47,11 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> StoreRes
 fn read_client(conn: &Connection, id: &str) -> StoreResult<Option<Client>> {
     let what = "reading a client";
     let row: Option<(String, String, String, String)> = conn
-        .query_row("SELECT id, name, serial_source, upload FROM clients WHERE id = ?1", [id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
+        .query_row(
+            "SELECT id, name, serial_source, upload FROM clients WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
         .optional()
         .context(what)?;
     row.map(|(id, name, source, upload)| {
@@ -62,7 +65,18 @@ fn read_client(conn: &Connection, id: &str) -> StoreResult<Option<Client>> {
     .transpose()
 }
 
-type ProductRow = (String, String, String, i64, String, String, String, f64, i64, i64);
+type ProductRow = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    f64,
+    i64,
+    i64,
+);
 
 fn product_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProductRow> {
     Ok((
@@ -80,17 +94,30 @@ fn product_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProductRow> {
 }
 
 fn product_from_row(row: ProductRow) -> StoreResult<Product> {
-    let (gtin, client_id, name, gcp_len, markets, template, nhrn, min_grade, low_water, reject_limit) = row;
+    let (
+        gtin,
+        client_id,
+        name,
+        gcp_len,
+        markets,
+        template,
+        nhrn,
+        min_grade,
+        low_water,
+        reject_limit,
+    ) = row;
     let bad = |field: &str| StoreError::Corrupt(format!("product {gtin}: {field} is out of range"));
     Ok(Product {
-        gtin: Gtin::parse(&gtin).map_err(|e| StoreError::Corrupt(format!("product GTIN {gtin}: {e}")))?,
+        gtin: Gtin::parse(&gtin)
+            .map_err(|e| StoreError::Corrupt(format!("product GTIN {gtin}: {e}")))?,
         company_prefix_length: u8::try_from(gcp_len).map_err(|_| bad("company_prefix_length"))?,
         markets: from_json(&markets, &format!("markets of product {gtin}"))?,
         code_template: from_json(&template, &format!("code template of product {gtin}"))?,
         nhrn: from_json(&nhrn, &format!("NHRN values of product {gtin}"))?,
         min_grade,
         low_water_mark: u64::try_from(low_water).map_err(|_| bad("low_water_mark"))?,
-        consecutive_reject_limit: u32::try_from(reject_limit).map_err(|_| bad("consecutive_reject_limit"))?,
+        consecutive_reject_limit: u32::try_from(reject_limit)
+            .map_err(|_| bad("consecutive_reject_limit"))?,
         client_id,
         name,
     })
@@ -99,7 +126,11 @@ fn product_from_row(row: ProductRow) -> StoreResult<Product> {
 pub(crate) fn read_product(conn: &Connection, gtin: &str) -> StoreResult<Option<Product>> {
     let what = "reading a product";
     let row = conn
-        .query_row(&format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE gtin = ?1"), [gtin], product_row)
+        .query_row(
+            &format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE gtin = ?1"),
+            [gtin],
+            product_row,
+        )
         .optional()
         .context(what)?;
     row.map(product_from_row).transpose()
@@ -124,12 +155,20 @@ fn upsert_client(conn: &Connection, client: &Client, actor: &Actor) -> StoreResu
         ],
     )
     .context(&what)?;
-    let change = if before.is_some() { Change::Updated } else { Change::Added };
+    let change = if before.is_some() {
+        Change::Updated
+    } else {
+        Change::Added
+    };
     audit::append(
         conn,
         actor,
         AuditRecord {
-            action: if before.is_some() { "client.update" } else { "client.add" },
+            action: if before.is_some() {
+                "client.update"
+            } else {
+                "client.add"
+            },
             subject: format!("client {}", client.id),
             before: before.map(|c| json!(c)),
             after: Some(json!(client)),
@@ -179,12 +218,20 @@ fn upsert_product(conn: &Connection, product: &Product, actor: &Actor) -> StoreR
         ],
     )
     .context(&what)?;
-    let change = if before.is_some() { Change::Updated } else { Change::Added };
+    let change = if before.is_some() {
+        Change::Updated
+    } else {
+        Change::Added
+    };
     audit::append(
         conn,
         actor,
         AuditRecord {
-            action: if before.is_some() { "product.update" } else { "product.add" },
+            action: if before.is_some() {
+                "product.update"
+            } else {
+                "product.add"
+            },
             subject: format!("product {gtin}"),
             before: before.map(|p| json!(p)),
             after: Some(json!(product)),
@@ -196,7 +243,11 @@ fn upsert_product(conn: &Connection, product: &Product, actor: &Actor) -> StoreR
 impl Store {
     /// Writes a validated client configuration (client and products) in one
     /// transaction; every added or changed record gets an audit row with before/after.
-    pub fn load_client_config(&mut self, config: &ClientConfig, actor: &Actor) -> StoreResult<LoadReport> {
+    pub fn load_client_config(
+        &mut self,
+        config: &ClientConfig,
+        actor: &Actor,
+    ) -> StoreResult<LoadReport> {
         let what = format!("loading the configuration of client {}", config.client.id);
         let tx = self.write_tx(&what)?;
         let client = upsert_client(&tx, &config.client, actor)?;
@@ -208,17 +259,29 @@ impl Store {
                     product.gtin, product.client_id, config.client.id
                 )));
             }
-            products.push((product.gtin.to_string(), upsert_product(&tx, product, actor)?));
+            products.push((
+                product.gtin.to_string(),
+                upsert_product(&tx, product, actor)?,
+            ));
         }
         tx.commit().context(&what)?;
-        Ok(LoadReport { client_id: config.client.id.clone(), client, products })
+        Ok(LoadReport {
+            client_id: config.client.id.clone(),
+            client,
+            products,
+        })
     }
 
     /// Every client, by id.
     pub fn clients(&self) -> StoreResult<Vec<Client>> {
         let what = "listing clients";
-        let mut stmt = self.conn.prepare("SELECT id FROM clients ORDER BY id").context(what)?;
-        let ids = stmt.query_map([], |r| r.get::<_, String>(0)).context(what)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM clients ORDER BY id")
+            .context(what)?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .context(what)?;
         let mut clients = Vec::new();
         for id in ids {
             let id = id.context(what)?;
@@ -239,7 +302,9 @@ impl Store {
         let what = "listing products";
         let mut stmt = self
             .conn
-            .prepare(&format!("SELECT {PRODUCT_COLUMNS} FROM products ORDER BY client_id, gtin"))
+            .prepare(&format!(
+                "SELECT {PRODUCT_COLUMNS} FROM products ORDER BY client_id, gtin"
+            ))
             .context(what)?;
         let rows = stmt.query_map([], product_row).context(what)?;
         let mut products = Vec::new();

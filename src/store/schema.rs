@@ -253,7 +253,8 @@ fn seed_serial_states(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 
 /// The schema version recorded in the database file.
 pub fn current_version(conn: &Connection) -> StoreResult<i64> {
-    conn.query_row("PRAGMA user_version", [], |r| r.get(0)).context("reading the schema version")
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .context("reading the schema version")
 }
 
 /// Brings the schema up to [`LATEST_VERSION`], one transaction per migration.
@@ -278,7 +279,10 @@ pub fn migrate(conn: &mut Connection, path_for_messages: &str) -> StoreResult<()
         if version >= migration.version {
             continue;
         }
-        let what = format!("applying schema migration {} ({})", migration.version, migration.description);
+        let what = format!(
+            "applying schema migration {} ({})",
+            migration.version, migration.description
+        );
         tx.execute_batch(migration.sql).context(&what)?;
         (migration.seed)(&tx).context(&what)?;
         tx.execute(
@@ -286,7 +290,8 @@ pub fn migrate(conn: &mut Connection, path_for_messages: &str) -> StoreResult<()
             params![migration.version, migration.description, clock::now()],
         )
         .context(&what)?;
-        tx.pragma_update(None, "user_version", migration.version).context(&what)?;
+        tx.pragma_update(None, "user_version", migration.version)
+            .context(&what)?;
         tx.commit().context(&what)?;
     }
     Ok(())
@@ -296,7 +301,9 @@ pub fn migrate(conn: &mut Connection, path_for_messages: &str) -> StoreResult<()
 /// code-level check and the database trigger can never disagree.
 pub fn check_transition_table(conn: &Connection) -> StoreResult<()> {
     let mut stmt = conn
-        .prepare("SELECT from_state, to_state FROM serial_transitions ORDER BY from_state, to_state")
+        .prepare(
+            "SELECT from_state, to_state FROM serial_transitions ORDER BY from_state, to_state",
+        )
         .context("reading the serial transition table")?;
     let rows = stmt
         .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
@@ -305,8 +312,10 @@ pub fn check_transition_table(conn: &Connection) -> StoreResult<()> {
     for row in rows {
         in_db.push(row.context("reading the serial transition table")?);
     }
-    let mut in_code: Vec<(i64, i64)> =
-        ALLOWED_TRANSITIONS.iter().map(|(f, t)| (i64::from(f.code()), i64::from(t.code()))).collect();
+    let mut in_code: Vec<(i64, i64)> = ALLOWED_TRANSITIONS
+        .iter()
+        .map(|(f, t)| (i64::from(f.code()), i64::from(t.code())))
+        .collect();
     in_code.sort_unstable();
     if in_db != in_code {
         return Err(StoreError::Corrupt(format!(

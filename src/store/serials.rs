@@ -44,9 +44,14 @@ pub type ImportProblem = LineProblem;
 /// The result of an import: everything or nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportOutcome {
-    Imported { count: u64 },
+    Imported {
+        count: u64,
+    },
     /// Nothing was imported. `problems` holds the first [`MAX_KEPT_PROBLEMS`] in line order.
-    Rejected { problems: Vec<LineProblem>, total: u64 },
+    Rejected {
+        problems: Vec<LineProblem>,
+        total: u64,
+    },
 }
 
 /// The result of a generation.
@@ -108,16 +113,25 @@ impl PoolStatus {
 /// The pool of `gtin`, created on first use; the GTIN must be in the product master.
 fn ensure_pool(conn: &Connection, gtin: &Gtin) -> StoreResult<i64> {
     let what = format!("opening the pool of GTIN {gtin}");
-    if let Some(id) =
-        conn.query_row("SELECT id FROM pools WHERE gtin = ?1", [gtin.as_str()], |r| r.get(0)).optional().context(&what)?
+    if let Some(id) = conn
+        .query_row(
+            "SELECT id FROM pools WHERE gtin = ?1",
+            [gtin.as_str()],
+            |r| r.get(0),
+        )
+        .optional()
+        .context(&what)?
     {
         return Ok(id);
     }
     if read_product(conn, gtin.as_str())?.is_none() {
         return Err(no_product(gtin));
     }
-    conn.execute("INSERT INTO pools (gtin, created_at) VALUES (?1, ?2)", params![gtin.as_str(), clock::now()])
-        .context(&what)?;
+    conn.execute(
+        "INSERT INTO pools (gtin, created_at) VALUES (?1, ?2)",
+        params![gtin.as_str(), clock::now()],
+    )
+    .context(&what)?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -129,13 +143,18 @@ fn no_product(gtin: &Gtin) -> StoreError {
 }
 
 fn existing_pool(conn: &Connection, gtin: &Gtin) -> StoreResult<Option<i64>> {
-    conn.query_row("SELECT id FROM pools WHERE gtin = ?1", [gtin.as_str()], |r| r.get(0))
-        .optional()
-        .context("finding a pool")
+    conn.query_row(
+        "SELECT id FROM pools WHERE gtin = ?1",
+        [gtin.as_str()],
+        |r| r.get(0),
+    )
+    .optional()
+    .context("finding a pool")
 }
 
 fn state_from_db(code: i64) -> StoreResult<SerialState> {
-    SerialState::from_code(code).ok_or_else(|| StoreError::Corrupt(format!("unknown serial state code {code}")))
+    SerialState::from_code(code)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown serial state code {code}")))
 }
 
 fn read_serial(conn: &Connection, id: SerialId) -> StoreResult<Option<SerialRecord>> {
@@ -149,7 +168,13 @@ fn read_serial(conn: &Connection, id: SerialId) -> StoreResult<Option<SerialReco
         .optional()
         .context("reading a serial")?;
     row.map(|(gtin, serial, state, batch)| {
-        Ok(SerialRecord { id, gtin, serial, state: state_from_db(state)?, batch: batch.map(BatchId) })
+        Ok(SerialRecord {
+            id,
+            gtin,
+            serial,
+            state: state_from_db(state)?,
+            batch: batch.map(BatchId),
+        })
     })
     .transpose()
 }
@@ -158,7 +183,13 @@ impl Store {
     /// Imports serials into the pool of `gtin`, all or nothing, in one transaction.
     /// Every serial is checked ([`crate::pool::check_serial_text`]) and must be new to
     /// the pool and to the input; `source` (e.g. the file name) goes to the audit row.
-    pub fn import_serials<I>(&mut self, gtin: &Gtin, lines: I, source: &str, actor: &Actor) -> StoreResult<ImportOutcome>
+    pub fn import_serials<I>(
+        &mut self,
+        gtin: &Gtin,
+        lines: I,
+        source: &str,
+        actor: &Actor,
+    ) -> StoreResult<ImportOutcome>
     where
         I: IntoIterator<Item = Result<SerialLine, LineProblem>>,
     {
@@ -200,33 +231,50 @@ impl Store {
                     note(LineProblem { line, reason }, &mut total_problems);
                     continue;
                 }
-                if insert.execute(params![pool_id, serial, now_ms]).context(&what)? == 1 {
+                if insert
+                    .execute(params![pool_id, serial, now_ms])
+                    .context(&what)?
+                    == 1
+                {
                     if first_inserted_id.is_none() {
                         first_inserted_id = Some(tx.last_insert_rowid());
                     }
                     inserted_lines.push(line);
                     continue;
                 }
-                let (id, state): (i64, i64) =
-                    find.query_row(params![pool_id, serial], |r| Ok((r.get(0)?, r.get(1)?))).context(&what)?;
+                let (id, state): (i64, i64) = find
+                    .query_row(params![pool_id, serial], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .context(&what)?;
                 let earlier_line = first_inserted_id
                     .and_then(|first| usize::try_from(id - first).ok())
                     .and_then(|i| inserted_lines.get(i).copied());
                 let reason = match earlier_line {
                     Some(first_line) => format!("duplicate of line {first_line} ({serial:?})"),
-                    None => format!("{serial:?} is already in the pool ({})", state_from_db(state)?),
+                    None => format!(
+                        "{serial:?} is already in the pool ({})",
+                        state_from_db(state)?
+                    ),
                 };
                 note(LineProblem { line, reason }, &mut total_problems);
             }
         }
         let count = inserted_lines.len() as u64;
         if total_problems == 0 && count == 0 {
-            note(LineProblem { line: 0, reason: "the input holds no serials".to_string() }, &mut total_problems);
+            note(
+                LineProblem {
+                    line: 0,
+                    reason: "the input holds no serials".to_string(),
+                },
+                &mut total_problems,
+            );
         }
         if total_problems > 0 {
             drop(tx); // rolls back: nothing is imported
             problems.sort_by_key(|p| p.line);
-            return Ok(ImportOutcome::Rejected { problems, total: total_problems });
+            return Ok(ImportOutcome::Rejected {
+                problems,
+                total: total_problems,
+            });
         }
         audit::append(
             &tx,
@@ -255,13 +303,20 @@ impl Store {
         let tx = self.write_tx(&what)?;
         let product = read_product(&tx, gtin.as_str())?.ok_or_else(|| no_product(gtin))?;
         let pool_id = ensure_pool(&tx, gtin)?;
-        let existing: i64 =
-            tx.query_row("SELECT COUNT(*) FROM serials WHERE pool_id = ?1", [pool_id], |r| r.get(0)).context(&what)?;
+        let existing: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM serials WHERE pool_id = ?1",
+                [pool_id],
+                |r| r.get(0),
+            )
+            .context(&what)?;
         let existing = u64::try_from(existing).unwrap_or(0);
-        let odds = generate::check_plan(plan, existing, &product.markets).map_err(StoreError::Invalid)?;
+        let odds =
+            generate::check_plan(plan, existing, &product.markets).map_err(StoreError::Invalid)?;
         let mut next: Box<dyn FnMut() -> Option<String>> = match plan.order {
             SerialOrder::Random => {
-                let mut g = RandomSerials::from_os(plan.alphabet, plan.length).map_err(StoreError::Invalid)?;
+                let mut g = RandomSerials::from_os(plan.alphabet, plan.length)
+                    .map_err(StoreError::Invalid)?;
                 Box::new(move || Some(g.next_serial()))
             }
             SerialOrder::Sequential => {
@@ -273,7 +328,8 @@ impl Store {
                         |r| r.get(0),
                     )
                     .context(&what)?;
-                let mut g = SequentialSerials::after(highest.as_deref(), plan.alphabet, plan.length);
+                let mut g =
+                    SequentialSerials::after(highest.as_deref(), plan.alphabet, plan.length);
                 Box::new(move || g.next_serial())
             }
         };
@@ -296,7 +352,11 @@ impl Store {
                         plan.length
                     )));
                 };
-                if insert.execute(params![pool_id, serial, now_ms]).context(&what)? == 1 {
+                if insert
+                    .execute(params![pool_id, serial, now_ms])
+                    .context(&what)?
+                    == 1
+                {
                     added += 1;
                 } else {
                     collisions += 1;
@@ -329,7 +389,10 @@ impl Store {
             },
         )?;
         tx.commit().context(&what)?;
-        Ok(GenerateOutcome { count: added, one_in: odds.one_in() })
+        Ok(GenerateOutcome {
+            count: added,
+            one_in: odds.one_in(),
+        })
     }
 
     /// Reserves up to `n` Unallocated serials of `gtin` for `batch`, write-ahead: when
@@ -344,7 +407,8 @@ impl Store {
     ) -> StoreResult<Vec<AllocatedSerial>> {
         let what = format!("allocating serials of GTIN {gtin} to batch {}", batch.0);
         let tx = self.write_tx(&what)?;
-        let b = read_batch(&tx, batch)?.ok_or_else(|| StoreError::NotFound(format!("there is no batch {}", batch.0)))?;
+        let b = read_batch(&tx, batch)?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no batch {}", batch.0)))?;
         if b.gtin != gtin.as_str() {
             return Err(StoreError::Invalid(format!(
                 "batch {} runs GTIN {}, not {gtin}: serials of one GTIN cannot be allocated to another's batch",
@@ -352,7 +416,10 @@ impl Store {
             )));
         }
         if b.state == BatchState::Closed {
-            return Err(StoreError::Invalid(format!("batch {} is closed: no more serials can be allocated to it", batch.0)));
+            return Err(StoreError::Invalid(format!(
+                "batch {} is closed: no more serials can be allocated to it",
+                batch.0
+            )));
         }
         let Some(pool_id) = existing_pool(&tx, gtin)? else {
             return Ok(Vec::new());
@@ -368,9 +435,15 @@ impl Store {
                 )
                 .context(&what)?;
             let rows = stmt
-                .query_map(params![batch.0, clock::now_unix_ms(), pool_id, limit], |r| {
-                    Ok(AllocatedSerial { id: SerialId(r.get(0)?), serial: r.get(1)? })
-                })
+                .query_map(
+                    params![batch.0, clock::now_unix_ms(), pool_id, limit],
+                    |r| {
+                        Ok(AllocatedSerial {
+                            id: SerialId(r.get(0)?),
+                            serial: r.get(1)?,
+                        })
+                    },
+                )
                 .context(&what)?;
             for row in rows {
                 allocated.push(row.context(&what)?);
@@ -406,7 +479,10 @@ impl Store {
         proof: &PrinterProof,
         actor: &Actor,
     ) -> StoreResult<()> {
-        let what = format!("returning unprinted serials of batch {} to the pool", batch.0);
+        let what = format!(
+            "returning unprinted serials of batch {} to the pool",
+            batch.0
+        );
         if proof.printer.trim().is_empty() || proof.evidence.trim().is_empty() {
             return Err(StoreError::Invalid(
                 "a return to the pool needs the printer's name and its evidence that nothing was printed".to_string(),
@@ -416,7 +492,8 @@ impl Store {
         let now = clock::now();
         let now_ms = clock::now_unix_ms();
         for &id in serials {
-            let rec = read_serial(&tx, id)?.ok_or_else(|| StoreError::NotFound(format!("there is no serial {}", id.0)))?;
+            let rec = read_serial(&tx, id)?
+                .ok_or_else(|| StoreError::NotFound(format!("there is no serial {}", id.0)))?;
             if rec.state != SerialState::Allocated || rec.batch != Some(batch) {
                 return Err(StoreError::Invalid(format!(
                     "serial {} of GTIN {} is {} (batch {}), not Allocated to batch {}: only serials allocated to \
@@ -473,9 +550,15 @@ impl Store {
         let now_ms = clock::now_unix_ms();
         let mut from_states = std::collections::BTreeMap::<&'static str, u64>::new();
         for &id in serials {
-            let rec = read_serial(&tx, id)?.ok_or_else(|| StoreError::NotFound(format!("there is no serial {}", id.0)))?;
+            let rec = read_serial(&tx, id)?
+                .ok_or_else(|| StoreError::NotFound(format!("there is no serial {}", id.0)))?;
             if needs_printer_proof(rec.state, to) || !can_transition(rec.state, to) {
-                return Err(StoreError::IllegalTransition { gtin: rec.gtin, serial: rec.serial, from: rec.state, to });
+                return Err(StoreError::IllegalTransition {
+                    gtin: rec.gtin,
+                    serial: rec.serial,
+                    from: rec.state,
+                    to,
+                });
             }
             tx.execute(
                 "UPDATE serials SET state = ?1, state_changed_at = ?2 WHERE id = ?3",
@@ -557,7 +640,8 @@ impl Store {
                 });
             }
             if let (Some(state), Some(status)) = (state, out.last_mut()) {
-                status.counts[usize::from(state_from_db(state)?.code())] = u64::try_from(count).unwrap_or(0);
+                status.counts[usize::from(state_from_db(state)?.code())] =
+                    u64::try_from(count).unwrap_or(0);
             }
         }
         if let (Some(g), true) = (gtin, out.is_empty()) {

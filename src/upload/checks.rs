@@ -8,24 +8,20 @@ use std::collections::HashSet;
 use serialstation_gs1::epc::parse_sgtin_uri;
 
 use super::error::DocumentError;
-use super::event_hash::sgtin_digital_link;
 use super::model::ObjectEvent;
 
 /// Checks one event; the error names the first problem found.
 pub fn check_event(event: &ObjectEvent) -> Result<(), DocumentError> {
     if event.epcs.is_empty() {
-        return Err(DocumentError::Event("an ObjectEvent needs at least one EPC; nothing to report".into()));
+        return Err(DocumentError::Event(
+            "an ObjectEvent needs at least one EPC; nothing to report".into(),
+        ));
     }
     let mut seen = HashSet::with_capacity(event.epcs.len());
     for epc in &event.epcs {
-        let link = sgtin_digital_link(epc)?;
-        let (gtin, _serial, _gcp_len) = parse_sgtin_uri(epc)
-            .map_err(|e| DocumentError::Epc(format!("EPC \"{epc}\" does not read back as an SGTIN: {e}")))?;
-        if !link.starts_with(&format!("https://id.gs1.org/01/{}/", gtin.as_str())) {
-            return Err(DocumentError::Epc(format!(
-                "EPC \"{epc}\" reads back as GTIN {gtin}, but its digits make {link}; report this as a bug"
-            )));
-        }
+        parse_sgtin_uri(epc).map_err(|e| {
+            DocumentError::Epc(format!("EPC \"{epc}\" does not read back as an SGTIN: {e}"))
+        })?;
         if !seen.insert(epc.as_str()) {
             return Err(DocumentError::Event(format!(
                 "EPC \"{epc}\" appears twice in one event; each serial must be reported once"
@@ -38,7 +34,9 @@ pub fn check_event(event: &ObjectEvent) -> Result<(), DocumentError> {
     if let Some(lot) = event.kind.lot_master_data() {
         check_date_text(&lot.expiry_iso())?;
         if lot.lot_number().is_empty() {
-            return Err(DocumentError::MasterData("the lot number is empty; enter the batch's lot".into()));
+            return Err(DocumentError::MasterData(
+                "the lot number is empty; enter the batch's lot".into(),
+            ));
         }
     }
     Ok(())
@@ -51,19 +49,26 @@ pub fn check_offset_text(text: &str) -> Result<(), DocumentError> {
         && (b[0] == b'+' || b[0] == b'-')
         && b[3] == b':'
         && b[1..3].iter().chain(&b[4..6]).all(u8::is_ascii_digit)
-        && ((b[1] == b'0') || (b[1] == b'1' && b[2] <= b'3' && b[4] <= b'5') || &b[1..] == b"14:00")
+        && ((b[1] == b'0')
+            || (b[1] == b'1' && b[2] <= b'3' && b[4] <= b'5')
+            || &b[1..] == b"14:00")
         && b[4] <= b'5';
     if ok {
         Ok(())
     } else {
-        Err(DocumentError::Time(format!("time-zone offset \"{text}\" does not match +HH:MM within -14:00..+14:00")))
+        Err(DocumentError::Time(format!(
+            "time-zone offset \"{text}\" does not match +HH:MM within -14:00..+14:00"
+        )))
     }
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmm` followed by `Z` (`utc`) or `+HH:MM` / `-HH:MM`.
 pub fn check_timestamp_text(text: &str, utc: bool) -> Result<(), DocumentError> {
     let b = text.as_bytes();
-    let digits_at = |idx: &[usize]| idx.iter().all(|&i| b.get(i).is_some_and(u8::is_ascii_digit));
+    let digits_at = |idx: &[usize]| {
+        idx.iter()
+            .all(|&i| b.get(i).is_some_and(u8::is_ascii_digit))
+    };
     let shape = b.len() >= 24
         && digits_at(&[0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22])
         && b[4] == b'-'
@@ -72,7 +77,11 @@ pub fn check_timestamp_text(text: &str, utc: bool) -> Result<(), DocumentError> 
         && b[13] == b':'
         && b[16] == b':'
         && b[19] == b'.';
-    let zone_ok = if utc { &b[23.min(b.len())..] == b"Z" } else { check_offset_text(&text[23.min(text.len())..]).is_ok() };
+    let zone_ok = if utc {
+        &b[23.min(b.len())..] == b"Z"
+    } else {
+        check_offset_text(&text[23.min(text.len())..]).is_ok()
+    };
     if shape && zone_ok {
         check_date_text(&text[..10])
     } else {
@@ -85,12 +94,20 @@ pub fn check_timestamp_text(text: &str, utc: bool) -> Result<(), DocumentError> 
 
 /// `YYYY-MM-DD` naming a real calendar day.
 pub fn check_date_text(text: &str) -> Result<(), DocumentError> {
-    let bad = || DocumentError::MasterData(format!("date \"{text}\" is not a calendar date written YYYY-MM-DD"));
+    let bad = || {
+        DocumentError::MasterData(format!(
+            "date \"{text}\" is not a calendar date written YYYY-MM-DD"
+        ))
+    };
     let b = text.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return Err(bad());
     }
-    let number = |r: std::ops::Range<usize>| text.get(r).filter(|s| s.bytes().all(|c| c.is_ascii_digit())).and_then(|s| s.parse::<u32>().ok());
+    let number = |r: std::ops::Range<usize>| {
+        text.get(r)
+            .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|s| s.parse::<u32>().ok())
+    };
     let (Some(year), Some(month), Some(day)) = (number(0..4), number(5..7), number(8..10)) else {
         return Err(bad());
     };
@@ -110,7 +127,9 @@ mod tests {
         for ok in ["+00:00", "-13:59", "+14:00", "-14:00", "+05:30"] {
             assert!(check_offset_text(ok).is_ok(), "{ok}");
         }
-        for bad in ["+14:30", "+15:00", "+1:00", "01:00", "+01:60", "+01:0a", "Z"] {
+        for bad in [
+            "+14:30", "+15:00", "+1:00", "01:00", "+01:60", "+01:0a", "Z",
+        ] {
             assert!(check_offset_text(bad).is_err(), "{bad}");
         }
     }
@@ -123,7 +142,14 @@ mod tests {
         assert!(check_timestamp_text("2026-02-30T09:00:00.000Z", true).is_err());
         assert!(check_timestamp_text("2026-01-01T09:00:00.000Z", false).is_err());
         assert!(check_date_text("2028-02-29").is_ok());
-        for bad in ["2026-02-29", "2026-1-01", "26-01-01", "2026-13-01", "2026-00-10", "+026-01-01"] {
+        for bad in [
+            "2026-02-29",
+            "2026-1-01",
+            "26-01-01",
+            "2026-13-01",
+            "2026-00-10",
+            "+026-01-01",
+        ] {
             assert!(check_date_text(bad).is_err(), "{bad}");
         }
     }

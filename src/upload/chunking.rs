@@ -19,6 +19,9 @@ use super::event_hash::{event_hash_id, hash_id_of_pre_hash};
 use super::model::{EventKind, ObjectEvent, Sgln};
 use super::time::EventTime;
 
+/// One finished document, or why the stream stopped.
+pub type DocumentResult = Result<EpcisDocument, DocumentError>;
+
 /// What the site server accepts per event and per document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,7 +34,11 @@ pub struct ChunkLimits {
 impl Default for ChunkLimits {
     /// 10,000 EPCs per event, 100 events and 16 MiB per document.
     fn default() -> Self {
-        ChunkLimits { max_epcs_per_event: 10_000, max_events_per_document: 100, max_document_bytes: 16 * 1024 * 1024 }
+        ChunkLimits {
+            max_epcs_per_event: 10_000,
+            max_events_per_document: 100,
+            max_document_bytes: 16 * 1024 * 1024,
+        }
     }
 }
 
@@ -55,7 +62,11 @@ impl ChunkLimits {
     /// These limits tightened by what an EPCIS 2.0 server announces in `OPTIONS
     /// /capture` (`GS1-EPCIS-Capture-Limit`: events per capture,
     /// `GS1-EPCIS-Capture-File-Size-Limit`: bytes per capture).
-    pub fn tightened_by_capture_limits(self, capture_limit: Option<u64>, file_size_limit: Option<u64>) -> ChunkLimits {
+    pub fn tightened_by_capture_limits(
+        self,
+        capture_limit: Option<u64>,
+        file_size_limit: Option<u64>,
+    ) -> ChunkLimits {
         let clamp = |configured: usize, announced: Option<u64>| match announced {
             Some(n) => configured.min(usize::try_from(n).unwrap_or(usize::MAX)),
             None => configured,
@@ -91,23 +102,36 @@ impl EventTemplate {
 
 /// SGTIN EPC URIs of `serials` of one product (company prefix length from the
 /// product master), built lazily.
-pub fn sgtin_epcs<'a, I>(gtin: &'a Gtin, company_prefix_len: usize, serials: I) -> impl Iterator<Item = Result<String, DocumentError>> + 'a
+pub fn sgtin_epcs<'a, I>(
+    gtin: &'a Gtin,
+    company_prefix_len: usize,
+    serials: I,
+) -> impl Iterator<Item = Result<String, DocumentError>> + 'a
 where
     I: IntoIterator + 'a,
     I::Item: AsRef<str>,
 {
     serials.into_iter().map(move |serial| {
-        serialstation_gs1::epc::sgtin_uri(gtin, company_prefix_len, serial.as_ref()).map_err(DocumentError::from)
+        serialstation_gs1::epc::sgtin_uri(gtin, company_prefix_len, serial.as_ref())
+            .map_err(DocumentError::from)
     })
 }
 
 /// Byte size of a document holding exactly one event with no EPCs, for `template`.
-fn single_event_overhead(format: DocumentFormat, template: &EventTemplate, creation: &EventTime) -> Result<usize, DocumentError> {
+fn single_event_overhead(
+    format: DocumentFormat,
+    template: &EventTemplate,
+    creation: &EventTime,
+) -> Result<usize, DocumentError> {
     let mut buf = Vec::new();
     let cbvmda = template.kind.lot_master_data().is_some();
     format.write_document_start(&mut buf, creation, cbvmda)?;
     // Event IDs always have the same length; any hash stands in for the real one.
-    format.write_event(&mut buf, &template.with_epcs(Vec::new()), &hash_id_of_pre_hash(""))?;
+    format.write_event(
+        &mut buf,
+        &template.with_epcs(Vec::new()),
+        &hash_id_of_pre_hash(""),
+    )?;
     format.write_document_end(&mut buf);
     Ok(buf.len())
 }
@@ -129,7 +153,13 @@ where
     I: Iterator<Item = Result<String, DocumentError>>,
 {
     /// `creation_date` is only used to size the document head.
-    pub fn new(epcs: I, template: EventTemplate, format: DocumentFormat, limits: ChunkLimits, creation_date: &EventTime) -> Result<Self, DocumentError> {
+    pub fn new(
+        epcs: I,
+        template: EventTemplate,
+        format: DocumentFormat,
+        limits: ChunkLimits,
+        creation_date: &EventTime,
+    ) -> Result<Self, DocumentError> {
         limits.validate()?;
         let overhead = single_event_overhead(format, &template, creation_date)?;
         let byte_budget = limits.max_document_bytes.checked_sub(overhead).filter(|b| *b > 0).ok_or_else(|| {
@@ -138,7 +168,15 @@ where
                 limits.max_document_bytes
             ))
         })?;
-        Ok(EventChunker { epcs, template, format, max_epcs: limits.max_epcs_per_event, byte_budget, pending: None, failed: false })
+        Ok(EventChunker {
+            epcs,
+            template,
+            format,
+            max_epcs: limits.max_epcs_per_event,
+            byte_budget,
+            pending: None,
+            failed: false,
+        })
     }
 }
 
@@ -180,8 +218,19 @@ where
             used += cost;
             epcs.push(epc);
         }
-        if epcs.is_empty() { None } else { Some(Ok(self.template.with_epcs(epcs))) }
+        if epcs.is_empty() {
+            None
+        } else {
+            Some(Ok(self.template.with_epcs(epcs)))
+        }
     }
+}
+
+/// An event already checked, hashed and written, waiting for its document.
+struct RenderedEvent {
+    event: ObjectEvent,
+    bytes: Vec<u8>,
+    event_id: String,
 }
 
 /// Packs events into finished documents of at most `max_events_per_document` events
@@ -191,7 +240,7 @@ pub struct DocumentPacker<E> {
     format: DocumentFormat,
     limits: ChunkLimits,
     creation_date: EventTime,
-    carried: Option<(ObjectEvent, Vec<u8>, String)>,
+    carried: Option<RenderedEvent>,
     failed: bool,
 }
 
@@ -199,12 +248,24 @@ impl<E> DocumentPacker<E>
 where
     E: Iterator<Item = Result<ObjectEvent, DocumentError>>,
 {
-    pub fn new(events: E, format: DocumentFormat, limits: ChunkLimits, creation_date: EventTime) -> Result<Self, DocumentError> {
+    pub fn new(
+        events: E,
+        format: DocumentFormat,
+        limits: ChunkLimits,
+        creation_date: EventTime,
+    ) -> Result<Self, DocumentError> {
         limits.validate()?;
-        Ok(DocumentPacker { events, format, limits, creation_date, carried: None, failed: false })
+        Ok(DocumentPacker {
+            events,
+            format,
+            limits,
+            creation_date,
+            carried: None,
+            failed: false,
+        })
     }
 
-    fn next_rendered_event(&mut self) -> Option<Result<(ObjectEvent, Vec<u8>, String), DocumentError>> {
+    fn next_rendered_event(&mut self) -> Option<Result<RenderedEvent, DocumentError>> {
         if let Some(carried) = self.carried.take() {
             return Some(Ok(carried));
         }
@@ -219,7 +280,11 @@ where
             self.format.write_event(&mut bytes, &event, &event_id)?;
             Ok((bytes, event_id))
         })();
-        Some(rendered.map(|(bytes, id)| (event, bytes, id)))
+        Some(rendered.map(|(bytes, event_id)| RenderedEvent {
+            event,
+            bytes,
+            event_id,
+        }))
     }
 }
 
@@ -238,7 +303,11 @@ where
         let mut summaries: Vec<EventSummary> = Vec::new();
         let mut cbvmda_declared = false;
         loop {
-            let (event, event_bytes, event_id) = match self.next_rendered_event() {
+            let RenderedEvent {
+                event,
+                bytes: event_bytes,
+                event_id,
+            } = match self.next_rendered_event() {
                 Some(Ok(rendered)) => rendered,
                 Some(Err(e)) => {
                     self.failed = true;
@@ -249,13 +318,19 @@ where
             let needs_cbvmda = event.kind.lot_master_data().is_some();
             if summaries.is_empty() {
                 bytes.clear();
-                if let Err(e) = format.write_document_start(&mut bytes, &self.creation_date, needs_cbvmda) {
+                if let Err(e) =
+                    format.write_document_start(&mut bytes, &self.creation_date, needs_cbvmda)
+                {
                     self.failed = true;
                     return Some(Err(e));
                 }
                 cbvmda_declared = needs_cbvmda;
             }
-            let separator = if summaries.is_empty() { 0 } else { format.event_separator().len() };
+            let separator = if summaries.is_empty() {
+                0
+            } else {
+                format.event_separator().len()
+            };
             let total = bytes.len() + separator + event_bytes.len() + format.document_end_len();
             let fits = total <= self.limits.max_document_bytes
                 && summaries.len() < self.limits.max_events_per_document
@@ -269,20 +344,31 @@ where
                         self.limits.max_document_bytes
                     ))));
                 }
-                self.carried = Some((event, event_bytes, event_id));
+                self.carried = Some(RenderedEvent {
+                    event,
+                    bytes: event_bytes,
+                    event_id,
+                });
                 break;
             }
             if separator > 0 {
                 bytes.extend_from_slice(format.event_separator());
             }
             bytes.extend_from_slice(&event_bytes);
-            summaries.push(EventSummary { event_id, epc_count: event.epcs.len() });
+            summaries.push(EventSummary {
+                event_id,
+                epc_count: event.epcs.len(),
+            });
         }
         if summaries.is_empty() {
             return None;
         }
         format.write_document_end(&mut bytes);
-        Some(Ok(EpcisDocument { format, bytes, events: summaries }))
+        Some(Ok(EpcisDocument {
+            format,
+            bytes,
+            events: summaries,
+        }))
     }
 }
 
@@ -297,7 +383,7 @@ pub fn documents_for_serials<'a, S>(
     gtin: &'a Gtin,
     company_prefix_len: usize,
     serials: S,
-) -> Result<impl Iterator<Item = Result<EpcisDocument, DocumentError>> + 'a, DocumentError>
+) -> Result<impl Iterator<Item = DocumentResult> + 'a, DocumentError>
 where
     S: IntoIterator + 'a,
     S::Item: AsRef<str>,

@@ -46,13 +46,23 @@ impl DocumentFormat {
         }
     }
 
-    pub(crate) fn write_document_start(self, out: &mut Vec<u8>, creation: &EventTime, cbvmda: bool) -> Result<(), DocumentError> {
+    pub(crate) fn write_document_start(
+        self,
+        out: &mut Vec<u8>,
+        creation: &EventTime,
+        cbvmda: bool,
+    ) -> Result<(), DocumentError> {
         match self {
             DocumentFormat::Epcis2JsonLd => json_ld::write_document_start(out, creation, cbvmda),
             DocumentFormat::Epcis12Xml => xml12::write_document_start(out, creation, cbvmda),
         }
     }
-    pub(crate) fn write_event(self, out: &mut Vec<u8>, event: &ObjectEvent, event_id: &str) -> Result<(), DocumentError> {
+    pub(crate) fn write_event(
+        self,
+        out: &mut Vec<u8>,
+        event: &ObjectEvent,
+        event_id: &str,
+    ) -> Result<(), DocumentError> {
         match self {
             DocumentFormat::Epcis2JsonLd => json_ld::write_event(out, event, event_id),
             DocumentFormat::Epcis12Xml => xml12::write_event(out, event, event_id),
@@ -107,9 +117,15 @@ impl EpcisDocument {
 }
 
 /// Renders `events` as one document created at `creation_date`.
-pub fn render_document(format: DocumentFormat, creation_date: &EventTime, events: &[ObjectEvent]) -> Result<EpcisDocument, DocumentError> {
+pub fn render_document(
+    format: DocumentFormat,
+    creation_date: &EventTime,
+    events: &[ObjectEvent],
+) -> Result<EpcisDocument, DocumentError> {
     if events.is_empty() {
-        return Err(DocumentError::Event("an EPCIS document needs at least one event; nothing to report".into()));
+        return Err(DocumentError::Event(
+            "an EPCIS document needs at least one event; nothing to report".into(),
+        ));
     }
     let cbvmda = events.iter().any(|e| e.kind.lot_master_data().is_some());
     let mut bytes = Vec::new();
@@ -122,8 +138,15 @@ pub fn render_document(format: DocumentFormat, creation_date: &EventTime, events
             bytes.extend_from_slice(format.event_separator());
         }
         format.write_event(&mut bytes, event, &event_id)?;
-        summaries.push(EventSummary { event_id, epc_count: event.epcs.len() });
+        summaries.push(EventSummary {
+            event_id,
+            epc_count: event.epcs.len(),
+        });
     }
     format.write_document_end(&mut bytes);
-    Ok(EpcisDocument { format, bytes, events: summaries })
+    Ok(EpcisDocument {
+        format,
+        bytes,
+        events: summaries,
+    })
 }

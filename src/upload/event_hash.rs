@@ -68,12 +68,27 @@ impl IlmdNamespace {
 }
 
 /// The canonical pre-hash string of `event` (CBV 2.0 section 8.9).
-pub fn pre_hash_string(event: &ObjectEvent, ilmd_namespace: IlmdNamespace) -> Result<String, DocumentError> {
+pub fn pre_hash_string(
+    event: &ObjectEvent,
+    ilmd_namespace: IlmdNamespace,
+) -> Result<String, DocumentError> {
     if event.epcs.is_empty() {
-        return Err(DocumentError::Event("an ObjectEvent needs at least one EPC; nothing to report".into()));
+        return Err(DocumentError::Event(
+            "an ObjectEvent needs at least one EPC; nothing to report".into(),
+        ));
     }
-    let mut links = event.epcs.iter().map(|uri| sgtin_digital_link(uri)).collect::<Result<Vec<_>, _>>()?;
+    let mut links = event
+        .epcs
+        .iter()
+        .map(|uri| sgtin_digital_link(uri))
+        .collect::<Result<Vec<_>, _>>()?;
     links.sort_unstable();
+    if let Some(pair) = links.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(DocumentError::Event(format!(
+            "EPC {} appears twice in one event; each serial must be reported once",
+            pair[0]
+        )));
+    }
 
     let kind = &event.kind;
     let capacity = 400 + links.iter().map(|l| l.len() + 4).sum::<usize>();
@@ -128,8 +143,14 @@ pub fn hash_id_of_pre_hash(pre_hash: &str) -> String {
 }
 
 /// The event hash ID of `event`.
-pub fn event_hash_id(event: &ObjectEvent, ilmd_namespace: IlmdNamespace) -> Result<String, DocumentError> {
-    Ok(hash_id_of_pre_hash(&pre_hash_string(event, ilmd_namespace)?))
+pub fn event_hash_id(
+    event: &ObjectEvent,
+    ilmd_namespace: IlmdNamespace,
+) -> Result<String, DocumentError> {
+    Ok(hash_id_of_pre_hash(&pre_hash_string(
+        event,
+        ilmd_namespace,
+    )?))
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -137,17 +158,26 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// The constrained canonical GS1 Digital Link of an SGTIN EPC URI:
 /// `urn:epc:id:sgtin:0614141.812345.6789` → `https://id.gs1.org/01/80614141123458/21/6789`.
 pub fn sgtin_digital_link(uri: &str) -> Result<String, DocumentError> {
-    let bad = |why: &str| DocumentError::Epc(format!("EPC \"{uri}\" {why}; expected urn:epc:id:sgtin:<company prefix>.<indicator+item reference>.<serial>"));
-    let body = uri.strip_prefix("urn:epc:id:sgtin:").ok_or_else(|| bad("is not an SGTIN EPC URI"))?;
+    let bad = |why: &str| {
+        DocumentError::Epc(format!(
+            "EPC \"{uri}\" {why}; expected urn:epc:id:sgtin:<company prefix>.<indicator+item reference>.<serial>"
+        ))
+    };
+    let body = uri
+        .strip_prefix("urn:epc:id:sgtin:")
+        .ok_or_else(|| bad("is not an SGTIN EPC URI"))?;
     let mut parts = body.splitn(3, '.');
-    let (Some(gcp), Some(item_ref), Some(serial)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(gcp), Some(item_ref), Some(serial)) = (parts.next(), parts.next(), parts.next())
+    else {
         return Err(bad("does not have three dot-separated parts"));
     };
     if !(6..=12).contains(&gcp.len()) || !gcp.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad("has a company prefix that is not 6-12 digits"));
     }
     if gcp.len() + item_ref.len() != 13 || !item_ref.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad("has an item reference that does not make 13 digits with the company prefix"));
+        return Err(bad(
+            "has an item reference that does not make 13 digits with the company prefix",
+        ));
     }
     if !super::model::epc_component_is_valid(serial, 20) {
         return Err(bad("has a serial that is not 1-20 EPC URI characters"));
@@ -156,7 +186,8 @@ pub fn sgtin_digital_link(uri: &str) -> Result<String, DocumentError> {
     gtin.push_str(&item_ref[..1]);
     gtin.push_str(gcp);
     gtin.push_str(&item_ref[1..]);
-    let check = serialstation_gs1::key::check_digit(&gtin).ok_or_else(|| bad("has a non-digit in the GTIN"))?;
+    let check = serialstation_gs1::key::check_digit(&gtin)
+        .ok_or_else(|| bad("has a non-digit in the GTIN"))?;
     let mut out = String::with_capacity(40 + serial.len() * 3);
     out.push_str("https://id.gs1.org/01/");
     out.push_str(&gtin);
@@ -221,8 +252,14 @@ mod tests {
             sgtin_digital_link("urn:epc:id:sgtin:9506000.013435.A%2FB!(x)*+,:y").unwrap(),
             "https://id.gs1.org/01/09506000134352/21/A%2FB%21%28x%29%2A%2B%2C%3Ay"
         );
-        assert_eq!(sgln_digital_link(&sgln("urn:epc:id:sgln:0012345.11111.400")), "https://id.gs1.org/414/0012345111112/254/400");
-        assert_eq!(sgln_digital_link(&sgln("urn:epc:id:sgln:0012345.11111.0")), "https://id.gs1.org/414/0012345111112");
+        assert_eq!(
+            sgln_digital_link(&sgln("urn:epc:id:sgln:0012345.11111.400")),
+            "https://id.gs1.org/414/0012345111112/254/400"
+        );
+        assert_eq!(
+            sgln_digital_link(&sgln("urn:epc:id:sgln:0012345.11111.0")),
+            "https://id.gs1.org/414/0012345111112"
+        );
         for bad in [
             "urn:epc:id:sscc:0614141.1234567890",
             "urn:epc:id:sgtin:0614141.10734.2017",
@@ -262,7 +299,10 @@ mod tests {
              bizStep=https://ref.gs1.org/cbv/BizStep-decommissioningdisposition=https://ref.gs1.org/cbv/Disp-inactive\
              readPointid=https://id.gs1.org/414/0012345111112/254/400bizLocationid=https://id.gs1.org/414/0012345111112"
         );
-        assert_eq!(event_hash_id(&event, IlmdNamespace::Xml).unwrap(), REFERENCE_DECOMMISSIONING_HASH);
+        assert_eq!(
+            event_hash_id(&event, IlmdNamespace::Xml).unwrap(),
+            REFERENCE_DECOMMISSIONING_HASH
+        );
     }
 
     const REFERENCE_DECOMMISSIONING_HASH: &str =
@@ -286,7 +326,10 @@ mod tests {
         assert!(json.ends_with(
             "ilmd{urn:epcglobal:cbv:mda:}itemExpirationDate=2026-12-31{urn:epcglobal:cbv:mda:}lotNumber=ABC123"
         ));
-        assert_ne!(event_hash_id(&event, IlmdNamespace::Xml).unwrap(), event_hash_id(&event, IlmdNamespace::JsonLd).unwrap());
+        assert_ne!(
+            event_hash_id(&event, IlmdNamespace::Xml).unwrap(),
+            event_hash_id(&event, IlmdNamespace::JsonLd).unwrap()
+        );
     }
 
     /// A commissioning event with an escaped serial, hashed by the GS1 reference
@@ -326,14 +369,38 @@ mod tests {
             biz_location: sgln("urn:epc:id:sgln:9506000.00001.0"),
         };
         let id = |e: &ObjectEvent| event_hash_id(e, IlmdNamespace::Xml).unwrap();
-        let a = make("2026-01-01T10:00:00+01:00", &["urn:epc:id:sgtin:9506000.013435.1", "urn:epc:id:sgtin:9506000.013435.2"]);
-        let b = make("2026-01-01T10:00:00.000+01:00", &["urn:epc:id:sgtin:9506000.013435.2", "urn:epc:id:sgtin:9506000.013435.1"]);
-        let c = make("2026-01-01T10:00:00.001+01:00", &["urn:epc:id:sgtin:9506000.013435.1", "urn:epc:id:sgtin:9506000.013435.2"]);
-        let d = make("2026-01-01T10:00:00+01:00", &["urn:epc:id:sgtin:9506000.013435.1"]);
+        let a = make(
+            "2026-01-01T10:00:00+01:00",
+            &[
+                "urn:epc:id:sgtin:9506000.013435.1",
+                "urn:epc:id:sgtin:9506000.013435.2",
+            ],
+        );
+        let b = make(
+            "2026-01-01T10:00:00.000+01:00",
+            &[
+                "urn:epc:id:sgtin:9506000.013435.2",
+                "urn:epc:id:sgtin:9506000.013435.1",
+            ],
+        );
+        let c = make(
+            "2026-01-01T10:00:00.001+01:00",
+            &[
+                "urn:epc:id:sgtin:9506000.013435.1",
+                "urn:epc:id:sgtin:9506000.013435.2",
+            ],
+        );
+        let d = make(
+            "2026-01-01T10:00:00+01:00",
+            &["urn:epc:id:sgtin:9506000.013435.1"],
+        );
         assert_eq!(id(&a), id(&b));
         assert_ne!(id(&a), id(&c));
         assert_ne!(id(&a), id(&d));
         assert!(id(&a).starts_with("ni:///sha-256;") && id(&a).ends_with("?ver=CBV2.0"));
-        assert_eq!(id(&a).len(), "ni:///sha-256;".len() + 64 + "?ver=CBV2.0".len());
+        assert_eq!(
+            id(&a).len(),
+            "ni:///sha-256;".len() + 64 + "?ver=CBV2.0".len()
+        );
     }
 }

@@ -11,14 +11,19 @@ use super::model::ObjectEvent;
 use super::time::EventTime;
 
 /// The official EPCIS 2.0 JSON-LD context.
-pub const EPCIS_CONTEXT_URL: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
+pub const EPCIS_CONTEXT_URL: &str =
+    "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
 /// The `cbvmda` prefix exactly as the official context defines it (repeated in the
 /// document so that readers which do not fetch the context still resolve it; an
 /// identical redefinition is allowed for JSON-LD protected terms).
 pub const CBVMDA_NAMESPACE: &str = "urn:epcglobal:cbv:mda:";
 
 /// Writes the document head, up to and including `"eventList":[`.
-pub fn write_document_start(out: &mut Vec<u8>, creation_date: &EventTime, declare_cbvmda: bool) -> Result<(), DocumentError> {
+pub fn write_document_start(
+    out: &mut Vec<u8>,
+    creation_date: &EventTime,
+    declare_cbvmda: bool,
+) -> Result<(), DocumentError> {
     out.extend_from_slice(b"{\"@context\":[");
     push_json_string(out, EPCIS_CONTEXT_URL)?;
     if declare_cbvmda {
@@ -26,7 +31,9 @@ pub fn write_document_start(out: &mut Vec<u8>, creation_date: &EventTime, declar
         push_json_string(out, CBVMDA_NAMESPACE)?;
         out.push(b'}');
     }
-    out.extend_from_slice(b"],\"type\":\"EPCISDocument\",\"schemaVersion\":\"2.0\",\"creationDate\":");
+    out.extend_from_slice(
+        b"],\"type\":\"EPCISDocument\",\"schemaVersion\":\"2.0\",\"creationDate\":",
+    );
     push_json_string(out, &creation_date.to_local_string())?;
     out.extend_from_slice(b",\"epcisBody\":{\"eventList\":[");
     Ok(())
@@ -48,7 +55,11 @@ pub fn document_end_len() -> usize {
 }
 
 /// Writes one ObjectEvent with the given event ID.
-pub fn write_event(out: &mut Vec<u8>, event: &ObjectEvent, event_id: &str) -> Result<(), DocumentError> {
+pub fn write_event(
+    out: &mut Vec<u8>,
+    event: &ObjectEvent,
+    event_id: &str,
+) -> Result<(), DocumentError> {
     let kind = &event.kind;
     out.extend_from_slice(b"{\"type\":\"ObjectEvent\",\"eventID\":");
     push_json_string(out, event_id)?;
@@ -92,8 +103,9 @@ pub fn epc_entry_len(epc: &str, is_first: bool) -> usize {
 }
 
 fn push_json_string(out: &mut Vec<u8>, value: &str) -> Result<(), DocumentError> {
-    serde_json::to_writer(&mut *out, value)
-        .map_err(|e| DocumentError::Event(format!("could not write the JSON string {value:?}: {e}")))
+    serde_json::to_writer(&mut *out, value).map_err(|e| {
+        DocumentError::Event(format!("could not write the JSON string {value:?}: {e}"))
+    })
 }
 
 /// Length of `value` as a JSON string literal, escaped as `serde_json` escapes it.
@@ -114,7 +126,12 @@ mod tests {
 
     #[test]
     fn predicted_string_lengths_match_serde_json() {
-        for s in ["urn:epc:id:sgtin:9506000.013435.A%2FB", "a\"b\\c\nd\u{1}e", "é€", ""] {
+        for s in [
+            "urn:epc:id:sgtin:9506000.013435.A%2FB",
+            "a\"b\\c\nd\u{1}e",
+            "é€",
+            "",
+        ] {
             let mut out = Vec::new();
             push_json_string(&mut out, s).unwrap();
             assert_eq!(out.len(), json_string_len(s), "{s:?}");

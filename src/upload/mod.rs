@@ -29,10 +29,14 @@ pub mod time;
 pub mod used_up;
 pub mod xml12;
 
-pub use chunking::{ChunkLimits, DocumentPacker, EventChunker, EventTemplate, documents_for_serials, sgtin_epcs};
+pub use chunking::{
+    ChunkLimits, DocumentPacker, EventChunker, EventTemplate, documents_for_serials, sgtin_epcs,
+};
 pub use document::{DocumentFormat, EpcisDocument, EventSummary, render_document};
 pub use error::DocumentError;
 pub use event_hash::{IlmdNamespace, event_hash_id, pre_hash_string};
-pub use model::{Action, BizStep, Disposition, EventKind, EventPlace, LotMasterData, ObjectEvent, Sgln};
+pub use model::{
+    Action, BizStep, Disposition, EventKind, EventPlace, LotMasterData, ObjectEvent, Sgln,
+};
 pub use time::{EventTime, TimeZoneOffset};
 pub use used_up::{ReturnList, UsedUpReporting, return_lists};

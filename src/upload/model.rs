@@ -96,7 +96,9 @@ impl LotMasterData {
     pub fn new(lot_number: &str, expiry: Gs1Date) -> Result<LotMasterData, DocumentError> {
         serialstation_gs1::policy::check_lot(lot_number)?;
         Gs1Date::from_ymd(expiry.year, expiry.month, expiry.day).map_err(|e| {
-            DocumentError::MasterData(format!("expiry date of lot {lot_number} is not a calendar date: {e}"))
+            DocumentError::MasterData(format!(
+                "expiry date of lot {lot_number} is not a calendar date: {e}"
+            ))
         })?;
         if !(1..=9999).contains(&expiry.year) {
             return Err(DocumentError::MasterData(format!(
@@ -104,7 +106,10 @@ impl LotMasterData {
                 expiry.year
             )));
         }
-        Ok(LotMasterData { lot_number: lot_number.to_string(), expiry })
+        Ok(LotMasterData {
+            lot_number: lot_number.to_string(),
+            expiry,
+        })
     }
     pub fn lot_number(&self) -> &str {
         &self.lot_number
@@ -178,23 +183,34 @@ impl Sgln {
                 "location \"{uri}\" {why}; expected an SGLN EPC URI such as urn:epc:id:sgln:9506000.00001.0"
             ))
         };
-        let body = uri.strip_prefix(Self::PREFIX).ok_or_else(|| bad("does not start with urn:epc:id:sgln:"))?;
+        let body = uri
+            .strip_prefix(Self::PREFIX)
+            .ok_or_else(|| bad("does not start with urn:epc:id:sgln:"))?;
         let mut parts = body.splitn(3, '.');
-        let (Some(gcp), Some(location_ref), Some(extension)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(gcp), Some(location_ref), Some(extension)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
             return Err(bad("does not have three dot-separated parts"));
         };
         if !(6..=12).contains(&gcp.len()) || !gcp.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad("has a company prefix that is not 6-12 digits"));
         }
-        if gcp.len() + location_ref.len() != 12 || !location_ref.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad("has a location reference that does not make 12 digits with the company prefix"));
+        if gcp.len() + location_ref.len() != 12 || !location_ref.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(bad(
+                "has a location reference that does not make 12 digits with the company prefix",
+            ));
         }
         if extension.is_empty() || !epc_component_is_valid(extension, 20) {
             return Err(bad("has an extension that is not 1-20 EPC URI characters"));
         }
         let body12 = format!("{gcp}{location_ref}");
         let check = check_digit(&body12).ok_or_else(|| bad("has a non-digit in the GLN"))?;
-        Ok(Sgln { uri: uri.to_string(), gln: format!("{body12}{check}"), extension: extension.to_string() })
+        Ok(Sgln {
+            uri: uri.to_string(),
+            gln: format!("{body12}{check}"),
+            extension: extension.to_string(),
+        })
     }
     pub fn as_str(&self) -> &str {
         &self.uri
@@ -218,7 +234,9 @@ pub(crate) fn epc_component_is_valid(text: &str, max_chars: usize) -> bool {
     while i < b.len() {
         match b[i] {
             b'%' => {
-                if i + 2 >= b.len() || !(b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit()) {
+                if i + 2 >= b.len()
+                    || !(b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit())
+                {
                     return false;
                 }
                 i += 3;

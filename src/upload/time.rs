@@ -32,7 +32,9 @@ impl TimeZoneOffset {
                 "time-zone offset of {minutes} minutes is outside -14:00..+14:00; set the line's time zone to a real UTC offset"
             )));
         }
-        Ok(TimeZoneOffset { minutes: minutes as i16 })
+        Ok(TimeZoneOffset {
+            minutes: minutes as i16,
+        })
     }
 
     /// Parses `+HH:MM`, `-HH:MM` or `Z`.
@@ -86,7 +88,10 @@ pub struct EventTime {
 
 impl EventTime {
     /// An instant (milliseconds since 1970-01-01T00:00:00Z) seen in `offset`.
-    pub fn from_unix_millis(unix_millis: i64, offset: TimeZoneOffset) -> Result<EventTime, DocumentError> {
+    pub fn from_unix_millis(
+        unix_millis: i64,
+        offset: TimeZoneOffset,
+    ) -> Result<EventTime, DocumentError> {
         let local = unix_millis.checked_add(i64::from(offset.minutes()) * 60_000);
         let in_range = |ms: i64| (MIN_UNIX_MILLIS..=MAX_UNIX_MILLIS).contains(&ms);
         if !in_range(unix_millis) || !local.is_some_and(in_range) {
@@ -94,16 +99,24 @@ impl EventTime {
                 "timestamp {unix_millis} ms since 1970 is outside the years 0001-9999; check the station clock"
             )));
         }
-        Ok(EventTime { unix_millis, offset })
+        Ok(EventTime {
+            unix_millis,
+            offset,
+        })
     }
 
     /// The current time of the system clock, seen in `offset`.
     pub fn now(offset: TimeZoneOffset) -> Result<EventTime, DocumentError> {
         let since_epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_err(|_| DocumentError::Time("the system clock is before 1970; set the station clock".into()))?;
-        let millis = i64::try_from(since_epoch.as_millis())
-            .map_err(|_| DocumentError::Time("the system clock is far in the future; set the station clock".into()))?;
+            .map_err(|_| {
+                DocumentError::Time("the system clock is before 1970; set the station clock".into())
+            })?;
+        let millis = i64::try_from(since_epoch.as_millis()).map_err(|_| {
+            DocumentError::Time(
+                "the system clock is far in the future; set the station clock".into(),
+            )
+        })?;
         EventTime::from_unix_millis(millis, offset)
     }
 
@@ -117,7 +130,13 @@ impl EventTime {
             ))
         };
         let b = text.as_bytes();
-        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        if b.len() < 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return Err(bad("is not of the form YYYY-MM-DDTHH:MM:SS"));
         }
         let year = four_digits(&b[0..4]).ok_or_else(|| bad("has a bad year"))?;
@@ -147,8 +166,10 @@ impl EventTime {
             }
             rest = &after[digits..];
         }
-        let offset_text = std::str::from_utf8(rest).map_err(|_| bad("has a bad time-zone offset"))?;
-        let offset = TimeZoneOffset::parse(offset_text).map_err(|_| bad("has no valid time-zone offset (Z or +HH:MM)"))?;
+        let offset_text =
+            std::str::from_utf8(rest).map_err(|_| bad("has a bad time-zone offset"))?;
+        let offset = TimeZoneOffset::parse(offset_text)
+            .map_err(|_| bad("has no valid time-zone offset (Z or +HH:MM)"))?;
         let local_millis = days_from_civil(year, month, day) * MILLIS_PER_DAY
             + (i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second)) * 1000
             + millis;
@@ -202,7 +223,9 @@ fn push_date_time(out: &mut String, millis: i64) {
 
 fn two_digits(b: &[u8]) -> Option<i32> {
     match b {
-        [h, l] if h.is_ascii_digit() && l.is_ascii_digit() => Some(i32::from(h - b'0') * 10 + i32::from(l - b'0')),
+        [h, l] if h.is_ascii_digit() && l.is_ascii_digit() => {
+            Some(i32::from(h - b'0') * 10 + i32::from(l - b'0'))
+        }
         _ => None,
     }
 }

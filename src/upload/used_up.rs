@@ -40,13 +40,20 @@ pub struct ReturnList {
 
 /// Splits `serials` of `gtin` into return lists of at most `max_per_call` serials,
 /// lazily. Every serial is checked against the station's serial policy.
-pub fn return_lists<'a, I>(gtin: &'a Gtin, serials: I, max_per_call: usize) -> Result<impl Iterator<Item = Result<ReturnList, DocumentError>> + 'a, DocumentError>
+pub fn return_lists<'a, I>(
+    gtin: &'a Gtin,
+    serials: I,
+    max_per_call: usize,
+) -> Result<impl Iterator<Item = Result<ReturnList, DocumentError>> + 'a, DocumentError>
 where
     I: IntoIterator + 'a,
     I::Item: AsRef<str>,
 {
     if max_per_call == 0 {
-        return Err(DocumentError::Limits("max serials per return call must be at least 1; correct the client's upload limits".into()));
+        return Err(DocumentError::Limits(
+            "max serials per return call must be at least 1; correct the client's upload limits"
+                .into(),
+        ));
     }
     let mut serials = serials.into_iter();
     let mut failed = false;
@@ -66,6 +73,13 @@ where
                 break;
             }
         }
-        if list.is_empty() { None } else { Some(Ok(ReturnList { gtin: gtin.clone(), serials: list })) }
+        if list.is_empty() {
+            None
+        } else {
+            Some(Ok(ReturnList {
+                gtin: gtin.clone(),
+                serials: list,
+            }))
+        }
     }))
 }

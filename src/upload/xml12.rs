@@ -17,8 +17,14 @@ pub const EPCIS_12_NAMESPACE: &str = "urn:epcglobal:epcis:xsd:1";
 pub const CBVMDA_NAMESPACE: &str = "urn:epcglobal:cbv:mda";
 
 /// Writes the XML declaration and the document head, up to and including `<EventList>`.
-pub fn write_document_start(out: &mut Vec<u8>, creation_date: &EventTime, declare_cbvmda: bool) -> Result<(), DocumentError> {
-    out.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<epcis:EPCISDocument xmlns:epcis=\"");
+pub fn write_document_start(
+    out: &mut Vec<u8>,
+    creation_date: &EventTime,
+    declare_cbvmda: bool,
+) -> Result<(), DocumentError> {
+    out.extend_from_slice(
+        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<epcis:EPCISDocument xmlns:epcis=\"",
+    );
     out.extend_from_slice(EPCIS_12_NAMESPACE.as_bytes());
     out.push(b'"');
     if declare_cbvmda {
@@ -48,7 +54,11 @@ pub fn document_end_len() -> usize {
 }
 
 /// Writes one ObjectEvent with the given event ID.
-pub fn write_event(out: &mut Vec<u8>, event: &ObjectEvent, event_id: &str) -> Result<(), DocumentError> {
+pub fn write_event(
+    out: &mut Vec<u8>,
+    event: &ObjectEvent,
+    event_id: &str,
+) -> Result<(), DocumentError> {
     let kind = &event.kind;
     out.extend_from_slice(b"<ObjectEvent><eventTime>");
     push_escaped(out, &event.event_time.to_local_string())?;
@@ -144,7 +154,10 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_refuses_control_characters() {
-        assert_eq!(escaped("a&b<c>d\"e'f").unwrap(), "a&amp;b&lt;c&gt;d&quot;e&apos;f");
+        assert_eq!(
+            escaped("a&b<c>d\"e'f").unwrap(),
+            "a&amp;b&lt;c&gt;d&quot;e&apos;f"
+        );
         assert_eq!(escaped("plain é").unwrap(), "plain é");
         for s in ["a&b<c>d\"e'f", "plain é", ""] {
             assert_eq!(escaped(s).unwrap().len(), escaped_len(s));

@@ -160,9 +160,12 @@ pub fn xor_checksum(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0, |acc, b| acc ^ b)
 }
 
-fn header(checksum: bool, command_id: Option<u32>) -> String {
+/// Requests leave out a `0` flag when there is no command id (`||>`); camera
+/// frames always carry the flag (`||0[1]…`).
+fn header(checksum: bool, command_id: Option<u32>, always_flag: bool) -> String {
     match (checksum, command_id) {
-        (false, None) => "||".into(),
+        (false, None) if !always_flag => "||".into(),
+        (false, None) => "||0".into(),
         (true, None) => "||1".into(),
         (on, Some(id)) => format!("||{}:{id}", u8::from(on)),
     }
@@ -180,7 +183,7 @@ fn finish(mut frame: Vec<u8>, checksum: bool) -> Vec<u8> {
 impl DmccRequest {
     /// Bytes on the wire, CR LF included.
     pub fn encode(&self) -> Vec<u8> {
-        let frame = format!("{}>{}", header(self.checksum, self.command_id), self.command.text());
+        let frame = format!("{}>{}", header(self.checksum, self.command_id, false), self.command.text());
         finish(frame.into_bytes(), self.checksum)
     }
 
@@ -208,7 +211,7 @@ impl DmccMessage {
     pub fn encode(&self) -> Vec<u8> {
         match self {
             DmccMessage::Response { checksum, command_id, status, body } => {
-                let frame = format!("{}[{}]{body}", header(*checksum, *command_id), status.code());
+                let frame = format!("{}[{}]{body}", header(*checksum, *command_id, true), status.code());
                 finish(frame.into_bytes(), *checksum)
             }
             DmccMessage::Result { checksum, readout } => {
@@ -223,7 +226,7 @@ impl DmccMessage {
                     ),
                     ReadOutcome::NoRead => format!("NOREAD,{}", readout.seq),
                 };
-                let frame = format!("{}[1]{body}", header(*checksum, None));
+                let frame = format!("{}[1]{body}", header(*checksum, None, true));
                 finish(frame.into_bytes(), *checksum)
             }
         }

@@ -12,8 +12,9 @@ use std::fmt;
 
 use crate::framing::{Decoded, next_line};
 
-/// Longest frame (without its CR) either side accepts.
-pub const MAX_LINE: usize = 1024;
+/// Longest frame (without its CR) either side accepts: room for a queued message
+/// of [`MAX_DATA`] bytes that all need escaping (4 bytes each) plus tag and id.
+pub const MAX_LINE: usize = 1088;
 /// Longest variable data of one queued message, in bytes after unescaping.
 pub const MAX_DATA: usize = 256;
 /// Longest job name.

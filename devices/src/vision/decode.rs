@@ -11,7 +11,7 @@ use serialstation_gs1::{ElementString, Gs1Error};
 
 use super::ecc200::{SYMBOL_SIZES, SymbolSize};
 use super::geometry::Point;
-use super::locate::{LocatedSymbol, locate, locate_from_corners};
+use super::locate::{LocatedSymbol, locate_from_corners, locate_where};
 use super::sampling::{Luma, percentile, sample_modules};
 use super::types::{ModuleMatrix, Polarity};
 
@@ -142,8 +142,15 @@ pub fn decode_luma(pixels: &[u8], width: usize, height: usize) -> Result<Decoded
 
 /// Fast path: own locator, sampled modules, rxing's ECC 200 decoder.
 fn decode_located(image: &Luma, polarity: Polarity) -> Result<DecodedSymbol, NoRead> {
-    let located = locate(image).ok_or(NoRead::NotFound)?;
-    decode_at(image, located, polarity, DecodePath::Located)
+    let mut last_error = NoRead::NotFound;
+    locate_where(image, |located| match decode_at(image, located, polarity, DecodePath::Located) {
+        Ok(found) => Some(found),
+        Err(e) => {
+            last_error = e;
+            None
+        }
+    })
+    .ok_or(last_error)
 }
 
 fn decode_at(image: &Luma, located: LocatedSymbol, polarity: Polarity, path: DecodePath) -> Result<DecodedSymbol, NoRead> {

@@ -28,23 +28,138 @@ const CANDIDATES: usize = 3;
 
 /// Locates one symbol with dark ink on a lighter background.
 pub fn locate(image: &Luma) -> Option<LocatedSymbol> {
-    let factor = if image.width * image.height > 120_000 { 2 } else { 1 };
-    let small = downsample(image, factor);
-    let threshold = otsu_threshold(&small.pixels);
-    let small_luma = Luma::new(&small.pixels, small.width, small.height)?;
-    for rect in finder_rectangles(&small_luma, threshold, factor) {
-        if let Some(found) = locate_in_rectangle(image, rect, threshold) {
-            return Some(found);
+    locate_where(image, Some)
+}
+
+/// Tries candidate locations in order of likelihood and returns the first for
+/// which `accept` gives a result (e.g. the first that decodes).
+pub fn locate_where<T>(image: &Luma, mut accept: impl FnMut(LocatedSymbol) -> Option<T>) -> Option<T> {
+    let threshold = otsu_threshold(image.pixels);
+    // Coarse to fine: search a small min-pooled image first (cheap, keeps thin ink
+    // connected), then finer ones if nothing was found.
+    let coarsest = (((image.width * image.height) as f64 / 20_000.0).sqrt().ceil() as usize).clamp(1, 8);
+    let mut factor = coarsest;
+    loop {
+        let small = min_pool(image, factor);
+        let small_luma = Luma::new(&small.pixels, small.width, small.height)?;
+        for rect in finder_rectangles(&small_luma, threshold, factor) {
+            let rect = shrink_rectangle(rect, (factor as f64 - 1.0) / 2.0);
+            if let Some(found) = locate_in_rectangle(image, image, rect, threshold).and_then(&mut accept) {
+                return Some(found);
+            }
+            // A damaged finder: take every dark pixel around the candidate instead.
+            if let Some(grown) = dark_pixels_rectangle(&small_luma, rect, threshold, factor)
+                && let Some(found) = locate_in_rectangle(image, image, shrink_rectangle(grown, (factor as f64 - 1.0) / 2.0), threshold)
+                    .and_then(&mut accept)
+            {
+                return Some(found);
+            }
+        }
+        if factor == 1 {
+            break;
+        }
+        factor /= 2;
+    }
+    // Dotted or broken print: join the dots (dark dilation) to find the shape, then
+    // refine the edges on the original image.
+    for radius in [1usize, 2] {
+        let closed = dilate_dark(image.pixels, image.width, image.height, radius);
+        let closed_luma = Luma::new(&closed, image.width, image.height)?;
+        let factor = coarsest.div_ceil(2).max(1);
+        let closed_small = min_pool(&closed_luma, factor);
+        let closed_small_luma = Luma::new(&closed_small.pixels, closed_small.width, closed_small.height)?;
+        for rect in finder_rectangles(&closed_small_luma, threshold, factor) {
+            let rect = shrink_rectangle(rect, (factor as f64 - 1.0) / 2.0);
+            if let Some(found) = locate_in_rectangle(&closed_luma, image, rect, threshold).and_then(&mut accept) {
+                return Some(found);
+            }
         }
     }
     None
+}
+
+/// Moves every side of a rectangle inward by `by` pixels.
+fn shrink_rectangle(rect: [Point; 4], by: f64) -> [Point; 4] {
+    if by <= 0.0 {
+        return rect;
+    }
+    let mut out = rect;
+    for k in 0..4 {
+        let (p, next, prev) = (rect[k], rect[(k + 1) % 4], rect[(k + 3) % 4]);
+        let towards = |q: Point| {
+            let d = p.distance(q).max(1e-9);
+            ((q.x - p.x) / d * by, (q.y - p.y) / d * by)
+        };
+        let (a, b) = (towards(next), towards(prev));
+        out[k] = Point::new(p.x + a.0 + b.0, p.y + a.1 + b.1);
+    }
+    out
+}
+
+/// The minimum-area rectangle of all dark pixels within `rect` grown by 15 % on
+/// every side (small-image pixels; result in full-resolution pixels).
+fn dark_pixels_rectangle(small: &Luma, rect: [Point; 4], threshold: f64, factor: usize) -> Option<[Point; 4]> {
+    let f = factor as f64;
+    let centre = Point::new(rect.iter().map(|p| p.x).sum::<f64>() / 4.0 / f, rect.iter().map(|p| p.y).sum::<f64>() / 4.0 / f);
+    let grow = |p: Point| Point::new(centre.x + (p.x / f - centre.x) * 1.3, centre.y + (p.y / f - centre.y) * 1.3);
+    let quad = rect.map(grow);
+    let inside = |x: f64, y: f64| {
+        (0..4).all(|k| {
+            let (a, b) = (quad[k], quad[(k + 1) % 4]);
+            let side = (b.x - a.x) * (y - a.y) - (b.y - a.y) * (x - a.x);
+            let reference = (b.x - a.x) * (centre.y - a.y) - (b.y - a.y) * (centre.x - a.x);
+            side * reference >= 0.0
+        })
+    };
+    let x0 = quad.iter().map(|p| p.x).fold(f64::MAX, f64::min).max(0.0) as usize;
+    let x1 = (quad.iter().map(|p| p.x).fold(f64::MIN, f64::max).ceil() as usize).min(small.width);
+    let y0 = quad.iter().map(|p| p.y).fold(f64::MAX, f64::min).max(0.0) as usize;
+    let y1 = (quad.iter().map(|p| p.y).fold(f64::MIN, f64::max).ceil() as usize).min(small.height);
+    let mut points = Vec::new();
+    for y in y0..y1 {
+        let mut first = None;
+        let mut last = None;
+        for x in x0..x1 {
+            if (small.pixels[y * small.width + x] as f64) < threshold && inside(x as f64 + 0.5, y as f64 + 0.5) {
+                first.get_or_insert(x);
+                last = Some(x);
+            }
+        }
+        if let (Some(a), Some(b)) = (first, last) {
+            for x in [a as f64, b as f64 + 1.0] {
+                points.push(Point::new(x * f, y as f64 * f));
+                points.push(Point::new(x * f, (y + 1) as f64 * f));
+            }
+        }
+    }
+    min_area_rectangle(&convex_hull(points))
+}
+
+/// Grows dark areas by `radius` pixels (a minimum filter over a square).
+fn dilate_dark(pixels: &[u8], width: usize, height: usize, radius: usize) -> Vec<u8> {
+    let mut horizontal = vec![0u8; pixels.len()];
+    for y in 0..height {
+        let row = &pixels[y * width..(y + 1) * width];
+        for x in 0..width {
+            let (lo, hi) = (x.saturating_sub(radius), (x + radius).min(width - 1));
+            horizontal[y * width + x] = row[lo..=hi].iter().copied().min().unwrap_or(255);
+        }
+    }
+    let mut out = vec![0u8; pixels.len()];
+    for y in 0..height {
+        let (lo, hi) = (y.saturating_sub(radius), (y + radius).min(height - 1));
+        for x in 0..width {
+            out[y * width + x] = (lo..=hi).map(|yy| horizontal[yy * width + x]).min().unwrap_or(255);
+        }
+    }
+    out
 }
 
 /// Locates a symbol starting from four approximate corners (in any order), e.g.
 /// the points a decoder reports.
 pub fn locate_from_corners(image: &Luma, corners: [Point; 4]) -> Option<LocatedSymbol> {
     let threshold = otsu_threshold(image.pixels);
-    locate_in_rectangle(image, corners, threshold)
+    locate_in_rectangle(image, image, corners, threshold)
 }
 
 struct OwnedLuma {
@@ -53,23 +168,22 @@ struct OwnedLuma {
     height: usize,
 }
 
-fn downsample(image: &Luma, factor: usize) -> OwnedLuma {
+/// Downsamples by `factor` keeping the darkest pixel of each block, so that thin
+/// ink stays connected.
+fn min_pool(image: &Luma, factor: usize) -> OwnedLuma {
     if factor == 1 {
         return OwnedLuma { pixels: image.pixels.to_vec(), width: image.width, height: image.height };
     }
     let (w, h) = (image.width / factor, image.height / factor);
-    let mut pixels = vec![0u8; w * h];
-    let area = (factor * factor) as u32;
-    for y in 0..h {
-        for x in 0..w {
-            let mut sum = 0u32;
-            for dy in 0..factor {
-                let row = (y * factor + dy) * image.width + x * factor;
-                for dx in 0..factor {
-                    sum += image.pixels[row + dx] as u32;
-                }
+    let mut pixels = vec![255u8; w * h];
+    for y in 0..h * factor {
+        let source = &image.pixels[y * image.width..y * image.width + w * factor];
+        let target = &mut pixels[(y / factor) * w..(y / factor + 1) * w];
+        for (t, block) in target.iter_mut().zip(source.chunks_exact(factor)) {
+            let m = block.iter().copied().min().unwrap_or(255);
+            if m < *t {
+                *t = m;
             }
-            pixels[y * w + x] = (sum / area) as u8;
         }
     }
     OwnedLuma { pixels, width: w, height: h }
@@ -172,7 +286,11 @@ fn finder_rectangles(small: &Luma, threshold: f64, factor: usize) -> Vec<[Point;
     rectangles
 }
 
-fn locate_in_rectangle(image: &Luma, rect: [Point; 4], threshold: f64) -> Option<LocatedSymbol> {
+/// Orients and counts the symbol in `shape_image` (possibly with dots joined), then
+/// refines its edges in `image`.
+fn locate_in_rectangle(shape_image: &Luma, image: &Luma, rect: [Point; 4], threshold: f64) -> Option<LocatedSymbol> {
+    let original = image;
+    let image = shape_image;
     let centre = Point::new(
         rect.iter().map(|p| p.x).sum::<f64>() / 4.0,
         rect.iter().map(|p| p.y).sum::<f64>() / 4.0,
@@ -194,7 +312,7 @@ fn locate_in_rectangle(image: &Luma, rect: [Point; 4], threshold: f64) -> Option
         let score = |k: usize| solid[(k + 3) % 4] + solid[k];
         score(i).total_cmp(&score(j))
     })?;
-    if solid[(corner + 3) % 4] < 0.75 || solid[corner] < 0.75 {
+    if solid[(corner + 3) % 4] < 0.6 || solid[corner] < 0.6 {
         return None;
     }
     let bottom_left = rect[corner];
@@ -210,7 +328,7 @@ fn locate_in_rectangle(image: &Luma, rect: [Point; 4], threshold: f64) -> Option
     let module_px = finder_thickness(image, &corners, threshold)?;
     let (rows, cols) = count_modules(image, &corners, module_px, threshold)?;
     let size = SymbolSize::with_dimensions(rows, cols)?;
-    refine(image, size, corners, threshold)
+    refine(original, size, corners, threshold)
 }
 
 fn inward_normal(a: Point, b: Point, centre: Point) -> (f64, f64) {
@@ -322,7 +440,11 @@ fn dark_runs_along(image: &Luma, a: Point, b: Point, centre: Point, inset: f64, 
             _ => merged.push((colour, n)),
         }
     }
-    merged.iter().filter(|(dark, _)| *dark).count()
+    // The run starts on the finder, which is always dark in the ideal symbol: a
+    // light start means a damaged finder module, still one clock module.
+    let whole_module = (module_px * 0.6 * 2.0) as usize; // in half-pixel steps
+    let missing_start = usize::from(merged.first().is_some_and(|&(dark, n)| !dark && n >= whole_module));
+    merged.iter().filter(|(dark, _)| *dark).count() + missing_start
 }
 
 /// Fits the four outer edges (finder arms, clock tracks) to measured threshold
@@ -332,23 +454,23 @@ fn refine(image: &Luma, size: SymbolSize, corners: [Point; 4], threshold: f64) -
     let module_corners = [Point::new(0.0, rows), Point::new(cols, rows), Point::new(cols, 0.0), Point::new(0.0, 0.0)];
     let mut grid = Homography::from_quad(module_corners, corners)?;
     let mut corners = corners;
-    for _pass in 0..2 {
+    for reach in [1.5, 0.7] {
         let mut left = Vec::new();
         let mut right = Vec::new();
         let mut top = Vec::new();
         let mut bottom = Vec::new();
         for r in 0..size.rows {
             let v = r as f64 + 0.5;
-            left.extend(first_crossing(image, &grid, Point::new(-0.7, v), Point::new(0.5, v), threshold));
+            left.extend(first_crossing(image, &grid, Point::new(-reach, v), Point::new(0.5, v), threshold));
             if r % 2 == 1 {
-                right.extend(first_crossing(image, &grid, Point::new(cols + 0.7, v), Point::new(cols - 0.5, v), threshold));
+                right.extend(first_crossing(image, &grid, Point::new(cols + reach, v), Point::new(cols - 0.5, v), threshold));
             }
         }
         for c in 0..size.cols {
             let u = c as f64 + 0.5;
-            bottom.extend(first_crossing(image, &grid, Point::new(u, rows + 0.7), Point::new(u, rows - 0.5), threshold));
+            bottom.extend(first_crossing(image, &grid, Point::new(u, rows + reach), Point::new(u, rows - 0.5), threshold));
             if c % 2 == 0 {
-                top.extend(first_crossing(image, &grid, Point::new(u, -0.7), Point::new(u, 0.5), threshold));
+                top.extend(first_crossing(image, &grid, Point::new(u, -reach), Point::new(u, 0.5), threshold));
             }
         }
         let module_px = corners[0].distance(corners[1]) / cols;

@@ -23,21 +23,33 @@ impl<'a> Luma<'a> {
     }
 }
 
-/// Mean gray level over a square aperture of side `aperture_modules` (in module
+/// Mean gray level over a circular aperture of diameter `aperture_modules` (in module
 /// units) centred on module coordinates (`u`, `v`), from 3×3 or 5×5 bilinear samples.
 pub fn aperture_mean(image: &Luma, grid: &Homography, u: f64, v: f64, aperture_modules: f64) -> f64 {
     let n: i32 = if aperture_modules > 0.5 { 5 } else { 3 };
     let step = aperture_modules / n as f64;
     let half = (n - 1) as f64 / 2.0;
-    let mut sum = 0.0;
+    let radius_squared = (aperture_modules / 2.0).powi(2);
+    // The grid is smooth over one module: map the centre once and step with the
+    // local Jacobian instead of mapping every sample point.
+    let centre = grid.map_uv(u, v);
+    let along_u = grid.map_uv(u + 0.25, v);
+    let along_v = grid.map_uv(u, v + 0.25);
+    let (ux, uy) = ((along_u.x - centre.x) * 4.0, (along_u.y - centre.y) * 4.0);
+    let (vx, vy) = ((along_v.x - centre.x) * 4.0, (along_v.y - centre.y) * 4.0);
+    let (mut sum, mut count) = (0.0, 0u32);
     for j in 0..n {
+        let dv = (j as f64 - half) * step;
         for i in 0..n {
             let du = (i as f64 - half) * step;
-            let dv = (j as f64 - half) * step;
-            sum += image.at(grid.map_uv(u + du, v + dv));
+            // Circular aperture: keep the sample points inside the circle.
+            if du * du + dv * dv <= radius_squared {
+                sum += image.at(Point::new(centre.x + du * ux + dv * vx, centre.y + du * uy + dv * vy));
+                count += 1;
+            }
         }
     }
-    sum / (n * n) as f64
+    sum / count.max(1) as f64
 }
 
 /// Aperture means at every module centre, row-major, plus a ring of `ring` quiet
@@ -80,8 +92,7 @@ pub fn percentile(values: &[f64], q: f64) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let index = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
+    let mut copy = values.to_vec();
+    let index = (((copy.len() - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize).min(copy.len() - 1);
+    *copy.select_nth_unstable_by(index, f64::total_cmp).1
 }

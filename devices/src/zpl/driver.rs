@@ -177,21 +177,20 @@ impl ZplPrinter {
             tracking.outstanding.iter().skip(skip).copied().collect()
         };
         let result = self.cancel_and_confirm().await;
-        let mut tracking = lock(&self.tracking);
-        tracking.clearing = false;
-        match result {
-            Ok(()) => {
-                // Everything older than the cancelled labels was printed (they left the buffer
-                // while it was being watched); the cancelled ones are proven never printed.
-                tracking.outstanding.clear();
-                drop(tracking);
-                if !before.paused {
-                    self.send(ZplCommand::Resume).await?;
-                }
-                Ok(candidates)
+        {
+            let mut tracking = lock(&self.tracking);
+            tracking.clearing = false;
+            if result.is_ok() {
+                // The cancelled labels are proven never printed; anything older left the
+                // buffer earlier and is reported printed by the next status answer.
+                tracking.outstanding.retain(|id| !candidates.contains(id));
             }
-            Err(error) => Err(error),
         }
+        result?;
+        if !before.paused {
+            self.send(ZplCommand::Resume).await?;
+        }
+        Ok(candidates)
     }
 
     async fn cancel_and_confirm(&self) -> Result<(), DeviceError> {

@@ -1,7 +1,9 @@
 //! The simulated smart camera on TCP, DMCC style: answers commands with the devices
 //! DMCC codec and pushes one result line (read with grade, or no-read) per trigger.
 
-use serialstation_devices::dmcc::{DmccCodecError, DmccCommand, DmccMessage, DmccRequest, DmccStatus};
+use serialstation_devices::dmcc::{
+    DmccCodecError, DmccCommand, DmccMessage, DmccRequest, DmccStatus,
+};
 use serialstation_devices::framing::decode_all;
 use serialstation_devices::readout::{CameraReadout, ReadOutcome};
 
@@ -18,7 +20,13 @@ pub const DEVICE_TYPE: &str = "SS-SMARTCAM-1";
 pub struct DmccConnection;
 
 fn response(request: &DmccRequest, status: DmccStatus, body: &str) -> Vec<u8> {
-    DmccMessage::Response { checksum: request.checksum, command_id: request.command_id, status, body: body.into() }.encode()
+    DmccMessage::Response {
+        checksum: request.checksum,
+        command_id: request.command_id,
+        status,
+        body: body.into(),
+    }
+    .encode()
 }
 
 /// Answers one request.
@@ -40,7 +48,16 @@ pub fn answer(core: &SharedCore, request: &DmccRequest) -> Vec<u8> {
             let seq = core.model.plc.camera_trigger_count;
             let mut bytes = response(request, DmccStatus::Ok, "");
             let checksum = core.camera_result_checksum;
-            bytes.extend(DmccMessage::Result { checksum, readout: CameraReadout { seq, outcome: ReadOutcome::NoRead } }.encode());
+            bytes.extend(
+                DmccMessage::Result {
+                    checksum,
+                    readout: CameraReadout {
+                        seq,
+                        outcome: ReadOutcome::NoRead,
+                    },
+                }
+                .encode(),
+            );
             bytes
         }
         DmccCommand::TriggerOff => response(request, DmccStatus::Ok, ""),
@@ -58,7 +75,13 @@ impl DeviceProtocol for DmccConnection {
             match message {
                 Ok(request) => out.push(answer(core, &request)),
                 Err(DmccCodecError::Checksum { command_id }) => out.push(
-                    DmccMessage::Response { checksum: true, command_id, status: DmccStatus::ChecksumIncorrect, body: String::new() }.encode(),
+                    DmccMessage::Response {
+                        checksum: true,
+                        command_id,
+                        status: DmccStatus::ChecksumIncorrect,
+                        body: String::new(),
+                    }
+                    .encode(),
                 ),
                 Err(e) => lock(core).note("camera", format!("DMCC garbage ignored: {e}")),
             }
@@ -68,6 +91,12 @@ impl DeviceProtocol for DmccConnection {
 
     fn on_push(&mut self, core: &SharedCore, shot: &Arc<Shot>) -> Option<Vec<u8>> {
         let checksum = lock(core).camera_result_checksum;
-        Some(DmccMessage::Result { checksum, readout: shot.readout.clone() }.encode())
+        Some(
+            DmccMessage::Result {
+                checksum,
+                readout: shot.readout.clone(),
+            }
+            .encode(),
+        )
     }
 }

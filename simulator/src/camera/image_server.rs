@@ -16,7 +16,12 @@ use crate::runtime::net::DeviceProtocol;
 pub struct ImageConnection;
 
 fn empty_image(seq: u32) -> ImageFrame {
-    ImageFrame::Image(GrayImage { seq, width: 0, height: 0, pixels: Vec::new() })
+    ImageFrame::Image(GrayImage {
+        seq,
+        width: 0,
+        height: 0,
+        pixels: Vec::new(),
+    })
 }
 
 impl DeviceProtocol for ImageConnection {
@@ -31,8 +36,12 @@ impl DeviceProtocol for ImageConnection {
                 Ok(ImageFrame::Disarm) => lock(core).camera_armed = false,
                 // Nothing tracked is under the camera on a software trigger.
                 Ok(ImageFrame::Trigger { seq }) => out.push(empty_image(seq).encode()),
-                Ok(ImageFrame::Heartbeat { counter }) => out.push(ImageFrame::Heartbeat { counter }.encode()),
-                Ok(ImageFrame::Image(_)) => lock(core).note("camera", "the host sent an image frame; ignored".into()),
+                Ok(ImageFrame::Heartbeat { counter }) => {
+                    out.push(ImageFrame::Heartbeat { counter }.encode())
+                }
+                Ok(ImageFrame::Image(_)) => {
+                    lock(core).note("camera", "the host sent an image frame; ignored".into())
+                }
                 Err(e) => lock(core).note("camera", format!("image-camera garbage ignored: {e}")),
             }
         }
@@ -41,7 +50,12 @@ impl DeviceProtocol for ImageConnection {
 
     fn on_push(&mut self, _core: &SharedCore, shot: &Arc<Shot>) -> Option<Vec<u8>> {
         let frame = match &shot.image {
-            Some(img) => ImageFrame::Image(GrayImage { seq: shot.seq, width: img.width, height: img.height, pixels: img.pixels.clone() }),
+            Some(img) => ImageFrame::Image(GrayImage {
+                seq: shot.seq,
+                width: img.width,
+                height: img.height,
+                pixels: img.pixels.clone(),
+            }),
             None => empty_image(shot.seq),
         };
         Some(frame.encode())

@@ -21,24 +21,37 @@ pub fn spawn(
     images: bool,
     module_px: u32,
 ) -> std::io::Result<thread::JoinHandle<()>> {
-    thread::Builder::new().name("camera-worker".into()).spawn(move || {
-        while let Ok(job) = jobs.recv() {
-            let shot = shoot(&job, images, module_px);
-            lock(&core).record_camera(shot.item_no, report_of(&shot), shot.print_grade.map(|g| g.to_string()));
-            if shots.send(shot).is_err() {
-                return;
+    thread::Builder::new()
+        .name("camera-worker".into())
+        .spawn(move || {
+            while let Ok(job) = jobs.recv() {
+                let shot = shoot(&job, images, module_px);
+                lock(&core).record_camera(
+                    shot.item_no,
+                    report_of(&shot),
+                    shot.print_grade.map(|g| g.to_string()),
+                );
+                if shots.send(shot).is_err() {
+                    return;
+                }
             }
-        }
-    })
+        })
 }
 
 /// The ground-truth form of what the camera reports.
 pub fn report_of(shot: &Shot) -> CameraReport {
     match &shot.readout.outcome {
-        ReadOutcome::Read { symbology, data, grade } => CameraReport {
+        ReadOutcome::Read {
+            symbology,
+            data,
+            grade,
+        } => CameraReport {
             data: Some(format!("{symbology}{}", String::from_utf8_lossy(data))),
             grade: Some(grade.to_string()),
         },
-        ReadOutcome::NoRead => CameraReport { data: None, grade: None },
+        ReadOutcome::NoRead => CameraReport {
+            data: None,
+            grade: None,
+        },
     }
 }

@@ -5,5 +5,7 @@
 pub mod record;
 pub mod store;
 
-pub use record::{CameraReport, ItemRecord, LineNote, PhysicalExit, PrintOutcome, Recorder, Row, VerdictArrival};
+pub use record::{
+    CameraReport, ItemRecord, LineNote, PhysicalExit, PrintOutcome, Recorder, Row, VerdictArrival,
+};
 pub use store::{GroundTruth, GroundTruthError, GroundTruthWriter, Summary};

@@ -28,7 +28,13 @@ impl PhysicalExit {
         }
     }
     pub fn parse(s: &str) -> Option<PhysicalExit> {
-        [PhysicalExit::GoodExit, PhysicalExit::RejectBin, PhysicalExit::OnLine].into_iter().find(|e| e.as_str() == s)
+        [
+            PhysicalExit::GoodExit,
+            PhysicalExit::RejectBin,
+            PhysicalExit::OnLine,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == s)
     }
 }
 
@@ -154,17 +160,38 @@ const RECENT_KEPT: usize = 4096;
 
 impl Recorder {
     pub fn new(images: bool) -> Recorder {
-        Recorder { imaging: if images { "image".into() } else { "none".into() }, ..Default::default() }
+        Recorder {
+            imaging: if images {
+                "image".into()
+            } else {
+                "none".into()
+            },
+            ..Default::default()
+        }
     }
 
     /// Folds one line event; pushes rows that became final.
     pub fn on_event(&mut self, event: &LineEvent, rows: &mut Vec<Row>) {
         match event {
-            LineEvent::ItemEntered { item_no, seq, encoder, time_ms } => {
-                self.open.insert(*item_no, ItemRecord::new(*item_no, *seq, *encoder, *time_ms, &self.imaging));
+            LineEvent::ItemEntered {
+                item_no,
+                seq,
+                encoder,
+                time_ms,
+            } => {
+                self.open.insert(
+                    *item_no,
+                    ItemRecord::new(*item_no, *seq, *encoder, *time_ms, &self.imaging),
+                );
                 self.by_seq.insert(*seq, *item_no);
             }
-            LineEvent::GateDecision { item_no, verdict_held, released, gate_fired, .. } => {
+            LineEvent::GateDecision {
+                item_no,
+                verdict_held,
+                released,
+                gate_fired,
+                ..
+            } => {
                 if let Some(r) = self.open.get_mut(item_no) {
                     r.verdict_held = *verdict_held;
                     r.released = Some(*released);
@@ -177,7 +204,11 @@ impl Recorder {
                 }
                 self.maybe_finish(*item_no, rows);
             }
-            LineEvent::EnteredBin { item_no, seen_by_sensor, .. } => {
+            LineEvent::EnteredBin {
+                item_no,
+                seen_by_sensor,
+                ..
+            } => {
                 if let Some(r) = self.open.get_mut(item_no) {
                     r.exit = PhysicalExit::RejectBin;
                     r.reject_seen_by_sensor = Some(*seen_by_sensor);
@@ -193,7 +224,14 @@ impl Recorder {
                     rows.push(Row::Item(r.clone()));
                 }
             }
-            LineEvent::VerdictReceived { seq, verdict, item_no, late, encoder, time_ms } => {
+            LineEvent::VerdictReceived {
+                seq,
+                verdict,
+                item_no,
+                late,
+                encoder,
+                time_ms,
+            } => {
                 let item_no = item_no.or_else(|| self.by_seq.get(seq).copied());
                 rows.push(Row::Verdict(VerdictArrival {
                     seq: *seq,

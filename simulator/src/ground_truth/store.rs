@@ -8,7 +8,9 @@ use std::thread;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::record::{CameraReport, ItemRecord, LineNote, PhysicalExit, PrintOutcome, Row, VerdictArrival};
+use super::record::{
+    CameraReport, ItemRecord, LineNote, PhysicalExit, PrintOutcome, Row, VerdictArrival,
+};
 use crate::faults::FaultKind;
 use crate::model::{Fate, Verdict};
 
@@ -57,15 +59,25 @@ CREATE TABLE line_events (id INTEGER PRIMARY KEY, time_ms REAL NOT NULL, kind TE
 #[derive(Debug, thiserror::Error)]
 pub enum GroundTruthError {
     #[error("ground truth {path}: {source}; check that the directory exists and is writable")]
-    Open { path: PathBuf, source: rusqlite::Error },
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("ground truth query failed: {0}")]
     Query(#[from] rusqlite::Error),
     #[error("ground truth {path}: cannot remove the old file ({source})")]
-    Remove { path: PathBuf, source: std::io::Error },
+    Remove {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the ground-truth writer has stopped (an earlier write failed: see the log)")]
     WriterGone,
     #[error("ground truth row {item_no}: unknown value `{value}` in column {column}")]
-    BadValue { item_no: i64, column: &'static str, value: String },
+    BadValue {
+        item_no: i64,
+        column: &'static str,
+        value: String,
+    },
 }
 
 enum Command {
@@ -82,16 +94,33 @@ pub struct GroundTruthWriter {
 
 impl GroundTruthWriter {
     /// Creates (or truncates) the file, writes the run metadata and starts the writer.
-    pub fn create(path: &Path, run_info: &[(&str, String)]) -> Result<GroundTruthWriter, GroundTruthError> {
-        if path.exists() {
-            std::fs::remove_file(path).map_err(|source| GroundTruthError::Remove { path: path.into(), source })?;
+    pub fn create(
+        path: &Path,
+        run_info: &[(&str, String)],
+    ) -> Result<GroundTruthWriter, GroundTruthError> {
+        // The file and the journal files an interrupted earlier run may have left.
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = PathBuf::from(name);
+            if file.exists() {
+                std::fs::remove_file(&file).map_err(|source| GroundTruthError::Remove {
+                    path: file.clone(),
+                    source,
+                })?;
+            }
         }
-        let open_err = |source| GroundTruthError::Open { path: path.into(), source };
+        let open_err = |source| GroundTruthError::Open {
+            path: path.into(),
+            source,
+        };
         let conn = Connection::open(path).map_err(open_err)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;").map_err(open_err)?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            .map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
         for (k, v) in run_info {
-            conn.execute("INSERT INTO run(key, value) VALUES (?1, ?2)", params![k, v]).map_err(open_err)?;
+            conn.execute("INSERT INTO run(key, value) VALUES (?1, ?2)", params![k, v])
+                .map_err(open_err)?;
         }
         let (tx, rx) = mpsc::channel::<Command>();
         let thread_path = path.to_path_buf();
@@ -102,7 +131,10 @@ impl GroundTruthWriter {
                 path: path.into(),
                 source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
             })?;
-        Ok(GroundTruthWriter { tx, path: path.to_path_buf() })
+        Ok(GroundTruthWriter {
+            tx,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -113,13 +145,17 @@ impl GroundTruthWriter {
         if rows.is_empty() {
             return Ok(());
         }
-        self.tx.send(Command::Rows(rows)).map_err(|_| GroundTruthError::WriterGone)
+        self.tx
+            .send(Command::Rows(rows))
+            .map_err(|_| GroundTruthError::WriterGone)
     }
 
     /// Blocks until every row sent before is committed.
     pub fn flush(&self) -> Result<(), GroundTruthError> {
         let (tx, rx) = mpsc::channel();
-        self.tx.send(Command::Flush(tx)).map_err(|_| GroundTruthError::WriterGone)?;
+        self.tx
+            .send(Command::Flush(tx))
+            .map_err(|_| GroundTruthError::WriterGone)?;
         match rx.recv() {
             Ok(Ok(())) => Ok(()),
             _ => Err(GroundTruthError::WriterGone),
@@ -161,7 +197,8 @@ fn write_batch(conn: &mut Connection, rows: &[Row]) -> rusqlite::Result<()> {
         )?;
         let mut verdict_stmt =
             tx.prepare("INSERT INTO verdicts(seq, verdict, item_no, late, encoder, time_ms) VALUES (?1,?2,?3,?4,?5,?6)")?;
-        let mut note_stmt = tx.prepare("INSERT INTO line_events(time_ms, kind, detail) VALUES (?1,?2,?3)")?;
+        let mut note_stmt =
+            tx.prepare("INSERT INTO line_events(time_ms, kind, detail) VALUES (?1,?2,?3)")?;
         for row in rows {
             match row {
                 Row::Item(r) => {
@@ -248,13 +285,19 @@ pub struct Summary {
 impl GroundTruth {
     pub fn open(path: &Path) -> Result<GroundTruth, GroundTruthError> {
         let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|source| GroundTruthError::Open { path: path.into(), source })?;
+            .map_err(|source| GroundTruthError::Open {
+                path: path.into(),
+                source,
+            })?;
         Ok(GroundTruth { conn })
     }
 
     /// A run setting stored at start (seed, images, config).
     pub fn run_info(&self, key: &str) -> Result<Option<String>, GroundTruthError> {
-        Ok(self.conn.query_row("SELECT value FROM run WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM run WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
     }
 
     /// Every item, in item order.
@@ -263,7 +306,10 @@ impl GroundTruth {
     }
 
     pub fn item(&self, item_no: u64) -> Result<Option<ItemRecord>, GroundTruthError> {
-        Ok(self.items_where("item_no = ?1", [item_no as i64])?.into_iter().next())
+        Ok(self
+            .items_where("item_no = ?1", [item_no as i64])?
+            .into_iter()
+            .next())
     }
 
     /// Items whose seq is `seq` (more than one only after a u32 wrap).
@@ -286,19 +332,26 @@ impl GroundTruth {
         let mut stmt = self.conn.prepare(
             "SELECT printed_serial, COUNT(*) FROM items WHERE printed_serial IS NOT NULL GROUP BY printed_serial HAVING COUNT(*) > 1 ORDER BY printed_serial",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Items that left through the good exit without an explicit GOOD verdict held at
     /// the gate (only possible through a gate failure): each one is an escape.
     pub fn good_exits_without_good_verdict(&self) -> Result<Vec<ItemRecord>, GroundTruthError> {
-        self.items_where("exit = 'good_exit' AND (verdict_held IS NULL OR verdict_held <> 'good')", [])
+        self.items_where(
+            "exit = 'good_exit' AND (verdict_held IS NULL OR verdict_held <> 'good')",
+            [],
+        )
     }
 
     /// Every verdict write in arrival order.
     pub fn verdicts(&self) -> Result<Vec<VerdictArrival>, GroundTruthError> {
-        let mut stmt = self.conn.prepare("SELECT seq, verdict, item_no, late, encoder, time_ms FROM verdicts ORDER BY id")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, verdict, item_no, late, encoder, time_ms FROM verdicts ORDER BY id",
+        )?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, u32>(0)?,
@@ -326,8 +379,16 @@ impl GroundTruth {
 
     /// Alarms, state changes and control actions, in order.
     pub fn line_events(&self) -> Result<Vec<LineNote>, GroundTruthError> {
-        let mut stmt = self.conn.prepare("SELECT time_ms, kind, detail FROM line_events ORDER BY id")?;
-        let rows = stmt.query_map([], |r| Ok(LineNote { time_ms: r.get(0)?, kind: r.get(1)?, detail: r.get(2)? }))?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT time_ms, kind, detail FROM line_events ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(LineNote {
+                time_ms: r.get(0)?,
+                kind: r.get(1)?,
+                detail: r.get(2)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -341,8 +402,12 @@ impl GroundTruth {
             good_exit: count("SELECT COUNT(*) FROM items WHERE exit = 'good_exit'")?,
             reject_bin: count("SELECT COUNT(*) FROM items WHERE exit = 'reject_bin'")?,
             on_line: count("SELECT COUNT(*) FROM items WHERE exit = 'on_line'")?,
-            rejects_confirmed: count("SELECT COUNT(*) FROM items WHERE plc_fate = 'rejected_confirmed'")?,
-            rejects_unconfirmed: count("SELECT COUNT(*) FROM items WHERE plc_fate = 'rejected_unconfirmed'")?,
+            rejects_confirmed: count(
+                "SELECT COUNT(*) FROM items WHERE plc_fate = 'rejected_confirmed'",
+            )?,
+            rejects_unconfirmed: count(
+                "SELECT COUNT(*) FROM items WHERE plc_fate = 'rejected_unconfirmed'",
+            )?,
         })
     }
 
@@ -352,7 +417,11 @@ impl GroundTruth {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn items_where<P: rusqlite::Params>(&self, filter: &str, p: P) -> Result<Vec<ItemRecord>, GroundTruthError> {
+    fn items_where<P: rusqlite::Params>(
+        &self,
+        filter: &str,
+        p: P,
+    ) -> Result<Vec<ItemRecord>, GroundTruthError> {
         let sql = format!(
             "SELECT item_no, seq, entered_encoder, entered_ms, printed, print_message_id, printed_data, printed_serial,
                     print_grade, print_defects, imaging, camera_reported, camera_data, camera_grade, verdict_held,
@@ -364,7 +433,11 @@ impl GroundTruth {
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let item_no: i64 = r.get(0)?;
-            let bad = |column: &'static str, value: &str| GroundTruthError::BadValue { item_no, column, value: value.into() };
+            let bad = |column: &'static str, value: &str| GroundTruthError::BadValue {
+                item_no,
+                column,
+                value: value.into(),
+            };
             let printed: bool = r.get(4)?;
             let print = if printed {
                 let defects: Option<String> = r.get(9)?;
@@ -382,7 +455,10 @@ impl GroundTruth {
                 None
             };
             let camera = if r.get::<_, bool>(11)? {
-                Some(CameraReport { data: r.get(12)?, grade: r.get(13)? })
+                Some(CameraReport {
+                    data: r.get(12)?,
+                    grade: r.get(13)?,
+                })
             } else {
                 None
             };
@@ -441,4 +517,3 @@ fn parse_fate(s: &str) -> Option<Fate> {
         _ => None,
     }
 }
-

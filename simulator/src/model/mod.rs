@@ -19,17 +19,67 @@ pub use plc::{Alarm, Fate, PackMlCommand, PackMlState, PlcLogic, SeqSlot, Verdic
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum LineEvent {
-    ItemEntered { item_no: u64, seq: u32, encoder: u32, time_ms: f64 },
-    PrintTrigger { item_no: u64, seq: u32, encoder: u32 },
-    CameraTrigger { item_no: u64, seq: u32, encoder: u32 },
-    GateDecision { item_no: u64, seq: u32, verdict_held: Option<Verdict>, released: bool, gate_fired: bool, encoder: u32 },
-    ExitedGood { item_no: u64, seq: u32, encoder: u32 },
-    EnteredBin { item_no: u64, seq: u32, seen_by_sensor: bool, encoder: u32 },
-    FateRecorded { item_no: u64, seq: u32, fate: Fate },
-    VerdictReceived { seq: u32, verdict: Option<Verdict>, item_no: Option<u64>, late: bool, encoder: u32, time_ms: f64 },
-    AlarmRaised { alarm: Alarm, encoder: u32 },
-    StateChanged { from: PackMlState, to: PackMlState, cause: String },
-    FaultApplied { item_no: u64, fault: FaultKind },
+    ItemEntered {
+        item_no: u64,
+        seq: u32,
+        encoder: u32,
+        time_ms: f64,
+    },
+    PrintTrigger {
+        item_no: u64,
+        seq: u32,
+        encoder: u32,
+    },
+    CameraTrigger {
+        item_no: u64,
+        seq: u32,
+        encoder: u32,
+    },
+    GateDecision {
+        item_no: u64,
+        seq: u32,
+        verdict_held: Option<Verdict>,
+        released: bool,
+        gate_fired: bool,
+        encoder: u32,
+    },
+    ExitedGood {
+        item_no: u64,
+        seq: u32,
+        encoder: u32,
+    },
+    EnteredBin {
+        item_no: u64,
+        seq: u32,
+        seen_by_sensor: bool,
+        encoder: u32,
+    },
+    FateRecorded {
+        item_no: u64,
+        seq: u32,
+        fate: Fate,
+    },
+    VerdictReceived {
+        seq: u32,
+        verdict: Option<Verdict>,
+        item_no: Option<u64>,
+        late: bool,
+        encoder: u32,
+        time_ms: f64,
+    },
+    AlarmRaised {
+        alarm: Alarm,
+        encoder: u32,
+    },
+    StateChanged {
+        from: PackMlState,
+        to: PackMlState,
+        cause: String,
+    },
+    FaultApplied {
+        item_no: u64,
+        fault: FaultKind,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +89,9 @@ enum Stage {
     ToGate,
     ToGoodExit,
     /// Diverted into the reject chute; reaches the confirm sensor position.
-    InChute { seen: bool },
+    InChute {
+        seen: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +152,10 @@ pub struct LineModel {
     items: VecDeque<TrackedItem>,
     pending_confirms: VecDeque<PendingConfirm>,
     time_ms: f64,
+    /// Item numbers with a recorded fate beyond the contiguous frontier.
+    fated_ahead: std::collections::BTreeSet<u64>,
+    /// The oldest item whose fate is still open.
+    fate_frontier: u64,
     pub plc: PlcLogic,
     pub faults: FaultTable,
 }
@@ -121,6 +177,8 @@ impl LineModel {
             items: VecDeque::new(),
             pending_confirms: VecDeque::new(),
             time_ms: 0.0,
+            fated_ahead: std::collections::BTreeSet::new(),
+            fate_frontier: 1,
             plc: PlcLogic::new(
                 ring_size,
                 config.plc.consecutive_reject_limit,
@@ -147,7 +205,11 @@ impl LineModel {
 
     /// Items per minute while running (0 when the belt stands).
     pub fn line_speed(&self) -> f64 {
-        if self.plc.running() { self.rate_per_min } else { 0.0 }
+        if self.plc.running() {
+            self.rate_per_min
+        } else {
+            0.0
+        }
     }
 
     pub fn rate_per_min(&self) -> f64 {
@@ -181,7 +243,11 @@ impl LineModel {
         let from = self.plc.state;
         match self.plc.command(cmd) {
             Some(to) => {
-                events.push(LineEvent::StateChanged { from, to, cause: format!("command {cmd:?}") });
+                events.push(LineEvent::StateChanged {
+                    from,
+                    to,
+                    cause: format!("command {cmd:?}"),
+                });
                 true
             }
             None => false,
@@ -190,7 +256,13 @@ impl LineModel {
 
     /// Writes one verdict slot (what a Modbus write of the slot does). Reports the
     /// verdict's arrival with whether it came too late for its item.
-    pub fn write_verdict_slot(&mut self, slot: usize, seq: u32, code: u16, events: &mut Vec<LineEvent>) {
+    pub fn write_verdict_slot(
+        &mut self,
+        slot: usize,
+        seq: u32,
+        code: u16,
+        events: &mut Vec<LineEvent>,
+    ) {
         let ring = self.plc.ring_size();
         let slot = slot % ring;
         self.plc.verdicts[slot] = SeqSlot { seq, code };
@@ -199,7 +271,10 @@ impl LineModel {
         }
         let on_belt = self.items.iter().find(|i| i.seq == seq);
         let (item_no, late) = match on_belt {
-            Some(item) => (Some(item.item_no), !matches!(item.stage, Stage::ToPrint | Stage::ToCamera | Stage::ToGate)),
+            Some(item) => (
+                Some(item.item_no),
+                !matches!(item.stage, Stage::ToPrint | Stage::ToCamera | Stage::ToGate),
+            ),
             None => {
                 // Not on the belt: either already gone (late) or not produced yet.
                 let produced = self.next_item_no - 1;
@@ -253,9 +328,16 @@ impl LineModel {
     }
 
     fn raise(&mut self, alarm: Alarm, events: &mut Vec<LineEvent>) {
-        events.push(LineEvent::AlarmRaised { alarm, encoder: self.encoder() });
+        events.push(LineEvent::AlarmRaised {
+            alarm,
+            encoder: self.encoder(),
+        });
         if let Some(from) = self.plc.raise(alarm) {
-            events.push(LineEvent::StateChanged { from, to: self.plc.state, cause: format!("alarm {alarm:?}") });
+            events.push(LineEvent::StateChanged {
+                from,
+                to: self.plc.state,
+                cause: format!("alarm {alarm:?}"),
+            });
         }
     }
 
@@ -276,14 +358,17 @@ impl LineModel {
         let target = self.encoder + step as u64;
         let start_encoder = self.encoder;
         while self.plc.running() {
-            let Some((pos, due)) = self.next_due() else { break };
+            let Some((pos, due)) = self.next_due() else {
+                break;
+            };
             if pos > target {
                 break;
             }
             self.encoder = pos;
             // Interpolated time of the event within this step.
             if target > start_encoder {
-                self.time_ms = start_ms + dt_ms * (pos - start_encoder) as f64 / (target - start_encoder) as f64;
+                self.time_ms = start_ms
+                    + dt_ms * (pos - start_encoder) as f64 / (target - start_encoder) as f64;
             }
             self.process(due, events);
         }
@@ -345,61 +430,117 @@ impl LineModel {
                 let seq = self.first_seq.wrapping_add((item_no - 1) as u32);
                 self.next_product_at = self.encoder + self.geometry.pitch;
                 self.plc.items_detected = seq.wrapping_add(1);
-                self.items.push_back(TrackedItem { item_no, seq, entry: self.encoder, stage: Stage::ToPrint, released: false });
-                events.push(LineEvent::ItemEntered { item_no, seq, encoder, time_ms: self.time_ms });
+                self.items.push_back(TrackedItem {
+                    item_no,
+                    seq,
+                    entry: self.encoder,
+                    stage: Stage::ToPrint,
+                    released: false,
+                });
+                events.push(LineEvent::ItemEntered {
+                    item_no,
+                    seq,
+                    encoder,
+                    time_ms: self.time_ms,
+                });
                 if self.faults.fires_for_item(FaultKind::BinFull, item_no) {
-                    events.push(LineEvent::FaultApplied { item_no, fault: FaultKind::BinFull });
+                    events.push(LineEvent::FaultApplied {
+                        item_no,
+                        fault: FaultKind::BinFull,
+                    });
                     self.raise(Alarm::BinFull, events);
                 }
                 if self.faults.fires_for_item(FaultKind::LineJam, item_no) {
-                    events.push(LineEvent::FaultApplied { item_no, fault: FaultKind::LineJam });
+                    events.push(LineEvent::FaultApplied {
+                        item_no,
+                        fault: FaultKind::LineJam,
+                    });
                     self.raise(Alarm::Jam, events);
                 }
             }
             Due::Print(i) => {
                 let item = &mut self.items[i];
                 item.stage = Stage::ToCamera;
-                events.push(LineEvent::PrintTrigger { item_no: item.item_no, seq: item.seq, encoder });
+                events.push(LineEvent::PrintTrigger {
+                    item_no: item.item_no,
+                    seq: item.seq,
+                    encoder,
+                });
             }
             Due::Camera(i) => {
                 let item = &mut self.items[i];
                 item.stage = Stage::ToGate;
                 let (item_no, seq) = (item.item_no, item.seq);
                 self.plc.camera_trigger_count = seq.wrapping_add(1);
-                events.push(LineEvent::CameraTrigger { item_no, seq, encoder });
+                events.push(LineEvent::CameraTrigger {
+                    item_no,
+                    seq,
+                    encoder,
+                });
             }
             Due::Gate(i) => self.gate(i, events),
             Due::GoodExit(i) => {
-                let Some(item) = self.items.remove(i) else { return };
+                let Some(item) = self.items.remove(i) else {
+                    return;
+                };
                 self.plc.good_exit_count = self.plc.good_exit_count.wrapping_add(1);
-                events.push(LineEvent::ExitedGood { item_no: item.item_no, seq: item.seq, encoder });
+                events.push(LineEvent::ExitedGood {
+                    item_no: item.item_no,
+                    seq: item.seq,
+                    encoder,
+                });
                 if item.released {
-                    self.plc.record_fate(item.seq, Fate::ExitedGood);
-                    events.push(LineEvent::FateRecorded { item_no: item.item_no, seq: item.seq, fate: Fate::ExitedGood });
+                    self.record_fate(item.item_no, item.seq, Fate::ExitedGood, events);
                 }
             }
             Due::ConfirmSensor(i) => {
-                let Some(item) = self.items.remove(i) else { return };
-                let Stage::InChute { seen } = item.stage else { return };
-                events.push(LineEvent::EnteredBin { item_no: item.item_no, seq: item.seq, seen_by_sensor: seen, encoder });
+                let Some(item) = self.items.remove(i) else {
+                    return;
+                };
+                let Stage::InChute { seen } = item.stage else {
+                    return;
+                };
+                events.push(LineEvent::EnteredBin {
+                    item_no: item.item_no,
+                    seq: item.seq,
+                    seen_by_sensor: seen,
+                    encoder,
+                });
                 self.plc.bin_level += 1;
-                if seen && let Some(k) = self.pending_confirms.iter().position(|p| p.item_no == item.item_no) {
+                if seen
+                    && let Some(k) = self
+                        .pending_confirms
+                        .iter()
+                        .position(|p| p.item_no == item.item_no)
+                {
                     self.pending_confirms.remove(k);
                     self.plc.reject_confirm_count = self.plc.reject_confirm_count.wrapping_add(1);
-                    self.plc.record_fate(item.seq, Fate::RejectedConfirmed);
-                    events.push(LineEvent::FateRecorded { item_no: item.item_no, seq: item.seq, fate: Fate::RejectedConfirmed });
+                    self.record_fate(item.item_no, item.seq, Fate::RejectedConfirmed, events);
                 }
                 if self.plc.bin_level >= self.plc.bin_capacity && !self.plc.bin_full_input {
                     self.raise(Alarm::BinFull, events);
                 }
             }
             Due::ConfirmDeadline(k) => {
-                let Some(p) = self.pending_confirms.remove(k) else { return };
-                self.plc.record_fate(p.seq, Fate::RejectedUnconfirmed);
-                events.push(LineEvent::FateRecorded { item_no: p.item_no, seq: p.seq, fate: Fate::RejectedUnconfirmed });
+                let Some(p) = self.pending_confirms.remove(k) else {
+                    return;
+                };
+                self.record_fate(p.item_no, p.seq, Fate::RejectedUnconfirmed, events);
                 self.raise(Alarm::RejectNotConfirmed, events);
             }
         }
+    }
+
+    /// Writes a fate to the PLC's ring and moves the gate count over every item
+    /// whose fate is known, so that every seq below it has one.
+    fn record_fate(&mut self, item_no: u64, seq: u32, fate: Fate, events: &mut Vec<LineEvent>) {
+        self.plc.record_fate(seq, fate);
+        events.push(LineEvent::FateRecorded { item_no, seq, fate });
+        self.fated_ahead.insert(item_no);
+        while self.fated_ahead.remove(&self.fate_frontier) {
+            self.fate_frontier += 1;
+        }
+        self.plc.gate_count = self.first_seq.wrapping_add((self.fate_frontier - 1) as u32);
     }
 
     fn gate(&mut self, i: usize, events: &mut Vec<LineEvent>) {
@@ -408,7 +549,6 @@ impl LineModel {
         let verdict_held = self.plc.verdict_for(seq);
         let released = verdict_held == Some(Verdict::Good);
         let mut gate_fired = false;
-        self.plc.gate_count = seq.wrapping_add(1);
         if released {
             self.plc.consecutive_rejects = 0;
             self.items[i].released = true;
@@ -421,22 +561,38 @@ impl LineModel {
                 deadline: self.encoder + self.geometry.reject_confirm_window,
             });
             if self.faults.fires_for_item(FaultKind::GateNoFire, item_no) {
-                events.push(LineEvent::FaultApplied { item_no, fault: FaultKind::GateNoFire });
+                events.push(LineEvent::FaultApplied {
+                    item_no,
+                    fault: FaultKind::GateNoFire,
+                });
                 self.items[i].stage = Stage::ToGoodExit;
             } else {
                 gate_fired = true;
                 let miss = self.faults.fires_for_item(FaultKind::ConfirmMiss, item_no);
                 if miss {
-                    events.push(LineEvent::FaultApplied { item_no, fault: FaultKind::ConfirmMiss });
+                    events.push(LineEvent::FaultApplied {
+                        item_no,
+                        fault: FaultKind::ConfirmMiss,
+                    });
                 }
                 self.items[i].stage = Stage::InChute { seen: !miss };
             }
         }
-        events.push(LineEvent::GateDecision { item_no, seq, verdict_held, released, gate_fired, encoder });
+        events.push(LineEvent::GateDecision {
+            item_no,
+            seq,
+            verdict_held,
+            released,
+            gate_fired,
+            encoder,
+        });
         if !released {
             self.plc.consecutive_rejects = self.plc.consecutive_rejects.saturating_add(1);
             let limit = self.plc.consecutive_reject_limit;
-            if limit > 0 && self.plc.consecutive_rejects >= limit && !self.plc.alarm_active(Alarm::ConsecutiveRejects) {
+            if limit > 0
+                && self.plc.consecutive_rejects >= limit
+                && !self.plc.alarm_active(Alarm::ConsecutiveRejects)
+            {
                 self.raise(Alarm::ConsecutiveRejects, events);
             }
         }

@@ -53,9 +53,11 @@ pub enum PackMlCommand {
 impl PackMlCommand {
     pub fn from_number(n: u16) -> Option<PackMlCommand> {
         use PackMlCommand::*;
-        [Reset, Start, Stop, Hold, Unhold, Suspend, Unsuspend, Abort, Clear]
-            .into_iter()
-            .find(|c| *c as u16 == n)
+        [
+            Reset, Start, Stop, Hold, Unhold, Suspend, Unsuspend, Abort, Clear,
+        ]
+        .into_iter()
+        .find(|c| *c as u16 == n)
     }
 }
 
@@ -172,9 +174,19 @@ pub struct PlcLogic {
 }
 
 impl PlcLogic {
-    pub fn new(ring_size: usize, consecutive_reject_limit: u16, bin_capacity: u32, autostart: bool, first_seq: u32) -> PlcLogic {
+    pub fn new(
+        ring_size: usize,
+        consecutive_reject_limit: u16,
+        bin_capacity: u32,
+        autostart: bool,
+        first_seq: u32,
+    ) -> PlcLogic {
         PlcLogic {
-            state: if autostart { PackMlState::Execute } else { PackMlState::Idle },
+            state: if autostart {
+                PackMlState::Execute
+            } else {
+                PackMlState::Idle
+            },
             latched: 0,
             bin_full_input: false,
             bin_door_open_input: false,
@@ -208,12 +220,19 @@ impl PlcLogic {
     /// The verdict the PLC holds for `seq` right now (a stale slot counts as none).
     pub fn verdict_for(&self, seq: u32) -> Option<Verdict> {
         let slot = self.verdicts[self.slot_of(seq)];
-        if slot.seq == seq { verdict_from_code(slot.code) } else { None }
+        if slot.seq == seq {
+            verdict_from_code(slot.code)
+        } else {
+            None
+        }
     }
 
     pub fn record_fate(&mut self, seq: u32, fate: Fate) {
         let i = self.slot_of(seq);
-        self.fates[i] = SeqSlot { seq, code: fate_code(fate) };
+        self.fates[i] = SeqSlot {
+            seq,
+            code: fate_code(fate),
+        };
         self.fate_write_count = self.fate_write_count.wrapping_add(1);
     }
 
@@ -246,7 +265,10 @@ impl PlcLogic {
     }
 
     pub fn active_alarms(&self) -> Vec<Alarm> {
-        Alarm::ALL.into_iter().filter(|a| self.alarm_active(*a)).collect()
+        Alarm::ALL
+            .into_iter()
+            .filter(|a| self.alarm_active(*a))
+            .collect()
     }
 
     /// Latches `alarm` and aborts the line. Returns the previous state when the
@@ -319,9 +341,16 @@ mod tests {
     fn stale_slot_is_no_verdict() {
         let mut p = PlcLogic::new(8, 3, 10, false, 0);
         let i = p.slot_of(3);
-        p.verdicts[i] = SeqSlot { seq: 3, code: VERDICT_GOOD };
+        p.verdicts[i] = SeqSlot {
+            seq: 3,
+            code: VERDICT_GOOD,
+        };
         assert_eq!(p.verdict_for(3), Some(Verdict::Good));
-        assert_eq!(p.verdict_for(11), None, "seq 11 shares the slot but is not seq 3");
+        assert_eq!(
+            p.verdict_for(11),
+            None,
+            "seq 11 shares the slot but is not seq 3"
+        );
     }
 
     #[test]

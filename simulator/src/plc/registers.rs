@@ -74,7 +74,11 @@ pub fn read_holding(core: &LineCore, start: u16, count: u16) -> Result<Vec<u16>,
 }
 
 /// FC6/FC16: validates the whole write, then applies it.
-pub fn write_holding(core: &mut LineCore, start: u16, values: &[u16]) -> Result<TickOutput, MapException> {
+pub fn write_holding(
+    core: &mut LineCore,
+    start: u16,
+    values: &[u16],
+) -> Result<TickOutput, MapException> {
     let writes = map::check_holding_write(start, values)?;
     let mut events = Vec::new();
     for write in writes {
@@ -87,11 +91,14 @@ pub fn write_holding(core: &mut LineCore, start: u16, values: &[u16]) -> Result<
                     core.note("plc", format!("command {cmd:?} ignored in state {state:?}"));
                 }
             }
-            HoldingWrite::ConsecutiveRejectLimit(limit) => core.model.plc.consecutive_reject_limit = limit,
+            HoldingWrite::ConsecutiveRejectLimit(limit) => {
+                core.model.plc.consecutive_reject_limit = limit
+            }
             HoldingWrite::ControllerHeartbeat(value) => core.model.plc.controller_heartbeat = value,
             HoldingWrite::Verdict(slot) => {
                 let index = core.model.plc.slot_of(slot.seq);
-                core.model.write_verdict_slot(index, slot.seq, slot.verdict as u16, &mut events);
+                core.model
+                    .write_verdict_slot(index, slot.seq, slot.verdict as u16, &mut events);
             }
         }
     }

@@ -35,7 +35,11 @@ struct FaultyStream {
 }
 
 impl AsyncRead for FaultyStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         if self.faults.disconnect.load(Ordering::Relaxed) {
             return Poll::Ready(Ok(()));
         }
@@ -44,9 +48,16 @@ impl AsyncRead for FaultyStream {
 }
 
 impl AsyncWrite for FaultyStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         if self.faults.disconnect.load(Ordering::Relaxed) {
-            return Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionAborted, "simulated PLC disconnect")));
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "simulated PLC disconnect",
+            )));
         }
         if self.faults.garbage.swap(false, Ordering::Relaxed) {
             // The frame is replaced by as many garbage bytes; the client sees a bad frame.
@@ -97,7 +108,8 @@ impl PlcService {
                 super::registers::read_input(&core, start, count).map(Response::ReadInputRegisters)
             }
             Request::ReadHoldingRegisters(start, count) => {
-                super::registers::read_holding(&core, start, count).map(Response::ReadHoldingRegisters)
+                super::registers::read_holding(&core, start, count)
+                    .map(Response::ReadHoldingRegisters)
             }
             Request::WriteSingleRegister(address, value) => {
                 super::registers::write_holding(&mut core, address, &[value]).map(|out| {
@@ -133,7 +145,11 @@ impl tokio_modbus::server::Service for PlcService {
             let faults = &mut core.model.faults;
             let fail = faults.fires(FaultKind::ModbusException);
             let slow = faults.fires(FaultKind::PlcSlowReply);
-            let delay_ms = if slow { faults.delay_ms(FaultKind::PlcSlowReply).max(1) } else { 0 };
+            let delay_ms = if slow {
+                faults.delay_ms(FaultKind::PlcSlowReply).max(1)
+            } else {
+                0
+            };
             let disconnect = faults.fires(FaultKind::PlcDisconnect);
             let garbage = faults.fires(FaultKind::PlcGarbage);
             if disconnect {
@@ -157,7 +173,11 @@ impl tokio_modbus::server::Service for PlcService {
             }
             (fail, delay_ms)
         };
-        let result = if fail { Err(ExceptionCode::ServerDeviceFailure) } else { self.handle(req.request) };
+        let result = if fail {
+            Err(ExceptionCode::ServerDeviceFailure)
+        } else {
+            self.handle(req.request)
+        };
         if delay_ms == 0 {
             return Box::pin(std::future::ready(result));
         }
@@ -169,7 +189,13 @@ impl tokio_modbus::server::Service for PlcService {
 }
 
 /// Serves Modbus/TCP on `listener` until shutdown.
-pub async fn serve(listener: TcpListener, core: SharedCore, unit_id: u8, sink: TickSink, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    core: SharedCore,
+    unit_id: u8,
+    sink: TickSink,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let server = Server::new(listener);
     let on_connected = move |stream: TcpStream, peer: std::net::SocketAddr| {
         let core = core.clone();
@@ -178,8 +204,19 @@ pub async fn serve(listener: TcpListener, core: SharedCore, unit_id: u8, sink: T
             let _ = stream.set_nodelay(true);
             lock(&core).note("connection", format!("plc connected from {peer}"));
             let faults = Arc::new(StreamFaults::default());
-            let service = PlcService { core, unit_id, faults: faults.clone(), sink };
-            Ok(Some((service, FaultyStream { inner: stream, faults })))
+            let service = PlcService {
+                core,
+                unit_id,
+                faults: faults.clone(),
+                sink,
+            };
+            Ok(Some((
+                service,
+                FaultyStream {
+                    inner: stream,
+                    faults,
+                },
+            )))
         }
     };
     let on_error = |e: io::Error| tracing::debug!("plc connection ended: {e}");

@@ -27,7 +27,10 @@ pub enum PrintDecision {
         notify: bool,
         faults: Vec<FaultKind>,
     },
-    NotPrinted { reason: NotPrinted, faults: Vec<FaultKind> },
+    NotPrinted {
+        reason: NotPrinted,
+        faults: Vec<FaultKind>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,11 +117,17 @@ impl PrinterModel {
     pub fn on_product_detect(&mut self, item_no: u64, faults: &mut FaultTable) -> PrintDecision {
         let mut applied = Vec::new();
         if !self.ready() {
-            return PrintDecision::NotPrinted { reason: NotPrinted::NotReady, faults: applied };
+            return PrintDecision::NotPrinted {
+                reason: NotPrinted::NotReady,
+                faults: applied,
+            };
         }
         if faults.fires_for_item(FaultKind::SkippedPrint, item_no) {
             applied.push(FaultKind::SkippedPrint);
-            return PrintDecision::NotPrinted { reason: NotPrinted::Skipped, faults: applied };
+            return PrintDecision::NotPrinted {
+                reason: NotPrinted::Skipped,
+                faults: applied,
+            };
         }
         let (message, notify) = match self.repeat_next.take() {
             Some(m) => {
@@ -129,7 +138,10 @@ impl PrinterModel {
                 Some(m) => (m, true),
                 None => {
                     self.underrun = true;
-                    return PrintDecision::NotPrinted { reason: NotPrinted::BufferEmpty, faults: applied };
+                    return PrintDecision::NotPrinted {
+                        reason: NotPrinted::BufferEmpty,
+                        faults: applied,
+                    };
                 }
             },
         };
@@ -143,7 +155,12 @@ impl PrinterModel {
         }
         self.batch_count = self.batch_count.wrapping_add(1);
         self.total_count = self.total_count.wrapping_add(1);
-        PrintDecision::Printed { id: message.id, data, notify, faults: applied }
+        PrintDecision::Printed {
+            id: message.id,
+            data,
+            notify,
+            faults: applied,
+        }
     }
 }
 
@@ -169,7 +186,13 @@ mod tests {
     fn faults(kind: Option<(FaultKind, u64)>) -> FaultTable {
         let mut specs = BTreeMap::new();
         if let Some((k, item)) = kind {
-            specs.insert(k, FaultSpec { at_items: vec![item], ..Default::default() });
+            specs.insert(
+                k,
+                FaultSpec {
+                    at_items: vec![item],
+                    ..Default::default()
+                },
+            );
         }
         FaultTable::new(1, specs)
     }
@@ -188,11 +211,21 @@ mod tests {
     fn prints_fifo_and_clear_reports_unprinted() {
         let mut p = ready_printer();
         let mut f = faults(None);
-        assert!(matches!(p.on_product_detect(1, &mut f), PrintDecision::Printed { id: 1, notify: true, .. }));
+        assert!(matches!(
+            p.on_product_detect(1, &mut f),
+            PrintDecision::Printed {
+                id: 1,
+                notify: true,
+                ..
+            }
+        ));
         assert_eq!(p.clear(), vec![2, 3]);
         assert!(matches!(
             p.on_product_detect(2, &mut f),
-            PrintDecision::NotPrinted { reason: NotPrinted::BufferEmpty, .. }
+            PrintDecision::NotPrinted {
+                reason: NotPrinted::BufferEmpty,
+                ..
+            }
         ));
         assert!(p.underrun);
     }
@@ -201,17 +234,47 @@ mod tests {
     fn skipped_print_keeps_the_message() {
         let mut p = ready_printer();
         let mut f = faults(Some((FaultKind::SkippedPrint, 1)));
-        assert!(matches!(p.on_product_detect(1, &mut f), PrintDecision::NotPrinted { reason: NotPrinted::Skipped, .. }));
-        assert!(matches!(p.on_product_detect(2, &mut f), PrintDecision::Printed { id: 1, .. }));
+        assert!(matches!(
+            p.on_product_detect(1, &mut f),
+            PrintDecision::NotPrinted {
+                reason: NotPrinted::Skipped,
+                ..
+            }
+        ));
+        assert!(matches!(
+            p.on_product_detect(2, &mut f),
+            PrintDecision::Printed { id: 1, .. }
+        ));
     }
 
     #[test]
     fn double_print_repeats_silently() {
         let mut p = ready_printer();
         let mut f = faults(Some((FaultKind::DoublePrint, 1)));
-        assert!(matches!(p.on_product_detect(1, &mut f), PrintDecision::Printed { id: 1, notify: true, .. }));
-        assert!(matches!(p.on_product_detect(2, &mut f), PrintDecision::Printed { id: 1, notify: false, .. }));
-        assert!(matches!(p.on_product_detect(3, &mut f), PrintDecision::Printed { id: 2, notify: true, .. }));
+        assert!(matches!(
+            p.on_product_detect(1, &mut f),
+            PrintDecision::Printed {
+                id: 1,
+                notify: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            p.on_product_detect(2, &mut f),
+            PrintDecision::Printed {
+                id: 1,
+                notify: false,
+                ..
+            }
+        ));
+        assert!(matches!(
+            p.on_product_detect(3, &mut f),
+            PrintDecision::Printed {
+                id: 2,
+                notify: true,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -230,7 +293,10 @@ mod tests {
         assert_eq!(p.queue(1, b"A".to_vec(), 4), Ok(()));
         assert_eq!(p.queue(2, b"A".to_vec(), 4), Err(QueueError::BufferFull));
         p.clear();
-        assert_eq!(p.queue(1, b"ABCDE".to_vec(), 4), Err(QueueError::DataTooLong));
+        assert_eq!(
+            p.queue(1, b"ABCDE".to_vec(), 4),
+            Err(QueueError::DataTooLong)
+        );
         assert_eq!(p.queue(1, b"A".to_vec(), 4), Ok(()));
         let mut p2 = PrinterModel::new(5);
         p2.queue(1, b"A".to_vec(), 4).unwrap();

@@ -4,7 +4,9 @@
 
 use serialstation_devices::framing::decode_all;
 use serialstation_devices::tij::codec::MAX_DATA;
-use serialstation_devices::tij::{TijCodecError, TijCommand, TijErrorCode, TijErrorLevel, TijFault, TijReply, TijState, TijStatus};
+use serialstation_devices::tij::{
+    TijCodecError, TijCommand, TijErrorCode, TijErrorLevel, TijFault, TijReply, TijState, TijStatus,
+};
 
 use crate::printer::model::QueueError;
 use crate::runtime::core::{SharedCore, lock};
@@ -15,7 +17,11 @@ use crate::runtime::net::DeviceProtocol;
 pub struct TijConnection;
 
 fn state_of(running: bool) -> TijState {
-    if running { TijState::Running } else { TijState::Offline }
+    if running {
+        TijState::Running
+    } else {
+        TijState::Offline
+    }
 }
 
 /// Answers one command (pure apart from the core).
@@ -29,13 +35,24 @@ pub fn answer(core: &SharedCore, command: TijCommand) -> Vec<TijReply> {
         }
         TijCommand::QueueMessage { id, data } => match printer.queue(id, data, MAX_DATA) {
             Ok(()) => vec![TijReply::Queued { id }],
-            Err(QueueError::BufferFull) => vec![TijReply::Error { code: TijErrorCode::BufferFull, text: "buffer full".into() }],
+            Err(QueueError::BufferFull) => vec![TijReply::Error {
+                code: TijErrorCode::BufferFull,
+                text: "buffer full".into(),
+            }],
             Err(QueueError::DuplicateId) => {
-                vec![TijReply::Error { code: TijErrorCode::DuplicateId, text: format!("id {id} is already in the buffer") }]
+                vec![TijReply::Error {
+                    code: TijErrorCode::DuplicateId,
+                    text: format!("id {id} is already in the buffer"),
+                }]
             }
-            Err(QueueError::DataTooLong) => vec![TijReply::Error { code: TijErrorCode::BadData, text: "data too long".into() }],
+            Err(QueueError::DataTooLong) => vec![TijReply::Error {
+                code: TijErrorCode::BadData,
+                text: "data too long".into(),
+            }],
         },
-        TijCommand::GetBufferCount => vec![TijReply::BufferCount { count: printer.buffer_len() as u32 }],
+        TijCommand::GetBufferCount => vec![TijReply::BufferCount {
+            count: printer.buffer_len() as u32,
+        }],
         TijCommand::ClearBuffer => {
             let never_printed = printer.clear();
             let detail = format!("buffer cleared, never printed: {never_printed:?}");
@@ -44,24 +61,38 @@ pub fn answer(core: &SharedCore, command: TijCommand) -> Vec<TijReply> {
         }
         TijCommand::GetStatus => vec![TijReply::Status(TijStatus {
             state: state_of(printer.running),
-            error_level: if printer.underrun { TijErrorLevel::Warning } else { TijErrorLevel::None },
+            error_level: if printer.underrun {
+                TijErrorLevel::Warning
+            } else {
+                TijErrorLevel::None
+            },
             job: printer.job.clone().unwrap_or_default(),
             batch_count: printer.batch_count,
             total_count: printer.total_count,
         })],
         TijCommand::GetFaults => {
-            let faults = if printer.underrun { vec![TijFault::BufferUnderrun] } else { Vec::new() };
+            let faults = if printer.underrun {
+                vec![TijFault::BufferUnderrun]
+            } else {
+                Vec::new()
+            };
             vec![TijReply::Faults(faults)]
         }
         TijCommand::SetRunning(running) => {
             if running && printer.job.is_none() {
-                return vec![TijReply::Error { code: TijErrorCode::NotReady, text: "no job selected".into() }];
+                return vec![TijReply::Error {
+                    code: TijErrorCode::NotReady,
+                    text: "no job selected".into(),
+                }];
             }
             let changed = printer.running != running;
             printer.running = running;
             let mut replies = vec![TijReply::Ack];
             if changed {
-                replies.push(TijReply::StateChanged { state: state_of(running), error_level: TijErrorLevel::None });
+                replies.push(TijReply::StateChanged {
+                    state: state_of(running),
+                    error_level: TijErrorLevel::None,
+                });
             }
             replies
         }
@@ -82,7 +113,10 @@ impl DeviceProtocol for TijConnection {
                         TijCodecError::UnknownTag(_) => TijErrorCode::UnknownCommand,
                         _ => TijErrorCode::BadSyntax,
                     };
-                    vec![TijReply::Error { code, text: e.to_string() }]
+                    vec![TijReply::Error {
+                        code,
+                        text: e.to_string(),
+                    }]
                 }
             };
             // One reply per command goes out as one write; a state change follows it.

@@ -49,7 +49,10 @@ pub fn answer(core: &SharedCore, command: ZplCommand) -> Option<Vec<u8>> {
         }
         ZplCommand::CancelAll => {
             let never_printed = core.printer.clear();
-            core.note("printer", format!("all formats cancelled, never printed: {never_printed:?}"));
+            core.note(
+                "printer",
+                format!("all formats cancelled, never printed: {never_printed:?}"),
+            );
             None
         }
     }

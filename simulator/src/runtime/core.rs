@@ -112,7 +112,9 @@ impl LineCore {
             self.recorder.on_event(event, &mut self.pending_rows);
             match event {
                 LineEvent::PrintTrigger { item_no, .. } => self.print(*item_no, &mut out),
-                LineEvent::CameraTrigger { item_no, seq, .. } => self.camera_trigger(*item_no, *seq, &mut out),
+                LineEvent::CameraTrigger { item_no, seq, .. } => {
+                    self.camera_trigger(*item_no, *seq, &mut out)
+                }
                 LineEvent::ExitedGood { item_no, .. } | LineEvent::EnteredBin { item_no, .. } => {
                     self.prints.remove(item_no);
                 }
@@ -124,9 +126,16 @@ impl LineCore {
     }
 
     fn print(&mut self, item_no: u64, out: &mut TickOutput) {
-        let decision = self.printer.on_product_detect(item_no, &mut self.model.faults);
+        let decision = self
+            .printer
+            .on_product_detect(item_no, &mut self.model.faults);
         match decision {
-            PrintDecision::Printed { id, data, notify, faults } => {
+            PrintDecision::Printed {
+                id,
+                data,
+                notify,
+                faults,
+            } => {
                 for f in &faults {
                     self.recorder.add_fault(item_no, *f, &mut self.pending_rows);
                 }
@@ -144,7 +153,10 @@ impl LineCore {
                         data: text,
                         serial,
                         grade: None,
-                        defects: defects.iter().map(|d| format!("{}:{:.2}", d.kind, d.severity)).collect(),
+                        defects: defects
+                            .iter()
+                            .map(|d| format!("{}:{:.2}", d.kind, d.severity))
+                            .collect(),
                     },
                 );
                 self.prints.insert(item_no, PrintedItem { data, defects });
@@ -161,29 +173,58 @@ impl LineCore {
     }
 
     fn choose_defects(&mut self, item_no: u64) -> Vec<DefectChoice> {
-        if !self.model.faults.fires_for_item(FaultKind::PrintDefect, item_no) {
+        if !self
+            .model
+            .faults
+            .fires_for_item(FaultKind::PrintDefect, item_no)
+        {
             return Vec::new();
         }
-        self.recorder.add_fault(item_no, FaultKind::PrintDefect, &mut self.pending_rows);
-        let spec = self.model.faults.spec(FaultKind::PrintDefect).cloned().unwrap_or_default();
+        self.recorder
+            .add_fault(item_no, FaultKind::PrintDefect, &mut self.pending_rows);
+        let spec = self
+            .model
+            .faults
+            .spec(FaultKind::PrintDefect)
+            .cloned()
+            .unwrap_or_default();
         let kinds: Vec<String> = if spec.kinds.is_empty() {
-            crate::imaging::DEFECT_KINDS.iter().map(|k| k.to_string()).collect()
+            crate::imaging::DEFECT_KINDS
+                .iter()
+                .map(|k| k.to_string())
+                .collect()
         } else {
             spec.kinds.clone()
         };
-        let kind = self.model.faults.pick(FaultKind::PrintDefect, &kinds).cloned().unwrap_or_default();
-        vec![DefectChoice { kind, severity: spec.severity.unwrap_or(0.5) }]
+        let kind = self
+            .model
+            .faults
+            .pick(FaultKind::PrintDefect, &kinds)
+            .cloned()
+            .unwrap_or_default();
+        vec![DefectChoice {
+            kind,
+            severity: spec.severity.unwrap_or(0.5),
+        }]
     }
 
     fn camera_trigger(&mut self, item_no: u64, seq: u32, out: &mut TickOutput) {
         let print = self.prints.get(&item_no).cloned();
-        let forced_no_read = self.model.faults.fires_for_item(FaultKind::CameraNoRead, item_no);
+        let forced_no_read = self
+            .model
+            .faults
+            .fires_for_item(FaultKind::CameraNoRead, item_no);
         if forced_no_read {
-            self.recorder.add_fault(item_no, FaultKind::CameraNoRead, &mut self.pending_rows);
+            self.recorder
+                .add_fault(item_no, FaultKind::CameraNoRead, &mut self.pending_rows);
         }
-        let latency = self.model.faults.fires_for_item(FaultKind::CameraLatency, item_no);
+        let latency = self
+            .model
+            .faults
+            .fires_for_item(FaultKind::CameraLatency, item_no);
         let delay_ms = if latency {
-            self.recorder.add_fault(item_no, FaultKind::CameraLatency, &mut self.pending_rows);
+            self.recorder
+                .add_fault(item_no, FaultKind::CameraLatency, &mut self.pending_rows);
             self.model.faults.delay_ms(FaultKind::CameraLatency)
         } else {
             0
@@ -191,28 +232,49 @@ impl LineCore {
         if !self.camera_armed {
             return;
         }
-        out.camera_jobs.push(CameraJob { item_no, seq, print, forced_no_read, delay_ms });
+        out.camera_jobs.push(CameraJob {
+            item_no,
+            seq,
+            print,
+            forced_no_read,
+            delay_ms,
+        });
     }
 
     /// The camera's result for an item, and the true grade of its print.
-    pub fn record_camera(&mut self, item_no: u64, report: CameraReport, print_grade: Option<String>) {
-        self.recorder.on_print_grade(item_no, print_grade, &mut self.pending_rows);
-        self.recorder.on_camera(item_no, report, &mut self.pending_rows);
+    pub fn record_camera(
+        &mut self,
+        item_no: u64,
+        report: CameraReport,
+        print_grade: Option<String>,
+    ) {
+        self.recorder
+            .on_print_grade(item_no, print_grade, &mut self.pending_rows);
+        self.recorder
+            .on_camera(item_no, report, &mut self.pending_rows);
         self.flush_rows();
     }
 
     /// A note in the ground truth (control actions, fault changes).
     pub fn note(&mut self, kind: &str, detail: String) {
-        self.pending_rows.push(Row::Note(crate::ground_truth::LineNote {
-            time_ms: self.model.time_ms(),
-            kind: kind.into(),
-            detail,
-        }));
+        self.pending_rows
+            .push(Row::Note(crate::ground_truth::LineNote {
+                time_ms: self.model.time_ms(),
+                kind: kind.into(),
+                detail,
+            }));
         self.flush_rows();
     }
 
     pub fn set_fault(&mut self, kind: FaultKind, spec: FaultSpec) {
-        self.note("fault", format!("{} set to {}", kind.name(), serde_json::to_string(&spec).unwrap_or_default()));
+        self.note(
+            "fault",
+            format!(
+                "{} set to {}",
+                kind.name(),
+                serde_json::to_string(&spec).unwrap_or_default()
+            ),
+        );
         self.model.set_fault(kind, spec);
     }
 

@@ -27,9 +27,19 @@ use net::{CAMERA_FAULTS, PRINTER_FAULTS, accept_loop};
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("invalid configuration: [{section}] {field}: {message}")]
-    Config { section: &'static str, field: &'static str, message: String },
-    #[error("cannot listen on {address} for the {device}: {source}; pick another port (0 = any free port)")]
-    Bind { device: &'static str, address: String, source: std::io::Error },
+    Config {
+        section: &'static str,
+        field: &'static str,
+        message: String,
+    },
+    #[error(
+        "cannot listen on {address} for the {device}: {source}; pick another port (0 = any free port)"
+    )]
+    Bind {
+        device: &'static str,
+        address: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     GroundTruth(#[from] GroundTruthError),
     #[error("cannot start the camera worker thread: {0}")]
@@ -66,7 +76,14 @@ impl Addresses {
             format!("plc modbus {} unit {}", self.plc, self.plc_unit_id),
             format!("control ndjson {}", self.control),
             format!("ground_truth sqlite {}", self.ground_truth.display()),
-            format!("imaging {}", if images { "image" } else { "none (throughput mode: no images are rendered or decoded)" }),
+            format!(
+                "imaging {}",
+                if images {
+                    "image"
+                } else {
+                    "none (throughput mode: no images are rendered or decoded)"
+                }
+            ),
         ]
     }
 }
@@ -87,11 +104,25 @@ pub struct RunningSimulator {
 }
 
 async fn bind(device: &'static str, address: &str) -> Result<TcpListener, StartError> {
-    TcpListener::bind(address).await.map_err(|source| StartError::Bind { device, address: address.into(), source })
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| StartError::Bind {
+            device,
+            address: address.into(),
+            source,
+        })
 }
 
-fn local(listener: &TcpListener, device: &'static str, address: &str) -> Result<SocketAddr, StartError> {
-    listener.local_addr().map_err(|source| StartError::Bind { device, address: address.into(), source })
+fn local(
+    listener: &TcpListener,
+    device: &'static str,
+    address: &str,
+) -> Result<SocketAddr, StartError> {
+    listener.local_addr().map_err(|source| StartError::Bind {
+        device,
+        address: address.into(),
+        source,
+    })
 }
 
 /// Capacity of the notification channels (PRC ids, camera results) per connection.
@@ -103,13 +134,24 @@ impl Simulator {
     pub async fn start(config: SimConfig) -> Result<RunningSimulator, StartError> {
         config
             .validate()
-            .map_err(|(section, field, message)| StartError::Config { section, field, message })?;
+            .map_err(|(section, field, message)| StartError::Config {
+                section,
+                field,
+                message,
+            })?;
         let config_text = toml::to_string(&config).unwrap_or_default();
         let writer = GroundTruthWriter::create(
             &config.simulator.ground_truth,
             &[
                 ("seed", config.simulator.seed.to_string()),
-                ("imaging", if config.simulator.images { "image".into() } else { "none".into() }),
+                (
+                    "imaging",
+                    if config.simulator.images {
+                        "image".into()
+                    } else {
+                        "none".into()
+                    },
+                ),
                 ("config", config_text),
             ],
         )?;
@@ -126,7 +168,11 @@ impl Simulator {
             camera: local(&camera_listener, "camera", &config.camera.address)?,
             plc: local(&plc_listener, "plc", &config.plc.address)?,
             plc_unit_id: config.plc.unit_id,
-            control: local(&control_listener, "control endpoint", &config.simulator.control)?,
+            control: local(
+                &control_listener,
+                "control endpoint",
+                &config.simulator.control,
+            )?,
             ground_truth: config.simulator.ground_truth.clone(),
         };
 
@@ -135,8 +181,14 @@ impl Simulator {
         let (shot_tx, _) = broadcast::channel::<Arc<Shot>>(PUSH_CAPACITY);
         let (job_tx, job_rx) = mpsc::channel::<CameraJob>();
         let (delivery_tx, mut delivery_rx) = tokio::sync::mpsc::unbounded_channel::<Shot>();
-        let worker = worker::spawn(core.clone(), job_rx, delivery_tx, config.simulator.images, config.printer.module_px)
-            .map_err(StartError::Thread)?;
+        let worker = worker::spawn(
+            core.clone(),
+            job_rx,
+            delivery_tx,
+            config.simulator.images,
+            config.printer.module_px,
+        )
+        .map_err(StartError::Thread)?;
 
         let sink: Arc<dyn Fn(TickOutput) + Send + Sync> = {
             let prc_tx = prc_tx.clone();
@@ -196,19 +248,63 @@ impl Simulator {
         }
         // Devices.
         let printer_task = match config.printer.kind {
-            PrinterKind::Tij => tokio::spawn(accept_loop(printer_listener, core.clone(), PRINTER_FAULTS, prc_tx.clone(), shutdown_rx.clone(), || async { TijConnection })),
-            PrinterKind::Zpl => tokio::spawn(accept_loop(printer_listener, core.clone(), PRINTER_FAULTS, prc_tx.clone(), shutdown_rx.clone(), || async { ZplConnection })),
+            PrinterKind::Tij => tokio::spawn(accept_loop(
+                printer_listener,
+                core.clone(),
+                PRINTER_FAULTS,
+                prc_tx.clone(),
+                shutdown_rx.clone(),
+                || async { TijConnection },
+            )),
+            PrinterKind::Zpl => tokio::spawn(accept_loop(
+                printer_listener,
+                core.clone(),
+                PRINTER_FAULTS,
+                prc_tx.clone(),
+                shutdown_rx.clone(),
+                || async { ZplConnection },
+            )),
         };
         tasks.push(printer_task);
         let camera_task = match config.camera.kind {
-            CameraKind::Smart => tokio::spawn(accept_loop(camera_listener, core.clone(), CAMERA_FAULTS, shot_tx.clone(), shutdown_rx.clone(), || async { DmccConnection })),
-            CameraKind::Image => tokio::spawn(accept_loop(camera_listener, core.clone(), CAMERA_FAULTS, shot_tx.clone(), shutdown_rx.clone(), || async { ImageConnection })),
+            CameraKind::Smart => tokio::spawn(accept_loop(
+                camera_listener,
+                core.clone(),
+                CAMERA_FAULTS,
+                shot_tx.clone(),
+                shutdown_rx.clone(),
+                || async { DmccConnection },
+            )),
+            CameraKind::Image => tokio::spawn(accept_loop(
+                camera_listener,
+                core.clone(),
+                CAMERA_FAULTS,
+                shot_tx.clone(),
+                shutdown_rx.clone(),
+                || async { ImageConnection },
+            )),
         };
         tasks.push(camera_task);
-        tasks.push(tokio::spawn(crate::plc::server::serve(plc_listener, core.clone(), config.plc.unit_id, sink.clone(), shutdown_rx.clone())));
-        tasks.push(tokio::spawn(crate::control::serve(control_listener, Control::new(core.clone()), shutdown_rx.clone())));
+        tasks.push(tokio::spawn(crate::plc::server::serve(
+            plc_listener,
+            core.clone(),
+            config.plc.unit_id,
+            sink.clone(),
+            shutdown_rx.clone(),
+        )));
+        tasks.push(tokio::spawn(crate::control::serve(
+            control_listener,
+            Control::new(core.clone()),
+            shutdown_rx.clone(),
+        )));
 
-        lock(&core).note("run", format!("started: {}", addresses.lines(config.simulator.images).join("; ")));
+        lock(&core).note(
+            "run",
+            format!(
+                "started: {}",
+                addresses.lines(config.simulator.images).join("; ")
+            ),
+        );
         Ok(RunningSimulator {
             addresses,
             images: config.simulator.images,

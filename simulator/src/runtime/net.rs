@@ -50,15 +50,27 @@ pub fn draw_reply_fault(core: &SharedCore, kinds: ConnectionFaults) -> ReplyFaul
     let faults = &mut core.model.faults;
     let disconnect = faults.fires(kinds.disconnect);
     let slow = faults.fires(kinds.slow_reply);
-    let delay_ms = if slow { faults.delay_ms(kinds.slow_reply).max(1) } else { 0 };
+    let delay_ms = if slow {
+        faults.delay_ms(kinds.slow_reply).max(1)
+    } else {
+        0
+    };
     let garbage = faults.fires(kinds.garbage);
-    let fault = ReplyFault { disconnect, delay_ms, garbage };
+    let fault = ReplyFault {
+        disconnect,
+        delay_ms,
+        garbage,
+    };
     if disconnect || slow || garbage {
-        let what: Vec<&str> = [(disconnect, kinds.disconnect), (slow, kinds.slow_reply), (garbage, kinds.garbage)]
-            .into_iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, k)| k.name())
-            .collect();
+        let what: Vec<&str> = [
+            (disconnect, kinds.disconnect),
+            (slow, kinds.slow_reply),
+            (garbage, kinds.garbage),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, k)| k.name())
+        .collect();
         core.note("connection_fault", what.join(","));
     }
     fault
@@ -139,7 +151,12 @@ pub async fn serve_connection<P: DeviceProtocol>(
 }
 
 /// Sends one reply with its faults; false = the connection is closed.
-async fn send(stream: &mut TcpStream, core: &SharedCore, kinds: ConnectionFaults, reply: &[u8]) -> bool {
+async fn send(
+    stream: &mut TcpStream,
+    core: &SharedCore,
+    kinds: ConnectionFaults,
+    reply: &[u8],
+) -> bool {
     let fault = draw_reply_fault(core, kinds);
     if fault.disconnect {
         let _ = stream.shutdown().await;

@@ -35,8 +35,14 @@ pub struct FrameClient<T, E> {
 
 impl<T, E: std::fmt::Debug> FrameClient<T, E> {
     pub async fn connect(addr: SocketAddr, decode: fn(&[u8]) -> Decoded<T, E>) -> Self {
-        let stream = TcpStream::connect(addr).await.expect("connect to the simulator");
-        FrameClient { stream, buf: Vec::new(), decode }
+        let stream = TcpStream::connect(addr)
+            .await
+            .expect("connect to the simulator");
+        FrameClient {
+            stream,
+            buf: Vec::new(),
+            decode,
+        }
     }
 
     pub async fn send(&mut self, bytes: &[u8]) {
@@ -87,16 +93,25 @@ impl<T, E: std::fmt::Debug> FrameClient<T, E> {
 }
 
 pub async fn modbus(addr: SocketAddr) -> Context {
-    tcp::connect_slave(addr, Slave(1)).await.expect("modbus connect")
+    tcp::connect_slave(addr, Slave(1))
+        .await
+        .expect("modbus connect")
 }
 
 pub async fn status(ctx: &mut Context) -> LineStatus {
-    let regs = ctx.read_input_registers(0, map::STATUS_BLOCK_LEN).await.expect("transport").expect("no exception");
+    let regs = ctx
+        .read_input_registers(0, map::STATUS_BLOCK_LEN)
+        .await
+        .expect("transport")
+        .expect("no exception");
     LineStatus::decode(&regs).expect("status block decodes")
 }
 
 pub async fn command(ctx: &mut Context, cmd: map::PackMlCommand) {
-    ctx.write_single_register(map::HR_COMMAND, cmd.to_u16()).await.expect("transport").expect("no exception");
+    ctx.write_single_register(map::HR_COMMAND, cmd.to_u16())
+        .await
+        .expect("transport")
+        .expect("no exception");
 }
 
 pub async fn write_verdict(ctx: &mut Context, seq: u32, verdict: map::VerdictCode) {
@@ -115,7 +130,10 @@ pub async fn wait_state(ctx: &mut Context, state: map::PackMlState) -> LineStatu
         if s.state == state {
             return s;
         }
-        assert!(tokio::time::Instant::now() < deadline, "line never reached {state:?}: {s:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "line never reached {state:?}: {s:?}"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

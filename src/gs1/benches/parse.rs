@@ -26,8 +26,12 @@ fn bench_parse(c: &mut Criterion) {
         Ok(es) => es,
         Err(e) => panic!("benchmark input is invalid: {e}"),
     };
-    group.bench_function("write_encoder_data", |b| b.iter(|| std::hint::black_box(&es).to_encoder_data()));
-    group.bench_function("write_digital_link", |b| b.iter(|| std::hint::black_box(&es).to_digital_link(CANONICAL_BASE)));
+    group.bench_function("write_encoder_data", |b| {
+        b.iter(|| std::hint::black_box(&es).to_encoder_data())
+    });
+    group.bench_function("write_digital_link", |b| {
+        b.iter(|| std::hint::black_box(&es).to_digital_link(CANONICAL_BASE))
+    });
     group.finish();
 }
 

@@ -18,17 +18,28 @@ fn main() -> ExitCode {
         .next()
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root.join("../shared/gs1/gs1-syntax-dictionary.txt"));
-    let output = args.next().map(PathBuf::from).unwrap_or_else(|| crate_dir.join("src/ai_table.rs"));
+    let output = args
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate_dir.join("src/ai_table.rs"));
     let text = match std::fs::read_to_string(&dictionary) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("cannot read the dictionary {}: {e}; pass its path as the first argument", dictionary.display());
+            eprintln!(
+                "cannot read the dictionary {}: {e}; pass its path as the first argument",
+                dictionary.display()
+            );
             return ExitCode::from(1);
         }
     };
     let release = text
         .lines()
-        .find_map(|l| l.trim_start_matches('#').trim().strip_prefix("Release:").map(str::trim))
+        .find_map(|l| {
+            l.trim_start_matches('#')
+                .trim()
+                .strip_prefix("Release:")
+                .map(str::trim)
+        })
         .unwrap_or("unknown release");
     let entries = match parse_dictionary(&text) {
         Ok(e) => e,

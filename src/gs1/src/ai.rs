@@ -88,12 +88,55 @@ pub fn ai_matches_pattern(ai: &str, pattern: &str) -> bool {
             .all(|(a, p)| a == p || (p == b'n' && a.is_ascii_digit()))
 }
 
-/// Looks up an AI (e.g. `"01"`, `"3103"`).
+/// Slot of an AI in [`AI_INDEX`]: 2-digit AIs at 0..100, 3-digit at 100..1100,
+/// 4-digit at 1100..11100. `None` if `ai` is not 2 to 4 digits.
+#[inline]
+const fn index_slot(ai: &[u8]) -> Option<usize> {
+    let base = match ai.len() {
+        2 => 0,
+        3 => 100,
+        4 => 1100,
+        _ => return None,
+    };
+    let mut n = 0usize;
+    let mut i = 0;
+    while i < ai.len() {
+        let b = ai[i];
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (b - b'0') as usize;
+        i += 1;
+    }
+    Some(base + n)
+}
+
+const INDEX_SLOTS: usize = 11_100;
+
+/// Table position + 1 of every AI by its slot (0 = no such AI), built at compile time.
+static AI_INDEX: [u16; INDEX_SLOTS] = build_index();
+
+const fn build_index() -> [u16; INDEX_SLOTS] {
+    let table = crate::ai_table::AI_TABLE;
+    let mut index = [0u16; INDEX_SLOTS];
+    let mut i = 0;
+    while i < table.len() {
+        if let Some(slot) = index_slot(table[i].ai.as_bytes()) {
+            index[slot] = (i + 1) as u16;
+        }
+        i += 1;
+    }
+    index
+}
+
+/// Looks up an AI (e.g. `"01"`, `"3103"`) in constant time.
+#[inline]
 pub fn lookup(ai: &str) -> Option<&'static AiEntry> {
-    crate::ai_table::AI_TABLE
-        .binary_search_by(|e| e.ai.cmp(ai))
-        .ok()
-        .map(|i| &crate::ai_table::AI_TABLE[i])
+    let slot = index_slot(ai.as_bytes())?;
+    match AI_INDEX[slot] {
+        0 => None,
+        n => crate::ai_table::AI_TABLE.get(usize::from(n) - 1),
+    }
 }
 
 /// The AI length implied by the first two digits (GS1 AIs are prefix-free), or `None`
@@ -126,8 +169,23 @@ mod tests {
         let table = all();
         assert!(table.windows(2).all(|w| w[0].ai < w[1].ai));
         for e in table {
-            assert_eq!(ai_length_for_prefix(e.ai.as_bytes()), Some(e.ai.len()), "AI {}", e.ai);
+            assert_eq!(
+                ai_length_for_prefix(e.ai.as_bytes()),
+                Some(e.ai.len()),
+                "AI {}",
+                e.ai
+            );
         }
+    }
+
+    #[test]
+    fn index_finds_every_ai() {
+        for e in all() {
+            assert_eq!(lookup(e.ai).map(|f| f.ai), Some(e.ai));
+        }
+        assert!(lookup("1").is_none());
+        assert!(lookup("12345").is_none());
+        assert!(lookup("0a").is_none());
     }
 
     #[test]

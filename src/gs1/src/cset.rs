@@ -114,11 +114,14 @@ pub fn first_non_cset64(s: &str) -> Option<usize> {
 
 fn first_non_cset64_bytes(bytes: &[u8]) -> Option<usize> {
     let body_len = bytes.iter().rposition(|&b| b != b'=').map_or(0, |p| p + 1);
-    if let Some(p) = bytes[..body_len].iter().position(|&b| !is_base64url_byte(b)) {
+    if let Some(p) = bytes[..body_len]
+        .iter()
+        .position(|&b| !is_base64url_byte(b))
+    {
         return Some(p);
     }
     let padding = bytes.len() - body_len;
-    if padding > 0 && (padding > 2 || bytes.len() % 4 != 0) {
+    if padding > 0 && (padding > 2 || !bytes.len().is_multiple_of(4)) {
         return Some(body_len);
     }
     None
@@ -147,8 +150,12 @@ mod tests {
     fn cset82_has_exactly_82_characters() {
         let count = (0u8..128).filter(|&b| is_cset82_byte(b)).count();
         assert_eq!(count, 82);
-        let expected = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
-        let actual: String = (0u8..128).filter(|&b| is_cset82_byte(b)).map(char::from).collect();
+        let expected =
+            "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+        let actual: String = (0u8..128)
+            .filter(|&b| is_cset82_byte(b))
+            .map(char::from)
+            .collect();
         assert_eq!(actual, expected);
     }
 

@@ -15,8 +15,18 @@ pub struct Gs1Date {
 }
 
 const MONTH_NAMES: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 
 /// True for Gregorian leap years.
@@ -37,7 +47,10 @@ pub fn days_in_month(year: i32, month: u8) -> u8 {
 
 /// The English name of a month (1..=12).
 pub fn month_name(month: u8) -> &'static str {
-    MONTH_NAMES.get(usize::from(month).wrapping_sub(1)).copied().unwrap_or("invalid month")
+    MONTH_NAMES
+        .get(usize::from(month).wrapping_sub(1))
+        .copied()
+        .unwrap_or("invalid month")
 }
 
 /// The full year of a two-digit year under the GS1 sliding window: at most 49 years
@@ -72,7 +85,12 @@ pub fn today_utc() -> Gs1Date {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let (year, month, day) = civil_from_days(i64::try_from(secs / 86_400).unwrap_or(0));
-    Gs1Date { year, month, day, day_was_zero: false }
+    Gs1Date {
+        year,
+        month,
+        day,
+        day_was_zero: false,
+    }
 }
 
 /// Converts days since 1970-01-01 into (year, month, day) in the proleptic Gregorian calendar.
@@ -98,15 +116,25 @@ fn date_error(message: String) -> Gs1Error {
 }
 
 /// Checks month and day of an already-known year; `raw` is the text for messages.
-fn check_month_day(raw: &str, year: i32, month: u8, day: u8, allow_day_zero: bool) -> Result<(), Gs1Error> {
+fn check_month_day(
+    raw: &str,
+    year: i32,
+    month: u8,
+    day: u8,
+    allow_day_zero: bool,
+) -> Result<(), Gs1Error> {
     if !(1..=12).contains(&month) {
-        return Err(date_error(format!("{raw} is not a date: month {month:02} does not exist")));
+        return Err(date_error(format!(
+            "{raw} is not a date: month {month:02} does not exist"
+        )));
     }
     if day == 0 {
         if allow_day_zero {
             return Ok(());
         }
-        return Err(date_error(format!("{raw} is not a date: day 00 is not allowed here")));
+        return Err(date_error(format!(
+            "{raw} is not a date: day 00 is not allowed here"
+        )));
     }
     let last = days_in_month(year, month);
     if day > last {
@@ -121,19 +149,35 @@ fn check_month_day(raw: &str, year: i32, month: u8, day: u8, allow_day_zero: boo
 impl Gs1Date {
     /// Parses six digits YYMMDD; `allow_day_zero` accepts DD=00 (the `yymmd0` linter).
     /// `current_year` (e.g. 2026) anchors the GS1 sliding 50-year century window.
-    pub fn parse_yymmdd(s: &str, allow_day_zero: bool, current_year: i32) -> Result<Gs1Date, Gs1Error> {
+    pub fn parse_yymmdd(
+        s: &str,
+        allow_day_zero: bool,
+        current_year: i32,
+    ) -> Result<Gs1Date, Gs1Error> {
         let b = s.as_bytes();
         if b.len() != 6 || !b.iter().all(u8::is_ascii_digit) {
-            return Err(date_error(format!("{s:?} is not a date: expected six digits YYMMDD")));
+            return Err(date_error(format!(
+                "{s:?} is not a date: expected six digits YYMMDD"
+            )));
         }
         let year = full_year(two_digits(&b[0..2]), current_year);
         let month = two_digits(&b[2..4]);
         let day = two_digits(&b[4..6]);
         check_month_day(s, year, month, day, allow_day_zero)?;
         if day == 0 {
-            Ok(Gs1Date { year, month, day: days_in_month(year, month), day_was_zero: true })
+            Ok(Gs1Date {
+                year,
+                month,
+                day: days_in_month(year, month),
+                day_was_zero: true,
+            })
         } else {
-            Ok(Gs1Date { year, month, day, day_was_zero: false })
+            Ok(Gs1Date {
+                year,
+                month,
+                day,
+                day_was_zero: false,
+            })
         }
     }
 
@@ -141,26 +185,43 @@ impl Gs1Date {
     pub fn parse_yyyymmdd(s: &str) -> Result<Gs1Date, Gs1Error> {
         let b = s.as_bytes();
         if b.len() != 8 || !b.iter().all(u8::is_ascii_digit) {
-            return Err(date_error(format!("{s:?} is not a date: expected eight digits YYYYMMDD")));
+            return Err(date_error(format!(
+                "{s:?} is not a date: expected eight digits YYYYMMDD"
+            )));
         }
         let year = i32::from(two_digits(&b[0..2])) * 100 + i32::from(two_digits(&b[2..4]));
         let month = two_digits(&b[4..6]);
         let day = two_digits(&b[6..8]);
         check_month_day(s, year, month, day, false)?;
-        Ok(Gs1Date { year, month, day, day_was_zero: false })
+        Ok(Gs1Date {
+            year,
+            month,
+            day,
+            day_was_zero: false,
+        })
     }
 
     /// Builds a date from its parts, checking that it exists.
     pub fn from_ymd(year: i32, month: u8, day: u8) -> Result<Gs1Date, Gs1Error> {
         let raw = format!("{year:04}-{month:02}-{day:02}");
         check_month_day(&raw, year, month, day, false)?;
-        Ok(Gs1Date { year, month, day, day_was_zero: false })
+        Ok(Gs1Date {
+            year,
+            month,
+            day,
+            day_was_zero: false,
+        })
     }
 
     /// Six digits YYMMDD (00 day if `day_was_zero`).
     pub fn to_yymmdd(&self) -> String {
         let day = if self.day_was_zero { 0 } else { self.day };
-        format!("{:02}{:02}{:02}", self.year.rem_euclid(100), self.month, day)
+        format!(
+            "{:02}{:02}{:02}",
+            self.year.rem_euclid(100),
+            self.month,
+            day
+        )
     }
 
     /// ISO 8601 `YYYY-MM-DD` (as EPCIS `cbvmda:itemExpirationDate` wants).

@@ -58,7 +58,10 @@ pub fn parse_dictionary(text: &str) -> Result<Vec<DictEntry>, DictError> {
         if body.trim().is_empty() {
             continue;
         }
-        let err = |message: String| DictError { line: line_no, message };
+        let err = |message: String| DictError {
+            line: line_no,
+            message,
+        };
         let mut tokens = body.split_whitespace().peekable();
         let ai_token = tokens.next().ok_or_else(|| err("missing AI".into()))?;
         let ais = expand_ai_range(ai_token).map_err(err)?;
@@ -87,7 +90,11 @@ pub fn parse_dictionary(text: &str) -> Result<Vec<DictEntry>, DictError> {
             } else if token == "dlpkey" {
                 dl_primary_key = Some(Vec::new());
             } else if let Some(v) = token.strip_prefix("dlpkey=") {
-                dl_primary_key = Some(v.split('|').map(|p| p.split(',').map(str::to_string).collect()).collect());
+                dl_primary_key = Some(
+                    v.split('|')
+                        .map(|p| p.split(',').map(str::to_string).collect())
+                        .collect(),
+                );
             } else {
                 return Err(err(format!("unknown attribute {token:?}")));
             }
@@ -112,7 +119,9 @@ pub fn parse_dictionary(text: &str) -> Result<Vec<DictEntry>, DictError> {
 }
 
 fn parse_alternatives(v: &str) -> Vec<Vec<String>> {
-    v.split(',').map(|alt| alt.split('+').map(str::to_string).collect()).collect()
+    v.split(',')
+        .map(|alt| alt.split('+').map(str::to_string).collect())
+        .collect()
 }
 
 fn expand_ai_range(token: &str) -> Result<Vec<String>, String> {
@@ -120,11 +129,16 @@ fn expand_ai_range(token: &str) -> Result<Vec<String>, String> {
     match token.split_once('-') {
         None if is_ai(token) => Ok(vec![token.to_string()]),
         Some((first, last)) if is_ai(first) && is_ai(last) && first.len() == last.len() => {
-            let (a, b): (u32, u32) = (first.parse().map_err(|_| token.to_string())?, last.parse().map_err(|_| token.to_string())?);
+            let (a, b): (u32, u32) = (
+                first.parse().map_err(|_| token.to_string())?,
+                last.parse().map_err(|_| token.to_string())?,
+            );
             if a > b {
                 return Err(format!("AI range {token} runs backwards"));
             }
-            Ok((a..=b).map(|n| format!("{n:0width$}", width = first.len())).collect())
+            Ok((a..=b)
+                .map(|n| format!("{n:0width$}", width = first.len()))
+                .collect())
         }
         _ => Err(format!("{token:?} is not an AI or AI range")),
     }
@@ -137,7 +151,7 @@ fn parse_component(token: &str) -> Result<DictComponent, String> {
     let mut linter_names: Vec<&str> = Vec::new();
     let head = head.trim_start_matches('[');
     let head = match head.split_once(']') {
-        Some((h, rest)) if rest.is_empty() => h,
+        Some((h, "")) => h,
         Some(_) => return Err(format!("component {token:?} is malformed")),
         None => head,
     };
@@ -154,17 +168,32 @@ fn parse_component(token: &str) -> Result<DictComponent, String> {
     };
     let length = chars.as_str();
     let (min_len, max_len) = match length.strip_prefix("..") {
-        Some(max) => (1, max.parse::<u8>().map_err(|_| format!("bad length in {token:?}"))?),
+        Some(max) => (
+            1,
+            max.parse::<u8>()
+                .map_err(|_| format!("bad length in {token:?}"))?,
+        ),
         None => {
-            let n = length.parse::<u8>().map_err(|_| format!("bad length in {token:?}"))?;
+            let n = length
+                .parse::<u8>()
+                .map_err(|_| format!("bad length in {token:?}"))?;
             (n, n)
         }
     };
     let linters = linter_names
         .into_iter()
-        .map(|n| Linter::from_name(n).ok_or_else(|| format!("unknown linter {n:?} in {token:?}; implement it first")))
+        .map(|n| {
+            Linter::from_name(n)
+                .ok_or_else(|| format!("unknown linter {n:?} in {token:?}; implement it first"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(DictComponent { charset, min_len, max_len, optional, linters })
+    Ok(DictComponent {
+        charset,
+        min_len,
+        max_len,
+        optional,
+        linters,
+    })
 }
 
 /// Writes the Rust source of `ai_table.rs` for these entries. Fails if the entries
@@ -181,12 +210,17 @@ pub fn render_ai_table(entries: &[DictEntry], source_note: &str) -> Result<Strin
         let index = usize::from(b[0] - b'0') * 10 + usize::from(b[1] - b'0');
         let len = e.ai.len() as u8;
         if prefix_lengths[index] != 0 && prefix_lengths[index] != len {
-            return Err(format!("AIs starting {} have different lengths", &e.ai[..2]));
+            return Err(format!(
+                "AIs starting {} have different lengths",
+                &e.ai[..2]
+            ));
         }
         prefix_lengths[index] = len;
     }
     let mut out = String::new();
-    out.push_str("//! The Application Identifier table: one entry per AI of the GS1 Barcode Syntax\n");
+    out.push_str(
+        "//! The Application Identifier table: one entry per AI of the GS1 Barcode Syntax\n",
+    );
     out.push_str("//! Dictionary. GENERATED by `cargo run -p serialstation-gs1 --example generate_ai_table`;\n");
     out.push_str("//! do not edit by hand. The test `dictionary_agreement` checks it against the dictionary.\n");
     out.push_str(&format!("//! Source: {source_note}\n\n"));
@@ -198,7 +232,9 @@ pub fn render_ai_table(entries: &[DictEntry], source_note: &str) -> Result<Strin
         out.push_str(&format!("    {},\n", cells.join(", ")));
     }
     out.push_str("];\n\n");
-    out.push_str("/// Every AI, in lexical order.\n#[rustfmt::skip]\npub static AI_TABLE: &[AiEntry] = &[\n");
+    out.push_str(
+        "/// Every AI, in lexical order.\n#[rustfmt::skip]\npub static AI_TABLE: &[AiEntry] = &[\n",
+    );
     for e in entries {
         out.push_str(&render_entry(e));
     }
@@ -230,12 +266,27 @@ fn render_entry(e: &DictEntry) -> String {
     let req: Vec<String> = e
         .req
         .iter()
-        .map(|alts| format!("&[{}]", alts.iter().map(|g| string_list(g)).collect::<Vec<_>>().join(", ")))
+        .map(|alts| {
+            format!(
+                "&[{}]",
+                alts.iter()
+                    .map(|g| string_list(g))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
         .collect();
     let ex: Vec<String> = e.ex.iter().map(|list| string_list(list)).collect();
     let dl = match &e.dl_primary_key {
         None => "None".to_string(),
-        Some(paths) => format!("Some(&[{}])", paths.iter().map(|p| string_list(p)).collect::<Vec<_>>().join(", ")),
+        Some(paths) => format!(
+            "Some(&[{}])",
+            paths
+                .iter()
+                .map(|p| string_list(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     format!(
         "    AiEntry {{ ai: {:?}, fnc1_required: {}, dl_data_attribute: {}, components: &[{}], req: &[{}], ex: &[{}], dl_primary_key: {}, title: {:?} }},\n",
@@ -261,7 +312,10 @@ mod tests {
         assert_eq!(entries.len(), 4);
         assert_eq!(entries[2].ai, "3102");
         assert!(!entries[0].fnc1_required);
-        assert_eq!(entries[0].req, vec![vec![vec!["01".to_string()], vec!["02".to_string()]]]);
+        assert_eq!(
+            entries[0].req,
+            vec![vec![vec!["01".to_string()], vec!["02".to_string()]]]
+        );
         let c = &entries[3].components[1];
         assert!(c.optional);
         assert_eq!(c.linters, vec![Linter::Iso3166]);

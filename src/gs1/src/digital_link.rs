@@ -17,8 +17,10 @@ const SCHEMES: [&str; 4] = ["https://", "http://", "HTTPS://", "HTTP://"];
 /// True if `s` starts with one of the schemes a Digital Link may use.
 pub fn looks_like_uri(s: &str) -> bool {
     SCHEMES.iter().any(|scheme| s.starts_with(scheme))
-        || s.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://"))
-        || s.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+        || s.get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+        || s.get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
 }
 
 fn dl_error(message: String) -> Gs1Error {
@@ -44,7 +46,10 @@ pub fn percent_decode(segment: &str, pos: usize) -> Result<Cow<'_, str>, Gs1Erro
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let decoded = match (bytes.get(i + 1).copied().and_then(hex_value), bytes.get(i + 2).copied().and_then(hex_value)) {
+            let decoded = match (
+                bytes.get(i + 1).copied().and_then(hex_value),
+                bytes.get(i + 2).copied().and_then(hex_value),
+            ) {
                 (Some(h), Some(l)) => h * 16 + l,
                 _ => {
                     return Err(dl_error(format!(
@@ -61,9 +66,13 @@ pub fn percent_decode(segment: &str, pos: usize) -> Result<Cow<'_, str>, Gs1Erro
             i += 1;
         }
     }
-    String::from_utf8(out)
-        .map(Cow::Owned)
-        .map_err(|_| dl_error(format!("position {}: the percent-encoded value is not valid UTF-8", pos + 1)).at(pos))
+    String::from_utf8(out).map(Cow::Owned).map_err(|_| {
+        dl_error(format!(
+            "position {}: the percent-encoded value is not valid UTF-8",
+            pos + 1
+        ))
+        .at(pos)
+    })
 }
 
 /// Percent-encodes everything except the unreserved characters `A-Z a-z 0-9 - . _ ~`.
@@ -137,7 +146,10 @@ pub fn split_digital_link(input: &str, start: usize) -> Result<Vec<RawPair<'_>>,
         let entry = lookup(ai).ok_or_else(|| {
             Gs1Error::new(
                 Gs1ErrorKind::UnknownAi,
-                format!("position {}: ({ai}) in the Digital Link path is not a GS1 AI", ai_pos + 1),
+                format!(
+                    "position {}: ({ai}) in the Digital Link path is not a GS1 AI",
+                    ai_pos + 1
+                ),
             )
             .with_ai(ai)
             .at(ai_pos)
@@ -162,10 +174,17 @@ pub fn split_digital_link(input: &str, start: usize) -> Result<Vec<RawPair<'_>>,
     let mut pairs: Vec<RawPair<'_>> = Vec::with_capacity(path_pairs.len() + 4);
     for (entry, raw, pos) in path_pairs {
         let mut value = percent_decode(raw, pos)?;
-        if entry.ai == "01" && matches!(value.len(), 8 | 12 | 13) && value.bytes().all(|b| b.is_ascii_digit()) {
+        if entry.ai == "01"
+            && matches!(value.len(), 8 | 12 | 13)
+            && value.bytes().all(|b| b.is_ascii_digit())
+        {
             value = Cow::Owned(format!("{value:0>14}"));
         }
-        pairs.push(RawPair { entry, value, value_pos: pos });
+        pairs.push(RawPair {
+            entry,
+            value,
+            value_pos: pos,
+        });
     }
 
     if let Some(query) = query {
@@ -183,7 +202,10 @@ pub fn split_digital_link(input: &str, start: usize) -> Result<Vec<RawPair<'_>>,
             let entry = lookup(key).ok_or_else(|| {
                 Gs1Error::new(
                     Gs1ErrorKind::UnknownAi,
-                    format!("position {}: query parameter ({key}) is not a GS1 AI", param_pos + 1),
+                    format!(
+                        "position {}: query parameter ({key}) is not a GS1 AI",
+                        param_pos + 1
+                    ),
                 )
                 .with_ai(key)
                 .at(param_pos)
@@ -192,46 +214,66 @@ pub fn split_digital_link(input: &str, start: usize) -> Result<Vec<RawPair<'_>>,
                 return Err(dl_error(format!(
                     "position {}: AI ({key}) may not be a Digital Link query attribute{}",
                     param_pos + 1,
-                    if entry.dl_primary_key.is_some() { " (it is a primary key)" } else { " (it belongs in the path)" }
+                    if entry.dl_primary_key.is_some() {
+                        " (it is a primary key)"
+                    } else {
+                        " (it belongs in the path)"
+                    }
                 ))
                 .with_ai(key)
                 .at(param_pos));
             }
             let value_pos = param_pos + key.len() + 1;
             let value = percent_decode(raw, value_pos)?;
-            pairs.push(RawPair { entry, value, value_pos });
+            pairs.push(RawPair {
+                entry,
+                value,
+                value_pos,
+            });
         }
     }
     Ok(pairs)
 }
 
 /// The qualifiers must all belong to one alternative path of the key, in its order.
-fn check_qualifier_order(key: &AiEntry, qualifiers: &[(&'static AiEntry, &str, usize)]) -> Result<(), Gs1Error> {
+fn check_qualifier_order(
+    key: &AiEntry,
+    qualifiers: &[(&'static AiEntry, &str, usize)],
+) -> Result<(), Gs1Error> {
     if qualifiers.is_empty() {
         return Ok(());
     }
     let alternatives = key.dl_primary_key.unwrap_or(&[]);
     let fits = |path: &[&str]| {
         let mut next = 0;
-        qualifiers.iter().all(|(q, _, _)| match path[next..].iter().position(|p| *p == q.ai) {
-            Some(k) => {
-                next += k + 1;
-                true
-            }
-            None => false,
-        })
+        qualifiers.iter().all(
+            |(q, _, _)| match path[next..].iter().position(|p| *p == q.ai) {
+                Some(k) => {
+                    next += k + 1;
+                    true
+                }
+                None => false,
+            },
+        )
     };
     if alternatives.iter().any(|path| fits(path)) {
         return Ok(());
     }
     let (first, _, pos) = qualifiers[0];
-    if let Some(bad) = qualifiers.iter().find(|(q, _, _)| !key.has_dl_qualifier(q.ai)) {
+    if let Some(bad) = qualifiers
+        .iter()
+        .find(|(q, _, _)| !key.has_dl_qualifier(q.ai))
+    {
         return Err(dl_error(format!(
             "position {}: AI ({}) is not a Digital Link qualifier of the primary key ({}){}",
             bad.2 + 1,
             bad.0.ai,
             key.ai,
-            if bad.0.dl_data_attribute { format!("; put it in the query as ?{}=...", bad.0.ai) } else { String::new() }
+            if bad.0.dl_data_attribute {
+                format!("; put it in the query as ?{}=...", bad.0.ai)
+            } else {
+                String::new()
+            }
         ))
         .with_ai(bad.0.ai)
         .at(bad.2));
@@ -254,14 +296,20 @@ fn check_qualifier_order(key: &AiEntry, qualifiers: &[(&'static AiEntry, &str, u
 pub fn to_digital_link(ais: &[AiValue], base: &str) -> Result<String, Gs1Error> {
     let base = base.trim_end_matches('/');
     if !looks_like_uri(base) || base.len() <= base.find("://").map_or(0, |p| p + 3) {
-        return Err(dl_error(format!("{base:?} is not a valid Digital Link base: use https://<domain>[/<path>]")));
+        return Err(dl_error(format!(
+            "{base:?} is not a valid Digital Link base: use https://<domain>[/<path>]"
+        )));
     }
     let entries: Vec<(&'static AiEntry, &AiValue)> = ais
         .iter()
         .map(|p| {
-            lookup(&p.ai)
-                .map(|e| (e, p))
-                .ok_or_else(|| Gs1Error::new(Gs1ErrorKind::UnknownAi, format!("({}) is not a GS1 AI", p.ai)).with_ai(p.ai.clone()))
+            lookup(&p.ai).map(|e| (e, p)).ok_or_else(|| {
+                Gs1Error::new(
+                    Gs1ErrorKind::UnknownAi,
+                    format!("({}) is not a GS1 AI", p.ai),
+                )
+                .with_ai(p.ai.clone())
+            })
         })
         .collect::<Result<_, _>>()?;
     let Some(key_index) = entries.iter().position(|(e, _)| e.dl_primary_key.is_some()) else {
@@ -281,9 +329,16 @@ pub fn to_digital_link(ais: &[AiValue], base: &str) -> Result<String, Gs1Error> 
     if !qualifier_indexes.is_empty() {
         let chosen = alternatives
             .iter()
-            .find(|alt| qualifier_indexes.iter().all(|&i| alt.contains(&entries[i].0.ai)))
+            .find(|alt| {
+                qualifier_indexes
+                    .iter()
+                    .all(|&i| alt.contains(&entries[i].0.ai))
+            })
             .ok_or_else(|| {
-                let names: Vec<String> = qualifier_indexes.iter().map(|&i| format!("({})", entries[i].0.ai)).collect();
+                let names: Vec<String> = qualifier_indexes
+                    .iter()
+                    .map(|&i| format!("({})", entries[i].0.ai))
+                    .collect();
                 dl_error(format!(
                     "qualifiers {} cannot be used together after the primary key ({})",
                     names.join(" and "),
@@ -291,7 +346,10 @@ pub fn to_digital_link(ais: &[AiValue], base: &str) -> Result<String, Gs1Error> 
                 ))
             })?;
         for qualifier in chosen.iter() {
-            if let Some(&i) = qualifier_indexes.iter().find(|&&i| entries[i].0.ai == *qualifier) {
+            if let Some(&i) = qualifier_indexes
+                .iter()
+                .find(|&&i| entries[i].0.ai == *qualifier)
+            {
                 path.push('/');
                 path.push_str(qualifier);
                 path.push('/');

@@ -90,13 +90,21 @@ impl ElementString {
         for p in pairs {
             validate_value(p.entry, &p.value, Some(p.value_pos), ctx)?;
         }
-        let occurrences: Vec<Occurrence<'_>> =
-            pairs.iter().map(|p| Occurrence { entry: p.entry, value: &p.value }).collect();
+        let occurrences: Vec<Occurrence<'_>> = pairs
+            .iter()
+            .map(|p| Occurrence {
+                entry: p.entry,
+                value: &p.value,
+            })
+            .collect();
         validate_associations(&occurrences)?;
         Ok(ElementString {
             ais: pairs
                 .iter()
-                .map(|p| AiValue { ai: p.entry.ai.to_string(), value: p.value.clone().into_owned() })
+                .map(|p| AiValue {
+                    ai: p.entry.ai.to_string(),
+                    value: p.value.clone().into_owned(),
+                })
                 .collect(),
         })
     }
@@ -112,7 +120,10 @@ impl ElementString {
     }
 
     /// [`ElementString::from_pairs`] with an explicit current year.
-    pub fn from_pairs_with_year<I, A, V>(pairs: I, current_year: i32) -> Result<ElementString, Gs1Error>
+    pub fn from_pairs_with_year<I, A, V>(
+        pairs: I,
+        current_year: i32,
+    ) -> Result<ElementString, Gs1Error>
     where
         I: IntoIterator<Item = (A, V)>,
         A: Into<String>,
@@ -132,16 +143,27 @@ impl ElementString {
             entries.push((entry, v.into()));
         }
         if entries.is_empty() {
-            return Err(Gs1Error::new(Gs1ErrorKind::Syntax, "an element string needs at least one AI"));
+            return Err(Gs1Error::new(
+                Gs1ErrorKind::Syntax,
+                "an element string needs at least one AI",
+            ));
         }
         for (entry, value) in &entries {
             validate_value(entry, value, None, &ctx)?;
         }
-        let occurrences: Vec<Occurrence<'_>> =
-            entries.iter().map(|(entry, value)| Occurrence { entry, value }).collect();
+        let occurrences: Vec<Occurrence<'_>> = entries
+            .iter()
+            .map(|(entry, value)| Occurrence { entry, value })
+            .collect();
         validate_associations(&occurrences)?;
         Ok(ElementString {
-            ais: entries.into_iter().map(|(e, value)| AiValue { ai: e.ai.to_string(), value }).collect(),
+            ais: entries
+                .into_iter()
+                .map(|(e, value)| AiValue {
+                    ai: e.ai.to_string(),
+                    value,
+                })
+                .collect(),
         })
     }
 
@@ -151,7 +173,10 @@ impl ElementString {
 
     /// The value of the first occurrence of `ai`.
     pub fn get(&self, ai: &str) -> Option<&str> {
-        self.ais.iter().find(|p| p.ai == ai).map(|p| p.value.as_str())
+        self.ais
+            .iter()
+            .find(|p| p.ai == ai)
+            .map(|p| p.value.as_str())
     }
 
     fn entry_of(ai: &str) -> Option<&'static AiEntry> {
@@ -216,9 +241,14 @@ impl ElementString {
 
     /// Same pairs, predefined-length AIs first (fewer separators; GS1 allows it).
     pub fn with_fixed_length_first(&self) -> ElementString {
-        let (fixed, variable): (Vec<AiValue>, Vec<AiValue>) =
-            self.ais.iter().cloned().partition(|p| !Self::needs_separator(&p.ai));
-        ElementString { ais: fixed.into_iter().chain(variable).collect() }
+        let (fixed, variable): (Vec<AiValue>, Vec<AiValue>) = self
+            .ais
+            .iter()
+            .cloned()
+            .partition(|p| !Self::needs_separator(&p.ai));
+        ElementString {
+            ais: fixed.into_iter().chain(variable).collect(),
+        }
     }
 
     /// GS1 Digital Link URI on `base` (e.g. `https://id.gs1.org`).

@@ -43,7 +43,12 @@ pub struct Gs1Error {
 
 impl Gs1Error {
     pub fn new(kind: Gs1ErrorKind, message: impl Into<String>) -> Self {
-        Gs1Error { kind, ai: None, position: None, message: message.into() }
+        Gs1Error {
+            kind,
+            ai: None,
+            position: None,
+            message: message.into(),
+        }
     }
     pub fn with_ai(mut self, ai: impl Into<String>) -> Self {
         self.ai = Some(ai.into());

@@ -56,7 +56,9 @@ pub fn verify_check_digit(key: &str, what: &str) -> Result<(), Gs1Error> {
 }
 
 /// A validated GTIN, always held as 14 digits (GTIN-8/12/13 are left-padded with zeros).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct Gtin(String);
 
@@ -148,7 +150,10 @@ fn fixed_key(s: &str, len: usize, what: &str, ai: &str) -> Result<String, Gs1Err
     if s.len() != len {
         return Err(Gs1Error::new(
             Gs1ErrorKind::Length,
-            format!("{what} {s:?} has {} characters; a {what} has {len} digits", s.chars().count()),
+            format!(
+                "{what} {s:?} has {} characters; a {what} has {len} digits",
+                s.chars().count()
+            ),
         )
         .with_ai(ai));
     }
@@ -171,11 +176,20 @@ mod tests {
 
     #[test]
     fn gtin_forms() {
-        assert_eq!(Gtin::parse("09506000134352").map(|g| g.0), Ok("09506000134352".into()));
-        assert_eq!(Gtin::parse("9506000134352").map(|g| g.0), Ok("09506000134352".into()));
+        assert_eq!(
+            Gtin::parse("09506000134352").map(|g| g.0),
+            Ok("09506000134352".into())
+        );
+        assert_eq!(
+            Gtin::parse("9506000134352").map(|g| g.0),
+            Ok("09506000134352".into())
+        );
         let err = Gtin::parse("09506000134353").unwrap_err();
         assert_eq!(err.kind, Gs1ErrorKind::CheckDigit);
-        assert_eq!(err.message, "check digit should be 2, found 3 (GTIN 09506000134353)");
+        assert_eq!(
+            err.message,
+            "check digit should be 2, found 3 (GTIN 09506000134353)"
+        );
         assert_eq!(Gtin::parse("123").unwrap_err().kind, Gs1ErrorKind::Length);
         assert!(Sscc::parse("106141411234567897").is_ok());
     }

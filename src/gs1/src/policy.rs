@@ -11,8 +11,11 @@ pub const MAX_SERIAL_OR_LOT_LEN: usize = 20;
 
 fn check_cset82_field(value: &str, what: &str, ai: &str) -> Result<(), Gs1Error> {
     if value.is_empty() {
-        return Err(Gs1Error::new(Gs1ErrorKind::Policy, format!("{what} is empty; give 1 to 20 characters"))
-            .with_ai(ai));
+        return Err(Gs1Error::new(
+            Gs1ErrorKind::Policy,
+            format!("{what} is empty; give 1 to 20 characters"),
+        )
+        .with_ai(ai));
     }
     if let Some(p) = first_non_cset82(value) {
         return Err(Gs1Error::new(
@@ -30,7 +33,9 @@ fn check_cset82_field(value: &str, what: &str, ai: &str) -> Result<(), Gs1Error>
     if len > MAX_SERIAL_OR_LOT_LEN {
         return Err(Gs1Error::new(
             Gs1ErrorKind::Policy,
-            format!("{what} {value:?} has {len} characters; at most {MAX_SERIAL_OR_LOT_LEN} are allowed"),
+            format!(
+                "{what} {value:?} has {len} characters; at most {MAX_SERIAL_OR_LOT_LEN} are allowed"
+            ),
         )
         .with_ai(ai));
     }
@@ -95,7 +100,10 @@ mod tests {
         assert!(check_serial("SN0001").is_ok());
         assert_eq!(check_serial("").unwrap_err().kind, Gs1ErrorKind::Policy);
         assert_eq!(check_serial("A B").unwrap_err().kind, Gs1ErrorKind::Charset);
-        assert_eq!(check_lot("123456789012345678901").unwrap_err().kind, Gs1ErrorKind::Policy);
+        assert_eq!(
+            check_lot("123456789012345678901").unwrap_err().kind,
+            Gs1ErrorKind::Policy
+        );
         assert!(check_lot("12345678901234567890").is_ok());
     }
 
@@ -105,7 +113,10 @@ mod tests {
         assert_eq!(e.kind, Gs1ErrorKind::Policy);
         assert!(e.message.contains("260731"), "{}", e.message);
         assert!(check_expiry("260731", 2026).is_ok());
-        assert_eq!(check_expiry("260230", 2026).unwrap_err().kind, Gs1ErrorKind::Date);
+        assert_eq!(
+            check_expiry("260230", 2026).unwrap_err().kind,
+            Gs1ErrorKind::Date
+        );
         let today = Gs1Date::from_ymd(2026, 11, 22).unwrap();
         assert!(check_new_batch_expiry("261121", today).is_err());
         assert!(check_new_batch_expiry("261122", today).is_ok());

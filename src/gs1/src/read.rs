@@ -32,25 +32,41 @@ fn read_ai(bytes: &[u8], pos: usize) -> Result<&'static AiEntry, Gs1Error> {
         let shown = String::from_utf8_lossy(&rest[..rest.len().min(4)]);
         return Err(Gs1Error::new(
             Gs1ErrorKind::UnknownAi,
-            format!("position {}: {shown:?} does not start a GS1 Application Identifier", pos + 1),
+            format!(
+                "position {}: {shown:?} does not start a GS1 Application Identifier",
+                pos + 1
+            ),
         )
         .at(pos));
     };
     let Some(ai_bytes) = rest.get(..len) else {
-        return Err(syntax(format!("position {}: the data ends inside an Application Identifier", pos + 1), pos));
+        return Err(syntax(
+            format!(
+                "position {}: the data ends inside an Application Identifier",
+                pos + 1
+            ),
+            pos,
+        ));
     };
     let ai = std::str::from_utf8(ai_bytes).unwrap_or("");
     if !ai_bytes.iter().all(u8::is_ascii_digit) {
         return Err(Gs1Error::new(
             Gs1ErrorKind::UnknownAi,
-            format!("position {}: {:?} is not a GS1 Application Identifier", pos + 1, String::from_utf8_lossy(ai_bytes)),
+            format!(
+                "position {}: {:?} is not a GS1 Application Identifier",
+                pos + 1,
+                String::from_utf8_lossy(ai_bytes)
+            ),
         )
         .at(pos));
     }
     lookup(ai).ok_or_else(|| {
         Gs1Error::new(
             Gs1ErrorKind::UnknownAi,
-            format!("position {}: ({ai}) is not an AI of the GS1 Barcode Syntax Dictionary", pos + 1),
+            format!(
+                "position {}: ({ai}) is not an AI of the GS1 Barcode Syntax Dictionary",
+                pos + 1
+            ),
         )
         .with_ai(ai)
         .at(pos)
@@ -61,7 +77,11 @@ fn read_ai(bytes: &[u8], pos: usize) -> Result<&'static AiEntry, Gs1Error> {
 /// byte `start` of `input`. Superfluous separators after predefined-length AIs and at
 /// the end are tolerated; a separator at `start`, or two in a row after a
 /// variable-length value, are errors.
-pub fn split_element_string<'a>(input: &'a str, start: usize, separators: &[u8]) -> Result<Vec<RawPair<'a>>, Gs1Error> {
+pub fn split_element_string<'a>(
+    input: &'a str,
+    start: usize,
+    separators: &[u8],
+) -> Result<Vec<RawPair<'a>>, Gs1Error> {
     let bytes = input.as_bytes();
     let is_sep = |b: u8| separators.contains(&b);
     let mut pairs: Vec<RawPair<'a>> = Vec::with_capacity(6);
@@ -74,13 +94,19 @@ pub fn split_element_string<'a>(input: &'a str, start: usize, separators: &[u8])
         if is_sep(bytes[pos]) {
             if pairs.is_empty() {
                 return Err(syntax(
-                    format!("position {}: an FNC1 separator cannot come before the first AI", pos + 1),
+                    format!(
+                        "position {}: an FNC1 separator cannot come before the first AI",
+                        pos + 1
+                    ),
                     pos,
                 ));
             }
             if !previous_was_predefined {
                 return Err(syntax(
-                    format!("position {}: two FNC1 separators in a row (an empty element)", pos + 1),
+                    format!(
+                        "position {}: two FNC1 separators in a row (an empty element)",
+                        pos + 1
+                    ),
                     pos,
                 ));
             }
@@ -123,12 +149,20 @@ pub fn split_element_string<'a>(input: &'a str, start: usize, separators: &[u8])
                 let value = input.get(value_pos..end).ok_or_else(|| {
                     Gs1Error::new(
                         Gs1ErrorKind::Charset,
-                        format!("AI ({}) at position {}: the value holds a character that is not ASCII", entry.ai, value_pos + 1),
+                        format!(
+                            "AI ({}) at position {}: the value holds a character that is not ASCII",
+                            entry.ai,
+                            value_pos + 1
+                        ),
                     )
                     .with_ai(entry.ai)
                     .at(value_pos)
                 })?;
-                pairs.push(RawPair { entry, value: Cow::Borrowed(value), value_pos });
+                pairs.push(RawPair {
+                    entry,
+                    value: Cow::Borrowed(value),
+                    value_pos,
+                });
                 previous_was_predefined = true;
                 pos = end;
             }
@@ -140,12 +174,20 @@ pub fn split_element_string<'a>(input: &'a str, start: usize, separators: &[u8])
                 let value = input.get(value_pos..end).ok_or_else(|| {
                     Gs1Error::new(
                         Gs1ErrorKind::Charset,
-                        format!("AI ({}) at position {}: the value holds a character that is not ASCII", entry.ai, value_pos + 1),
+                        format!(
+                            "AI ({}) at position {}: the value holds a character that is not ASCII",
+                            entry.ai,
+                            value_pos + 1
+                        ),
                     )
                     .with_ai(entry.ai)
                     .at(value_pos)
                 })?;
-                pairs.push(RawPair { entry, value: Cow::Borrowed(value), value_pos });
+                pairs.push(RawPair {
+                    entry,
+                    value: Cow::Borrowed(value),
+                    value_pos,
+                });
                 previous_was_predefined = false;
                 // Consume the terminating separator, if any.
                 pos = if end < bytes.len() { end + 1 } else { end };
@@ -165,24 +207,43 @@ pub fn split_hri(input: &str) -> Result<Vec<RawPair<'_>>, Gs1Error> {
     }
     while pos < bytes.len() {
         if bytes[pos] != b'(' {
-            return Err(syntax(format!("position {}: expected '(' to start an AI", pos + 1), pos));
+            return Err(syntax(
+                format!("position {}: expected '(' to start an AI", pos + 1),
+                pos,
+            ));
         }
         let ai_start = pos + 1;
-        let Some(close) = bytes[ai_start..].iter().position(|&b| b == b')').map(|p| ai_start + p) else {
-            return Err(syntax(format!("position {}: the AI in brackets is not closed with ')'", pos + 1), pos));
+        let Some(close) = bytes[ai_start..]
+            .iter()
+            .position(|&b| b == b')')
+            .map(|p| ai_start + p)
+        else {
+            return Err(syntax(
+                format!(
+                    "position {}: the AI in brackets is not closed with ')'",
+                    pos + 1
+                ),
+                pos,
+            ));
         };
         let ai = &input[ai_start..close];
         if !(2..=4).contains(&ai.len()) || !ai.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Gs1Error::new(
                 Gs1ErrorKind::UnknownAi,
-                format!("position {}: ({ai}) is not a GS1 Application Identifier", ai_start + 1),
+                format!(
+                    "position {}: ({ai}) is not a GS1 Application Identifier",
+                    ai_start + 1
+                ),
             )
             .at(ai_start));
         }
         let entry = lookup(ai).ok_or_else(|| {
             Gs1Error::new(
                 Gs1ErrorKind::UnknownAi,
-                format!("position {}: ({ai}) is not an AI of the GS1 Barcode Syntax Dictionary", ai_start + 1),
+                format!(
+                    "position {}: ({ai}) is not an AI of the GS1 Barcode Syntax Dictionary",
+                    ai_start + 1
+                ),
             )
             .with_ai(ai)
             .at(ai_start)
@@ -201,8 +262,16 @@ pub fn split_hri(input: &str) -> Result<Vec<RawPair<'_>>, Gs1Error> {
             }
         }
         let raw = &input[value_pos..end];
-        let value = if escaped { Cow::Owned(raw.replace("\\(", "(")) } else { Cow::Borrowed(raw) };
-        pairs.push(RawPair { entry, value, value_pos });
+        let value = if escaped {
+            Cow::Owned(raw.replace("\\(", "("))
+        } else {
+            Cow::Borrowed(raw)
+        };
+        pairs.push(RawPair {
+            entry,
+            value,
+            value_pos,
+        });
         pos = end;
     }
     Ok(pairs)

@@ -30,12 +30,17 @@ fn describe_byte(value: &[u8], offset: usize) -> String {
     match std::str::from_utf8(&value[offset..]) {
         Ok(rest) => crate::cset::describe_char_at(rest, 0),
         Err(_) => match value.get(offset) {
-            Some(b) if b.is_ascii() => crate::cset::describe_char_at(&char::from(*b).to_string(), 0),
+            Some(b) if b.is_ascii() => {
+                crate::cset::describe_char_at(&char::from(*b).to_string(), 0)
+            }
             // A non-ASCII character: show the whole character when the slice starts on one.
             _ => String::from_utf8_lossy(&value[offset..])
                 .chars()
                 .next()
-                .map_or_else(|| "end of data".to_string(), |c| format!("'{c}' (U+{:04X})", c as u32)),
+                .map_or_else(
+                    || "end of data".to_string(),
+                    |c| format!("'{c}' (U+{:04X})", c as u32),
+                ),
         },
     }
 }
@@ -49,7 +54,12 @@ fn position_phrase(ai: &str, input_pos: Option<usize>) -> String {
 
 /// Validates one value. `value_pos` is the byte offset of the value in the input (for
 /// messages), when the value came from an input string.
-pub fn validate_value(entry: &AiEntry, value: &str, value_pos: Option<usize>, ctx: &LintContext) -> Result<(), Gs1Error> {
+pub fn validate_value(
+    entry: &AiEntry,
+    value: &str,
+    value_pos: Option<usize>,
+    ctx: &LintContext,
+) -> Result<(), Gs1Error> {
     let ai = entry.ai;
     let bytes = value.as_bytes();
     let error = |kind: Gs1ErrorKind, offset: Option<usize>, message: String| {
@@ -114,7 +124,11 @@ pub fn validate_value(entry: &AiEntry, value: &str, value_pos: Option<usize>, ct
         }
         // Every charset is ASCII-only, so the part is valid UTF-8 on its own.
         let part_str = std::str::from_utf8(part).map_err(|_| {
-            error(Gs1ErrorKind::Charset, Some(pos), format!("AI ({ai}): the value is not valid text"))
+            error(
+                Gs1ErrorKind::Charset,
+                Some(pos),
+                format!("AI ({ai}): the value is not valid text"),
+            )
         })?;
         for linter in component.linters {
             if let Err(failure) = linter.check(part_str, ctx) {
@@ -122,17 +136,35 @@ pub fn validate_value(entry: &AiEntry, value: &str, value_pos: Option<usize>, ct
                 if failure.kind == Gs1ErrorKind::CheckDigit {
                     message.push_str(&format!(" ({} {part_str})", key_name(ai)));
                 }
-                return Err(error(failure.kind, Some(pos + failure.offset.unwrap_or(0)), message));
+                return Err(error(
+                    failure.kind,
+                    Some(pos + failure.offset.unwrap_or(0)),
+                    message,
+                ));
             }
         }
         pos += take;
     }
     if pos < bytes.len() {
-        let what = if entry.components.iter().all(|c| c.charset == Charset::Numeric) { "digits" } else { "characters" };
-        let message = if min_total == max_total {
-            format!("AI ({ai}): {value} has {} {what}; it must have exactly {max_total}", bytes.len())
+        let what = if entry
+            .components
+            .iter()
+            .all(|c| c.charset == Charset::Numeric)
+        {
+            "digits"
         } else {
-            format!("AI ({ai}): the value has {} {what}; at most {max_total} are allowed", bytes.len())
+            "characters"
+        };
+        let message = if min_total == max_total {
+            format!(
+                "AI ({ai}): {value} has {} {what}; it must have exactly {max_total}",
+                bytes.len()
+            )
+        } else {
+            format!(
+                "AI ({ai}): the value has {} {what}; at most {max_total} are allowed",
+                bytes.len()
+            )
         };
         return Err(error(Gs1ErrorKind::Length, Some(pos), message));
     }
@@ -140,12 +172,23 @@ pub fn validate_value(entry: &AiEntry, value: &str, value_pos: Option<usize>, ct
 }
 
 fn too_short_message(entry: &AiEntry, value: &str, min_total: usize, max_total: usize) -> String {
-    let numeric = entry.components.iter().all(|c| c.charset == Charset::Numeric);
+    let numeric = entry
+        .components
+        .iter()
+        .all(|c| c.charset == Charset::Numeric);
     let what = if numeric { "digits" } else { "characters" };
     if min_total == max_total {
-        format!("AI ({}): {value} has {} {what}; it must have exactly {max_total}", entry.ai, value.len())
+        format!(
+            "AI ({}): {value} has {} {what}; it must have exactly {max_total}",
+            entry.ai,
+            value.len()
+        )
     } else {
-        format!("AI ({}): {value} has {} {what}; it needs at least {min_total}", entry.ai, value.len())
+        format!(
+            "AI ({}): {value} has {} {what}; it needs at least {min_total}",
+            entry.ai,
+            value.len()
+        )
     }
 }
 
@@ -156,7 +199,11 @@ pub struct Occurrence<'a> {
 }
 
 fn format_group(group: &[&str]) -> String {
-    group.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(" with ")
+    group
+        .iter()
+        .map(|p| format!("({p})"))
+        .collect::<Vec<_>>()
+        .join(" with ")
 }
 
 fn format_alternatives(alternatives: &[&[&str]]) -> String {
@@ -187,10 +234,16 @@ pub fn validate_associations(items: &[Occurrence<'_>]) -> Result<(), Gs1Error> {
     for a in items {
         for ex in a.entry.ex {
             for pattern in *ex {
-                if let Some(b) = items.iter().find(|b| b.entry.ai != a.entry.ai && ai_matches_pattern(b.entry.ai, pattern)) {
+                if let Some(b) = items
+                    .iter()
+                    .find(|b| b.entry.ai != a.entry.ai && ai_matches_pattern(b.entry.ai, pattern))
+                {
                     return Err(Gs1Error::new(
                         Gs1ErrorKind::Association,
-                        format!("AI ({}) and AI ({}) may not appear together", a.entry.ai, b.entry.ai),
+                        format!(
+                            "AI ({}) and AI ({}) may not appear together",
+                            a.entry.ai, b.entry.ai
+                        ),
                     )
                     .with_ai(a.entry.ai));
                 }
@@ -200,7 +253,11 @@ pub fn validate_associations(items: &[Occurrence<'_>]) -> Result<(), Gs1Error> {
     for a in items {
         for req in a.entry.req {
             let satisfied = req.iter().any(|group| {
-                group.iter().all(|pattern| items.iter().any(|b| ai_matches_pattern(b.entry.ai, pattern)))
+                group.iter().all(|pattern| {
+                    items
+                        .iter()
+                        .any(|b| ai_matches_pattern(b.entry.ai, pattern))
+                })
             });
             if !satisfied {
                 return Err(Gs1Error::new(

@@ -51,7 +51,11 @@ fn component_value(c: &AiComponent) -> String {
     if has(Linter::CsumAlpha) {
         let data = b"1234ABC";
         let pair = serialstation_gs1::lint::checksum::csum_alpha_pair(data).unwrap_or(*b"22");
-        return format!("{}{}", String::from_utf8_lossy(data), String::from_utf8_lossy(&pair));
+        return format!(
+            "{}{}",
+            String::from_utf8_lossy(data),
+            String::from_utf8_lossy(&pair)
+        );
     }
     if has(Linter::Csum) {
         let body = "1".repeat(len - 1);
@@ -64,7 +68,11 @@ fn component_value(c: &AiComponent) -> String {
         Charset::Cset39 => "1234AB-#/",
         Charset::Cset64 => "AbCd-_12",
     };
-    let n = if c.is_variable() { len.min(sample.len()) } else { len };
+    let n = if c.is_variable() {
+        len.min(sample.len())
+    } else {
+        len
+    };
     sample.chars().cycle().take(n).collect()
 }
 
@@ -80,7 +88,10 @@ fn context_for(entry: &'static AiEntry, choice: usize) -> Option<Vec<(&'static A
     while i < items.len() {
         let current = items[i].0;
         for (rule_index, rule) in current.req.iter().enumerate() {
-            let satisfied = rule.iter().any(|g| g.iter().all(|p| items.iter().any(|(e, _)| ai_matches_pattern(e.ai, p))));
+            let satisfied = rule.iter().any(|g| {
+                g.iter()
+                    .all(|p| items.iter().any(|(e, _)| ai_matches_pattern(e.ai, p)))
+            });
             if satisfied {
                 continue;
             }
@@ -107,6 +118,7 @@ fn context_for(entry: &'static AiEntry, choice: usize) -> Option<Vec<(&'static A
 fn every_ai_valid_value_parses_in_every_form() {
     let ctx = LintContext { current_year: YEAR };
     let mut failures = Vec::new();
+    let (mut tested, mut tested_as_digital_link) = (0usize, 0usize);
     for entry in all() {
         let value = valid_value(entry);
         if let Err(e) = validate_value(entry, &value, None, &ctx) {
@@ -117,8 +129,13 @@ fn every_ai_valid_value_parses_in_every_form() {
         let mut parsed = None;
         let mut last_error = String::new();
         for choice in 0..choices {
-            let Some(items) = context_for(entry, choice) else { continue };
-            let pairs: Vec<(String, String)> = items.iter().map(|(e, v)| (e.ai.to_string(), v.clone())).collect();
+            let Some(items) = context_for(entry, choice) else {
+                continue;
+            };
+            let pairs: Vec<(String, String)> = items
+                .iter()
+                .map(|(e, v)| (e.ai.to_string(), v.clone()))
+                .collect();
             match ElementString::from_pairs_with_year(pairs, YEAR) {
                 Ok(es) => {
                     parsed = Some(es);
@@ -128,17 +145,31 @@ fn every_ai_valid_value_parses_in_every_form() {
             }
         }
         let Some(es) = parsed else {
-            failures.push(format!("{}: no valid element string ({last_error})", entry.ai));
+            failures.push(format!(
+                "{}: no valid element string ({last_error})",
+                entry.ai
+            ));
             continue;
         };
-        for form in [es.to_hri(), es.to_fnc1(), es.to_encoder_data(), es.to_scan_data()] {
+        for form in [
+            es.to_hri(),
+            es.to_fnc1(),
+            es.to_encoder_data(),
+            es.to_scan_data(),
+        ] {
             match ElementString::parse_with_year(&form, YEAR) {
                 Ok(again) if again == es => {}
-                Ok(again) => failures.push(format!("{}: {form:?} read back as {:?}", entry.ai, again.to_hri())),
+                Ok(again) => failures.push(format!(
+                    "{}: {form:?} read back as {:?}",
+                    entry.ai,
+                    again.to_hri()
+                )),
                 Err(e) => failures.push(format!("{}: {form:?}: {}", entry.ai, e.message)),
             }
         }
+        tested += 1;
         if let Ok(dl) = es.to_digital_link(CANONICAL_BASE) {
+            tested_as_digital_link += 1;
             match ElementString::parse_with_year(&dl, YEAR) {
                 Ok(again) => {
                     let mut a = again.ais().to_vec();
@@ -154,7 +185,12 @@ fn every_ai_valid_value_parses_in_every_form() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -165,13 +201,28 @@ fn every_ai_invalid_value_fails() {
         // A space is in no GS1 character set.
         let bad = format!(" {}", &value[1..]);
         let e = validate_value(entry, &bad, None, &ctx).expect_err(entry.ai);
-        assert_eq!(e.kind, Gs1ErrorKind::Charset, "AI {}: {}", entry.ai, e.message);
+        assert_eq!(
+            e.kind,
+            Gs1ErrorKind::Charset,
+            "AI {}: {}",
+            entry.ai,
+            e.message
+        );
         assert_eq!(e.ai.as_deref(), Some(entry.ai));
         // One character more than the maximum length.
-        let too_long = format!("{value}{}", "1".repeat(entry.length_range().1 + 1 - value.len()));
+        let too_long = format!(
+            "{value}{}",
+            "1".repeat(entry.length_range().1 + 1 - value.len())
+        );
         let e = validate_value(entry, &too_long, None, &ctx).expect_err(entry.ai);
         assert!(
-            matches!(e.kind, Gs1ErrorKind::Length | Gs1ErrorKind::Content | Gs1ErrorKind::CheckDigit | Gs1ErrorKind::Date),
+            matches!(
+                e.kind,
+                Gs1ErrorKind::Length
+                    | Gs1ErrorKind::Content
+                    | Gs1ErrorKind::CheckDigit
+                    | Gs1ErrorKind::Date
+            ),
             "AI {}: {:?} {}",
             entry.ai,
             e.kind,

@@ -6,11 +6,13 @@ use serialstation_gs1::digital_link::CANONICAL_BASE;
 use serialstation_gs1::{ElementString, Gtin, check_digit};
 
 const YEAR: i32 = 2026;
-const CSET82: &str = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+const CSET82: &str =
+    "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
 
 fn cset82_string(max: usize) -> impl Strategy<Value = String> {
     let chars: Vec<char> = CSET82.chars().collect();
-    proptest::collection::vec(proptest::sample::select(chars), 1..=max).prop_map(|v| v.into_iter().collect())
+    proptest::collection::vec(proptest::sample::select(chars), 1..=max)
+        .prop_map(|v| v.into_iter().collect())
 }
 
 fn gtin() -> impl Strategy<Value = String> {
@@ -27,9 +29,19 @@ fn date() -> impl Strategy<Value = String> {
 /// A pharma element string: GTIN, optional expiry, lot, serial, optional NHRN, in a
 /// random order.
 fn pharma_pairs() -> impl Strategy<Value = Vec<(String, String)>> {
-    (gtin(), proptest::option::of(date()), cset82_string(20), cset82_string(20), proptest::option::of(cset82_string(20)))
+    (
+        gtin(),
+        proptest::option::of(date()),
+        cset82_string(20),
+        cset82_string(20),
+        proptest::option::of(cset82_string(20)),
+    )
         .prop_flat_map(|(g, exp, lot, serial, nhrn)| {
-            let mut pairs = vec![("01".to_string(), g), ("10".to_string(), lot), ("21".to_string(), serial)];
+            let mut pairs = vec![
+                ("01".to_string(), g),
+                ("10".to_string(), lot),
+                ("21".to_string(), serial),
+            ];
             if let Some(e) = exp {
                 pairs.push(("17".to_string(), e));
             }
@@ -41,7 +53,11 @@ fn pharma_pairs() -> impl Strategy<Value = Vec<(String, String)>> {
 }
 
 fn sorted(es: &ElementString) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = es.ais().iter().map(|p| (p.ai.clone(), p.value.clone())).collect();
+    let mut v: Vec<(String, String)> = es
+        .ais()
+        .iter()
+        .map(|p| (p.ai.clone(), p.value.clone()))
+        .collect();
     v.sort();
     v
 }

@@ -63,7 +63,8 @@ impl Ledger {
         self.serials
             .iter()
             .filter(|(_, record)| {
-                record.batch == batch && matches!(record.state, SerialState::Allocated | SerialState::Encoded)
+                record.batch == batch
+                    && matches!(record.state, SerialState::Allocated | SerialState::Encoded)
             })
             .map(|(serial, record)| (serial.clone(), record.state))
             .collect()
@@ -80,20 +81,34 @@ impl Ledger {
                     format!("SIM{:012}", self.next_fresh)
                 }
             };
-            self.serials.insert(serial.clone(), SerialRecord { state: SerialState::Allocated, batch, queued: false });
+            self.serials.insert(
+                serial.clone(),
+                SerialRecord {
+                    state: SerialState::Allocated,
+                    batch,
+                    queued: false,
+                },
+            );
             block.push(serial);
         }
         self.counts.entry(batch).or_default().allocated += u64::from(count);
         block
     }
 
-    fn transition(&mut self, serial: &str, from: SerialState, to: SerialState) -> Result<BatchId, String> {
-        let record = self
-            .serials
-            .get_mut(serial)
-            .ok_or_else(|| format!("transition {from:?}->{to:?} of serial {serial} that was never allocated"))?;
+    fn transition(
+        &mut self,
+        serial: &str,
+        from: SerialState,
+        to: SerialState,
+    ) -> Result<BatchId, String> {
+        let record = self.serials.get_mut(serial).ok_or_else(|| {
+            format!("transition {from:?}->{to:?} of serial {serial} that was never allocated")
+        })?;
         if record.state != from {
-            return Err(format!("illegal transition of serial {serial}: it is {:?}, not {from:?}, so it cannot become {to:?}", record.state));
+            return Err(format!(
+                "illegal transition of serial {serial}: it is {:?}, not {from:?}, so it cannot become {to:?}",
+                record.state
+            ));
         }
         record.state = to;
         Ok(record.batch)
@@ -103,38 +118,55 @@ impl Ledger {
     pub fn apply(&mut self, transition: &Transition) -> Result<(), String> {
         match transition {
             Transition::PrintQueued { message_id, serial } => {
-                let record = self.serials.get_mut(serial).ok_or_else(|| format!("queued unallocated serial {serial}"))?;
+                let record = self
+                    .serials
+                    .get_mut(serial)
+                    .ok_or_else(|| format!("queued unallocated serial {serial}"))?;
                 if record.state != SerialState::Allocated {
-                    return Err(format!("serial {serial} queued to print while {:?}", record.state));
+                    return Err(format!(
+                        "serial {serial} queued to print while {:?}",
+                        record.state
+                    ));
                 }
                 if record.queued {
                     return Err(format!("serial {serial} queued to print twice"));
                 }
                 record.queued = true;
-                if self.print_queued.insert(*message_id, serial.clone()).is_some() {
+                if self
+                    .print_queued
+                    .insert(*message_id, serial.clone())
+                    .is_some()
+                {
                     return Err(format!("message id {message_id} used twice"));
                 }
             }
             Transition::SerialEncoded { serial, message_id } => {
                 if self.print_queued.get(message_id) != Some(serial) {
-                    return Err(format!("serial {serial} encoded under message {message_id}, which was not queued for it"));
+                    return Err(format!(
+                        "serial {serial} encoded under message {message_id}, which was not queued for it"
+                    ));
                 }
                 self.transition(serial, SerialState::Allocated, SerialState::Encoded)?;
             }
             Transition::SerialCommissioned { serial, .. } => {
-                let batch = self.transition(serial, SerialState::Encoded, SerialState::Commissioned)?;
+                let batch =
+                    self.transition(serial, SerialState::Encoded, SerialState::Commissioned)?;
                 self.counts.entry(batch).or_default().commissioned += 1;
             }
             Transition::SerialScrapped { serial, .. } => {
-                let batch = self.transition(serial, SerialState::Encoded, SerialState::LabelScrapped)?;
+                let batch =
+                    self.transition(serial, SerialState::Encoded, SerialState::LabelScrapped)?;
                 self.counts.entry(batch).or_default().scrapped += 1;
             }
             Transition::SerialReturned { serial, proof } => {
-                let batch = self.transition(serial, SerialState::Allocated, SerialState::Unallocated)?;
+                let batch =
+                    self.transition(serial, SerialState::Allocated, SerialState::Unallocated)?;
                 if let crate::line::ReturnProof::PrinterReportedUnprinted { message_id } = proof
                     && self.print_queued.get(message_id) != Some(serial)
                 {
-                    return Err(format!("serial {serial} returned with the proof of message {message_id}, which was not its"));
+                    return Err(format!(
+                        "serial {serial} returned with the proof of message {message_id}, which was not its"
+                    ));
                 }
                 if let Some(record) = self.serials.get_mut(serial) {
                     record.queued = false;
@@ -143,16 +175,28 @@ impl Ledger {
                 self.counts.entry(batch).or_default().returned += 1;
             }
             Transition::SerialInvalidated { serial, .. } => {
-                let batch = self.transition(serial, SerialState::Allocated, SerialState::SnInvalid)?;
+                let batch =
+                    self.transition(serial, SerialState::Allocated, SerialState::SnInvalid)?;
                 self.counts.entry(batch).or_default().invalidated += 1;
             }
-            Transition::ItemVerdict { seq, verdict, serial, .. } => {
+            Transition::ItemVerdict {
+                seq,
+                verdict,
+                serial,
+                ..
+            } => {
                 let batch = self.active.ok_or("item verdict with no active batch")?;
-                if self.verdicts.insert((batch, seq.0), (*verdict, serial.clone())).is_some() {
+                if self
+                    .verdicts
+                    .insert((batch, seq.0), (*verdict, serial.clone()))
+                    .is_some()
+                {
                     return Err(format!("a second verdict recorded for item {seq}"));
                 }
             }
-            Transition::ItemFate { .. } | Transition::BatchState { .. } | Transition::BatchClosed { .. } => {}
+            Transition::ItemFate { .. }
+            | Transition::BatchState { .. }
+            | Transition::BatchClosed { .. } => {}
         }
         Ok(())
     }
@@ -160,19 +204,30 @@ impl Ledger {
     /// Checks that a command's prerequisite records exist.
     pub fn check_order(&self, command: &Command) -> Result<(), String> {
         match command {
-            Command::QueuePrint { message_id, serial, .. } => {
+            Command::QueuePrint {
+                message_id, serial, ..
+            } => {
                 if self.print_queued.get(message_id) != Some(serial) {
-                    return Err(format!("print of {serial} (message {message_id}) sent before it was recorded"));
+                    return Err(format!(
+                        "print of {serial} (message {message_id}) sent before it was recorded"
+                    ));
                 }
                 if self.state(serial) != Some(SerialState::Allocated) {
-                    return Err(format!("print of {serial} sent while it is {:?}", self.state(serial)));
+                    return Err(format!(
+                        "print of {serial} sent while it is {:?}",
+                        self.state(serial)
+                    ));
                 }
             }
             Command::WriteVerdict { seq, verdict } => {
                 let batch = self.active.ok_or("verdict written with no active batch")?;
                 match self.verdicts.get(&(batch, seq.0)) {
                     Some((recorded, _)) if recorded == verdict => {}
-                    other => return Err(format!("verdict {verdict:?} for item {seq} written, but recorded {other:?}")),
+                    other => {
+                        return Err(format!(
+                            "verdict {verdict:?} for item {seq} written, but recorded {other:?}"
+                        ));
+                    }
                 }
             }
             _ => {}

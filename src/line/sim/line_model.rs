@@ -29,7 +29,13 @@ pub struct Geometry {
 
 impl Default for Geometry {
     fn default() -> Geometry {
-        Geometry { pitch: 100, pitch_jitter: 20, counts_per_step: 25, camera_at: 300, gate_at: 900 }
+        Geometry {
+            pitch: 100,
+            pitch_jitter: 20,
+            counts_per_step: 25,
+            camera_at: 300,
+            gate_at: 900,
+        }
     }
 }
 
@@ -175,9 +181,18 @@ impl LineModel {
             plc_outbox: VecDeque::new(),
             inbox: BinaryHeap::new(),
             links: [
-                DeviceLink { online: true, back_at_step: 0 },
-                DeviceLink { online: true, back_at_step: 0 },
-                DeviceLink { online: true, back_at_step: 0 },
+                DeviceLink {
+                    online: true,
+                    back_at_step: 0,
+                },
+                DeviceLink {
+                    online: true,
+                    back_at_step: 0,
+                },
+                DeviceLink {
+                    online: true,
+                    back_at_step: 0,
+                },
             ],
             feed_production: false,
             challenge_to_feed: 0,
@@ -217,7 +232,11 @@ impl LineModel {
 
     fn schedule(&mut self, delay: u64, event: Event) {
         self.order += 1;
-        self.inbox.push(Scheduled { step: self.step + delay, order: self.order, event });
+        self.inbox.push(Scheduled {
+            step: self.step + delay,
+            order: self.order,
+            event,
+        });
     }
 
     fn plc_send(&mut self, event: Event) {
@@ -243,7 +262,11 @@ impl LineModel {
         self.step += 1;
         self.links_flap();
         // Verdict writes land in the PLC's table.
-        while self.pending_verdicts.front().is_some_and(|(at, _, _)| *at <= self.step) {
+        while self
+            .pending_verdicts
+            .front()
+            .is_some_and(|(at, _, _)| *at <= self.step)
+        {
             if let Some((_, seq, verdict)) = self.pending_verdicts.pop_front() {
                 self.verdict_table.insert(seq.0, verdict);
             }
@@ -256,14 +279,22 @@ impl LineModel {
             self.detect();
         }
         let camera_at = u64::from(self.geometry.camera_at);
-        while self.before_camera.front().is_some_and(|item| self.position - item.detect_pos >= camera_at) {
+        while self
+            .before_camera
+            .front()
+            .is_some_and(|item| self.position - item.detect_pos >= camera_at)
+        {
             if let Some(item) = self.before_camera.pop_front() {
                 self.at_camera(item.seq);
                 self.before_gate.push_back(item);
             }
         }
         let gate_at = u64::from(self.geometry.gate_at);
-        while self.before_gate.front().is_some_and(|item| self.position - item.detect_pos >= gate_at) {
+        while self
+            .before_gate
+            .front()
+            .is_some_and(|item| self.position - item.detect_pos >= gate_at)
+        {
             if let Some(item) = self.before_gate.pop_front() {
                 self.at_gate(item.seq);
                 if !self.running {
@@ -272,7 +303,10 @@ impl LineModel {
             }
         }
         if self.step.is_multiple_of(2) {
-            let counters = PlcCounters { encoder: self.encoder(), ..PlcCounters::default() };
+            let counters = PlcCounters {
+                encoder: self.encoder(),
+                ..PlcCounters::default()
+            };
             self.plc_send(Event::PlcCounters(counters));
         }
         if self.step.is_multiple_of(8) {
@@ -308,8 +342,12 @@ impl LineModel {
     }
 
     fn detect(&mut self) {
-        let jitter = self.rng.between(0, u64::from(self.geometry.pitch_jitter) * 2);
-        self.next_detect = self.position + u64::from(self.geometry.pitch) - u64::from(self.geometry.pitch_jitter) + jitter;
+        let jitter = self
+            .rng
+            .between(0, u64::from(self.geometry.pitch_jitter) * 2);
+        self.next_detect = self.position + u64::from(self.geometry.pitch)
+            - u64::from(self.geometry.pitch_jitter)
+            + jitter;
         let challenge = self.challenge_to_feed > 0;
         if !challenge && !self.feed_production {
             return;
@@ -328,11 +366,16 @@ impl LineModel {
         if challenge {
             self.challenge_to_feed -= 1;
             item.label = self.challenge_label();
-        } else if self.links[device_index(Device::Printer)].online && !self.printer_buffer.is_empty() {
+        } else if self.links[device_index(Device::Printer)].online
+            && !self.printer_buffer.is_empty()
+        {
             self.print_on(&mut item);
         }
         self.items.insert(seq.0, item);
-        self.before_camera.push_back(OnBelt { seq, detect_pos: self.position });
+        self.before_camera.push_back(OnBelt {
+            seq,
+            detect_pos: self.position,
+        });
     }
 
     /// A known-bad challenge item: blank, a foreign code, or a bad print.
@@ -345,7 +388,12 @@ impl LineModel {
                 visible_serial: "CHALLENGE1".to_string(),
                 corrupted: true,
             }),
-            _ => Some(Label { data: "NOT GS1 AT ALL".to_string(), grade: Grade::F, visible_serial: String::new(), corrupted: true }),
+            _ => Some(Label {
+                data: "NOT GS1 AT ALL".to_string(),
+                grade: Grade::F,
+                visible_serial: String::new(),
+                corrupted: true,
+            }),
         }
     }
 
@@ -353,9 +401,16 @@ impl LineModel {
         if self.rng.chance(self.faults.skipped_print) {
             return;
         }
-        let copies = if self.rng.chance(self.faults.double_print) && self.printer_buffer.len() >= 2 { 2 } else { 1 };
+        let copies = if self.rng.chance(self.faults.double_print) && self.printer_buffer.len() >= 2
+        {
+            2
+        } else {
+            1
+        };
         for _ in 0..copies {
-            let Some((message_id, serial, data)) = self.printer_buffer.pop_front() else { break };
+            let Some((message_id, serial, data)) = self.printer_buffer.pop_front() else {
+                break;
+            };
             let count = self.print_counts.entry(serial.clone()).or_insert(0);
             *count += 1;
             if *count > 1 {
@@ -363,7 +418,11 @@ impl LineModel {
             }
             item.printed.push(serial.clone());
             let corrupted = self.rng.chance(self.faults.wrong_data);
-            let printed_data = if corrupted { corrupt(&data, &mut self.rng) } else { data };
+            let printed_data = if corrupted {
+                corrupt(&data, &mut self.rng)
+            } else {
+                data
+            };
             let min = u64::from(self.min_grade.tenths());
             let grade = if self.rng.chance(self.faults.defect) {
                 self.rng.below(min.max(1))
@@ -395,11 +454,20 @@ impl LineModel {
                 } else {
                     SymbologyId::GS1_DATAMATRIX
                 };
-                Event::CameraResult { seq, symbology, data: label.data, grade: label.grade }
+                Event::CameraResult {
+                    seq,
+                    symbology,
+                    data: label.data,
+                    grade: label.grade,
+                }
             }
             _ => Event::CameraNoRead { seq },
         };
-        let delay = if self.rng.chance(self.faults.camera_late) { self.rng.between(20, 60) } else { self.rng.between(0, 3) };
+        let delay = if self.rng.chance(self.faults.camera_late) {
+            self.rng.between(20, 60)
+        } else {
+            self.rng.between(0, 3)
+        };
         if self.rng.chance(self.faults.camera_stale_repeat) {
             let stale = self.rng.between(40, 200);
             self.schedule(stale, event.clone());
@@ -427,7 +495,10 @@ impl LineModel {
         if fate == ItemFate::RejectedUnconfirmed {
             self.running = false;
             self.plc_alarm = true;
-            self.plc_send(Event::PlcAlarms(PlcAlarms { reject_not_confirmed: true, ..PlcAlarms::default() }));
+            self.plc_send(Event::PlcAlarms(PlcAlarms {
+                reject_not_confirmed: true,
+                ..PlcAlarms::default()
+            }));
         }
     }
 
@@ -449,7 +520,8 @@ impl LineModel {
 
     pub fn apply_verdict(&mut self, seq: Seq, verdict: Verdict) {
         if self.links[device_index(Device::Plc)].online {
-            self.pending_verdicts.push_back((self.step + 1, seq, verdict));
+            self.pending_verdicts
+                .push_back((self.step + 1, seq, verdict));
         }
     }
 

@@ -12,4 +12,4 @@ pub mod run;
 
 pub use faults::FaultProfile;
 pub use line_model::Geometry;
-pub use run::{run_seed, SimFailure, SimReport, SimSettings};
+pub use run::{SimFailure, SimReport, SimSettings, run_seed};

@@ -9,7 +9,9 @@ pub struct SimRng {
 
 impl SimRng {
     pub fn new(seed: u64) -> SimRng {
-        SimRng { state: seed ^ 0x5EED_5EED_D1CE_F00D }
+        SimRng {
+            state: seed ^ 0x5EED_5EED_D1CE_F00D,
+        }
     }
 
     pub fn next_u64(&mut self) -> u64 {

@@ -111,7 +111,11 @@ struct BatchRun {
 
 impl Driver {
     fn fail(&self, message: impl Into<String>) -> SimFailure {
-        SimFailure { seed: self.seed, step: self.model.step_count(), message: message.into() }
+        SimFailure {
+            seed: self.seed,
+            step: self.model.step_count(),
+            message: message.into(),
+        }
     }
 
     fn deliver(&mut self, event: Event) -> Result<(), SimFailure> {
@@ -132,10 +136,14 @@ impl Driver {
     fn apply_commands(&mut self) -> Result<(), SimFailure> {
         let commands = std::mem::take(&mut self.out);
         for command in &commands {
-            self.ledger.check_order(command).map_err(|message| self.fail(message))?;
+            self.ledger
+                .check_order(command)
+                .map_err(|message| self.fail(message))?;
             match command {
                 Command::Persist(transition) => {
-                    self.ledger.apply(transition).map_err(|message| self.fail(message))?;
+                    self.ledger
+                        .apply(transition)
+                        .map_err(|message| self.fail(message))?;
                     if let Transition::SerialCommissioned { serial, seq } = transition {
                         self.check_commission(serial, seq.0)?;
                     }
@@ -144,8 +152,13 @@ impl Driver {
                     let serials = self.ledger.allocate(*batch, *count);
                     self.model.deliver_serials(serials);
                 }
-                Command::QueuePrint { message_id, serial, encoder_data } => {
-                    self.model.apply_queue_print(*message_id, serial.clone(), encoder_data.clone())
+                Command::QueuePrint {
+                    message_id,
+                    serial,
+                    encoder_data,
+                } => {
+                    self.model
+                        .apply_queue_print(*message_id, serial.clone(), encoder_data.clone())
                 }
                 Command::ClearPrinterBuffer => self.model.apply_clear_printer(),
                 Command::WriteVerdict { seq, verdict } => self.model.apply_verdict(*seq, *verdict),
@@ -161,9 +174,15 @@ impl Driver {
     /// A commissioned serial must be the good, uncorrupted print on an item that left
     /// through the good exit with a GOOD verdict for it, printed exactly once.
     fn check_commission(&self, serial: &str, seq: u32) -> Result<(), SimFailure> {
-        let item = self.model.items.get(&seq).ok_or_else(|| self.fail(format!("commissioned {serial} for unknown item {seq}")))?;
+        let item =
+            self.model.items.get(&seq).ok_or_else(|| {
+                self.fail(format!("commissioned {serial} for unknown item {seq}"))
+            })?;
         if item.whereabouts != Whereabouts::GoodExit {
-            return Err(self.fail(format!("commissioned {serial} for item {seq}, which is {:?}", item.whereabouts)));
+            return Err(self.fail(format!(
+                "commissioned {serial} for item {seq}, which is {:?}",
+                item.whereabouts
+            )));
         }
         let Some(label) = &item.label else {
             return Err(self.fail(format!("commissioned {serial} for blank item {seq}")));
@@ -175,7 +194,10 @@ impl Driver {
             )));
         }
         if self.model.print_counts.get(serial).copied() != Some(1) {
-            return Err(self.fail(format!("commissioned {serial}, printed {:?} times", self.model.print_counts.get(serial))));
+            return Err(self.fail(format!(
+                "commissioned {serial}, printed {:?} times",
+                self.model.print_counts.get(serial)
+            )));
         }
         Ok(())
     }
@@ -184,7 +206,9 @@ impl Driver {
     fn check_exits(&mut self) -> Result<(), SimFailure> {
         let exits = std::mem::take(&mut self.model.recent_exits);
         for seq in &exits {
-            let Some(item) = self.model.items.get(&seq.0) else { continue };
+            let Some(item) = self.model.items.get(&seq.0) else {
+                continue;
+            };
             let Some(batch) = item.batch else { continue };
             match item.whereabouts {
                 Whereabouts::GoodExit => {
@@ -192,7 +216,9 @@ impl Driver {
                     let label = item.label.as_ref();
                     let matches = match (recorded, label) {
                         (Some((Verdict::Good, Some(serial))), Some(label)) => {
-                            *serial == label.visible_serial && !label.corrupted && label.grade >= self.settings.min_grade
+                            *serial == label.visible_serial
+                                && !label.corrupted
+                                && label.grade >= self.settings.min_grade
                         }
                         _ => false,
                     };
@@ -205,7 +231,9 @@ impl Driver {
                 Whereabouts::RejectBin | Whereabouts::Escaped => {
                     for serial in &item.printed {
                         if self.ledger.state(serial) == Some(SerialState::Commissioned) {
-                            return Err(self.fail(format!("rejected item {seq} carries commissioned serial {serial}")));
+                            return Err(self.fail(format!(
+                                "rejected item {seq} carries commissioned serial {serial}"
+                            )));
                         }
                     }
                 }
@@ -226,7 +254,10 @@ impl Driver {
             let ledger = self.ledger.counts(status.batch);
             let engine = status.counts;
             if status.counts.commissioned > u64::from(status.quantity) {
-                return Err(self.fail(format!("commissioned {} of a batch of {}", engine.commissioned, status.quantity)));
+                return Err(self.fail(format!(
+                    "commissioned {} of a batch of {}",
+                    engine.commissioned, status.quantity
+                )));
             }
             let same = engine.commissioned == ledger.commissioned
                 && engine.scrapped == ledger.scrapped
@@ -234,7 +265,9 @@ impl Driver {
                 && engine.invalidated == ledger.invalidated
                 && engine.allocated <= ledger.allocated;
             if !same || engine.outstanding() < 0 {
-                return Err(self.fail(format!("engine counts {engine:?} disagree with the store's {ledger:?}")));
+                return Err(self.fail(format!(
+                    "engine counts {engine:?} disagree with the store's {ledger:?}"
+                )));
             }
         }
         Ok(())
@@ -245,7 +278,11 @@ impl Driver {
         let id = BatchId(self.next_batch);
         let remaining = self.settings.items.saturating_sub(self.model.items_spawned);
         let quantity = (300 + self.model.random_below(1_700)).min(remaining.max(50)) as u32;
-        let challenge_items = if self.model.random_below(10) < 3 { 3 + self.model.random_below(4) as u32 } else { 0 };
+        let challenge_items = if self.model.random_below(10) < 3 {
+            3 + self.model.random_below(4) as u32
+        } else {
+            0
+        };
         let start = BatchStart {
             batch: id,
             product: self.product.clone(),
@@ -253,7 +290,12 @@ impl Driver {
             expiry: "281231".to_string(),
             quantity,
             pool_available: 1 << 40,
-            today: Gs1Date { year: 2026, month: 11, day: 22, day_was_zero: false },
+            today: Gs1Date {
+                year: 2026,
+                month: 11,
+                day: 22,
+                day_was_zero: false,
+            },
             first_message_id: MessageId(self.next_batch * 1_000_000_000),
             challenge_items,
         };
@@ -281,7 +323,10 @@ impl Driver {
             if self.model.items_spawned >= self.settings.items {
                 return Ok(false);
             }
-            if Device::ALL.iter().all(|device| self.engine.device_online(*device)) {
+            if Device::ALL
+                .iter()
+                .all(|device| self.engine.device_online(*device))
+            {
                 self.start_batch()?;
             }
             return Ok(true);
@@ -294,7 +339,9 @@ impl Driver {
             run.last_commissioned = status.counts.commissioned;
             run.last_progress_step = step;
         }
-        if run.challenge_pending && !matches!(status.state, BatchState::Challenge | BatchState::Paused) {
+        if run.challenge_pending
+            && !matches!(status.state, BatchState::Challenge | BatchState::Paused)
+        {
             run.challenge_pending = false;
             self.model.feed_production = true;
         }
@@ -304,7 +351,9 @@ impl Driver {
         }
         run.was_held = held;
         match status.state {
-            BatchState::Stopped | BatchState::ChallengeFailed => return self.close_batch(status.state).map(|()| true),
+            BatchState::Stopped | BatchState::ChallengeFailed => {
+                return self.close_batch(status.state).map(|()| true);
+            }
             BatchState::Paused => {
                 if self.operator_wait == 0 {
                     self.operator_wait = step + 5 + self.model.random_below(40);
@@ -313,27 +362,37 @@ impl Driver {
                     if let Some(reset) = self.model.reset_plc_alarm() {
                         self.deliver(reset)?;
                     }
-                    let all_online = Device::ALL.iter().all(|device| self.engine.device_online(*device));
+                    let all_online = Device::ALL
+                        .iter()
+                        .all(|device| self.engine.device_online(*device));
                     if all_online && !self.model.plc_alarm() {
                         self.deliver(Event::Operator(OperatorCommand::Resume))?;
                     }
                 }
             }
             BatchState::Running if self.model.items_spawned >= self.settings.items => {
-                self.deliver(Event::Operator(OperatorCommand::Stop { abandon_in_flight: false }))?;
+                self.deliver(Event::Operator(OperatorCommand::Stop {
+                    abandon_in_flight: false,
+                }))?;
             }
             _ => {}
         }
-        let Some(run) = self.batch.as_mut() else { return Ok(true) };
+        let Some(run) = self.batch.as_mut() else {
+            return Ok(true);
+        };
         if step.saturating_sub(run.last_progress_step) > STALL_STEPS {
             run.last_progress_step = step;
             let state = status.state;
             if state == BatchState::Stopping && !held {
                 run.abandoned = true;
                 self.report.abandoned_batches += 1;
-                self.deliver(Event::Operator(OperatorCommand::Stop { abandon_in_flight: true }))?;
+                self.deliver(Event::Operator(OperatorCommand::Stop {
+                    abandon_in_flight: true,
+                }))?;
             } else if state == BatchState::Running {
-                self.deliver(Event::Operator(OperatorCommand::Stop { abandon_in_flight: false }))?;
+                self.deliver(Event::Operator(OperatorCommand::Stop {
+                    abandon_in_flight: false,
+                }))?;
             } else if state != BatchState::Paused {
                 return Err(self.fail(format!("batch stalled in state {state:?}: {status:?}")));
             }
@@ -342,24 +401,45 @@ impl Driver {
     }
 
     fn close_batch(&mut self, state: BatchState) -> Result<(), SimFailure> {
-        let Some(run) = self.batch.take() else { return Err(self.fail("closing a batch the driver did not start")) };
+        let Some(run) = self.batch.take() else {
+            return Err(self.fail("closing a batch the driver did not start"));
+        };
         if state == BatchState::ChallengeFailed {
             self.report.challenges_failed += 1;
         }
-        let status = self.engine.status().ok_or_else(|| self.fail("no status for a batch being closed"))?;
+        let status = self
+            .engine
+            .status()
+            .ok_or_else(|| self.fail("no status for a batch being closed"))?;
         let store_counts = self.ledger.counts(run.id);
-        self.deliver(Event::Operator(OperatorCommand::Close { reason: None, store_counts: Some(store_counts) }))?;
+        self.deliver(Event::Operator(OperatorCommand::Close {
+            reason: None,
+            store_counts: Some(store_counts),
+        }))?;
         if status.counts != store_counts || !store_counts.balances() {
-            return Err(self.fail(format!("batch {} closed with engine {:?} and store {:?}", run.id, status.counts, store_counts)));
+            return Err(self.fail(format!(
+                "batch {} closed with engine {:?} and store {:?}",
+                run.id, status.counts, store_counts
+            )));
         }
         let open = self.ledger.open_serials(run.id);
         if !open.is_empty() {
-            return Err(self.fail(format!("batch {} closed with {} serials still open, e.g. {:?}", run.id, open.len(), open[0])));
+            return Err(self.fail(format!(
+                "batch {} closed with {} serials still open, e.g. {:?}",
+                run.id,
+                open.len(),
+                open[0]
+            )));
         }
-        if state == BatchState::Stopped && !run.abandoned && store_counts.commissioned != u64::from(run.quantity)
+        if state == BatchState::Stopped
+            && !run.abandoned
+            && store_counts.commissioned != u64::from(run.quantity)
             && self.model.items_spawned < self.settings.items
         {
-            return Err(self.fail(format!("batch {} stopped at {} of {}", run.id, store_counts.commissioned, run.quantity)));
+            return Err(self.fail(format!(
+                "batch {} stopped at {} of {}",
+                run.id, store_counts.commissioned, run.quantity
+            )));
         }
         self.check_batch_items(run.id, run.abandoned)?;
         self.report.commissioned += store_counts.commissioned;
@@ -373,22 +453,36 @@ impl Driver {
         self.model.feed_production = false;
         self.model.challenge_to_feed = 0;
         // Items of the closed batch leave the truth table (keeps memory flat).
-        self.model.items.retain(|_, item| item.batch != Some(run.id) || item.whereabouts == Whereabouts::OnBelt);
+        self.model.items.retain(|_, item| {
+            item.batch != Some(run.id) || item.whereabouts == Whereabouts::OnBelt
+        });
         Ok(())
     }
 
     /// Every item of a closed batch: good items commissioned with their own serial,
     /// every other printed serial scrapped or invalidated, never commissioned.
     fn check_batch_items(&self, batch: BatchId, abandoned: bool) -> Result<(), SimFailure> {
-        for item in self.model.items.values().filter(|item| item.batch == Some(batch)) {
+        for item in self
+            .model
+            .items
+            .values()
+            .filter(|item| item.batch == Some(batch))
+        {
             for serial in &item.printed {
                 let state = self.ledger.state(serial);
                 let visible_good = item.whereabouts == Whereabouts::GoodExit
-                    && item.label.as_ref().is_some_and(|label| label.visible_serial == *serial);
+                    && item
+                        .label
+                        .as_ref()
+                        .is_some_and(|label| label.visible_serial == *serial);
                 let expected_ok = if visible_good {
-                    state == Some(SerialState::Commissioned) || (abandoned && state == Some(SerialState::LabelScrapped))
+                    state == Some(SerialState::Commissioned)
+                        || (abandoned && state == Some(SerialState::LabelScrapped))
                 } else {
-                    matches!(state, Some(SerialState::LabelScrapped | SerialState::SnInvalid))
+                    matches!(
+                        state,
+                        Some(SerialState::LabelScrapped | SerialState::SnInvalid)
+                    )
                 };
                 if !expected_ok {
                     return Err(self.fail(format!(
@@ -398,7 +492,10 @@ impl Driver {
                 }
             }
             if !abandoned && item.whereabouts == Whereabouts::OnBelt && !item.printed.is_empty() {
-                return Err(self.fail(format!("batch {batch} closed with printed item {} still on the belt", item.seq)));
+                return Err(self.fail(format!(
+                    "batch {batch} closed with printed item {} still on the belt",
+                    item.seq
+                )));
             }
         }
         Ok(())
@@ -407,8 +504,11 @@ impl Driver {
 
 /// Runs one seed to the end; the failure names the seed and step.
 pub fn run_seed(seed: u64, settings: &SimSettings) -> Result<SimReport, SimFailure> {
-    let gtin = Gtin::parse("09506000134352")
-        .map_err(|error| SimFailure { seed, step: 0, message: format!("test GTIN refused: {error}") })?;
+    let gtin = Gtin::parse("09506000134352").map_err(|error| SimFailure {
+        seed,
+        step: 0,
+        message: format!("test GTIN refused: {error}"),
+    })?;
     let product = ProductSpec {
         gtin,
         template: CodeTemplate::standard(),
@@ -423,7 +523,10 @@ pub fn run_seed(seed: u64, settings: &SimSettings) -> Result<SimReport, SimFailu
         ledger: Ledger::default(),
         out: Vec::new(),
         events: Vec::new(),
-        report: SimReport { seed, ..SimReport::default() },
+        report: SimReport {
+            seed,
+            ..SimReport::default()
+        },
         product,
         batch: None,
         next_batch: 0,
@@ -443,7 +546,10 @@ pub fn run_seed(seed: u64, settings: &SimSettings) -> Result<SimReport, SimFailu
         driver.events = events;
         driver.check_step()?;
         if driver.model.step_count() > step_limit {
-            return Err(driver.fail(format!("no end after {step_limit} steps: {:?}", driver.engine.status())));
+            return Err(driver.fail(format!(
+                "no end after {step_limit} steps: {:?}",
+                driver.engine.status()
+            )));
         }
     }
     driver.report.steps = driver.model.step_count();

@@ -50,8 +50,12 @@ fn python_has(module: &str) -> bool {
 
 /// Python with `jsonschema`, if present.
 pub fn json_schema_validator() -> Option<PathBuf> {
-    tool_present(python_has("jsonschema"), "python jsonschema in target/pyvenv", "target/pyvenv/bin/pip install jsonschema")
-        .then(venv_python)
+    tool_present(
+        python_has("jsonschema"),
+        "python jsonschema in target/pyvenv",
+        "target/pyvenv/bin/pip install jsonschema",
+    )
+    .then(venv_python)
 }
 
 /// Python with the GS1 reference event-hash implementation, if present.
@@ -66,8 +70,13 @@ pub fn event_hash_oracle() -> Option<PathBuf> {
 
 /// `xmllint`, if present.
 pub fn xmllint() -> Option<PathBuf> {
-    let present = Command::new("xmllint").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
-    tool_present(present, "xmllint", "apt-get install libxml2-utils").then(|| PathBuf::from("xmllint"))
+    let present = Command::new("xmllint")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    tool_present(present, "xmllint", "apt-get install libxml2-utils")
+        .then(|| PathBuf::from("xmllint"))
 }
 
 fn helper_script() -> PathBuf {
@@ -76,7 +85,11 @@ fn helper_script() -> PathBuf {
 
 /// Validates JSON documents against the official EPCIS 2.0 JSON schema; returns one
 /// `(file, Ok | Err(reason))` per file.
-pub fn validate_json(python: &Path, shared: &Path, files: &[PathBuf]) -> Vec<(PathBuf, Result<(), String>)> {
+pub fn validate_json(
+    python: &Path,
+    shared: &Path,
+    files: &[PathBuf],
+) -> Vec<(PathBuf, Result<(), String>)> {
     let output = Command::new(python)
         .arg(helper_script())
         .arg("json-schema")
@@ -100,7 +113,8 @@ pub fn validate_json(python: &Path, shared: &Path, files: &[PathBuf]) -> Vec<(Pa
                     if line == format!("valid: {name}") {
                         Some(Ok(()))
                     } else {
-                        line.strip_prefix(&format!("invalid: {name}: ")).map(|why| Err(why.to_string()))
+                        line.strip_prefix(&format!("invalid: {name}: "))
+                            .map(|why| Err(why.to_string()))
                     }
                 })
                 .unwrap_or_else(|| Err(format!("no verdict from the helper: {stdout}")));
@@ -121,7 +135,10 @@ pub fn validate_xml12(xmllint: &Path, shared: &Path, file: &Path) -> Result<(), 
     if output.status.success() {
         Ok(())
     } else {
-        Err(String::from_utf8_lossy(&output.stderr).chars().take(2000).collect())
+        Err(String::from_utf8_lossy(&output.stderr)
+            .chars()
+            .take(2000)
+            .collect())
     }
 }
 
@@ -133,6 +150,13 @@ pub fn reference_event_hashes(python: &Path, file: &Path) -> Vec<String> {
         .arg(file)
         .output()
         .expect("running the event hash helper");
-    assert!(output.status.success(), "event hash helper failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect()
+    assert!(
+        output.status.success(),
+        "event hash helper failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }

@@ -11,15 +11,20 @@ use crate::key::check_digit_bytes;
 pub fn csum(value: &str) -> LintResult {
     let bytes = value.as_bytes();
     if bytes.len() < 2 {
-        return Err(LintFailure::check_digit(format!("{value} is too short to carry a check digit")));
+        return Err(LintFailure::check_digit(format!(
+            "{value} is too short to carry a check digit"
+        )));
     }
     let (body, last) = bytes.split_at(bytes.len() - 1);
     let expected = check_digit_bytes(body)
         .ok_or_else(|| LintFailure::content(format!("{value} must be digits only")))?;
     let found = last[0].wrapping_sub(b'0');
     if expected != found {
-        return Err(LintFailure::check_digit(format!("check digit should be {expected}, found {}", last[0] as char))
-            .at(bytes.len() - 1));
+        return Err(LintFailure::check_digit(format!(
+            "check digit should be {expected}, found {}",
+            last[0] as char
+        ))
+        .at(bytes.len() - 1));
     }
     Ok(())
 }
@@ -28,7 +33,9 @@ pub fn csum(value: &str) -> LintResult {
 const CHECK_CHARACTERS: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 
 /// Weights of the data characters, rightmost data character first.
-const PRIME_WEIGHTS: [u32; 24] = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89];
+const PRIME_WEIGHTS: [u32; 24] = [
+    2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89,
+];
 
 /// The value of a character in the GS1 alphanumeric check: its index in CSET 82.
 fn cset82_index(b: u8) -> Option<u32> {
@@ -49,7 +56,10 @@ pub fn csum_alpha_pair(data: &[u8]) -> Option<[u8; 2]> {
         sum += PRIME_WEIGHTS[i] * cset82_index(b)?;
     }
     sum %= 1021;
-    Some([CHECK_CHARACTERS[(sum >> 5) as usize], CHECK_CHARACTERS[(sum & 31) as usize]])
+    Some([
+        CHECK_CHARACTERS[(sum >> 5) as usize],
+        CHECK_CHARACTERS[(sum & 31) as usize],
+    ])
 }
 
 /// `csumalpha`: the last two characters are the GS1 alphanumeric check pair.
@@ -61,8 +71,11 @@ pub fn csum_alpha(value: &str) -> LintResult {
         )));
     }
     let (data, pair) = bytes.split_at(bytes.len() - 2);
-    let expected = csum_alpha_pair(data)
-        .ok_or_else(|| LintFailure::content(format!("{value} is too long for an alphanumeric check pair")))?;
+    let expected = csum_alpha_pair(data).ok_or_else(|| {
+        LintFailure::content(format!(
+            "{value} is too long for an alphanumeric check pair"
+        ))
+    })?;
     if pair != expected {
         return Err(LintFailure::check_digit(format!(
             "check characters should be {}, found {}",
@@ -78,20 +91,35 @@ pub fn csum_alpha(value: &str) -> LintResult {
 pub fn iban(value: &str) -> LintResult {
     let bytes = value.as_bytes();
     if bytes.len() < 5 {
-        return Err(LintFailure::content(format!("{value} is too short to be an IBAN")));
+        return Err(LintFailure::content(format!(
+            "{value} is too short to be an IBAN"
+        )));
     }
     if !bytes[..2].iter().all(u8::is_ascii_uppercase) {
-        return Err(LintFailure::content(format!("{value} is not an IBAN: it must start with a two-letter country code")));
+        return Err(LintFailure::content(format!(
+            "{value} is not an IBAN: it must start with a two-letter country code"
+        )));
     }
     let country = &value[..2];
     let Some(expected_len) = iban_length(country) else {
-        return Err(LintFailure::content(format!("{value} is not an IBAN: {country} is not an IBAN country")));
+        return Err(LintFailure::content(format!(
+            "{value} is not an IBAN: {country} is not an IBAN country"
+        )));
     };
     if !bytes[2..4].iter().all(u8::is_ascii_digit) {
-        return Err(LintFailure::content(format!("{value} is not an IBAN: characters 3 and 4 must be check digits")).at(2));
+        return Err(LintFailure::content(format!(
+            "{value} is not an IBAN: characters 3 and 4 must be check digits"
+        ))
+        .at(2));
     }
-    if let Some(p) = bytes.iter().position(|b| !(b.is_ascii_digit() || b.is_ascii_uppercase())) {
-        return Err(LintFailure::content(format!("{value} is not an IBAN: only digits and upper-case letters are allowed")).at(p));
+    if let Some(p) = bytes
+        .iter()
+        .position(|b| !(b.is_ascii_digit() || b.is_ascii_uppercase()))
+    {
+        return Err(LintFailure::content(format!(
+            "{value} is not an IBAN: only digits and upper-case letters are allowed"
+        ))
+        .at(p));
     }
     if bytes.len() != usize::from(expected_len) {
         return Err(LintFailure::content(format!(
@@ -101,11 +129,22 @@ pub fn iban(value: &str) -> LintResult {
     }
     let mut remainder: u32 = 0;
     for &b in bytes[4..].iter().chain(&bytes[..4]) {
-        let v = if b.is_ascii_digit() { u32::from(b - b'0') } else { u32::from(b - b'A') + 10 };
-        remainder = if v >= 10 { (remainder * 100 + v) % 97 } else { (remainder * 10 + v) % 97 };
+        let v = if b.is_ascii_digit() {
+            u32::from(b - b'0')
+        } else {
+            u32::from(b - b'A') + 10
+        };
+        remainder = if v >= 10 {
+            (remainder * 100 + v) % 97
+        } else {
+            (remainder * 10 + v) % 97
+        };
     }
     if remainder != 1 {
-        return Err(LintFailure::check_digit(format!("{value} is not an IBAN: its check digits are wrong")).at(2));
+        return Err(LintFailure::check_digit(format!(
+            "{value} is not an IBAN: its check digits are wrong"
+        ))
+        .at(2));
     }
     Ok(())
 }

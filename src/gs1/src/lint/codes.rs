@@ -9,7 +9,9 @@ pub fn iso3166(value: &str, allow_999: bool) -> LintResult {
     if (allow_999 && value == "999") || iso3166::is_numeric_code(value) {
         Ok(())
     } else {
-        Err(LintFailure::content(format!("{value} is not an ISO 3166 numeric country code")))
+        Err(LintFailure::content(format!(
+            "{value} is not an ISO 3166 numeric country code"
+        )))
     }
 }
 
@@ -18,7 +20,9 @@ pub fn iso3166_alpha2(value: &str) -> LintResult {
     if iso3166::is_alpha2_code(value) {
         Ok(())
     } else {
-        Err(LintFailure::content(format!("{value} is not an ISO 3166 two-letter country code")))
+        Err(LintFailure::content(format!(
+            "{value} is not an ISO 3166 two-letter country code"
+        )))
     }
 }
 
@@ -27,7 +31,9 @@ pub fn iso4217(value: &str) -> LintResult {
     if iso4217::is_numeric_code(value) {
         Ok(())
     } else {
-        Err(LintFailure::content(format!("{value} is not an ISO 4217 numeric currency code")))
+        Err(LintFailure::content(format!(
+            "{value} is not an ISO 4217 numeric currency code"
+        )))
     }
 }
 
@@ -35,7 +41,9 @@ pub fn iso4217(value: &str) -> LintResult {
 pub fn iso5218(value: &str) -> LintResult {
     match value {
         "0" | "1" | "2" | "9" => Ok(()),
-        _ => Err(LintFailure::content(format!("{value} is not an ISO 5218 code: use 0, 1, 2 or 9"))),
+        _ => Err(LintFailure::content(format!(
+            "{value} is not an ISO 5218 code: use 0, 1, 2 or 9"
+        ))),
     }
 }
 
@@ -44,7 +52,9 @@ pub fn package_type(value: &str) -> LintResult {
     if package_types::is_package_type(value) {
         Ok(())
     } else {
-        Err(LintFailure::content(format!("{value} is not a known package type code")))
+        Err(LintFailure::content(format!(
+            "{value} is not a known package type code"
+        )))
     }
 }
 

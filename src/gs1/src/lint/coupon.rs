@@ -17,7 +17,12 @@ impl<'a> FieldReader<'a> {
     }
 
     fn fail(&self, what: &str) -> LintFailure {
-        LintFailure::content(format!("coupon {}: {what} at position {}", self.value, self.pos + 1)).at(self.pos)
+        LintFailure::content(format!(
+            "coupon {}: {what} at position {}",
+            self.value,
+            self.pos + 1
+        ))
+        .at(self.pos)
     }
 
     fn digits(&mut self, n: usize, what: &str) -> Result<&'a str, LintFailure> {
@@ -70,7 +75,9 @@ pub fn coupon_code(value: &str, current_year: i32) -> LintResult {
     while !r.at_end() {
         let indicator = r.digit(&[1, 2, 3, 4, 5, 6, 9], "optional field indicator")?;
         if indicator <= last_indicator {
-            return Err(r.fail(&format!("optional field {indicator} is repeated or out of order")));
+            return Err(r.fail(&format!(
+                "optional field {indicator} is repeated or out of order"
+            )));
         }
         last_indicator = indicator;
         match indicator {
@@ -88,10 +95,15 @@ pub fn coupon_code(value: &str, current_year: i32) -> LintResult {
                 company_prefix_or_same(&mut r, "third purchase company prefix")?;
             }
             3 | 4 => {
-                let what = if indicator == 3 { "expiration date" } else { "start date" };
+                let what = if indicator == 3 {
+                    "expiration date"
+                } else {
+                    "start date"
+                };
                 let raw = r.digits(6, what)?;
-                let date = Gs1Date::parse_yymmdd(raw, false, current_year)
-                    .map_err(|e| LintFailure::date(format!("coupon {value}: {what} {}", e.message)))?;
+                let date = Gs1Date::parse_yymmdd(raw, false, current_year).map_err(|e| {
+                    LintFailure::date(format!("coupon {value}: {what} {}", e.message))
+                })?;
                 if indicator == 3 {
                     expiry = Some(date);
                 } else {
@@ -111,14 +123,19 @@ pub fn coupon_code(value: &str, current_year: i32) -> LintResult {
     if let (Some(e), Some(s)) = (expiry, start)
         && e.ordinal() < s.ordinal()
     {
-        return Err(LintFailure::date(format!("coupon {value}: the expiration date is before the start date")));
+        return Err(LintFailure::date(format!(
+            "coupon {value}: the expiration date is before the start date"
+        )));
     }
     Ok(())
 }
 
 /// A company prefix VLI 0-6 (then 6+VLI digits) or 9 ("same as the primary").
 fn company_prefix_or_same(r: &mut FieldReader<'_>, what: &str) -> LintResult {
-    let vli = r.digit(&[0, 1, 2, 3, 4, 5, 6, 9], &format!("{what} length indicator"))?;
+    let vli = r.digit(
+        &[0, 1, 2, 3, 4, 5, 6, 9],
+        &format!("{what} length indicator"),
+    )?;
     if vli != 9 {
         r.digits(usize::from(vli) + 6, what)?;
     }

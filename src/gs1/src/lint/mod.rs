@@ -93,12 +93,18 @@ pub const LINTER_NAMES: &[(Linter, &str)] = &[
 impl Linter {
     /// The linter named `name` in the dictionary.
     pub fn from_name(name: &str) -> Option<Linter> {
-        LINTER_NAMES.iter().find(|(_, n)| *n == name).map(|(l, _)| *l)
+        LINTER_NAMES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(l, _)| *l)
     }
 
     /// The dictionary name.
     pub fn name(self) -> &'static str {
-        LINTER_NAMES.iter().find(|(l, _)| *l == self).map_or("?", |(_, n)| n)
+        LINTER_NAMES
+            .iter()
+            .find(|(l, _)| *l == self)
+            .map_or("?", |(_, n)| n)
     }
 
     /// The Rust path of this variant, for the table generator.
@@ -165,13 +171,25 @@ pub struct LintFailure {
 
 impl LintFailure {
     pub fn content(message: impl Into<String>) -> Self {
-        LintFailure { kind: Gs1ErrorKind::Content, offset: None, message: message.into() }
+        LintFailure {
+            kind: Gs1ErrorKind::Content,
+            offset: None,
+            message: message.into(),
+        }
     }
     pub fn date(message: impl Into<String>) -> Self {
-        LintFailure { kind: Gs1ErrorKind::Date, offset: None, message: message.into() }
+        LintFailure {
+            kind: Gs1ErrorKind::Date,
+            offset: None,
+            message: message.into(),
+        }
     }
     pub fn check_digit(message: impl Into<String>) -> Self {
-        LintFailure { kind: Gs1ErrorKind::CheckDigit, offset: None, message: message.into() }
+        LintFailure {
+            kind: Gs1ErrorKind::CheckDigit,
+            offset: None,
+            message: message.into(),
+        }
     }
     pub fn at(mut self, offset: usize) -> Self {
         self.offset = Some(offset);

@@ -34,7 +34,9 @@ pub fn no_zero_prefix(value: &str) -> LintResult {
 /// `hasnondigit`: at least one character is not a digit.
 pub fn has_non_digit(value: &str) -> LintResult {
     if value.bytes().all(|b| b.is_ascii_digit()) {
-        Err(LintFailure::content(format!("{value} must contain at least one character that is not a digit")))
+        Err(LintFailure::content(format!(
+            "{value} must contain at least one character that is not a digit"
+        )))
     } else {
         Ok(())
     }
@@ -44,7 +46,9 @@ pub fn has_non_digit(value: &str) -> LintResult {
 pub fn yes_no(value: &str) -> LintResult {
     match value {
         "0" | "1" => Ok(()),
-        _ => Err(LintFailure::content(format!("{value} must be 0 (no) or 1 (yes)"))),
+        _ => Err(LintFailure::content(format!(
+            "{value} must be 0 (no) or 1 (yes)"
+        ))),
     }
 }
 
@@ -52,7 +56,9 @@ pub fn yes_no(value: &str) -> LintResult {
 pub fn winding(value: &str) -> LintResult {
     match value {
         "0" | "1" | "9" => Ok(()),
-        _ => Err(LintFailure::content(format!("{value} is not a winding direction: use 0, 1 or 9"))),
+        _ => Err(LintFailure::content(format!(
+            "{value} is not a winding direction: use 0, 1 or 9"
+        ))),
     }
 }
 
@@ -69,20 +75,36 @@ pub fn piece_of_total(value: &str) -> LintResult {
     let (piece, total) = (parse_digits(&value[..half]), parse_digits(&value[half..]));
     match (piece, total) {
         (Some(p), Some(t)) if p >= 1 && t >= 1 && p <= t => Ok(()),
-        (Some(0), _) => Err(LintFailure::content(format!("{value}: piece number 0 does not exist; pieces count from 1"))),
-        (_, Some(0)) => Err(LintFailure::content(format!("{value}: the total number of pieces must be at least 1"))),
-        (Some(_), Some(_)) => Err(LintFailure::content(format!("{value}: the piece number is greater than the total"))),
-        _ => Err(LintFailure::content(format!("{value} must be digits: piece number then total"))),
+        (Some(0), _) => Err(LintFailure::content(format!(
+            "{value}: piece number 0 does not exist; pieces count from 1"
+        ))),
+        (_, Some(0)) => Err(LintFailure::content(format!(
+            "{value}: the total number of pieces must be at least 1"
+        ))),
+        (Some(_), Some(_)) => Err(LintFailure::content(format!(
+            "{value}: the piece number is greater than the total"
+        ))),
+        _ => Err(LintFailure::content(format!(
+            "{value} must be digits: piece number then total"
+        ))),
     }
 }
 
 /// `posinseqslash`: `<position>/<count>` with 1 <= position <= count, no leading zeros.
 pub fn position_in_sequence(value: &str) -> LintResult {
-    let bad = || LintFailure::content(format!("{value} must be <position>/<count>, e.g. 1/2, with the position not above the count"));
+    let bad = || {
+        LintFailure::content(format!(
+            "{value} must be <position>/<count>, e.g. 1/2, with the position not above the count"
+        ))
+    };
     let (pos, count) = value.split_once('/').ok_or_else(bad)?;
     let no_leading_zero = |s: &str| !s.starts_with('0');
     match (parse_digits(pos), parse_digits(count)) {
-        (Some(p), Some(c)) if no_leading_zero(pos) && no_leading_zero(count) && p >= 1 && p <= c => Ok(()),
+        (Some(p), Some(c))
+            if no_leading_zero(pos) && no_leading_zero(count) && p >= 1 && p <= c =>
+        {
+            Ok(())
+        }
         _ => Err(bad()),
     }
 }
@@ -122,7 +144,9 @@ pub fn hyphen(value: &str) -> LintResult {
     if value == "-" {
         Ok(())
     } else {
-        Err(LintFailure::content(format!("{value} must be '-' (a negative sign)")))
+        Err(LintFailure::content(format!(
+            "{value} must be '-' (a negative sign)"
+        )))
     }
 }
 

@@ -39,7 +39,9 @@ pub fn percent_encoding(value: &str) -> LintResult {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let valid = bytes.len() >= i + 3 && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit();
+            let valid = bytes.len() >= i + 3
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit();
             if !valid {
                 return Err(LintFailure::content(format!(
                     "{value}: '%' at position {} must be followed by two hexadecimal digits",
