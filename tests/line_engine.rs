@@ -633,3 +633,82 @@ fn a_print_acknowledged_out_of_order_invalidates_the_skipped_message() {
     assert!(out.iter().any(|c| matches!(c, Command::Persist(Transition::SerialInvalidated { serial, .. }) if *serial == queued[0].1)));
     assert!(out.iter().any(|c| matches!(c, Command::Persist(Transition::SerialEncoded { serial, .. }) if *serial == queued[1].1)));
 }
+
+#[test]
+fn a_decision_window_in_milliseconds_follows_the_ticks() {
+    let mut line = Line::online();
+    line.engine = Engine::new(EngineConfig {
+        decision_window: DecisionWindow::Millis(50),
+        ..config()
+    });
+    for device in Device::ALL {
+        line.send(Event::DeviceUp(device));
+    }
+    line.operator(OperatorCommand::Start(Box::new(start(10))))
+        .expect("starts");
+    line.send(Event::Tick { now_ms: 1_000 });
+    line.send(Event::ItemAtCamera {
+        seq: Seq(9),
+        encoder: 0,
+    });
+    assert!(verdicts(&line.send(Event::Tick { now_ms: 1_049 })).is_empty());
+    assert_eq!(
+        verdicts(&line.send(Event::Tick { now_ms: 1_050 })),
+        vec![(Seq(9), Verdict::Reject)]
+    );
+}
+
+#[test]
+fn an_empty_pool_holds_the_batch_with_an_alarm_that_says_what_to_do() {
+    let mut line = Line::online();
+    line.operator(OperatorCommand::Start(Box::new(start(10))))
+        .expect("starts");
+    let out = line.send(Event::SerialAllocationFailed {
+        reason: "pool empty".to_string(),
+    });
+    assert!(out.iter().any(
+        |c| matches!(c, Command::RaiseAlarm(alarm) if alarm.message.contains("import or generate"))
+    ));
+    assert_eq!(line.state(), BatchState::Paused);
+}
+
+#[test]
+fn stopping_with_abandon_counts_in_flight_items_as_rejected_and_balances() {
+    let (mut line, queued) = Line::running_batch(10);
+    line.send(Event::PrintAcknowledged {
+        message_id: queued[0].0,
+    });
+    line.send(Event::ItemAtCamera {
+        seq: Seq(1),
+        encoder: 0,
+    });
+    line.send(read(1, &queued[0].2));
+    line.send(Event::DeviceDown(Device::Plc));
+    line.operator(OperatorCommand::Stop {
+        abandon_in_flight: false,
+    })
+    .expect("stop");
+    assert_eq!(
+        line.state(),
+        BatchState::Paused,
+        "held while the PLC is away"
+    );
+    let error = line
+        .operator(OperatorCommand::Stop {
+            abandon_in_flight: false,
+        })
+        .expect_err("already stopping");
+    assert!(error.message.contains("--abandon"), "{}", error.message);
+    let out = line
+        .operator(OperatorCommand::Stop {
+            abandon_in_flight: true,
+        })
+        .expect("abandon");
+    assert!(out.iter().any(|c| matches!(
+        c,
+        Command::Persist(Transition::SerialScrapped { serial, cause: serialstation::line::ScrapCause::FateUnknown, .. }) if *serial == queued[0].1
+    )));
+    let status = line.engine.status().expect("status");
+    assert_eq!(status.state, BatchState::Stopped);
+    assert!(status.counts.balances(), "{:?}", status.counts);
+}

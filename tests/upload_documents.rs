@@ -499,3 +499,81 @@ fn packer_keeps_lot_documents_apart_from_others() {
         vec![1, 2]
     );
 }
+
+#[test]
+fn stored_events_read_back_to_the_same_event_and_event_id() {
+    let gtin = gtin();
+    let creation = time("2026-05-04T14:00:00.000+02:00");
+    let serials = serials(30);
+    for kind in [
+        commissioning(),
+        EventKind::Decommissioning,
+        EventKind::Destroying,
+    ] {
+        let epcs = sgtin_epcs(&gtin, COMPANY_PREFIX_LEN, &serials);
+        let limits = ChunkLimits {
+            max_epcs_per_event: 12,
+            ..ChunkLimits::default()
+        };
+        let chunker = EventChunker::new(
+            epcs,
+            template(kind),
+            DocumentFormat::Epcis2JsonLd,
+            limits,
+            &creation,
+        );
+        for event in chunker.unwrap() {
+            let event = event.unwrap();
+            let stored = serde_json::to_string(&event).unwrap();
+            let read: ObjectEvent = serde_json::from_str(&stored).unwrap();
+            assert_eq!(read, event, "{stored}");
+            for format in [DocumentFormat::Epcis2JsonLd, DocumentFormat::Epcis12Xml] {
+                assert_eq!(
+                    render_document(format, &creation, std::slice::from_ref(&read)).unwrap(),
+                    render_document(format, &creation, std::slice::from_ref(&event)).unwrap()
+                );
+            }
+        }
+    }
+    let stored = r#"{"kind":{"kind":"commissioning","lot_number":"L1","item_expiration_date":"2027-02-30"},
+        "event_time":"2026-05-04T13:14:15.678+02:00","epcs":["urn:epc:id:sgtin:9506000.013435.S1"],
+        "read_point":"urn:epc:id:sgln:9506000.00001.0","biz_location":"urn:epc:id:sgln:9506000.00001.0"}"#;
+    assert!(
+        serde_json::from_str::<ObjectEvent>(stored).is_err(),
+        "30 February must not read back"
+    );
+}
+
+#[test]
+fn streams_serials_from_an_iterator_without_collecting_them() {
+    let gtin = gtin();
+    let count = 200_000;
+    let limits = ChunkLimits {
+        max_epcs_per_event: 10_000,
+        max_events_per_document: 4,
+        max_document_bytes: 4 << 20,
+    };
+    let serials = (0..count).map(|i| format!("{i:012}"));
+    let mut documents = 0;
+    let mut epcs = 0;
+    let mut largest = 0;
+    for document in documents_for_serials(
+        DocumentFormat::Epcis12Xml,
+        limits,
+        time("2026-05-04T14:00:00Z"),
+        template(commissioning()),
+        &gtin,
+        COMPANY_PREFIX_LEN,
+        serials,
+    )
+    .unwrap()
+    {
+        let document = document.unwrap();
+        documents += 1;
+        epcs += document.epc_count();
+        largest = largest.max(document.bytes.len());
+    }
+    assert_eq!(epcs, count);
+    assert_eq!(documents, 5);
+    assert!(largest <= limits.max_document_bytes);
+}

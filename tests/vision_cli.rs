@@ -8,7 +8,10 @@ fn serialstation() -> Command {
 }
 
 fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("serialstation-vision-cli-{}-{name}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "serialstation-vision-cli-{}-{name}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -18,18 +21,38 @@ fn encode_then_decode_json_round_trip() {
     let dir = scratch("roundtrip");
     let png = dir.join("code.png");
     let out = serialstation()
-        .args(["vision", "encode", "(01)09506000134352(17)270131(10)ABC123(21)SN0000001", "-o"])
+        .args([
+            "vision",
+            "encode",
+            "(01)09506000134352(17)270131(10)ABC123(21)SN0000001",
+            "-o",
+        ])
         .arg(&png)
         .args(["--module-px", "8", "--quiet-zone", "2"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = serialstation().args(["vision", "decode", "--json"]).arg(&png).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = serialstation()
+        .args(["vision", "decode", "--json"])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["symbology"], "]d2");
     assert_eq!(json["gs1"], true);
-    assert_eq!(json["hri"], "(01)09506000134352(17)270131(10)ABC123(21)SN0000001");
+    assert_eq!(
+        json["hri"],
+        "(01)09506000134352(17)270131(10)ABC123(21)SN0000001"
+    );
     assert_eq!(json["ais"][3]["ai"], "21");
     assert_eq!(json["ais"][3]["value"], "SN0000001");
     assert_eq!(json["grade"]["overall"], 4.0);
@@ -49,11 +72,22 @@ fn rectangle_shape_and_plain_text_output() {
         .args(["--shape", "rectangle"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = serialstation().args(["vision", "decode"]).arg(&png).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = serialstation()
+        .args(["vision", "decode"])
+        .arg(&png)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("]d2") && text.contains("(01)09506000134352"), "{text}");
+    assert!(
+        text.contains("]d2") && text.contains("(01)09506000134352"),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -61,7 +95,11 @@ fn rectangle_shape_and_plain_text_output() {
 fn invalid_data_is_refused_with_the_gs1_error() {
     let dir = scratch("invalid");
     let png = dir.join("bad.png");
-    let out = serialstation().args(["vision", "encode", "(01)09506000134353", "-o"]).arg(&png).output().unwrap();
+    let out = serialstation()
+        .args(["vision", "encode", "(01)09506000134353", "-o"])
+        .arg(&png)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
     assert!(!png.exists());
@@ -72,11 +110,21 @@ fn invalid_data_is_refused_with_the_gs1_error() {
 fn blank_image_is_a_no_read_with_exit_1() {
     let dir = scratch("blank");
     let png = dir.join("blank.png");
-    image::GrayImage::from_pixel(200, 150, image::Luma([230])).save(&png).unwrap();
-    let out = serialstation().args(["vision", "decode"]).arg(&png).output().unwrap();
+    image::GrayImage::from_pixel(200, 150, image::Luma([230]))
+        .save(&png)
+        .unwrap();
+    let out = serialstation()
+        .args(["vision", "decode"])
+        .arg(&png)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no read"));
-    let out = serialstation().args(["vision", "decode", "--json"]).arg(&png).output().unwrap();
+    let out = serialstation()
+        .args(["vision", "decode", "--json"])
+        .arg(&png)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["no_read"], true);
@@ -85,7 +133,10 @@ fn blank_image_is_a_no_read_with_exit_1() {
 
 #[test]
 fn missing_file_is_a_clear_error() {
-    let out = serialstation().args(["vision", "decode", "/nonexistent/x.png"]).output().unwrap();
+    let out = serialstation()
+        .args(["vision", "decode", "/nonexistent/x.png"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read image"));
 }

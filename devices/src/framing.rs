@@ -20,7 +20,11 @@ pub enum Decoded<T, E> {
 /// `Garbage` with `LineTooLong` when no terminator appears in time (dropping
 /// everything up to and including the next terminator, or the whole buffer),
 /// or `Incomplete`.
-pub fn next_line<'a>(buf: &'a [u8], terminator: &[u8], max_line: usize) -> Decoded<&'a [u8], LineTooLong> {
+pub fn next_line<'a>(
+    buf: &'a [u8],
+    terminator: &[u8],
+    max_line: usize,
+) -> Decoded<&'a [u8], LineTooLong> {
     let limit = buf.len().min(max_line + terminator.len());
     if let Some(end) = find(&buf[..limit], terminator) {
         return Decoded::Message {
@@ -42,7 +46,9 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() || haystack.len() < needle.len() {
         return None;
     }
-    haystack.windows(needle.len()).position(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 /// A line exceeded the bound of its protocol.
@@ -83,12 +89,27 @@ mod tests {
 
     #[test]
     fn lines_and_resync() {
-        assert_eq!(next_line(b"AB\rC", b"\r", 8), Decoded::Message { message: &b"AB"[..], consumed: 3 });
+        assert_eq!(
+            next_line(b"AB\rC", b"\r", 8),
+            Decoded::Message {
+                message: &b"AB"[..],
+                consumed: 3
+            }
+        );
         assert_eq!(next_line(b"ABC", b"\r", 8), Decoded::Incomplete);
         assert_eq!(
             next_line(b"0123456789\rX", b"\r", 8),
-            Decoded::Garbage { error: LineTooLong { max_line: 8 }, consumed: 11 }
+            Decoded::Garbage {
+                error: LineTooLong { max_line: 8 },
+                consumed: 11
+            }
         );
-        assert_eq!(next_line(b"x\r\n", b"\r\n", 8), Decoded::Message { message: &b"x"[..], consumed: 3 });
+        assert_eq!(
+            next_line(b"x\r\n", b"\r\n", 8),
+            Decoded::Message {
+                message: &b"x"[..],
+                consumed: 3
+            }
+        );
     }
 }

@@ -61,7 +61,11 @@ impl Backoff {
     pub fn new(initial: Duration, max: Duration) -> Self {
         let initial = initial.max(Duration::from_millis(1));
         let max = max.max(initial);
-        Backoff { initial, max, next: initial }
+        Backoff {
+            initial,
+            max,
+            next: initial,
+        }
     }
 
     /// The delay before the next attempt; doubles the one after.
@@ -86,15 +90,24 @@ pub struct Routed<R> {
 impl<R> Routed<R> {
     /// It answers the request in flight.
     pub fn reply(message: R) -> Self {
-        Routed { reply: Some(message), events: Vec::new() }
+        Routed {
+            reply: Some(message),
+            events: Vec::new(),
+        }
     }
     /// It is a notification: report it.
     pub fn event(kind: DeviceEventKind) -> Self {
-        Routed { reply: None, events: vec![kind] }
+        Routed {
+            reply: None,
+            events: vec![kind],
+        }
     }
     /// Nothing to do.
     pub fn nothing() -> Self {
-        Routed { reply: None, events: Vec::new() }
+        Routed {
+            reply: None,
+            events: Vec::new(),
+        }
     }
 }
 
@@ -137,7 +150,11 @@ pub struct SessionHandle<P: StreamProtocol> {
 
 impl<P: StreamProtocol> Clone for SessionHandle<P> {
     fn clone(&self) -> Self {
-        SessionHandle { name: self.name.clone(), request_timeout: self.request_timeout, jobs: self.jobs.clone() }
+        SessionHandle {
+            name: self.name.clone(),
+            request_timeout: self.request_timeout,
+            jobs: self.jobs.clone(),
+        }
     }
 }
 
@@ -149,8 +166,13 @@ impl<P: StreamProtocol> SessionHandle<P> {
     /// Sends `request`; returns the device's reply (None for requests without one).
     pub async fn request(&self, request: P::Request) -> Reply<P> {
         let (reply_tx, reply_rx) = oneshot::channel();
-        let stopped = || DeviceError::Stopped { device: self.name.clone() };
-        self.jobs.send((request, reply_tx)).await.map_err(|_| stopped())?;
+        let stopped = || DeviceError::Stopped {
+            device: self.name.clone(),
+        };
+        self.jobs
+            .send((request, reply_tx))
+            .await
+            .map_err(|_| stopped())?;
         // The task enforces the request timeout; this outer bound only covers a
         // wedged task (queueing behind other requests is included).
         match timeout(self.request_timeout * 4 + Duration::from_secs(1), reply_rx).await {
@@ -173,7 +195,11 @@ pub fn spawn_session<P: StreamProtocol>(
     events: mpsc::Sender<DeviceEvent>,
 ) -> SessionHandle<P> {
     let (jobs_tx, jobs_rx) = mpsc::channel(64);
-    let handle = SessionHandle { name: config.name.clone(), request_timeout: config.request_timeout, jobs: jobs_tx };
+    let handle = SessionHandle {
+        name: config.name.clone(),
+        request_timeout: config.request_timeout,
+        jobs: jobs_tx,
+    };
     tokio::spawn(run_session(config, protocol, jobs_rx, events));
     handle
 }
@@ -195,11 +221,20 @@ enum ConnectionEnd {
 impl<P: StreamProtocol> Session<P> {
     async fn emit(&self, kind: DeviceEventKind) {
         // A dropped receiver means nobody listens any more; the driver keeps working.
-        let _ = self.events.send(DeviceEvent { device: self.config.name.clone(), kind }).await;
+        let _ = self
+            .events
+            .send(DeviceEvent {
+                device: self.config.name.clone(),
+                kind,
+            })
+            .await;
     }
 
     fn not_connected(&self, reason: &str) -> DeviceError {
-        DeviceError::NotConnected { device: self.config.name.clone(), reason: reason.to_string() }
+        DeviceError::NotConnected {
+            device: self.config.name.clone(),
+            reason: reason.to_string(),
+        }
     }
 
     /// Waits `delay`, failing any request that arrives meanwhile. False when every handle is gone.
@@ -219,10 +254,10 @@ impl<P: StreamProtocol> Session<P> {
     async fn run_connection(&mut self, mut stream: TcpStream) -> ConnectionEnd {
         let _ = stream.set_nodelay(true);
         let greeting = self.protocol.on_connect();
-        if !greeting.is_empty() {
-            if let Err(error) = stream.write_all(&greeting).await {
-                return ConnectionEnd::Broken(format!("write failed: {error}"));
-            }
+        if !greeting.is_empty()
+            && let Err(error) = stream.write_all(&greeting).await
+        {
+            return ConnectionEnd::Broken(format!("write failed: {error}"));
         }
         let mut buf: Vec<u8> = Vec::with_capacity(4096);
         let mut chunk = vec![0u8; 64 * 1024];
@@ -326,7 +361,11 @@ impl<P: StreamProtocol> Session<P> {
         }
     }
 
-    fn fail_pending(&self, pending: Option<(String, oneshot::Sender<Reply<P>>, Instant)>, reason: &str) -> ConnectionEnd {
+    fn fail_pending(
+        &self,
+        pending: Option<(String, oneshot::Sender<Reply<P>>, Instant)>,
+        reason: &str,
+    ) -> ConnectionEnd {
         if let Some((_, reply, _)) = pending {
             let _ = reply.send(Err(self.not_connected(reason)));
         }
@@ -341,10 +380,19 @@ async fn run_session<P: StreamProtocol>(
     events: mpsc::Sender<DeviceEvent>,
 ) {
     let mut backoff = Backoff::new(config.backoff_initial, config.backoff_max);
-    let mut session = Session { config, protocol, jobs, events };
+    let mut session = Session {
+        config,
+        protocol,
+        jobs,
+        events,
+    };
     let mut last_reported: Option<LinkState> = None;
     loop {
-        let attempt = timeout(session.config.connect_timeout, TcpStream::connect(&session.config.address)).await;
+        let attempt = timeout(
+            session.config.connect_timeout,
+            TcpStream::connect(&session.config.address),
+        )
+        .await;
         let reason = match attempt {
             Ok(Ok(stream)) => {
                 backoff.reset();
@@ -356,14 +404,22 @@ async fn run_session<P: StreamProtocol>(
                 }
             }
             Ok(Err(error)) => format!("cannot connect to {}: {error}", session.config.address),
-            Err(_) => format!("no connection to {} within {:?}", session.config.address, session.config.connect_timeout),
+            Err(_) => format!(
+                "no connection to {} within {:?}",
+                session.config.address, session.config.connect_timeout
+            ),
         };
-        let down = LinkState::Down { reason: reason.clone() };
+        let down = LinkState::Down {
+            reason: reason.clone(),
+        };
         if !matches!(last_reported, Some(LinkState::Down { .. })) {
             last_reported = Some(down.clone());
             session.emit(DeviceEventKind::Link(down)).await;
         }
-        if !session.wait_disconnected(backoff.next_delay(), &reason).await {
+        if !session
+            .wait_disconnected(backoff.next_delay(), &reason)
+            .await
+        {
             return;
         }
     }

@@ -18,7 +18,9 @@ impl SymbologyId {
     /// Parses `]` + a letter + a letter or digit.
     pub fn parse(text: &str) -> Option<SymbologyId> {
         match text.as_bytes() {
-            [b']', code, modifier] if code.is_ascii_alphabetic() && modifier.is_ascii_alphanumeric() => {
+            [b']', code, modifier]
+                if code.is_ascii_alphabetic() && modifier.is_ascii_alphanumeric() =>
+            {
                 Some(SymbologyId([b']', *code, *modifier]))
             }
             _ => None,
@@ -102,17 +104,28 @@ impl Grade {
     pub fn parse_formal(text: &str) -> Option<Grade> {
         let mut parts = text.split('/');
         let tenths = Self::parse_value(parts.next()?)?;
-        let small = |s: &str| (!s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten();
+        let small = |s: &str| {
+            (!s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse().ok())
+                .flatten()
+        };
         let aperture_mils = small(parts.next()?)?;
         let wavelength = parts.next()?;
-        let wavelength_nm = (!wavelength.is_empty() && wavelength.len() <= 4 && wavelength.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| wavelength.parse().ok())
-            .flatten()?;
+        let wavelength_nm = (!wavelength.is_empty()
+            && wavelength.len() <= 4
+            && wavelength.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| wavelength.parse().ok())
+        .flatten()?;
         let angle_deg = small(parts.next()?)?;
         if parts.next().is_some() {
             return None;
         }
-        Some(Grade { tenths, aperture_mils, wavelength_nm, angle_deg })
+        Some(Grade {
+            tenths,
+            aperture_mils,
+            wavelength_nm,
+            angle_deg,
+        })
     }
 }
 
@@ -127,7 +140,11 @@ impl fmt::Display for Grade {
 pub enum ReadOutcome {
     /// A symbol was decoded. `data` is the decoded text as bytes: for GS1 the
     /// element string with GS (0x1D) where FNC1 separators were, no leading FNC1.
-    Read { symbology: SymbologyId, data: Vec<u8>, grade: Grade },
+    Read {
+        symbology: SymbologyId,
+        data: Vec<u8>,
+        grade: Grade,
+    },
     /// Nothing could be decoded.
     NoRead,
 }
@@ -145,7 +162,12 @@ mod tests {
 
     #[test]
     fn grades() {
-        let grade = Grade { tenths: 35, aperture_mils: 8, wavelength_nm: 660, angle_deg: 45 };
+        let grade = Grade {
+            tenths: 35,
+            aperture_mils: 8,
+            wavelength_nm: 660,
+            angle_deg: 45,
+        };
         assert_eq!(grade.letter(), 'A');
         assert_eq!(grade.formal(), "3.5/08/660/45");
         assert_eq!(Grade::parse_formal("3.5/08/660/45"), Some(grade));

@@ -68,14 +68,30 @@ pub struct DeviceEvent {
 /// Why a device request failed. Every message says what to check.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeviceError {
-    #[error("{device} is not connected ({reason}); check that it is powered and reachable, the driver keeps retrying")]
+    #[error(
+        "{device} is not connected ({reason}); check that it is powered and reachable, the driver keeps retrying"
+    )]
     NotConnected { device: String, reason: String },
-    #[error("{device} did not answer {request} within {after:?}; the connection is being re-established")]
-    Timeout { device: String, request: String, after: Duration },
+    #[error(
+        "{device} did not answer {request} within {after:?}; the connection is being re-established"
+    )]
+    Timeout {
+        device: String,
+        request: String,
+        after: Duration,
+    },
     #[error("{device} refused {request}: {detail}")]
-    Refused { device: String, request: String, detail: String },
+    Refused {
+        device: String,
+        request: String,
+        detail: String,
+    },
     #[error("{device} answered {request} with something unexpected: {detail}")]
-    Protocol { device: String, request: String, detail: String },
+    Protocol {
+        device: String,
+        request: String,
+        detail: String,
+    },
     #[error("request to {device} is invalid: {detail}")]
     InvalidRequest { device: String, detail: String },
     #[error("{device}: the driver has stopped")]

@@ -18,9 +18,14 @@ fn check_stream<T, E>(bytes: &[u8], step: impl Fn(&[u8]) -> Decoded<T, E>) -> us
     while offset < bytes.len() {
         match step(&bytes[offset..]) {
             Decoded::Incomplete => break,
-            Decoded::Message { consumed, .. } | Decoded::Garbage { consumed, .. } | Decoded::Ignored { consumed } => {
+            Decoded::Message { consumed, .. }
+            | Decoded::Garbage { consumed, .. }
+            | Decoded::Ignored { consumed } => {
                 assert!(consumed >= 1, "a step consumed nothing");
-                assert!(consumed <= bytes.len() - offset, "a step consumed past the buffer");
+                assert!(
+                    consumed <= bytes.len() - offset,
+                    "a step consumed past the buffer"
+                );
                 offset += consumed;
                 outputs += 1;
             }
@@ -30,7 +35,11 @@ fn check_stream<T, E>(bytes: &[u8], step: impl Fn(&[u8]) -> Decoded<T, E>) -> us
     outputs
 }
 
-fn feed_in_pieces<T: Clone, E>(bytes: &[u8], cuts: &[usize], step: impl Fn(&[u8]) -> Decoded<T, E>) -> Vec<T> {
+fn feed_in_pieces<T: Clone, E>(
+    bytes: &[u8],
+    cuts: &[usize],
+    step: impl Fn(&[u8]) -> Decoded<T, E>,
+) -> Vec<T> {
     let mut buffer = Vec::new();
     let mut messages = Vec::new();
     let mut start = 0;
@@ -52,28 +61,40 @@ fn gs1_like_data() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn grade() -> impl Strategy<Value = Grade> {
-    (0u8..=40, 0u8..100, 0u16..2000, 0u8..=90).prop_map(|(tenths, aperture_mils, wavelength_nm, angle_deg)| Grade {
-        tenths,
-        aperture_mils,
-        wavelength_nm,
-        angle_deg,
-    })
+    (0u8..=40, 0u8..100, 0u16..2000, 0u8..=90).prop_map(
+        |(tenths, aperture_mils, wavelength_nm, angle_deg)| Grade {
+            tenths,
+            aperture_mils,
+            wavelength_nm,
+            angle_deg,
+        },
+    )
 }
 
 fn readout() -> impl Strategy<Value = CameraReadout> {
-    (any::<u32>(), proptest::option::of((any::<bool>(), proptest::collection::vec(any::<u8>(), 0..200), grade()))).prop_map(
-        |(seq, read)| CameraReadout {
+    (
+        any::<u32>(),
+        proptest::option::of((
+            any::<bool>(),
+            proptest::collection::vec(any::<u8>(), 0..200),
+            grade(),
+        )),
+    )
+        .prop_map(|(seq, read)| CameraReadout {
             seq,
             outcome: match read {
                 None => ReadOutcome::NoRead,
                 Some((gs1, data, grade)) => ReadOutcome::Read {
-                    symbology: if gs1 { SymbologyId::GS1_DATAMATRIX } else { SymbologyId::DATAMATRIX },
+                    symbology: if gs1 {
+                        SymbologyId::GS1_DATAMATRIX
+                    } else {
+                        SymbologyId::DATAMATRIX
+                    },
                     data,
                     grade,
                 },
             },
-        },
-    )
+        })
 }
 
 proptest! {

@@ -9,8 +9,9 @@ use std::future::Ready;
 use std::sync::{Arc, Mutex};
 
 use serialstation_devices::plc::register_map::{
-    self, AlarmBits, FateCode, FateSlot, HoldingWrite, LineStatus, MapException, PackMlCommand, PackMlState, VerdictCode,
-    VerdictSlot, check_holding_read, check_holding_write, check_input_read,
+    self, AlarmBits, FateCode, FateSlot, HoldingWrite, LineStatus, MapException, PackMlCommand,
+    PackMlState, VerdictCode, VerdictSlot, check_holding_read, check_holding_write,
+    check_input_read,
 };
 use serialstation_devices::plc::{ModbusPlc, PlcConfig};
 use serialstation_devices::traits::{DeviceError, DeviceEventKind, LineIo};
@@ -48,7 +49,10 @@ impl PlcRegisters {
         };
         PlcRegisters {
             status: Some(status),
-            fates: vec![0; usize::from(register_map::FATE_RING_END - register_map::FATE_RING_START)],
+            fates: vec![
+                0;
+                usize::from(register_map::FATE_RING_END - register_map::FATE_RING_START)
+            ],
             holding: vec![0; usize::from(register_map::VERDICT_RING_END)],
             commands: Vec::new(),
         }
@@ -58,7 +62,8 @@ impl PlcRegisters {
         let at = usize::from(register_map::fate_slot_address(seq) - register_map::FATE_RING_START);
         self.fates[at..at + 3].copy_from_slice(&FateSlot { seq, fate }.encode());
         if let Some(status) = self.status.as_mut() {
-            status.fate_write_count = seq.wrapping_add(1);
+            status.fate_write_count = status.fate_write_count.wrapping_add(1);
+            status.gate_count = seq.wrapping_add(1);
         }
     }
 
@@ -82,7 +87,9 @@ impl PlcRegisters {
             }
             Request::ReadHoldingRegisters(start, count) => {
                 check_holding_read(start, count).map_err(exception)?;
-                Ok(Response::ReadHoldingRegisters(self.holding[usize::from(start)..usize::from(start + count)].to_vec()))
+                Ok(Response::ReadHoldingRegisters(
+                    self.holding[usize::from(start)..usize::from(start + count)].to_vec(),
+                ))
             }
             Request::WriteSingleRegister(address, value) => {
                 self.apply(address, &[value]).map_err(exception)?;
@@ -90,7 +97,10 @@ impl PlcRegisters {
             }
             Request::WriteMultipleRegisters(address, values) => {
                 self.apply(address, &values).map_err(exception)?;
-                Ok(Response::WriteMultipleRegisters(address, values.len() as u16))
+                Ok(Response::WriteMultipleRegisters(
+                    address,
+                    values.len() as u16,
+                ))
             }
             _ => Err(ExceptionCode::IllegalFunction),
         }
@@ -128,9 +138,21 @@ fn serve(listener: TcpListener, registers: Arc<Mutex<PlcRegisters>>, stop: onesh
     tokio::spawn(async move {
         let on_connected = move |stream, peer| {
             let registers = registers.clone();
-            async move { accept_tcp_connection(stream, peer, move |_| Ok(Some(PlcService(registers.clone())))) }
+            async move {
+                accept_tcp_connection(stream, peer, move |_| {
+                    Ok(Some(PlcService(registers.clone())))
+                })
+            }
         };
-        let _ = server.serve_until(&on_connected, |error| eprintln!("test PLC: {error}"), async { let _ = stop.await; }).await;
+        let _ = server
+            .serve_until(
+                &on_connected,
+                |error| eprintln!("test PLC: {error}"),
+                async {
+                    let _ = stop.await;
+                },
+            )
+            .await;
     });
 }
 
@@ -158,7 +180,9 @@ async fn status_verdicts_commands_and_exceptions() {
     assert_eq!(status.items_detected, 70_001);
     assert_eq!(status.encoder_count, u32::MAX - 5);
     let reported = wait_for(&mut events, |kind| match kind {
-        DeviceEventKind::LineStatus(status) if status.alarms.contains(AlarmBits::BIN_FULL) => Some(*status),
+        DeviceEventKind::LineStatus(status) if status.alarms.contains(AlarmBits::BIN_FULL) => {
+            Some(*status)
+        }
         _ => None,
     })
     .await;
@@ -166,21 +190,55 @@ async fn status_verdicts_commands_and_exceptions() {
 
     plc.write_verdict(70_000, true).await.expect("verdict");
     plc.write_verdict(70_001, false).await.expect("verdict");
-    assert_eq!(plc.read_verdict_slot(70_000).await.expect("slot"), VerdictSlot { seq: 70_000, verdict: VerdictCode::Good });
-    assert_eq!(plc.read_verdict_slot(70_001).await.expect("slot"), VerdictSlot { seq: 70_001, verdict: VerdictCode::Reject });
-    assert!(!plc.read_verdict_slot(70_000 + 256).await.expect("slot").releases(70_000 + 256));
+    assert_eq!(
+        plc.read_verdict_slot(70_000).await.expect("slot"),
+        VerdictSlot {
+            seq: 70_000,
+            verdict: VerdictCode::Good
+        }
+    );
+    assert_eq!(
+        plc.read_verdict_slot(70_001).await.expect("slot"),
+        VerdictSlot {
+            seq: 70_001,
+            verdict: VerdictCode::Reject
+        }
+    );
+    assert!(
+        !plc.read_verdict_slot(70_000 + 256)
+            .await
+            .expect("slot")
+            .releases(70_000 + 256)
+    );
 
     plc.command(PackMlCommand::Stop).await.expect("command");
     plc.set_consecutive_reject_limit(3).await.expect("limit");
-    assert_eq!(registers.lock().expect("lock").commands, vec![PackMlCommand::Stop]);
-    assert_eq!(plc.read_holding_registers(register_map::HR_CONSECUTIVE_REJECT_LIMIT, 1).await.expect("read"), vec![3]);
+    assert_eq!(
+        registers.lock().expect("lock").commands,
+        vec![PackMlCommand::Stop]
+    );
+    assert_eq!(
+        plc.read_holding_registers(register_map::HR_CONSECUTIVE_REJECT_LIMIT, 1)
+            .await
+            .expect("read"),
+        vec![3]
+    );
 
     let bad_value = plc.write_registers(register_map::HR_COMMAND, &[10]).await;
-    assert!(matches!(&bad_value, Err(DeviceError::Refused { detail, .. }) if detail.contains("exception 03")), "{bad_value:?}");
+    assert!(
+        matches!(&bad_value, Err(DeviceError::Refused { detail, .. }) if detail.contains("exception 03")),
+        "{bad_value:?}"
+    );
     let bad_address = plc.read_input_registers(500, 2).await;
-    assert!(matches!(&bad_address, Err(DeviceError::Refused { detail, .. }) if detail.contains("exception 02")), "{bad_address:?}");
+    assert!(
+        matches!(&bad_address, Err(DeviceError::Refused { detail, .. }) if detail.contains("exception 02")),
+        "{bad_address:?}"
+    );
     let local = plc.set_consecutive_reject_limit(0).await;
-    assert!(matches!(local, Err(DeviceError::InvalidRequest { .. })), "{local:?}");
+    assert!(
+        matches!(local, Err(DeviceError::InvalidRequest { .. })),
+        "{local:?}"
+    );
     // The connection survives exceptions.
     assert!(plc.read_status().await.is_ok());
 }
@@ -198,9 +256,18 @@ async fn fates_arrive_in_order_also_across_a_reconnect() {
     let plc = ModbusPlc::spawn(config, events_tx);
     wait_up(&mut events).await;
 
-    let fate_of = |seq: u32| if seq % 3 == 0 { FateCode::RejectedConfirmed } else { FateCode::ExitedGood };
+    let fate_of = |seq: u32| {
+        if seq.is_multiple_of(3) {
+            FateCode::RejectedConfirmed
+        } else {
+            FateCode::ExitedGood
+        }
+    };
     for seq in 0..50 {
-        registers.lock().expect("lock").record_fate(seq, fate_of(seq));
+        registers
+            .lock()
+            .expect("lock")
+            .record_fate(seq, fate_of(seq));
     }
     let mut seen = Vec::new();
     while seen.len() < 50 {
@@ -218,9 +285,14 @@ async fn fates_arrive_in_order_also_across_a_reconnect() {
     let _ = stop.send(());
     wait_down(&mut events).await;
     for seq in 50..150 {
-        registers.lock().expect("lock").record_fate(seq, fate_of(seq));
+        registers
+            .lock()
+            .expect("lock")
+            .record_fate(seq, fate_of(seq));
     }
-    let listener = TcpListener::bind(address).await.expect("rebind the same port");
+    let listener = TcpListener::bind(address)
+        .await
+        .expect("rebind the same port");
     let (_stop, stop_rx) = oneshot::channel();
     serve(listener, registers.clone(), stop_rx);
     wait_up(&mut events).await;
@@ -236,7 +308,10 @@ async fn fates_arrive_in_order_also_across_a_reconnect() {
     }
     assert_eq!(seen, (50..150).collect::<Vec<_>>());
     let read_back = plc.read_fates(140, 20).await.expect("read fates");
-    assert_eq!(read_back.iter().map(|slot| slot.seq).collect::<Vec<_>>(), (140..150).collect::<Vec<_>>());
+    assert_eq!(
+        read_back.iter().map(|slot| slot.seq).collect::<Vec<_>>(),
+        (140..150).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,5 +330,11 @@ async fn a_silent_plc_times_out_and_is_reported_down() {
     let reason = wait_down(&mut events).await;
     assert!(reason.contains("no reply"), "{reason}");
     let outcome = plc.write_verdict(1, true).await;
-    assert!(matches!(outcome, Err(DeviceError::Timeout { .. }) | Err(DeviceError::NotConnected { .. })), "{outcome:?}");
+    assert!(
+        matches!(
+            outcome,
+            Err(DeviceError::Timeout { .. }) | Err(DeviceError::NotConnected { .. })
+        ),
+        "{outcome:?}"
+    );
 }

@@ -8,7 +8,9 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use serialstation_devices::framing::decode_all;
-use serialstation_devices::tij::{TijCommand, TijErrorCode, TijErrorLevel, TijPrinter, TijReply, TijState, TijStatus};
+use serialstation_devices::tij::{
+    TijCommand, TijErrorCode, TijErrorLevel, TijPrinter, TijReply, TijState, TijStatus,
+};
 use serialstation_devices::traits::{DeviceError, DeviceEventKind, Printer};
 use support::{loopback_link, wait_down, wait_for, wait_up};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,7 +30,11 @@ enum PeerAction {
 }
 
 /// Serves one connection until hangup; returns the buffer so the next connection keeps it.
-async fn serve(mut stream: TcpStream, buffer: &mut VecDeque<u32>, actions: &mut mpsc::Receiver<PeerAction>) {
+async fn serve(
+    mut stream: TcpStream,
+    buffer: &mut VecDeque<u32>,
+    actions: &mut mpsc::Receiver<PeerAction>,
+) {
     let mut inbox = Vec::new();
     let mut chunk = [0u8; 4096];
     let mut silent = false;
@@ -61,8 +67,10 @@ async fn serve(mut stream: TcpStream, buffer: &mut VecDeque<u32>, actions: &mut 
             }
             action = actions.recv() => match action {
                 Some(PeerAction::Print) => {
-                    if let Some(id) = buffer.pop_front() {
-                        if stream.write_all(&TijReply::PrintComplete { id }.encode()).await.is_err() { return; }
+                    if let Some(id) = buffer.pop_front()
+                        && stream.write_all(&TijReply::PrintComplete { id }.encode()).await.is_err()
+                    {
+                        return;
                     }
                 }
                 Some(PeerAction::Raw(bytes)) => { if stream.write_all(&bytes).await.is_err() { return; } }
@@ -74,7 +82,9 @@ async fn serve(mut stream: TcpStream, buffer: &mut VecDeque<u32>, actions: &mut 
 }
 
 async fn start_peer() -> (std::net::SocketAddr, mpsc::Sender<PeerAction>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let address = listener.local_addr().expect("local address");
     let (actions_tx, mut actions) = mpsc::channel(16);
     tokio::spawn(async move {
@@ -94,10 +104,16 @@ async fn queue_print_and_clear() {
     wait_up(&mut events).await;
     printer.select_job("GS1").await.expect("select job");
     for id in 1..=3 {
-        printer.queue_message(id, b"0109506000134352\x1d21SN1").await.expect("queue");
+        printer
+            .queue_message(id, b"0109506000134352\x1d21SN1")
+            .await
+            .expect("queue");
     }
     let refused = printer.queue_message(2, b"x").await;
-    assert!(matches!(refused, Err(DeviceError::Refused { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(DeviceError::Refused { .. })),
+        "{refused:?}"
+    );
     assert_eq!(printer.buffer_level().await.expect("level"), 3);
     actions.send(PeerAction::Print).await.expect("peer alive");
     let printed = wait_for(&mut events, |kind| match kind {
@@ -123,7 +139,10 @@ async fn garbage_is_reported_and_the_stream_resyncs() {
     let mut garbage = b"\xff\xfe|||NONSENSE\x00|\r".to_vec();
     garbage.extend(std::iter::repeat_n(b'x', 5000));
     garbage.extend(b"\r");
-    actions.send(PeerAction::Raw(garbage)).await.expect("peer alive");
+    actions
+        .send(PeerAction::Raw(garbage))
+        .await
+        .expect("peer alive");
     actions.send(PeerAction::Print).await.expect("peer alive");
     let error = wait_for(&mut events, |kind| match kind {
         DeviceEventKind::ProtocolError(detail) => Some(detail.clone()),
@@ -153,7 +172,10 @@ async fn reconnects_after_hangup_and_times_out_silent_printer() {
     wait_up(&mut events).await;
     assert_eq!(printer.buffer_level().await.expect("after reconnect"), 1);
 
-    actions.send(PeerAction::GoSilent).await.expect("peer alive");
+    actions
+        .send(PeerAction::GoSilent)
+        .await
+        .expect("peer alive");
     // Let the peer take the action before the request goes out.
     let mut outcome = printer.buffer_level().await;
     for _ in 0..50 {
@@ -163,11 +185,20 @@ async fn reconnects_after_hangup_and_times_out_silent_printer() {
         tokio::time::sleep(Duration::from_millis(20)).await;
         outcome = printer.buffer_level().await;
     }
-    assert!(matches!(outcome, Err(DeviceError::Timeout { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(DeviceError::Timeout { .. })),
+        "{outcome:?}"
+    );
     let reason = wait_down(&mut events).await;
     assert!(reason.contains("no reply"), "{reason}");
     wait_up(&mut events).await;
-    assert_eq!(printer.buffer_level().await.expect("fresh connection answers"), 1);
+    assert_eq!(
+        printer
+            .buffer_level()
+            .await
+            .expect("fresh connection answers"),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,5 +211,8 @@ async fn requests_fail_fast_while_the_printer_is_unreachable() {
     let reason = wait_down(&mut events).await;
     assert!(reason.contains("cannot connect"), "{reason}");
     let outcome = printer.queue_message(1, b"21A").await;
-    assert!(matches!(outcome, Err(DeviceError::NotConnected { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(DeviceError::NotConnected { .. })),
+        "{outcome:?}"
+    );
 }

@@ -4,7 +4,9 @@
 use image::GrayImage;
 use rxing::common::HybridBinarizer;
 use rxing::datamatrix::{DataMatrixReader, DataMatrixWriter};
-use rxing::{BarcodeFormat, BinaryBitmap, DecodeHints, EncodeHints, Luma8LuminanceSource, Reader, Writer};
+use rxing::{
+    BarcodeFormat, BinaryBitmap, DecodeHints, EncodeHints, Luma8LuminanceSource, Reader, Writer,
+};
 use serialstation_devices::vision::defects::{self, ModuleGeometry};
 use serialstation_devices::vision::encode::encode_matrix;
 use serialstation_devices::vision::render::render;
@@ -16,10 +18,19 @@ const CARTON: &str = "(01)09506000134352(17)270131(10)ABC123(21)SN0000001";
 const CARTON_SCAN: &str = "01095060001343521727013110ABC123\u{1d}21SN0000001";
 
 fn rxing_read(image: &GrayImage) -> (String, String) {
-    let source = Luma8LuminanceSource::new(image.as_raw().clone(), image.width(), image.height()).unwrap();
-    let hints = DecodeHints { TryHarder: Some(true), ..Default::default() };
-    let result = DataMatrixReader.decode_with_hints(&mut BinaryBitmap::new(HybridBinarizer::new(source)), &hints).unwrap();
-    let id = match result.getRXingResultMetadata().get(&rxing::RXingResultMetadataType::SYMBOLOGY_IDENTIFIER) {
+    let source =
+        Luma8LuminanceSource::new(image.as_raw().clone(), image.width(), image.height()).unwrap();
+    let hints = DecodeHints {
+        TryHarder: Some(true),
+        ..Default::default()
+    };
+    let result = DataMatrixReader
+        .decode_with_hints(&mut BinaryBitmap::new(HybridBinarizer::new(source)), &hints)
+        .unwrap();
+    let id = match result
+        .getRXingResultMetadata()
+        .get(&rxing::RXingResultMetadataType::SYMBOLOGY_IDENTIFIER)
+    {
         Some(rxing::RXingResultMetadataValue::SymbologyIdentifier(id)) => id.clone(),
         _ => String::new(),
     };
@@ -29,12 +40,28 @@ fn rxing_read(image: &GrayImage) -> (String, String) {
 #[test]
 fn carton_code_matches_rxing_gs1_encoder_module_for_module() {
     let symbol = encode_text(CARTON, &EncodeOptions::default()).unwrap();
-    let hints = EncodeHints { Gs1Format: Some(true), DataMatrixCompact: Some(true), ..Default::default() };
-    let reference = DataMatrixWriter.encode_with_hints(CARTON_SCAN, &BarcodeFormat::DATA_MATRIX, 0, 0, &hints).unwrap();
-    assert_eq!((reference.getWidth() as usize, reference.getHeight() as usize), (symbol.matrix.cols, symbol.matrix.rows));
+    let hints = EncodeHints {
+        Gs1Format: Some(true),
+        DataMatrixCompact: Some(true),
+        ..Default::default()
+    };
+    let reference = DataMatrixWriter
+        .encode_with_hints(CARTON_SCAN, &BarcodeFormat::DATA_MATRIX, 0, 0, &hints)
+        .unwrap();
+    assert_eq!(
+        (
+            reference.getWidth() as usize,
+            reference.getHeight() as usize
+        ),
+        (symbol.matrix.cols, symbol.matrix.rows)
+    );
     for r in 0..symbol.matrix.rows {
         for c in 0..symbol.matrix.cols {
-            assert_eq!(reference.get(c as u32, r as u32), symbol.matrix.get(r, c), "module ({r},{c})");
+            assert_eq!(
+                reference.get(c as u32, r as u32),
+                symbol.matrix.get(r, c),
+                "module ({r},{c})"
+            );
         }
     }
 }
@@ -42,7 +69,10 @@ fn carton_code_matches_rxing_gs1_encoder_module_for_module() {
 #[test]
 fn encoded_symbol_reads_as_gs1_with_rxing_reader_and_own_decoder() {
     let symbol = encode_text(CARTON, &EncodeOptions::default()).unwrap();
-    assert_eq!(rxing_read(&symbol.image), ("]d2".to_string(), CARTON_SCAN.to_string()));
+    assert_eq!(
+        rxing_read(&symbol.image),
+        ("]d2".to_string(), CARTON_SCAN.to_string())
+    );
     let decoded = decode_image(&symbol.image).unwrap();
     assert_eq!(decoded.symbology_identifier, "]d2");
     assert_eq!(decoded.text, CARTON_SCAN);
@@ -53,17 +83,26 @@ fn encoded_symbol_reads_as_gs1_with_rxing_reader_and_own_decoder() {
 
 #[test]
 fn rectangular_and_inverted_symbols_round_trip() {
-    for shape in [SymbolShape::Rectangle, SymbolShape::Square, SymbolShape::Auto] {
+    for shape in [
+        SymbolShape::Rectangle,
+        SymbolShape::Square,
+        SymbolShape::Auto,
+    ] {
         for polarity in [Polarity::DarkOnLight, Polarity::LightOnDark] {
             let options = EncodeOptions {
                 shape,
-                render: RenderOptions { module_px: 6, quiet_zone_modules: 2, polarity },
+                render: RenderOptions {
+                    module_px: 6,
+                    quiet_zone_modules: 2,
+                    polarity,
+                },
             };
             let symbol = encode_text("(01)09506000134352(21)ABC", &options).unwrap();
             if shape == SymbolShape::Rectangle {
                 assert_ne!(symbol.matrix.rows, symbol.matrix.cols);
             }
-            let decoded = decode_image(&symbol.image).unwrap_or_else(|e| panic!("{shape:?} {polarity:?}: {e}"));
+            let decoded = decode_image(&symbol.image)
+                .unwrap_or_else(|e| panic!("{shape:?} {polarity:?}: {e}"));
             assert!(decoded.is_valid_gs1(), "{shape:?} {polarity:?}");
             assert_eq!(decoded.polarity, polarity);
         }
@@ -85,8 +124,16 @@ fn every_symbol_size_round_trips_through_the_image_decoder() {
                 d.push_str(&"X".repeat(30));
             }
             let (size, _, matrix) = encode_matrix(d.as_bytes(), true, SymbolShape::Square).unwrap();
-            let image = render(&matrix, &RenderOptions { module_px: 4, quiet_zone_modules: 2, polarity: Polarity::DarkOnLight });
-            let decoded = decode_image(&image).unwrap_or_else(|e| panic!("{}x{}: {e}", size.rows, size.cols));
+            let image = render(
+                &matrix,
+                &RenderOptions {
+                    module_px: 4,
+                    quiet_zone_modules: 2,
+                    polarity: Polarity::DarkOnLight,
+                },
+            );
+            let decoded =
+                decode_image(&image).unwrap_or_else(|e| panic!("{}x{}: {e}", size.rows, size.cols));
             assert_eq!(decoded.text, d, "{}x{}", size.rows, size.cols);
             assert_eq!(decoded.symbology_identifier, "]d2");
         }
@@ -106,10 +153,15 @@ fn plain_data_matrix_is_never_reported_as_gs1() {
 #[test]
 fn gs1_symbol_with_bad_check_digit_is_reported_invalid() {
     // Check digit 3 instead of 2: encoded raw, bypassing validation.
-    let (_, _, matrix) = encode_matrix(b"0109506000134353\x1d21SN1", true, SymbolShape::Square).unwrap();
+    let (_, _, matrix) =
+        encode_matrix(b"0109506000134353\x1d21SN1", true, SymbolShape::Square).unwrap();
     let decoded = decode_image(&render(&matrix, &RenderOptions::default())).unwrap();
     assert_eq!(decoded.symbology_identifier, "]d2");
-    assert!(matches!(decoded.content, Gs1Content::Invalid(_)), "{:?}", decoded.content);
+    assert!(
+        matches!(decoded.content, Gs1Content::Invalid(_)),
+        "{:?}",
+        decoded.content
+    );
 }
 
 #[test]
@@ -120,10 +172,29 @@ fn invalid_gs1_data_is_refused_by_the_encoder() {
 
 #[test]
 fn decodes_rotated_noisy_symbol_in_a_camera_frame() {
-    let options = EncodeOptions { render: RenderOptions { module_px: 6, ..Default::default() }, ..Default::default() };
+    let options = EncodeOptions {
+        render: RenderOptions {
+            module_px: 6,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
     let symbol = encode_text(CARTON, &options).unwrap();
-    for (k, angle) in [0.0f64, 17.0, 45.0, 90.0, 163.0, 250.0, 331.0].into_iter().enumerate() {
-        let frame = defects::place_in_frame(&symbol.image, 640, 480, 300.0 + 10.0 * k as f64, 230.0, angle, 220, 8.0, k as u64);
+    for (k, angle) in [0.0f64, 17.0, 45.0, 90.0, 163.0, 250.0, 331.0]
+        .into_iter()
+        .enumerate()
+    {
+        let frame = defects::place_in_frame(
+            &symbol.image,
+            640,
+            480,
+            300.0 + 10.0 * k as f64,
+            230.0,
+            angle,
+            220,
+            8.0,
+            k as u64,
+        );
         let decoded = decode_image(&frame).unwrap_or_else(|e| panic!("angle {angle}: {e}"));
         assert_eq!(decoded.text, CARTON_SCAN, "angle {angle}");
         assert!(decoded.corners.is_some());
@@ -140,7 +211,10 @@ fn decodes_through_moderate_print_defects() {
         ("fade", defects::fade(&symbol.image, 0.6)),
         ("spread", defects::ink_spread(&symbol.image, 0.4, px)),
         ("erosion", defects::erosion(&symbol.image, 0.4, px)),
-        ("dead nozzle", defects::dead_nozzle(&symbol.image, 0.3, &geometry, 7)),
+        (
+            "dead nozzle",
+            defects::dead_nozzle(&symbol.image, 0.3, &geometry, 7),
+        ),
         ("dotted", defects::dotted(&symbol.image, 0.5, &geometry)),
         ("blur", defects::blur(&symbol.image, 0.4, px)),
         ("noise", defects::noise(&symbol.image, 0.3, 3)),
@@ -168,7 +242,10 @@ fn heavy_partial_print_is_a_no_read_not_a_wrong_read() {
 fn wrong_data_decodes_to_the_other_data() {
     let printed = encode_text("(01)09506000134352(21)OTHER", &EncodeOptions::default()).unwrap();
     let decoded = decode_image(&printed.image).unwrap();
-    assert_eq!(decoded.element_string().and_then(|e| e.get("21")), Some("OTHER"));
+    assert_eq!(
+        decoded.element_string().and_then(|e| e.get("21")),
+        Some("OTHER")
+    );
 }
 
 #[test]

@@ -385,6 +385,21 @@ impl SimConfig {
             if let Err((key, msg)) = spec.validate() {
                 return Err(("faults", key, format!("{}: {msg}", kind.name())));
             }
+            if let Some(bad) = spec
+                .kinds
+                .iter()
+                .find(|k| !crate::imaging::DEFECT_KINDS.contains(&k.as_str()))
+            {
+                return Err((
+                    "faults",
+                    "kinds",
+                    format!(
+                        "{}: unknown defect `{bad}`; known: {}",
+                        kind.name(),
+                        crate::imaging::DEFECT_KINDS.join(", ")
+                    ),
+                ));
+            }
         }
         Ok(())
     }

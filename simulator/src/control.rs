@@ -83,6 +83,13 @@ impl Control {
                 if let Err((field, msg)) = spec.validate() {
                     return json!({"ok": false, "error": format!("{}: {field} {msg}", fault.name())});
                 }
+                if let Some(bad) = spec
+                    .kinds
+                    .iter()
+                    .find(|k| !crate::imaging::DEFECT_KINDS.contains(&k.as_str()))
+                {
+                    return json!({"ok": false, "error": format!("unknown defect `{bad}`; known: {}", crate::imaging::DEFECT_KINDS.join(", "))});
+                }
                 core.set_fault(fault, spec);
                 json!({"ok": true})
             }

@@ -8,12 +8,30 @@ use serialstation_devices::vision;
 
 use crate::runtime::core::CameraJob;
 
-/// Print defect kinds the simulator can apply.
-pub const DEFECT_KINDS: &[&str] = &["fade", "smear", "partial", "dead_nozzle", "spots"];
+/// Print defect kinds the simulator can apply (each one is a model of the vision
+/// module's `defects`).
+pub const DEFECT_KINDS: &[&str] = &[
+    "fade",
+    "low_contrast",
+    "ink_spread",
+    "erosion",
+    "dead_nozzle",
+    "dotted",
+    "blur",
+    "noise",
+    "skew",
+    "stretch",
+    "grid_warp",
+    "perspective",
+    "partial",
+    "damage_finder",
+    "rotate",
+];
 
-/// Measurement conditions the simulated camera reports with every grade.
-const APERTURE_MILS: u8 = 8;
-const WAVELENGTH_NM: u16 = 660;
+/// Measurement conditions the simulated camera grades with.
+fn grade_options() -> vision::GradeOptions {
+    vision::GradeOptions::default()
+}
 const ANGLE_DEG: u8 = 45;
 
 /// What the camera made of one trigger.
@@ -38,15 +56,16 @@ pub struct GrayFrame {
 }
 
 fn grade_of(tenths: u8) -> Grade {
+    let o = grade_options();
     Grade {
         tenths: tenths.min(Grade::MAX_TENTHS),
-        aperture_mils: APERTURE_MILS,
-        wavelength_nm: WAVELENGTH_NM,
+        aperture_mils: o.aperture_mils.min(99) as u8,
+        wavelength_nm: o.wavelength_nm,
         angle_deg: ANGLE_DEG,
     }
 }
 
-/// Renders the print of `job` (or the empty substrate) to an image.
+/// Renders the print of `job` (or the empty substrate) to an image, with its defects.
 pub fn render_print(job: &CameraJob, module_px: u32) -> Result<GrayFrame, String> {
     let Some(print) = &job.print else {
         let side = 24 * module_px.max(1) as usize;
@@ -64,34 +83,37 @@ pub fn render_print(job: &CameraJob, module_px: u32) -> Result<GrayFrame, String
         quiet_zone_modules: 2,
         polarity: vision::Polarity::DarkOnLight,
     };
-    let image = vision::render::render(&matrix, &options);
-    let (w, h) = (image.width(), image.height());
-    let mut pixels = image.into_raw();
+    let mut image = vision::render::render(&matrix, &options);
+    let geometry = vision::defects::ModuleGeometry::of_render(&matrix, &options);
     for defect in &print.defects {
-        apply_defect(
-            &mut pixels,
-            w as usize,
-            h as usize,
-            module_px as usize,
+        image = apply_defect(
+            &image,
+            &geometry,
             &defect.kind,
             defect.severity,
-            job.seq,
+            u64::from(job.seq),
         );
+    }
+    let (w, h) = (image.width(), image.height());
+    if w > u32::from(u16::MAX) || h > u32::from(u16::MAX) {
+        return Err(format!("rendered image of {w}x{h} is too large"));
     }
     Ok(GrayFrame {
         width: w as u16,
         height: h as u16,
-        pixels,
+        pixels: image.into_raw(),
     })
 }
 
 /// Decodes and grades an image as the smart camera does.
 pub fn read_image(frame: &GrayFrame) -> (ReadOutcome, Option<Grade>) {
-    match vision::decode_luma(&frame.pixels, frame.width as usize, frame.height as usize) {
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    match vision::decode_luma(&frame.pixels, w, h) {
         Ok(symbol) => {
+            let report = vision::grade(&frame.pixels, w, h, &symbol, &grade_options());
+            let grade = grade_of((report.overall * 10.0).round().clamp(0.0, 40.0) as u8);
             let symbology =
                 SymbologyId::parse(&symbol.symbology_identifier).unwrap_or(SymbologyId::DATAMATRIX);
-            let grade = grade_of(estimate_grade_tenths(frame));
             (
                 ReadOutcome::Read {
                     symbology,
@@ -102,24 +124,6 @@ pub fn read_image(frame: &GrayFrame) -> (ReadOutcome, Option<Grade>) {
             )
         }
         Err(_) => (ReadOutcome::NoRead, None),
-    }
-}
-
-/// Symbol-contrast based estimate of the grade until the vision module's grader is
-/// wired in: ISO/IEC 15415 SC thresholds (A >= 70 %, B >= 55 %, C >= 40 %, D >= 20 %).
-fn estimate_grade_tenths(frame: &GrayFrame) -> u8 {
-    let (mut lo, mut hi) = (255u8, 0u8);
-    for p in &frame.pixels {
-        lo = lo.min(*p);
-        hi = hi.max(*p);
-    }
-    let sc = f64::from(hi.saturating_sub(lo)) / 255.0 * 100.0;
-    match sc {
-        s if s >= 70.0 => 40,
-        s if s >= 55.0 => 30,
-        s if s >= 40.0 => 20,
-        s if s >= 20.0 => 10,
-        _ => 0,
     }
 }
 
@@ -185,77 +189,32 @@ pub fn shoot(job: &CameraJob, images: bool, module_px: u32) -> Shot {
     }
 }
 
-/// Applies a print defect to a rendered image. Deterministic in `seed`.
+/// Applies one print defect of the vision module's defect models.
 fn apply_defect(
-    pixels: &mut [u8],
-    w: usize,
-    h: usize,
-    module_px: usize,
+    image: &image::GrayImage,
+    geometry: &vision::defects::ModuleGeometry,
     kind: &str,
     severity: f64,
-    seed: u32,
-) {
-    let s = severity.clamp(0.0, 1.0);
+    seed: u64,
+) -> image::GrayImage {
+    use vision::defects as d;
+    let px = geometry.module_px;
     match kind {
-        // Ink too light: dark pixels move towards the substrate.
-        "fade" => {
-            let lift = (s * 230.0) as u8;
-            for p in pixels.iter_mut() {
-                if *p < 128 {
-                    *p = p.saturating_add(lift);
-                }
-            }
-        }
-        // Ink spreads sideways: each dark pixel darkens its right neighbours.
-        "smear" => {
-            let reach = ((s * 1.5 * module_px as f64) as usize).max(1);
-            for y in 0..h {
-                let row = &mut pixels[y * w..(y + 1) * w];
-                let mut run = 0usize;
-                for x in 0..w {
-                    if row[x] < 128 {
-                        run = reach;
-                    } else if run > 0 {
-                        row[x] = 40;
-                        run -= 1;
-                    }
-                }
-            }
-        }
-        // Part of the symbol is missing (label edge, product edge).
-        "partial" => {
-            let cut = (s * 0.6 * h as f64) as usize;
-            for p in pixels[..cut.min(h) * w].iter_mut() {
-                *p = 255;
-            }
-        }
-        // A dead nozzle: horizontal lines without ink.
-        "dead_nozzle" => {
-            let lines = ((s * 6.0) as usize).max(1);
-            for i in 0..lines {
-                let y = (seed as usize).wrapping_mul(31).wrapping_add(i * h / lines) % h.max(1);
-                for p in pixels[y * w..(y + 1) * w].iter_mut() {
-                    *p = 255;
-                }
-            }
-        }
-        // Ink spots on light modules.
-        "spots" => {
-            let count = (s * 40.0) as usize;
-            let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-            for _ in 0..count {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                let x = state as usize % w.max(1);
-                let y = (state >> 16) as usize % h.max(1);
-                for dy in 0..module_px.min(h - y) {
-                    for dx in 0..module_px.min(w - x) {
-                        pixels[(y + dy) * w + x + dx] = 0;
-                    }
-                }
-            }
-        }
-        _ => {}
+        "fade" => d::fade(image, severity),
+        "low_contrast" => d::low_contrast(image, severity),
+        "ink_spread" => d::ink_spread(image, severity, px),
+        "erosion" => d::erosion(image, severity, px),
+        "dead_nozzle" => d::dead_nozzle(image, severity, geometry, seed),
+        "dotted" => d::dotted(image, severity, geometry),
+        "blur" => d::blur(image, severity, px),
+        "noise" => d::noise(image, severity, seed),
+        "skew" => d::skew(image, severity),
+        "stretch" => d::stretch(image, severity),
+        "grid_warp" => d::grid_warp(image, severity, geometry),
+        "perspective" => d::perspective(image, severity),
+        "partial" => d::partial_print(image, severity),
+        "damage_finder" => d::damage_finder(image, severity, geometry),
+        "rotate" => d::rotate(image, severity * 45.0),
+        _ => image.clone(),
     }
 }

@@ -82,7 +82,12 @@ pub fn run(cmd: Gs1Command) -> ExitCode {
     match cmd {
         Gs1Command::Check { data, json } => check(&data, json),
         Gs1Command::Convert { data, to, base } => convert(&data, to, &base),
-        Gs1Command::Epc { gtin, gcp_length, serial, lot } => epc_uris(&gtin, gcp_length, &serial, lot.as_deref()),
+        Gs1Command::Epc {
+            gtin,
+            gcp_length,
+            serial,
+            lot,
+        } => epc_uris(&gtin, gcp_length, &serial, lot.as_deref()),
     }
 }
 
@@ -112,7 +117,11 @@ fn check(data: &str, json: bool) -> ExitCode {
         }
         Err(e) => {
             if json {
-                print_json(&CheckReport { valid: false, error: Some(e.message.clone()), ..CheckReport::default() });
+                print_json(&CheckReport {
+                    valid: false,
+                    error: Some(e.message.clone()),
+                    ..CheckReport::default()
+                });
             }
             eprintln!("{}", e.message);
             ExitCode::from(1)

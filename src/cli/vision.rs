@@ -21,7 +21,8 @@ use serialstation_devices::vision::defects::{self, ModuleGeometry};
 use serialstation_devices::vision::geometry::Point;
 use serialstation_devices::vision::grade::GradeReport;
 use serialstation_devices::vision::{
-    EncodeOptions, Gs1Content, GradeOptions, Polarity, RenderOptions, SymbolShape, decode_image, encode_text, grade,
+    EncodeOptions, GradeOptions, Gs1Content, Polarity, RenderOptions, SymbolShape, decode_image,
+    encode_text, grade,
 };
 use serialstation_gs1::AiValue;
 
@@ -112,13 +113,29 @@ pub enum DefectKind {
 
 pub fn run(cmd: VisionCommand) -> ExitCode {
     let result = match cmd {
-        VisionCommand::Encode { data, output, module_px, quiet_zone, shape, inverted } => {
-            run_encode(&data, &output, module_px, quiet_zone, shape, inverted)
-        }
-        VisionCommand::Decode { file, json, aperture, wavelength } => run_decode(&file, json, aperture, wavelength),
-        VisionCommand::Defect { input, output, kind, severity, seed, module_px, quiet_zone } => {
-            run_defect(&input, &output, kind, severity, seed, module_px, quiet_zone)
-        }
+        VisionCommand::Encode {
+            data,
+            output,
+            module_px,
+            quiet_zone,
+            shape,
+            inverted,
+        } => run_encode(&data, &output, module_px, quiet_zone, shape, inverted),
+        VisionCommand::Decode {
+            file,
+            json,
+            aperture,
+            wavelength,
+        } => run_decode(&file, json, aperture, wavelength),
+        VisionCommand::Defect {
+            input,
+            output,
+            kind,
+            severity,
+            seed,
+            module_px,
+            quiet_zone,
+        } => run_defect(&input, &output, kind, severity, seed, module_px, quiet_zone),
     };
     match result {
         Ok(code) => code,
@@ -146,7 +163,11 @@ fn run_encode(
         render: RenderOptions {
             module_px,
             quiet_zone_modules: quiet_zone,
-            polarity: if inverted { Polarity::LightOnDark } else { Polarity::DarkOnLight },
+            polarity: if inverted {
+                Polarity::LightOnDark
+            } else {
+                Polarity::DarkOnLight
+            },
         },
     };
     let symbol = encode_text(data, &options).map_err(|e| format!("cannot encode: {e}"))?;
@@ -163,12 +184,18 @@ fn run_encode(
 }
 
 fn read_png(path: &Path) -> Result<GrayImage, String> {
-    let image = image::open(path).map_err(|e| format!("cannot read image {}: {e}", path.display()))?;
+    let image =
+        image::open(path).map_err(|e| format!("cannot read image {}: {e}", path.display()))?;
     Ok(image.to_luma8())
 }
 
 fn write_png(image: &GrayImage, path: &Path) -> Result<(), String> {
-    image.save(path).map_err(|e| format!("cannot write {}: {e} (check the directory exists and is writable)", path.display()))
+    image.save(path).map_err(|e| {
+        format!(
+            "cannot write {}: {e} (check the directory exists and is writable)",
+            path.display()
+        )
+    })
 }
 
 #[derive(Serialize)]
@@ -196,13 +223,26 @@ fn run_decode(file: &Path, json: bool, aperture: u16, wavelength: u16) -> Result
         Ok(d) => d,
         Err(e) => {
             if json {
-                println!("{}", serde_json::json!({ "no_read": true, "error": e.to_string() }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "no_read": true, "error": e.to_string() })
+                );
             }
             return Err(format!("no read: {e}"));
         }
     };
-    let options = GradeOptions { aperture_mils: aperture, wavelength_nm: wavelength, ..Default::default() };
-    let report = grade(image.as_raw(), image.width() as usize, image.height() as usize, &decoded, &options);
+    let options = GradeOptions {
+        aperture_mils: aperture,
+        wavelength_nm: wavelength,
+        ..Default::default()
+    };
+    let report = grade(
+        image.as_raw(),
+        image.width() as usize,
+        image.height() as usize,
+        &decoded,
+        &options,
+    );
     let es = decoded.element_string();
     let output = DecodeOutput {
         symbology: &decoded.symbology_identifier,
@@ -212,7 +252,10 @@ fn run_decode(file: &Path, json: bool, aperture: u16, wavelength: u16) -> Result
         ais: es.map(|e| e.ais()),
         gs1_error: match &decoded.content {
             Gs1Content::Invalid(e) => Some(e.to_string()),
-            Gs1Content::NotGs1 => Some(format!("not a GS1 symbol ({})", decoded.symbology_identifier)),
+            Gs1Content::NotGs1 => Some(format!(
+                "not a GS1 symbol ({})",
+                decoded.symbology_identifier
+            )),
             Gs1Content::Valid(_) => None,
         },
         data: decoded.text.replace('\u{1d}', "<GS>"),
@@ -220,7 +263,8 @@ fn run_decode(file: &Path, json: bool, aperture: u16, wavelength: u16) -> Result
         grade: report,
     };
     if json {
-        let text = serde_json::to_string(&output).map_err(|e| format!("cannot format the result: {e}"))?;
+        let text =
+            serde_json::to_string(&output).map_err(|e| format!("cannot format the result: {e}"))?;
         println!("{text}");
     } else {
         println!("symbology: {}", output.symbology);
@@ -245,7 +289,10 @@ fn run_decode(file: &Path, json: bool, aperture: u16, wavelength: u16) -> Result
         ] {
             println!("  {name:<24} {:>7.3}  grade {}", param.value, param.grade);
         }
-        println!("  print growth (not graded) horizontal {:+.3} vertical {:+.3}", g.print_growth.horizontal, g.print_growth.vertical);
+        println!(
+            "  print growth (not graded) horizontal {:+.3} vertical {:+.3}",
+            g.print_growth.horizontal, g.print_growth.vertical
+        );
         if let Some(note) = &g.note {
             println!("  note: {note}");
         }
@@ -263,7 +310,9 @@ fn run_defect(
     quiet_zone: u32,
 ) -> Result<ExitCode, String> {
     if !(0.0..=1.0).contains(&severity) {
-        return Err(format!("--severity must be between 0.0 and 1.0, got {severity}"));
+        return Err(format!(
+            "--severity must be between 0.0 and 1.0, got {severity}"
+        ));
     }
     let image = read_png(input)?;
     let px = module_px.max(1) as f64;

@@ -321,15 +321,15 @@ fn validate_product(
                 ),
             );
         }
-        if let (Some(len), Some(gtin)) = (v, &gtin) {
-            if let Err(e) = crate::gs1::epc::sgtin_uri(gtin, usize::from(len), "1") {
-                loc.error(
-                    span_of(n),
-                    &f("company_prefix_length"),
-                    format!("does not fit GTIN {gtin}: {e}"),
-                );
-                return None;
-            }
+        if let (Some(len), Some(gtin)) = (v, &gtin)
+            && let Err(e) = crate::gs1::epc::sgtin_uri(gtin, usize::from(len), "1")
+        {
+            loc.error(
+                span_of(n),
+                &f("company_prefix_length"),
+                format!("does not fit GTIN {gtin}: {e}"),
+            );
+            return None;
         }
         v
     });
@@ -550,43 +550,54 @@ fn validate_nhrn(
             loc.error(span_of(value), &key_field, format!("AI {ai} has a value but is not in the code template: add it to code_template or remove the value"));
         }
         let text = value.get_ref();
-        if let Some(gtin) = gtin {
-            if let Err(e) =
+        if let Some(gtin) = gtin
+            && let Err(e) =
                 ElementString::from_pairs([("01", gtin.as_str()), (ai.as_str(), text.as_str())])
-            {
-                ok = false;
-                loc.error(
-                    span_of(value),
-                    &key_field,
-                    format!("{text:?} is not a valid value for AI {ai}: {e}"),
-                );
-                continue;
-            }
+        {
+            ok = false;
+            loc.error(
+                span_of(value),
+                &key_field,
+                format!("{text:?} is not a valid value for AI {ai}: {e}"),
+            );
+            continue;
         }
-        if ai == "710" {
-            if let Some(problem) = pzn_problem(text) {
-                ok = false;
-                loc.error(span_of(value), &key_field, problem);
-                continue;
-            }
+        if ai == "710"
+            && let Some(problem) = pzn_problem(text)
+        {
+            ok = false;
+            loc.error(span_of(value), &key_field, problem);
+            continue;
         }
-        if let (Some((country, scheme)), Some(markets)) = (markets::nhrn_market(ai), markets) {
-            if !markets.iter().any(|m| m == country) {
-                loc.warning(span_of(value), &key_field, format!("AI {ai} is the {scheme} of {country}, but {country} is not among the product's markets"));
-            }
+        if let (Some((country, scheme)), Some(markets)) = (markets::nhrn_market(ai), markets)
+            && !markets.iter().any(|m| m == country)
+        {
+            loc.warning(
+                span_of(value),
+                &key_field,
+                format!(
+                    "AI {ai} is the {scheme} of {country}, but {country} is not among the product's markets"
+                ),
+            );
         }
         values.insert(ai.clone(), text.clone());
     }
     for t in template.unwrap_or(&[]) {
-        if let TemplateAi::Nhrn(_) = t {
-            if !p.nhrn.contains_key(&t.ai()) {
-                ok = false;
-                let span = p
-                    .code_template
-                    .as_ref()
-                    .map_or(product_span.clone(), span_of);
-                loc.error(span, &f, format!("AI {t} is in the code template but has no value: add nhrn = {{ {t} = \"...\" }}"));
-            }
+        if let TemplateAi::Nhrn(_) = t
+            && !p.nhrn.contains_key(&t.ai())
+        {
+            ok = false;
+            let span = p
+                .code_template
+                .as_ref()
+                .map_or(product_span.clone(), span_of);
+            loc.error(
+                span,
+                &f,
+                format!(
+                    "AI {t} is in the code template but has no value: add nhrn = {{ {t} = \"...\" }}"
+                ),
+            );
         }
     }
     ok.then_some(values)

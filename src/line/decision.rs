@@ -3,6 +3,13 @@
 //! sent for an acknowledged, not yet verified print of this batch, not seen before,
 //! with a grade at or above the product's minimum. Anything else is a reject with
 //! the first reason that applies.
+//!
+//! Duplicates across the store: a read can only be GOOD for a candidate, i.e. a serial
+//! the store allocated to this batch (it allocates only `Unallocated` serials, and a
+//! serial that was ever printed never goes back there) and the printer acknowledged
+//! in this batch. So a GOOD serial was never seen before anywhere in the store; the
+//! set of serials verified in this batch only names the reason `duplicate` when the
+//! same code is read a second time.
 
 use crate::gs1::ElementString;
 

@@ -152,12 +152,12 @@ pub fn check_plan(
     if let Some(l) = shortest_safe_length(valid, plan.alphabet) {
         advice.push(format!("use --length {l} or more"));
     }
-    if plan.alphabet == Alphabet::Numeric {
-        if let Some(l) = shortest_safe_length(valid, Alphabet::Alphanumeric) {
-            advice.push(format!(
-                "use --alphabet alphanumeric with --length {l} or more"
-            ));
-        }
+    if plan.alphabet == Alphabet::Numeric
+        && let Some(l) = shortest_safe_length(valid, Alphabet::Alphanumeric)
+    {
+        advice.push(format!(
+            "use --alphabet alphanumeric with --length {l} or more"
+        ));
     }
     if advice.is_empty() {
         advice.push("generate fewer serials".to_string());

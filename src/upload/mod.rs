@@ -35,8 +35,6 @@ pub use chunking::{
 pub use document::{DocumentFormat, EpcisDocument, EventSummary, render_document};
 pub use error::DocumentError;
 pub use event_hash::{IlmdNamespace, event_hash_id, pre_hash_string};
-pub use model::{
-    Action, BizStep, Disposition, EventKind, EventPlace, LotMasterData, ObjectEvent, Sgln,
-};
+pub use model::{Action, BizStep, Disposition, EventKind, LotMasterData, ObjectEvent, Sgln};
 pub use time::{EventTime, TimeZoneOffset};
 pub use used_up::{ReturnList, UsedUpReporting, return_lists};

@@ -84,7 +84,8 @@ impl Disposition {
 }
 
 /// Batch master data carried in the commissioning event's `ilmd`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "StoredLot", into = "StoredLot")]
 pub struct LotMasterData {
     lot_number: String,
     expiry: Gs1Date,
@@ -123,8 +124,38 @@ impl LotMasterData {
     }
 }
 
+/// How [`LotMasterData`] is stored: lot and ISO expiry date.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredLot {
+    lot_number: String,
+    item_expiration_date: String,
+}
+
+impl TryFrom<StoredLot> for LotMasterData {
+    type Error = DocumentError;
+    fn try_from(stored: StoredLot) -> Result<Self, Self::Error> {
+        super::checks::check_date_text(&stored.item_expiration_date)?;
+        let date = &stored.item_expiration_date;
+        let number = |range: std::ops::Range<usize>| date[range].parse::<u32>().unwrap_or(0);
+        let expiry =
+            Gs1Date::from_ymd(number(0..4) as i32, number(5..7) as u8, number(8..10) as u8)?;
+        LotMasterData::new(&stored.lot_number, expiry)
+    }
+}
+
+impl From<LotMasterData> for StoredLot {
+    fn from(lot: LotMasterData) -> StoredLot {
+        StoredLot {
+            item_expiration_date: lot.expiry_iso(),
+            lot_number: lot.lot_number,
+        }
+    }
+}
+
 /// What an event says about its EPCs.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EventKind {
     /// ADD / commissioning / active, with lot and expiry in `ilmd`.
     Commissioning(LotMasterData),
@@ -165,7 +196,8 @@ impl EventKind {
 
 /// An SGLN EPC URI (`urn:epc:id:sgln:<GCP>.<locationRef>.<extension>`) naming a read
 /// point or business location; extension `0` means "the GLN itself".
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Sgln {
     uri: String,
     gln: String,
@@ -225,6 +257,19 @@ impl Sgln {
     }
 }
 
+impl TryFrom<String> for Sgln {
+    type Error = DocumentError;
+    fn try_from(uri: String) -> Result<Self, Self::Error> {
+        Sgln::parse(&uri)
+    }
+}
+
+impl From<Sgln> for String {
+    fn from(location: Sgln) -> String {
+        location.uri
+    }
+}
+
 /// True when `text` is 1..=`max_chars` characters of an EPC URI component: the
 /// literal characters TDS allows plus `%XX` escapes (each counted as one character).
 pub(crate) fn epc_component_is_valid(text: &str, max_chars: usize) -> bool {
@@ -249,20 +294,15 @@ pub(crate) fn epc_component_is_valid(text: &str, max_chars: usize) -> bool {
     chars >= 1 && chars <= max_chars
 }
 
-/// One ObjectEvent: what happened, when, where, and to which EPCs.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One ObjectEvent: what happened, when, where, and to which EPCs. Its serde form is
+/// what an outbox stores to render the same event (and event ID) again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ObjectEvent {
     pub kind: EventKind,
     pub event_time: EventTime,
     /// SGTIN EPC URIs, in the order they were produced (the hash sorts them).
     pub epcs: Vec<String>,
-    pub read_point: Sgln,
-    pub biz_location: Sgln,
-}
-
-/// Where the station's events happen, from the line configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct EventPlace {
     pub read_point: Sgln,
     pub biz_location: Sgln,
 }

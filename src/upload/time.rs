@@ -79,8 +79,9 @@ impl fmt::Display for TimeZoneOffset {
 }
 
 /// The instant an event happened, in milliseconds, and the offset of the place where
-/// it happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// it happened. Stored (serde) as its RFC 3339 local form, which reads back exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct EventTime {
     unix_millis: i64,
     offset: TimeZoneOffset,
@@ -201,6 +202,19 @@ impl EventTime {
         push_date_time(&mut out, self.unix_millis);
         out.push('Z');
         out
+    }
+}
+
+impl TryFrom<String> for EventTime {
+    type Error = DocumentError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        EventTime::parse_rfc3339(&text)
+    }
+}
+
+impl From<EventTime> for String {
+    fn from(time: EventTime) -> String {
+        time.to_local_string()
     }
 }
 

@@ -2,12 +2,14 @@
 //! commands ([`DmccRequest`]) and camera responses and pushed results
 //! ([`DmccMessage`]). Pure functions; byte-exact examples are in `devices/README.md`.
 //!
-//! Host → camera: `||` + checksum flag (`0`/`1`, optional) + optional `:<command id>`
-//! + `>` + command + (checksum mode: two hex digits) + CR LF.
-//! Camera → host: `||` + checksum flag + optional `:<command id>` + `[<status>]` + body
-//! + (checksum mode: two hex digits) + CR LF. Results are pushed with status 1 and the
-//! body `READ,<seq>,<symbology id>,<grade letter>,<grade>,<formal grade>,<base64 data>`
+//! Host → camera: `||`, checksum flag (`0`/`1`, optional), optional
+//! `:<command id>`, `>`, command, (checksum mode: two hex digits), CR LF.
+//!
+//! Camera → host: `||`, checksum flag, optional `:<command id>`, `[<status>]`,
+//! body, (checksum mode: two hex digits), CR LF. Results are pushed with status 1
+//! and the body `READ,<seq>,<symbology id>,<grade letter>,<grade>,<formal grade>,<base64 data>`
 //! or `NOREAD,<seq>`.
+//!
 //! The checksum is the XOR of every byte from the first `|` up to the checksum
 //! itself, written as two upper-case hex digits.
 
@@ -51,7 +53,10 @@ impl DmccCommand {
     }
 
     fn parse(text: &str) -> DmccCommand {
-        let words: Vec<String> = text.split_ascii_whitespace().map(str::to_ascii_uppercase).collect();
+        let words: Vec<String> = text
+            .split_ascii_whitespace()
+            .map(str::to_ascii_uppercase)
+            .collect();
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         match words.as_slice() {
             ["TRIGGER", "ON"] => DmccCommand::TriggerOn,
@@ -133,9 +138,17 @@ impl DmccStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DmccMessage {
     /// The answer to a command.
-    Response { checksum: bool, command_id: Option<u32>, status: DmccStatus, body: String },
+    Response {
+        checksum: bool,
+        command_id: Option<u32>,
+        status: DmccStatus,
+        body: String,
+    },
     /// A pushed result (status 1).
-    Result { checksum: bool, readout: CameraReadout },
+    Result {
+        checksum: bool,
+        readout: CameraReadout,
+    },
 }
 
 /// What is wrong with a DMCC frame.
@@ -183,7 +196,11 @@ fn finish(mut frame: Vec<u8>, checksum: bool) -> Vec<u8> {
 impl DmccRequest {
     /// Bytes on the wire, CR LF included.
     pub fn encode(&self) -> Vec<u8> {
-        let frame = format!("{}>{}", header(self.checksum, self.command_id, false), self.command.text());
+        let frame = format!(
+            "{}>{}",
+            header(self.checksum, self.command_id, false),
+            self.command.text()
+        );
         finish(frame.into_bytes(), self.checksum)
     }
 
@@ -210,13 +227,26 @@ impl DmccMessage {
     /// Bytes on the wire, CR LF included.
     pub fn encode(&self) -> Vec<u8> {
         match self {
-            DmccMessage::Response { checksum, command_id, status, body } => {
-                let frame = format!("{}[{}]{body}", header(*checksum, *command_id, true), status.code());
+            DmccMessage::Response {
+                checksum,
+                command_id,
+                status,
+                body,
+            } => {
+                let frame = format!(
+                    "{}[{}]{body}",
+                    header(*checksum, *command_id, true),
+                    status.code()
+                );
                 finish(frame.into_bytes(), *checksum)
             }
             DmccMessage::Result { checksum, readout } => {
                 let body = match &readout.outcome {
-                    ReadOutcome::Read { symbology, data, grade } => format!(
+                    ReadOutcome::Read {
+                        symbology,
+                        data,
+                        grade,
+                    } => format!(
                         "READ,{},{symbology},{},{},{},{}",
                         readout.seq,
                         grade.letter(),
@@ -244,12 +274,24 @@ impl DmccMessage {
                 .iter()
                 .position(|b| *b == b']')
                 .ok_or(DmccCodecError::BadHeader("status has no closing `]`"))?;
-            let status = small_number(&after_bracket[..close]).ok_or(DmccCodecError::BadHeader("status is not a number"))?;
-            let status = DmccStatus::from_code(u16::try_from(status).map_err(|_| DmccCodecError::BadHeader("status out of range"))?);
-            let body = strip_checksum(line, &after_bracket[close + 1..], head.checksum, head.command_id)?;
+            let status = small_number(&after_bracket[..close])
+                .ok_or(DmccCodecError::BadHeader("status is not a number"))?;
+            let status = DmccStatus::from_code(
+                u16::try_from(status)
+                    .map_err(|_| DmccCodecError::BadHeader("status out of range"))?,
+            );
+            let body = strip_checksum(
+                line,
+                &after_bracket[close + 1..],
+                head.checksum,
+                head.command_id,
+            )?;
             let body = std::str::from_utf8(body).map_err(|_| DmccCodecError::NotText)?;
             if status == DmccStatus::ReadString && head.command_id.is_none() {
-                return Ok(DmccMessage::Result { checksum: head.checksum, readout: parse_result(body)? });
+                return Ok(DmccMessage::Result {
+                    checksum: head.checksum,
+                    readout: parse_result(body)?,
+                });
             }
             Ok(DmccMessage::Response {
                 checksum: head.checksum,
@@ -265,14 +307,20 @@ fn decode_frame<T>(
     buf: &[u8],
     parse: impl Fn(&[u8]) -> Result<T, DmccCodecError>,
 ) -> Decoded<T, DmccCodecError> {
-    let skipped = buf.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+    let skipped = buf
+        .iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count();
     if skipped > 0 {
         return Decoded::Ignored { consumed: skipped };
     }
     match next_line(buf, b"\r\n", MAX_LINE) {
         Decoded::Incomplete => Decoded::Incomplete,
         Decoded::Ignored { consumed } => Decoded::Ignored { consumed },
-        Decoded::Garbage { consumed, .. } => Decoded::Garbage { error: DmccCodecError::LineTooLong, consumed },
+        Decoded::Garbage { consumed, .. } => Decoded::Garbage {
+            error: DmccCodecError::LineTooLong,
+            consumed,
+        },
         Decoded::Message { message, consumed } => match parse(message) {
             Ok(message) => Decoded::Message { message, consumed },
             Err(error) => Decoded::Garbage { error, consumed },
@@ -298,12 +346,17 @@ fn parse_header(line: &[u8]) -> Result<Header, DmccCodecError> {
     let (command_id, id_len) = match rest.strip_prefix(b":") {
         Some(after) => {
             let digits = after.iter().take_while(|b| b.is_ascii_digit()).count();
-            let id = small_number(&after[..digits]).ok_or(DmccCodecError::BadHeader("command id is not a number"))?;
+            let id = small_number(&after[..digits])
+                .ok_or(DmccCodecError::BadHeader("command id is not a number"))?;
             (Some(id), 1 + digits)
         }
         None => (None, 0),
     };
-    Ok(Header { checksum, command_id, len: 2 + flag_len + id_len })
+    Ok(Header {
+        checksum,
+        command_id,
+        len: 2 + flag_len + id_len,
+    })
 }
 
 fn strip_checksum<'a>(
@@ -315,7 +368,10 @@ fn strip_checksum<'a>(
     if !checksum {
         return Ok(tail);
     }
-    let split = tail.len().checked_sub(2).ok_or(DmccCodecError::Checksum { command_id })?;
+    let split = tail
+        .len()
+        .checked_sub(2)
+        .ok_or(DmccCodecError::Checksum { command_id })?;
     let (content, digits) = tail.split_at(split);
     let expected = xor_checksum(&line[..line.len() - 2]);
     let received = std::str::from_utf8(digits)
@@ -340,26 +396,44 @@ fn parse_result(body: &str) -> Result<CameraReadout, DmccCodecError> {
     let fields: Vec<&str> = body.split(',').collect();
     match fields.as_slice() {
         ["NOREAD", seq] => Ok(CameraReadout {
-            seq: small_number(seq.as_bytes()).ok_or(DmccCodecError::BadResult("trigger index is not a u32"))?,
+            seq: small_number(seq.as_bytes())
+                .ok_or(DmccCodecError::BadResult("trigger index is not a u32"))?,
             outcome: ReadOutcome::NoRead,
         }),
         ["READ", seq, symbology, letter, value, formal, data] => {
-            let seq = small_number(seq.as_bytes()).ok_or(DmccCodecError::BadResult("trigger index is not a u32"))?;
-            let symbology = SymbologyId::parse(symbology).ok_or(DmccCodecError::BadResult("bad symbology identifier"))?;
-            let grade = Grade::parse_formal(formal).ok_or(DmccCodecError::BadResult("bad formal grade"))?;
+            let seq = small_number(seq.as_bytes())
+                .ok_or(DmccCodecError::BadResult("trigger index is not a u32"))?;
+            let symbology = SymbologyId::parse(symbology)
+                .ok_or(DmccCodecError::BadResult("bad symbology identifier"))?;
+            let grade =
+                Grade::parse_formal(formal).ok_or(DmccCodecError::BadResult("bad formal grade"))?;
             if Grade::parse_value(value) != Some(grade.tenths) {
-                return Err(DmccCodecError::BadResult("grade value differs from the formal grade"));
+                return Err(DmccCodecError::BadResult(
+                    "grade value differs from the formal grade",
+                ));
             }
             if letter.len() != 1 || !letter.starts_with(grade.letter()) {
-                return Err(DmccCodecError::BadResult("grade letter differs from the grade value"));
+                return Err(DmccCodecError::BadResult(
+                    "grade letter differs from the grade value",
+                ));
             }
             if data.len() > MAX_RESULT_DATA.div_ceil(3) * 4 {
                 return Err(DmccCodecError::BadResult("data too long"));
             }
-            let data = base64::decode(data.as_bytes()).ok_or(DmccCodecError::BadResult("data is not base64"))?;
-            Ok(CameraReadout { seq, outcome: ReadOutcome::Read { symbology, data, grade } })
+            let data = base64::decode(data.as_bytes())
+                .ok_or(DmccCodecError::BadResult("data is not base64"))?;
+            Ok(CameraReadout {
+                seq,
+                outcome: ReadOutcome::Read {
+                    symbology,
+                    data,
+                    grade,
+                },
+            })
         }
-        _ => Err(DmccCodecError::BadResult("expected READ,<7 fields> or NOREAD,<seq>")),
+        _ => Err(DmccCodecError::BadResult(
+            "expected READ,<7 fields> or NOREAD,<seq>",
+        )),
     }
 }
 
@@ -374,31 +448,77 @@ mod tests {
             outcome: ReadOutcome::Read {
                 symbology: SymbologyId::GS1_DATAMATRIX,
                 data: b"0109506000134352\x1d21SN1".to_vec(),
-                grade: Grade { tenths: 35, aperture_mils: 8, wavelength_nm: 660, angle_deg: 45 },
+                grade: Grade {
+                    tenths: 35,
+                    aperture_mils: 8,
+                    wavelength_nm: 660,
+                    angle_deg: 45,
+                },
             },
         }
     }
 
     #[test]
     fn requests() {
-        let request = DmccRequest { checksum: false, command_id: None, command: DmccCommand::TriggerOn };
+        let request = DmccRequest {
+            checksum: false,
+            command_id: None,
+            command: DmccCommand::TriggerOn,
+        };
         assert_eq!(request.encode(), b"||>TRIGGER ON\r\n");
-        let request = DmccRequest { checksum: false, command_id: Some(123), command: DmccCommand::GetDeviceType };
+        let request = DmccRequest {
+            checksum: false,
+            command_id: Some(123),
+            command: DmccCommand::GetDeviceType,
+        };
         assert_eq!(request.encode(), b"||0:123>GET DEVICE.TYPE\r\n");
-        let request = DmccRequest { checksum: true, command_id: Some(5), command: DmccCommand::SetTriggerEnabled(true) };
+        let request = DmccRequest {
+            checksum: true,
+            command_id: Some(5),
+            command: DmccCommand::SetTriggerEnabled(true),
+        };
         let bytes = request.encode();
-        assert_eq!(DmccRequest::decode(&bytes), Decoded::Message { message: request, consumed: bytes.len() });
+        assert_eq!(
+            DmccRequest::decode(&bytes),
+            Decoded::Message {
+                message: request,
+                consumed: bytes.len()
+            }
+        );
         let lower = b"||>trigger on\r\n";
-        assert!(matches!(DmccRequest::decode(lower), Decoded::Message { message: DmccRequest { command: DmccCommand::TriggerOn, .. }, .. }));
+        assert!(matches!(
+            DmccRequest::decode(lower),
+            Decoded::Message {
+                message: DmccRequest {
+                    command: DmccCommand::TriggerOn,
+                    ..
+                },
+                ..
+            }
+        ));
     }
 
     #[test]
     fn results_round_trip_with_and_without_checksum() {
         for checksum in [false, true] {
             let messages = vec![
-                DmccMessage::Result { checksum, readout: read(7) },
-                DmccMessage::Result { checksum, readout: CameraReadout { seq: 8, outcome: ReadOutcome::NoRead } },
-                DmccMessage::Response { checksum, command_id: Some(3), status: DmccStatus::Ok, body: "DM475".into() },
+                DmccMessage::Result {
+                    checksum,
+                    readout: read(7),
+                },
+                DmccMessage::Result {
+                    checksum,
+                    readout: CameraReadout {
+                        seq: 8,
+                        outcome: ReadOutcome::NoRead,
+                    },
+                },
+                DmccMessage::Response {
+                    checksum,
+                    command_id: Some(3),
+                    status: DmccStatus::Ok,
+                    body: "DM475".into(),
+                },
             ];
             let wire: Vec<u8> = messages.iter().flat_map(DmccMessage::encode).collect();
             let (decoded, consumed) = decode_all(&wire, DmccMessage::decode);
@@ -409,8 +529,18 @@ mod tests {
 
     #[test]
     fn corrupted_checksum_is_an_error() {
-        let mut bytes = DmccMessage::Result { checksum: true, readout: read(9) }.encode();
+        let mut bytes = DmccMessage::Result {
+            checksum: true,
+            readout: read(9),
+        }
+        .encode();
         bytes[12] ^= 1;
-        assert!(matches!(DmccMessage::decode(&bytes), Decoded::Garbage { error: DmccCodecError::Checksum { .. }, .. }));
+        assert!(matches!(
+            DmccMessage::decode(&bytes),
+            Decoded::Garbage {
+                error: DmccCodecError::Checksum { .. },
+                ..
+            }
+        ));
     }
 }

@@ -19,7 +19,11 @@ pub struct DmccProtocol {
 impl DmccProtocol {
     /// `checksum`: send every command in checksum mode.
     pub fn new(checksum: bool) -> Self {
-        DmccProtocol { checksum, next_command_id: 1, in_flight_id: None }
+        DmccProtocol {
+            checksum,
+            next_command_id: 1,
+            in_flight_id: None,
+        }
     }
 }
 
@@ -37,7 +41,12 @@ impl StreamProtocol for DmccProtocol {
         let id = self.next_command_id;
         self.next_command_id = self.next_command_id.wrapping_add(1).max(1);
         self.in_flight_id = Some(id);
-        Ok(DmccRequest { checksum: self.checksum, command_id: Some(id), command: request.clone() }.encode())
+        Ok(DmccRequest {
+            checksum: self.checksum,
+            command_id: Some(id),
+            command: request.clone(),
+        }
+        .encode())
     }
 
     fn expects_reply(&self, _request: &DmccCommand) -> bool {
@@ -50,12 +59,18 @@ impl StreamProtocol for DmccProtocol {
 
     fn route(&mut self, message: DmccMessage, awaiting_reply: bool) -> Routed<DmccMessage> {
         match message {
-            DmccMessage::Result { readout, .. } => Routed::event(DeviceEventKind::CameraResult(readout)),
-            DmccMessage::Response { command_id, .. } if awaiting_reply && command_id == self.in_flight_id => {
+            DmccMessage::Result { readout, .. } => {
+                Routed::event(DeviceEventKind::CameraResult(readout))
+            }
+            DmccMessage::Response { command_id, .. }
+                if awaiting_reply && command_id == self.in_flight_id =>
+            {
                 self.in_flight_id = None;
                 Routed::reply(message)
             }
-            DmccMessage::Response { command_id, status, .. } => Routed::event(DeviceEventKind::ProtocolError(format!(
+            DmccMessage::Response {
+                command_id, status, ..
+            } => Routed::event(DeviceEventKind::ProtocolError(format!(
                 "response to command id {command_id:?} (status {}) matches no command in flight; dropped",
                 status.code()
             ))),
@@ -76,14 +91,20 @@ pub struct DmccCamera {
 impl DmccCamera {
     /// Starts the driver; `checksum` sends commands in checksum mode.
     pub fn spawn(config: LinkConfig, checksum: bool, events: mpsc::Sender<DeviceEvent>) -> Self {
-        DmccCamera { session: spawn_session(config, DmccProtocol::new(checksum), events) }
+        DmccCamera {
+            session: spawn_session(config, DmccProtocol::new(checksum), events),
+        }
     }
 
     /// Sends one command and returns the response body (status 0), or the refusal.
     pub async fn command(&self, command: DmccCommand) -> Result<String, DeviceError> {
         let what = format!("{command:?}");
         match self.session.request(command).await? {
-            Some(DmccMessage::Response { status: DmccStatus::Ok, body, .. }) => Ok(body),
+            Some(DmccMessage::Response {
+                status: DmccStatus::Ok,
+                body,
+                ..
+            }) => Ok(body),
             Some(DmccMessage::Response { status, body, .. }) => Err(DeviceError::Refused {
                 device: self.session.name().to_string(),
                 request: what,
@@ -104,7 +125,9 @@ impl DmccCamera {
 
     /// Ask the camera to add a checksum to pushed results.
     pub async fn set_result_checksum(&self, on: bool) -> Result<(), DeviceError> {
-        self.command(DmccCommand::SetResultChecksum(on)).await.map(|_| ())
+        self.command(DmccCommand::SetResultChecksum(on))
+            .await
+            .map(|_| ())
     }
 }
 
@@ -114,7 +137,11 @@ impl Camera for DmccCamera {
     }
 
     fn set_armed(&self, armed: bool) -> DeviceFuture<'_, ()> {
-        Box::pin(async move { self.command(DmccCommand::SetTriggerEnabled(armed)).await.map(|_| ()) })
+        Box::pin(async move {
+            self.command(DmccCommand::SetTriggerEnabled(armed))
+                .await
+                .map(|_| ())
+        })
     }
 
     fn trigger(&self, _seq: u32) -> DeviceFuture<'_, ()> {

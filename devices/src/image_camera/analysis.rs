@@ -31,17 +31,32 @@ pub fn analyse(image: &GrayImage) -> CameraReadout {
             },
         }
     };
-    CameraReadout { seq: image.seq, outcome }
+    CameraReadout {
+        seq: image.seq,
+        outcome,
+    }
 }
 
 /// ISO/IEC 15415 overall grade of a decoded symbol, via the vision module's grader.
-fn grade_symbol(pixels: &[u8], width: usize, height: usize, symbol: &vision::DecodedSymbol) -> Grade {
+fn grade_symbol(
+    pixels: &[u8],
+    width: usize,
+    height: usize,
+    symbol: &vision::DecodedSymbol,
+) -> Grade {
     let options = vision::grade::GradeOptions {
         aperture_mils: u16::from(GRADE_APERTURE_MILS),
         wavelength_nm: GRADE_WAVELENGTH_NM,
         ..Default::default()
     };
     let report = vision::grade::grade(pixels, width, height, symbol, &options);
-    let tenths = (report.overall * 10.0).round().clamp(0.0, f64::from(Grade::MAX_TENTHS)) as u8;
-    Grade { tenths, aperture_mils: GRADE_APERTURE_MILS, wavelength_nm: GRADE_WAVELENGTH_NM, angle_deg: GRADE_ANGLE_DEG }
+    let tenths = (report.overall * 10.0)
+        .round()
+        .clamp(0.0, f64::from(Grade::MAX_TENTHS)) as u8;
+    Grade {
+        tenths,
+        aperture_mils: GRADE_APERTURE_MILS,
+        wavelength_nm: GRADE_WAVELENGTH_NM,
+        angle_deg: GRADE_ANGLE_DEG,
+    }
 }

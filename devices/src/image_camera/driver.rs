@@ -27,7 +27,8 @@ impl StreamProtocol for ImageProtocol {
     type Request = ImageFrame;
     type Inbound = ImageFrame;
     type DecodeError = FrameError;
-    const MAX_BUFFER: usize = super::frame::HEADER_LEN + super::frame::MAX_PIXELS + super::frame::CRC_LEN;
+    const MAX_BUFFER: usize =
+        super::frame::HEADER_LEN + super::frame::MAX_PIXELS + super::frame::CRC_LEN;
 
     fn describe(&self, request: &ImageFrame) -> String {
         match request {
@@ -57,7 +58,17 @@ impl StreamProtocol for ImageProtocol {
                 let seq = image.seq;
                 match self.grading.try_send(image) {
                     Ok(()) => Routed::nothing(),
-                    Err(_) => Routed::event(DeviceEventKind::CameraResult(CameraReadout { seq, outcome: ReadOutcome::NoRead })),
+                    // Grading cannot keep up (or stopped): the item is reported as a
+                    // no-read (so it is rejected), and the reason is reported too.
+                    Err(_) => Routed {
+                        reply: None,
+                        events: vec![
+                            DeviceEventKind::ProtocolError(format!(
+                                "image for seq {seq} not graded: {GRADING_BACKLOG} images already wait for grading; reported as a no-read"
+                            )),
+                            DeviceEventKind::CameraResult(CameraReadout { seq, outcome: ReadOutcome::NoRead }),
+                        ],
+                    },
                 }
             }
             ImageFrame::Heartbeat { .. } if awaiting_reply => Routed::reply(message),
@@ -70,7 +81,9 @@ impl StreamProtocol for ImageProtocol {
 
     fn keepalive(&mut self) -> Option<ImageFrame> {
         self.heartbeat = self.heartbeat.wrapping_add(1);
-        Some(ImageFrame::Heartbeat { counter: self.heartbeat })
+        Some(ImageFrame::Heartbeat {
+            counter: self.heartbeat,
+        })
     }
 }
 
@@ -92,7 +105,10 @@ impl ImageCamera {
                 // Ends when the session (and so the sender) is gone, or nobody listens.
                 while let Ok(image) = grading_rx.recv() {
                     let readout = analyse(&image);
-                    let event = DeviceEvent { device: device.clone(), kind: DeviceEventKind::CameraResult(readout) };
+                    let event = DeviceEvent {
+                        device: device.clone(),
+                        kind: DeviceEventKind::CameraResult(readout),
+                    };
                     if grading_events.blocking_send(event).is_err() {
                         break;
                     }
@@ -100,8 +116,13 @@ impl ImageCamera {
             })
             .map_err(|error| tracing::error!("cannot start the grading thread: {error}"))
             .ok();
-        let protocol = ImageProtocol { grading: grading_tx, heartbeat: 0 };
-        ImageCamera { session: spawn_session(config, protocol, events) }
+        let protocol = ImageProtocol {
+            grading: grading_tx,
+            heartbeat: 0,
+        };
+        ImageCamera {
+            session: spawn_session(config, protocol, events),
+        }
     }
 }
 
@@ -112,11 +133,23 @@ impl Camera for ImageCamera {
 
     fn set_armed(&self, armed: bool) -> DeviceFuture<'_, ()> {
         Box::pin(async move {
-            self.session.request(if armed { ImageFrame::Arm } else { ImageFrame::Disarm }).await.map(|_| ())
+            self.session
+                .request(if armed {
+                    ImageFrame::Arm
+                } else {
+                    ImageFrame::Disarm
+                })
+                .await
+                .map(|_| ())
         })
     }
 
     fn trigger(&self, seq: u32) -> DeviceFuture<'_, ()> {
-        Box::pin(async move { self.session.request(ImageFrame::Trigger { seq }).await.map(|_| ()) })
+        Box::pin(async move {
+            self.session
+                .request(ImageFrame::Trigger { seq })
+                .await
+                .map(|_| ())
+        })
     }
 }

@@ -61,7 +61,11 @@ pub enum FrameError {
     #[error("image frame kind {0} is unknown")]
     Kind(u8),
     #[error("image frame payload length {length} does not match {width}x{height}")]
-    Length { length: u32, width: u16, height: u16 },
+    Length {
+        length: u32,
+        width: u16,
+        height: u16,
+    },
     #[error("image of {width}x{height} exceeds the limit of {MAX_PIXELS} pixels")]
     TooLarge { width: u16, height: u16 },
     #[error("image frame CRC-32 mismatch (frame corrupted on the wire)")]
@@ -117,15 +121,23 @@ impl ImageFrame {
                 return Decoded::Incomplete;
             }
             let skipped = find_magic(buf, 0).unwrap_or(buf.len() - partial_magic_at_end);
-            return Decoded::Garbage { error: FrameError::NoMagic { skipped }, consumed: skipped.max(1) };
+            return Decoded::Garbage {
+                error: FrameError::NoMagic { skipped },
+                consumed: skipped.max(1),
+            };
         }
         if buf.len() < HEADER_LEN {
             return Decoded::Incomplete;
         }
         let header = &buf[..HEADER_LEN];
-        let drop_bad = |error| Decoded::Garbage { error, consumed: find_magic(buf, 1).unwrap_or(buf.len()) };
+        let drop_bad = |error| Decoded::Garbage {
+            error,
+            consumed: find_magic(buf, 1).unwrap_or(buf.len()),
+        };
         let be16 = |at: usize| u16::from_be_bytes([header[at], header[at + 1]]);
-        let be32 = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+        let be32 = |at: usize| {
+            u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+        };
         let (version, kind) = (header[4], header[5]);
         if version != VERSION {
             return drop_bad(FrameError::Version(version));
@@ -140,26 +152,43 @@ impl ImageFrame {
         }
         let expected = if kind == 1 { pixels } else { 0 };
         if usize::try_from(length).ok() != Some(expected) {
-            return drop_bad(FrameError::Length { length, width, height });
+            return drop_bad(FrameError::Length {
+                length,
+                width,
+                height,
+            });
         }
         let total = HEADER_LEN + expected + CRC_LEN;
         if buf.len() < total {
             return Decoded::Incomplete;
         }
         let body_end = HEADER_LEN + expected;
-        let crc = u32::from_be_bytes([buf[body_end], buf[body_end + 1], buf[body_end + 2], buf[body_end + 3]]);
+        let crc = u32::from_be_bytes([
+            buf[body_end],
+            buf[body_end + 1],
+            buf[body_end + 2],
+            buf[body_end + 3],
+        ]);
         if CRC32.checksum(&buf[..body_end]) != crc {
             return drop_bad(FrameError::Crc);
         }
         let frame = match kind {
-            1 => ImageFrame::Image(GrayImage { seq, width, height, pixels: buf[HEADER_LEN..body_end].to_vec() }),
+            1 => ImageFrame::Image(GrayImage {
+                seq,
+                width,
+                height,
+                pixels: buf[HEADER_LEN..body_end].to_vec(),
+            }),
             2 => ImageFrame::Arm,
             3 => ImageFrame::Disarm,
             4 => ImageFrame::Trigger { seq },
             5 => ImageFrame::Heartbeat { counter: seq },
             other => return drop_bad(FrameError::Kind(other)),
         };
-        Decoded::Message { message: frame, consumed: total }
+        Decoded::Message {
+            message: frame,
+            consumed: total,
+        }
     }
 }
 
@@ -178,14 +207,28 @@ mod tests {
     #[test]
     fn heartbeat_is_byte_exact() {
         let bytes = ImageFrame::Heartbeat { counter: 1 }.encode();
-        assert_eq!(&bytes[..HEADER_LEN], b"SSIF\x01\x05\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00");
+        assert_eq!(
+            &bytes[..HEADER_LEN],
+            b"SSIF\x01\x05\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00"
+        );
         assert_eq!(bytes.len(), HEADER_LEN + CRC_LEN);
-        assert_eq!(ImageFrame::decode(&bytes), Decoded::Message { message: ImageFrame::Heartbeat { counter: 1 }, consumed: 24 });
+        assert_eq!(
+            ImageFrame::decode(&bytes),
+            Decoded::Message {
+                message: ImageFrame::Heartbeat { counter: 1 },
+                consumed: 24
+            }
+        );
     }
 
     #[test]
     fn image_round_trip_and_resync() {
-        let image = ImageFrame::Image(GrayImage { seq: 9, width: 3, height: 2, pixels: vec![0, 255, 128, 1, 2, 3] });
+        let image = ImageFrame::Image(GrayImage {
+            seq: 9,
+            width: 3,
+            height: 2,
+            pixels: vec![0, 255, 128, 1, 2, 3],
+        });
         let mut corrupt = image.encode();
         corrupt[HEADER_LEN] ^= 0xFF;
         let mut wire = b"junk".to_vec();
@@ -209,7 +252,11 @@ mod tests {
     fn partial_frames_wait() {
         let bytes = ImageFrame::Arm.encode();
         for cut in 0..bytes.len() {
-            assert_eq!(ImageFrame::decode(&bytes[..cut]), Decoded::Incomplete, "cut at {cut}");
+            assert_eq!(
+                ImageFrame::decode(&bytes[..cut]),
+                Decoded::Incomplete,
+                "cut at {cut}"
+            );
         }
     }
 }

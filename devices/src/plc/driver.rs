@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
+use tokio_modbus::ExceptionCode;
 use tokio_modbus::client::Context;
 use tokio_modbus::prelude::{Client, Reader, Slave, Writer};
-use tokio_modbus::ExceptionCode;
 
 use super::register_map::{
-    self, FATE_RING_SLOTS, FateCode, FateSlot, HR_COMMAND, HR_CONSECUTIVE_REJECT_LIMIT, LineStatus, PackMlCommand,
-    STATUS_BLOCK_LEN, SLOT_LEN, VerdictCode, VerdictSlot,
+    self, FATE_RING_SLOTS, FateCode, FateSlot, HR_COMMAND, HR_CONSECUTIVE_REJECT_LIMIT, LineStatus,
+    PackMlCommand, SLOT_LEN, STATUS_BLOCK_LEN, VerdictCode, VerdictSlot,
 };
 use crate::link::{Backoff, LinkConfig};
 use crate::traits::{DeviceError, DeviceEvent, DeviceEventKind, DeviceFuture, LineIo, LinkState};
@@ -28,14 +28,19 @@ pub struct PlcConfig {
     pub unit_id: u8,
     /// How often the status block (and new fates) are read.
     pub poll_interval: Duration,
-    /// First seq whose fate to report; `None` starts at the PLC's fate count
+    /// First seq whose fate to report; `None` starts at the PLC's gate count
     /// when the driver first connects (no replay of history).
     pub fate_cursor: Option<u32>,
 }
 
 impl PlcConfig {
     pub fn new(link: LinkConfig) -> Self {
-        PlcConfig { link, unit_id: 1, poll_interval: Duration::from_millis(50), fate_cursor: None }
+        PlcConfig {
+            link,
+            unit_id: 1,
+            poll_interval: Duration::from_millis(50),
+            fate_cursor: None,
+        }
     }
 }
 
@@ -50,8 +55,12 @@ impl PlcOp {
     fn describe(&self) -> String {
         match self {
             PlcOp::ReadInput { start, count } => format!("read input registers {start}+{count}"),
-            PlcOp::ReadHolding { start, count } => format!("read holding registers {start}+{count}"),
-            PlcOp::Write { start, values } => format!("write holding registers {start}+{}", values.len()),
+            PlcOp::ReadHolding { start, count } => {
+                format!("read holding registers {start}+{count}")
+            }
+            PlcOp::Write { start, values } => {
+                format!("write holding registers {start}+{}", values.len())
+            }
         }
     }
 }
@@ -71,20 +80,33 @@ impl ModbusPlc {
     /// Starts the driver; events (link, line status, fates, protocol errors) go to `events`.
     pub fn spawn(config: PlcConfig, events: mpsc::Sender<DeviceEvent>) -> Self {
         let (jobs_tx, jobs_rx) = mpsc::channel(64);
-        let handle = ModbusPlc { name: config.link.name.clone(), request_timeout: config.link.request_timeout, jobs: jobs_tx };
+        let handle = ModbusPlc {
+            name: config.link.name.clone(),
+            request_timeout: config.link.request_timeout,
+            jobs: jobs_tx,
+        };
         tokio::spawn(PlcTask::new(config, jobs_rx, events).run());
         handle
     }
 
     async fn call(&self, op: PlcOp) -> PlcReply {
         let (reply_tx, reply_rx) = oneshot::channel();
-        let stopped = || DeviceError::Stopped { device: self.name.clone() };
+        let stopped = || DeviceError::Stopped {
+            device: self.name.clone(),
+        };
         let what = op.describe();
-        self.jobs.send((op, reply_tx)).await.map_err(|_| stopped())?;
+        self.jobs
+            .send((op, reply_tx))
+            .await
+            .map_err(|_| stopped())?;
         match timeout(self.request_timeout * 4 + Duration::from_secs(1), reply_rx).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(_)) => Err(stopped()),
-            Err(_) => Err(DeviceError::Timeout { device: self.name.clone(), request: what, after: self.request_timeout * 4 }),
+            Err(_) => Err(DeviceError::Timeout {
+                device: self.name.clone(),
+                request: what,
+                after: self.request_timeout * 4,
+            }),
         }
     }
 
@@ -100,12 +122,19 @@ impl ModbusPlc {
 
     /// Writes holding registers (FC6 for one register, FC16 for more).
     pub async fn write_registers(&self, start: u16, values: &[u16]) -> Result<(), DeviceError> {
-        self.call(PlcOp::Write { start, values: values.to_vec() }).await.map(|_| ())
+        self.call(PlcOp::Write {
+            start,
+            values: values.to_vec(),
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Reads the verdict slot that `seq` maps to (whatever seq it currently holds).
     pub async fn read_verdict_slot(&self, seq: u32) -> Result<VerdictSlot, DeviceError> {
-        let regs = self.read_holding_registers(register_map::verdict_slot_address(seq), SLOT_LEN).await?;
+        let regs = self
+            .read_holding_registers(register_map::verdict_slot_address(seq), SLOT_LEN)
+            .await?;
         VerdictSlot::decode(&regs).map_err(|error| DeviceError::Protocol {
             device: self.name.clone(),
             request: "read verdict slot".into(),
@@ -132,9 +161,14 @@ impl LineIo for ModbusPlc {
 
     fn write_verdict(&self, seq: u32, good: bool) -> DeviceFuture<'_, ()> {
         Box::pin(async move {
-            let verdict = if good { VerdictCode::Good } else { VerdictCode::Reject };
+            let verdict = if good {
+                VerdictCode::Good
+            } else {
+                VerdictCode::Reject
+            };
             let slot = VerdictSlot { seq, verdict };
-            self.write_registers(register_map::verdict_slot_address(seq), &slot.encode()).await
+            self.write_registers(register_map::verdict_slot_address(seq), &slot.encode())
+                .await
         })
     }
 
@@ -150,7 +184,8 @@ impl LineIo for ModbusPlc {
                     detail: format!("consecutive-reject limit {limit} is outside 1..=1000"),
                 });
             }
-            self.write_registers(HR_CONSECUTIVE_REJECT_LIMIT, &[limit]).await
+            self.write_registers(HR_CONSECUTIVE_REJECT_LIMIT, &[limit])
+                .await
         })
     }
 
@@ -159,22 +194,30 @@ impl LineIo for ModbusPlc {
             if count > FATE_RING_SLOTS {
                 return Err(DeviceError::InvalidRequest {
                     device: self.name.clone(),
-                    detail: format!("at most {FATE_RING_SLOTS} fates can be read at once, asked for {count}"),
+                    detail: format!(
+                        "at most {FATE_RING_SLOTS} fates can be read at once, asked for {count}"
+                    ),
                 });
             }
             let mut found = Vec::new();
             for (seq, slots) in fate_read_plan(first_seq, u32::from(count)) {
-                let regs = self.read_input_registers(register_map::fate_slot_address(seq), slots * SLOT_LEN).await?;
-                let decoded = register_map::decode_fate_slots(&regs).map_err(|error| DeviceError::Protocol {
-                    device: self.name.clone(),
-                    request: "read fate ring".into(),
-                    detail: error.to_string(),
+                let regs = self
+                    .read_input_registers(register_map::fate_slot_address(seq), slots * SLOT_LEN)
+                    .await?;
+                let decoded = register_map::decode_fate_slots(&regs).map_err(|error| {
+                    DeviceError::Protocol {
+                        device: self.name.clone(),
+                        request: "read fate ring".into(),
+                        detail: error.to_string(),
+                    }
                 })?;
                 found.extend(
                     decoded
                         .into_iter()
                         .zip(0u32..)
-                        .filter(|(slot, offset)| slot.seq == seq.wrapping_add(*offset) && slot.fate != FateCode::None)
+                        .filter(|(slot, offset)| {
+                            slot.seq == seq.wrapping_add(*offset) && slot.fate != FateCode::None
+                        })
                         .map(|(slot, _)| slot),
                 );
             }
@@ -214,9 +257,19 @@ struct PlcTask {
 }
 
 impl PlcTask {
-    fn new(config: PlcConfig, jobs: mpsc::Receiver<PlcJob>, events: mpsc::Sender<DeviceEvent>) -> Self {
+    fn new(
+        config: PlcConfig,
+        jobs: mpsc::Receiver<PlcJob>,
+        events: mpsc::Sender<DeviceEvent>,
+    ) -> Self {
         let fate_cursor = config.fate_cursor;
-        PlcTask { config, jobs, events, fate_cursor, last_reported: None }
+        PlcTask {
+            config,
+            jobs,
+            events,
+            fate_cursor,
+            last_reported: None,
+        }
     }
 
     fn name(&self) -> &str {
@@ -224,27 +277,50 @@ impl PlcTask {
     }
 
     async fn emit(&self, kind: DeviceEventKind) {
-        let _ = self.events.send(DeviceEvent { device: self.name().to_string(), kind }).await;
+        let _ = self
+            .events
+            .send(DeviceEvent {
+                device: self.name().to_string(),
+                kind,
+            })
+            .await;
     }
 
     async fn connect(&self) -> Result<Context, String> {
         let address = &self.config.link.address;
-        let resolve = timeout(self.config.link.connect_timeout, tokio::net::lookup_host(address.as_str())).await;
+        let resolve = timeout(
+            self.config.link.connect_timeout,
+            tokio::net::lookup_host(address.as_str()),
+        )
+        .await;
         let socket: SocketAddr = match resolve {
-            Ok(Ok(mut found)) => found.next().ok_or_else(|| format!("{address} resolves to no address"))?,
+            Ok(Ok(mut found)) => found
+                .next()
+                .ok_or_else(|| format!("{address} resolves to no address"))?,
             Ok(Err(error)) => return Err(format!("cannot resolve {address}: {error}")),
             Err(_) => return Err(format!("resolving {address} timed out")),
         };
         let slave = Slave(self.config.unit_id);
-        match timeout(self.config.link.connect_timeout, tokio_modbus::client::tcp::connect_slave(socket, slave)).await {
+        match timeout(
+            self.config.link.connect_timeout,
+            tokio_modbus::client::tcp::connect_slave(socket, slave),
+        )
+        .await
+        {
             Ok(Ok(context)) => Ok(context),
             Ok(Err(error)) => Err(format!("cannot connect to {address}: {error}")),
-            Err(_) => Err(format!("no connection to {address} within {:?}", self.config.link.connect_timeout)),
+            Err(_) => Err(format!(
+                "no connection to {address} within {:?}",
+                self.config.link.connect_timeout
+            )),
         }
     }
 
     async fn run(mut self) {
-        let mut backoff = Backoff::new(self.config.link.backoff_initial, self.config.link.backoff_max);
+        let mut backoff = Backoff::new(
+            self.config.link.backoff_initial,
+            self.config.link.backoff_max,
+        );
         let mut down_reported = false;
         loop {
             let reason = match self.connect().await {
@@ -264,7 +340,10 @@ impl PlcTask {
             };
             if !down_reported {
                 down_reported = true;
-                self.emit(DeviceEventKind::Link(LinkState::Down { reason: reason.clone() })).await;
+                self.emit(DeviceEventKind::Link(LinkState::Down {
+                    reason: reason.clone(),
+                }))
+                .await;
             }
             let until = Instant::now() + backoff.next_delay();
             loop {
@@ -306,18 +385,28 @@ impl PlcTask {
     }
 
     /// Runs one Modbus call. Outer error = the link is broken (reason, error for the caller).
-    async fn execute(&self, context: &mut Context, op: &PlcOp) -> Result<PlcReply, (String, DeviceError)> {
+    async fn execute(
+        &self,
+        context: &mut Context,
+        op: &PlcOp,
+    ) -> Result<PlcReply, (String, DeviceError)> {
         let limit = self.config.link.request_timeout;
         let call = async {
             match op {
-                PlcOp::ReadInput { start, count } => context.read_input_registers(*start, *count).await,
-                PlcOp::ReadHolding { start, count } => context.read_holding_registers(*start, *count).await,
-                PlcOp::Write { start, values } if values.len() == 1 => {
-                    context.write_single_register(*start, values[0]).await.map(|r| r.map(|()| Vec::new()))
+                PlcOp::ReadInput { start, count } => {
+                    context.read_input_registers(*start, *count).await
                 }
-                PlcOp::Write { start, values } => {
-                    context.write_multiple_registers(*start, values).await.map(|r| r.map(|()| Vec::new()))
+                PlcOp::ReadHolding { start, count } => {
+                    context.read_holding_registers(*start, *count).await
                 }
+                PlcOp::Write { start, values } if values.len() == 1 => context
+                    .write_single_register(*start, values[0])
+                    .await
+                    .map(|r| r.map(|()| Vec::new())),
+                PlcOp::Write { start, values } => context
+                    .write_multiple_registers(*start, values)
+                    .await
+                    .map(|r| r.map(|()| Vec::new())),
             }
         };
         let device = self.name().to_string();
@@ -334,17 +423,31 @@ impl PlcTask {
             }
             Err(_) => Err((
                 format!("no reply to {} within {limit:?}", op.describe()),
-                DeviceError::Timeout { device, request: op.describe(), after: limit },
+                DeviceError::Timeout {
+                    device,
+                    request: op.describe(),
+                    after: limit,
+                },
             )),
         }
     }
 
     /// Reads the status block and new fates; reports changes. Err = the link is broken.
     async fn poll(&mut self, context: &mut Context) -> Result<(), String> {
-        let regs = match self.execute(context, &PlcOp::ReadInput { start: 0, count: STATUS_BLOCK_LEN }).await {
+        let regs = match self
+            .execute(
+                context,
+                &PlcOp::ReadInput {
+                    start: 0,
+                    count: STATUS_BLOCK_LEN,
+                },
+            )
+            .await
+        {
             Ok(Ok(regs)) => regs,
             Ok(Err(refused)) => {
-                self.emit(DeviceEventKind::ProtocolError(refused.to_string())).await;
+                self.emit(DeviceEventKind::ProtocolError(refused.to_string()))
+                    .await;
                 return Ok(());
             }
             Err((reason, _)) => return Err(reason),
@@ -352,7 +455,10 @@ impl PlcTask {
         let status = match LineStatus::decode(&regs) {
             Ok(status) => status,
             Err(error) => {
-                self.emit(DeviceEventKind::ProtocolError(format!("status block: {error}"))).await;
+                self.emit(DeviceEventKind::ProtocolError(format!(
+                    "status block: {error}"
+                )))
+                .await;
                 return Ok(());
             }
         };
@@ -360,27 +466,36 @@ impl PlcTask {
             self.last_reported = Some((status.state, status.alarms));
             self.emit(DeviceEventKind::LineStatus(status)).await;
         }
-        self.poll_fates(context, status.fate_write_count).await
+        self.poll_fates(context, status.gate_count).await
     }
 
-    async fn poll_fates(&mut self, context: &mut Context, fate_count: u32) -> Result<(), String> {
-        let mut cursor = *self.fate_cursor.get_or_insert(fate_count);
-        let behind = fate_count.wrapping_sub(cursor);
+    /// Reports the fates of every seq from the cursor up to `gate_count` (all final).
+    async fn poll_fates(&mut self, context: &mut Context, gate_count: u32) -> Result<(), String> {
+        let mut cursor = *self.fate_cursor.get_or_insert(gate_count);
+        let behind = gate_count.wrapping_sub(cursor);
         if behind == 0 || behind > u32::MAX / 2 {
             return Ok(());
         }
         let ring = u32::from(FATE_RING_SLOTS);
         if behind > ring {
-            self.emit(DeviceEventKind::FatesLost { first_seq: cursor, count: behind - ring }).await;
-            cursor = fate_count.wrapping_sub(ring);
+            self.emit(DeviceEventKind::FatesLost {
+                first_seq: cursor,
+                count: behind - ring,
+            })
+            .await;
+            cursor = gate_count.wrapping_sub(ring);
             self.fate_cursor = Some(cursor);
         }
-        for (first, slots) in fate_read_plan(cursor, fate_count.wrapping_sub(cursor)) {
-            let op = PlcOp::ReadInput { start: register_map::fate_slot_address(first), count: slots * SLOT_LEN };
+        for (first, slots) in fate_read_plan(cursor, gate_count.wrapping_sub(cursor)) {
+            let op = PlcOp::ReadInput {
+                start: register_map::fate_slot_address(first),
+                count: slots * SLOT_LEN,
+            };
             let regs = match self.execute(context, &op).await {
                 Ok(Ok(regs)) => regs,
                 Ok(Err(refused)) => {
-                    self.emit(DeviceEventKind::ProtocolError(refused.to_string())).await;
+                    self.emit(DeviceEventKind::ProtocolError(refused.to_string()))
+                        .await;
                     return Ok(());
                 }
                 Err((reason, _)) => return Err(reason),
@@ -388,19 +503,26 @@ impl PlcTask {
             let decoded = match register_map::decode_fate_slots(&regs) {
                 Ok(decoded) => decoded,
                 Err(error) => {
-                    self.emit(DeviceEventKind::ProtocolError(format!("fate ring: {error}"))).await;
+                    self.emit(DeviceEventKind::ProtocolError(format!(
+                        "fate ring: {error}"
+                    )))
+                    .await;
                     return Ok(());
                 }
             };
             for (offset, slot) in (0u32..).zip(decoded) {
                 let seq = first.wrapping_add(offset);
                 if slot.seq != seq || slot.fate == FateCode::None {
-                    // Not written yet as the count claims (or already overwritten): retry next poll;
+                    // Not in the ring as the gate count claims (or already overwritten): retry next poll;
                     // if it never appears the gap grows past the ring and is reported as lost.
                     return Ok(());
                 }
                 self.fate_cursor = Some(seq.wrapping_add(1));
-                self.emit(DeviceEventKind::ItemFate { seq, fate: slot.fate }).await;
+                self.emit(DeviceEventKind::ItemFate {
+                    seq,
+                    fate: slot.fate,
+                })
+                .await;
             }
         }
         Ok(())
@@ -409,8 +531,12 @@ impl PlcTask {
 
 fn describe_exception(exception: ExceptionCode) -> String {
     let (code, meaning) = match exception {
-        ExceptionCode::IllegalFunction => (1, "illegal function: the PLC does not serve this request"),
-        ExceptionCode::IllegalDataAddress => (2, "illegal data address: check the register map version"),
+        ExceptionCode::IllegalFunction => {
+            (1, "illegal function: the PLC does not serve this request")
+        }
+        ExceptionCode::IllegalDataAddress => {
+            (2, "illegal data address: check the register map version")
+        }
         ExceptionCode::IllegalDataValue => (3, "illegal data value: the PLC refused the value"),
         ExceptionCode::ServerDeviceFailure => (4, "server device failure"),
         ExceptionCode::ServerDeviceBusy => (6, "server device busy: retry"),

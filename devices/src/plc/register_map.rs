@@ -39,7 +39,10 @@ pub const IR_ALARMS: u16 = 3;
 pub const IR_ITEMS_DETECTED: u16 = 4;
 /// IR 6-7: items triggered at the camera (u32): every `seq` below it (wrapping) has been triggered.
 pub const IR_CAMERA_TRIGGER_COUNT: u16 = 6;
-/// IR 8-9: items that reached the gate (u32): every `seq` below it (wrapping) has passed the gate.
+/// IR 8-9: gate count (u32): every `seq` below it (wrapping) has its **final** fate
+/// (exited good, or rejected and confirmed or not) in the fate ring. It stops at the
+/// first item whose fate is still open (e.g. a reject waiting for its confirm window),
+/// even if later items are already decided. The driver reports fates up to it.
 pub const IR_GATE_COUNT: u16 = 8;
 /// IR 10-11: good-exit count (u32).
 pub const IR_GOOD_EXIT_COUNT: u16 = 10;
@@ -53,10 +56,9 @@ pub const IR_ENCODER_COUNT: u16 = 16;
 pub const IR_LINE_SPEED: u16 = 18;
 /// IR 19: current run of consecutive rejects.
 pub const IR_CONSECUTIVE_REJECTS: u16 = 19;
-/// IR 20-21: fate count (u32). The PLC writes final fates **in seq order** (a good
-/// item that exits while an earlier reject still awaits its confirm window is
-/// written after that reject), so every `seq` below this count (wrapping) has its
-/// final fate in slot `seq mod FATE_RING_SLOTS` unless a newer seq overwrote it.
+/// IR 20-21: fates written to the fate ring so far (u32, wrapping). Fates are
+/// written as soon as they are final, so possibly out of seq order (a good item
+/// can exit while an earlier reject waits for its confirm window).
 pub const IR_FATE_WRITE_COUNT: u16 = 20;
 /// Length of the status block (IR 0..STATUS_BLOCK_LEN): read it in one request for a consistent snapshot.
 pub const STATUS_BLOCK_LEN: u16 = 22;
@@ -122,7 +124,9 @@ pub const FATE_RING_END: u16 = FATE_RING_START + FATE_RING_SLOTS * SLOT_LEN;
 pub enum RegisterMapError {
     #[error("expected {expected} registers, got {got}: read the whole block in one request")]
     WrongLength { expected: usize, got: usize },
-    #[error("register-map version {0} is not supported (this build speaks version {MAP_VERSION}); update the PLC program or the controller")]
+    #[error(
+        "register-map version {0} is not supported (this build speaks version {MAP_VERSION}); update the PLC program or the controller"
+    )]
     UnsupportedVersion(u16),
     #[error("line state {0} is not a PackML StateCurrent (0..=17)")]
     BadState(u16),
@@ -130,7 +134,9 @@ pub enum RegisterMapError {
     BadCommand(u16),
     #[error("verdict code {0} is unknown (0 none, 1 good, 2 reject)")]
     BadVerdict(u16),
-    #[error("fate code {0} is unknown (0 none, 1 exited_good, 2 rejected_confirmed, 3 rejected_unconfirmed)")]
+    #[error(
+        "fate code {0} is unknown (0 none, 1 exited_good, 2 rejected_confirmed, 3 rejected_unconfirmed)"
+    )]
     BadFate(u16),
     #[error("consecutive-reject limit {0} is outside 1..=1000")]
     BadRejectLimit(u16),
@@ -306,7 +312,10 @@ impl AlarmBits {
         (Self::REJECT_NOT_CONFIRMED, "reject not confirmed"),
         (Self::BIN_FULL, "reject bin full"),
         (Self::BIN_DOOR_OPEN, "reject bin door open"),
-        (Self::CONSECUTIVE_REJECTS, "consecutive-reject limit reached"),
+        (
+            Self::CONSECUTIVE_REJECTS,
+            "consecutive-reject limit reached",
+        ),
         (Self::JAM, "line jam"),
     ];
 
@@ -528,7 +537,7 @@ impl FateSlot {
 
 /// Decodes a run of whole ring slots (fate or verdict ring registers).
 pub fn decode_fate_slots(regs: &[u16]) -> Result<Vec<FateSlot>, RegisterMapError> {
-    if regs.len() % usize::from(SLOT_LEN) != 0 {
+    if !regs.len().is_multiple_of(usize::from(SLOT_LEN)) {
         return Err(RegisterMapError::WrongLength {
             expected: regs.len() - regs.len() % usize::from(SLOT_LEN),
             got: regs.len(),
@@ -545,7 +554,11 @@ pub fn decode_fate_slots(regs: &[u16]) -> Result<Vec<FateSlot>, RegisterMapError
 
 /// Checks an FC4 read of input registers: only inside the status block or the fate ring.
 pub fn check_input_read(start: u16, count: u16) -> Result<(), MapException> {
-    check_read_in(start, count, &[(0, STATUS_BLOCK_LEN), (FATE_RING_START, FATE_RING_END)])
+    check_read_in(
+        start,
+        count,
+        &[(0, STATUS_BLOCK_LEN), (FATE_RING_START, FATE_RING_END)],
+    )
 }
 
 /// Checks an FC3 read of holding registers: only inside the control block or the verdict ring.
@@ -553,7 +566,10 @@ pub fn check_holding_read(start: u16, count: u16) -> Result<(), MapException> {
     check_read_in(
         start,
         count,
-        &[(0, CONTROL_BLOCK_LEN), (VERDICT_RING_START, VERDICT_RING_END)],
+        &[
+            (0, CONTROL_BLOCK_LEN),
+            (VERDICT_RING_START, VERDICT_RING_END),
+        ],
     )
 }
 
@@ -599,14 +615,17 @@ pub fn check_holding_write(start: u16, values: &[u16]) -> Result<Vec<HoldingWrit
             .collect();
     }
     if start >= VERDICT_RING_START && end <= u32::from(VERDICT_RING_END) {
-        if (start - VERDICT_RING_START) % SLOT_LEN != 0 || values.len() % usize::from(SLOT_LEN) != 0 {
+        if !(start - VERDICT_RING_START).is_multiple_of(SLOT_LEN)
+            || !values.len().is_multiple_of(usize::from(SLOT_LEN))
+        {
             return Err(MapException::IllegalDataAddress);
         }
         return values
             .chunks_exact(usize::from(SLOT_LEN))
             .enumerate()
             .map(|(index, chunk)| {
-                let slot = VerdictSlot::decode(chunk).map_err(|_| MapException::IllegalDataValue)?;
+                let slot =
+                    VerdictSlot::decode(chunk).map_err(|_| MapException::IllegalDataValue)?;
                 let address = start + index as u16 * SLOT_LEN;
                 if slot.verdict == VerdictCode::None || verdict_slot_address(slot.seq) != address {
                     return Err(MapException::IllegalDataValue);
@@ -679,7 +698,10 @@ mod tests {
 
     #[test]
     fn stale_slot_never_releases() {
-        let slot = VerdictSlot { seq: 5, verdict: VerdictCode::Good };
+        let slot = VerdictSlot {
+            seq: 5,
+            verdict: VerdictCode::Good,
+        };
         assert!(slot.releases(5));
         assert!(!slot.releases(5 + 256));
         assert_eq!(VerdictSlot::decode(&slot.encode()), Ok(slot));
@@ -688,25 +710,58 @@ mod tests {
     #[test]
     fn access_rules() {
         assert_eq!(check_input_read(0, STATUS_BLOCK_LEN), Ok(()));
-        assert_eq!(check_input_read(0, STATUS_BLOCK_LEN + 1), Err(MapException::IllegalDataAddress));
+        assert_eq!(
+            check_input_read(0, STATUS_BLOCK_LEN + 1),
+            Err(MapException::IllegalDataAddress)
+        );
         assert_eq!(check_input_read(FATE_RING_START, 123), Ok(()));
-        assert_eq!(check_input_read(FATE_RING_END - 1, 2), Err(MapException::IllegalDataAddress));
-        assert_eq!(check_input_read(0, 126), Err(MapException::IllegalDataValue));
+        assert_eq!(
+            check_input_read(FATE_RING_END - 1, 2),
+            Err(MapException::IllegalDataAddress)
+        );
+        assert_eq!(
+            check_input_read(0, 126),
+            Err(MapException::IllegalDataValue)
+        );
         assert_eq!(check_holding_read(VERDICT_RING_START, 3), Ok(()));
-        assert_eq!(check_holding_read(50, 1), Err(MapException::IllegalDataAddress));
+        assert_eq!(
+            check_holding_read(50, 1),
+            Err(MapException::IllegalDataAddress)
+        );
         assert_eq!(
             check_holding_write(HR_COMMAND, &[2]),
             Ok(vec![HoldingWrite::Command(PackMlCommand::Start)])
         );
-        assert_eq!(check_holding_write(HR_COMMAND, &[10]), Err(MapException::IllegalDataValue));
-        assert_eq!(check_holding_write(HR_CONSECUTIVE_REJECT_LIMIT, &[0]), Err(MapException::IllegalDataValue));
+        assert_eq!(
+            check_holding_write(HR_COMMAND, &[10]),
+            Err(MapException::IllegalDataValue)
+        );
+        assert_eq!(
+            check_holding_write(HR_CONSECUTIVE_REJECT_LIMIT, &[0]),
+            Err(MapException::IllegalDataValue)
+        );
         assert_eq!(
             check_holding_write(103, &[0, 1, 1]),
-            Ok(vec![HoldingWrite::Verdict(VerdictSlot { seq: 1, verdict: VerdictCode::Good })])
+            Ok(vec![HoldingWrite::Verdict(VerdictSlot {
+                seq: 1,
+                verdict: VerdictCode::Good
+            })])
         );
-        assert_eq!(check_holding_write(103, &[0, 2, 1]), Err(MapException::IllegalDataValue));
-        assert_eq!(check_holding_write(104, &[0, 1, 1]), Err(MapException::IllegalDataAddress));
-        assert_eq!(check_holding_write(103, &[0, 1, 3]), Err(MapException::IllegalDataValue));
-        assert_eq!(check_holding_write(2, &[0, 0]), Err(MapException::IllegalDataAddress));
+        assert_eq!(
+            check_holding_write(103, &[0, 2, 1]),
+            Err(MapException::IllegalDataValue)
+        );
+        assert_eq!(
+            check_holding_write(104, &[0, 1, 1]),
+            Err(MapException::IllegalDataAddress)
+        );
+        assert_eq!(
+            check_holding_write(103, &[0, 1, 3]),
+            Err(MapException::IllegalDataValue)
+        );
+        assert_eq!(
+            check_holding_write(2, &[0, 0]),
+            Err(MapException::IllegalDataAddress)
+        );
     }
 }

@@ -62,13 +62,19 @@ pub enum TijReply {
     /// Asynchronous `PRC|<id>|`: message `id` was printed.
     PrintComplete { id: u32 },
     /// Asynchronous `STA|<state>|<error level>|`: the printer's state changed.
-    StateChanged { state: TijState, error_level: TijErrorLevel },
+    StateChanged {
+        state: TijState,
+        error_level: TijErrorLevel,
+    },
 }
 
 impl TijReply {
     /// True for notifications the printer sends on its own (not a reply to a command).
     pub fn is_unsolicited(&self) -> bool {
-        matches!(self, TijReply::PrintComplete { .. } | TijReply::StateChanged { .. })
+        matches!(
+            self,
+            TijReply::PrintComplete { .. } | TijReply::StateChanged { .. }
+        )
     }
 }
 
@@ -246,7 +252,11 @@ pub enum TijCodecError {
     #[error("unknown TIJ frame tag {0:?}")]
     UnknownTag(String),
     #[error("TIJ {tag} frame needs {expected} fields, got {got}")]
-    FieldCount { tag: &'static str, expected: usize, got: usize },
+    FieldCount {
+        tag: &'static str,
+        expected: usize,
+        got: usize,
+    },
     #[error("TIJ field {field:?} is not a valid {what}")]
     BadNumber { field: String, what: &'static str },
     #[error("TIJ field has a bad escape sequence at byte {0}")]
@@ -266,7 +276,7 @@ pub enum TijCodecError {
 // ---------------------------------------------------------------------------
 
 fn needs_escape(byte: u8) -> bool {
-    byte < 0x20 || byte >= 0x7F || byte == b'|' || byte == b'\\'
+    !(0x20..0x7F).contains(&byte) || byte == b'|' || byte == b'\\'
 }
 
 /// Appends `field` to `out`, escaping `\`, `|`, control bytes and bytes >= 0x7F as `\xHH`.
@@ -274,7 +284,12 @@ pub fn escape_field_into(field: &[u8], out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &byte in field {
         if needs_escape(byte) {
-            out.extend_from_slice(&[b'\\', b'x', HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 15)]]);
+            out.extend_from_slice(&[
+                b'\\',
+                b'x',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 15)],
+            ]);
         } else {
             out.push(byte);
         }
@@ -353,15 +368,19 @@ impl TijCommand {
     /// Bytes on the wire, CR included.
     pub fn encode(&self) -> Vec<u8> {
         match self {
-            TijCommand::SelectJob { job } => FrameWriter::new("SEL").field(job.as_bytes()).finish(true),
-            TijCommand::QueueMessage { id, data } => FrameWriter::new("SLI").number(id).field(data).finish(true),
+            TijCommand::SelectJob { job } => {
+                FrameWriter::new("SEL").field(job.as_bytes()).finish(true)
+            }
+            TijCommand::QueueMessage { id, data } => {
+                FrameWriter::new("SLI").number(id).field(data).finish(true)
+            }
             TijCommand::GetBufferCount => FrameWriter::new("SRC").finish(true),
             TijCommand::ClearBuffer => FrameWriter::new("SCB").finish(true),
             TijCommand::GetStatus => FrameWriter::new("GST").finish(true),
             TijCommand::GetFaults => FrameWriter::new("GFT").finish(true),
-            TijCommand::SetRunning(running) => {
-                FrameWriter::new("SST").number(if *running { 3 } else { 4 }).finish(true)
-            }
+            TijCommand::SetRunning(running) => FrameWriter::new("SST")
+                .number(if *running { 3 } else { 4 })
+                .finish(true),
         }
     }
 
@@ -377,9 +396,10 @@ impl TijReply {
         match self {
             TijReply::Ack => FrameWriter::new("ACK").finish(false),
             TijReply::Queued { id } => FrameWriter::new("ACK").number(id).finish(true),
-            TijReply::Error { code, text } => {
-                FrameWriter::new("ERR").number(code.code()).field(text.as_bytes()).finish(true)
-            }
+            TijReply::Error { code, text } => FrameWriter::new("ERR")
+                .number(code.code())
+                .field(text.as_bytes())
+                .finish(true),
             TijReply::BufferCount { count } => FrameWriter::new("SRC").number(count).finish(true),
             TijReply::Cleared { never_printed } => never_printed
                 .iter()
@@ -394,9 +414,10 @@ impl TijReply {
                 .finish(true),
             TijReply::Faults(faults) => faults
                 .iter()
-                .fold(FrameWriter::new("FLT").number(faults.len()), |frame, fault| {
-                    frame.number(fault.code())
-                })
+                .fold(
+                    FrameWriter::new("FLT").number(faults.len()),
+                    |frame, fault| frame.number(fault.code()),
+                )
                 .finish(true),
             TijReply::PrintComplete { id } => FrameWriter::new("PRC").number(id).finish(true),
             TijReply::StateChanged { state, error_level } => FrameWriter::new("STA")
@@ -420,7 +441,10 @@ fn decode_frame<T>(
     buf: &[u8],
     parse: impl Fn(&str, &[&[u8]]) -> Result<T, TijCodecError>,
 ) -> Decoded<T, TijCodecError> {
-    let skipped = buf.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+    let skipped = buf
+        .iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count();
     if skipped > 0 {
         return Decoded::Ignored { consumed: skipped };
     }
@@ -447,26 +471,43 @@ fn decode_frame<T>(
     }
 }
 
-fn expect_fields(tag: &'static str, fields: &[&[u8]], expected: usize) -> Result<(), TijCodecError> {
+fn expect_fields(
+    tag: &'static str,
+    fields: &[&[u8]],
+    expected: usize,
+) -> Result<(), TijCodecError> {
     if fields.len() == expected {
         Ok(())
     } else {
-        Err(TijCodecError::FieldCount { tag, expected, got: fields.len() })
+        Err(TijCodecError::FieldCount {
+            tag,
+            expected,
+            got: fields.len(),
+        })
     }
 }
 
 fn number<T: std::str::FromStr>(field: &[u8], what: &'static str) -> Result<T, TijCodecError> {
-    let bad = || TijCodecError::BadNumber { field: String::from_utf8_lossy(field).into_owned(), what };
+    let bad = || TijCodecError::BadNumber {
+        field: String::from_utf8_lossy(field).into_owned(),
+        what,
+    };
     if field.is_empty() || field.len() > 10 || !field.iter().all(u8::is_ascii_digit) {
         return Err(bad());
     }
-    std::str::from_utf8(field).map_err(|_| bad())?.parse().map_err(|_| bad())
+    std::str::from_utf8(field)
+        .map_err(|_| bad())?
+        .parse()
+        .map_err(|_| bad())
 }
 
 fn text(field: &[u8], max: usize) -> Result<String, TijCodecError> {
     let bytes = unescape_field(field)?;
     if bytes.len() > max {
-        return Err(TijCodecError::FieldTooLong { len: bytes.len(), max });
+        return Err(TijCodecError::FieldTooLong {
+            len: bytes.len(),
+            max,
+        });
     }
     String::from_utf8(bytes).map_err(|_| TijCodecError::NotUtf8)
 }
@@ -483,15 +524,23 @@ fn parse_command(tag: &str, fields: &[&[u8]]) -> Result<TijCommand, TijCodecErro
     match tag {
         "SEL" => {
             expect_fields("SEL", fields, 1)?;
-            Ok(TijCommand::SelectJob { job: job_name(fields[0])? })
+            Ok(TijCommand::SelectJob {
+                job: job_name(fields[0])?,
+            })
         }
         "SLI" => {
             expect_fields("SLI", fields, 2)?;
             let data = unescape_field(fields[1])?;
             if data.len() > MAX_DATA {
-                return Err(TijCodecError::FieldTooLong { len: data.len(), max: MAX_DATA });
+                return Err(TijCodecError::FieldTooLong {
+                    len: data.len(),
+                    max: MAX_DATA,
+                });
             }
-            Ok(TijCommand::QueueMessage { id: number(fields[0], "message id")?, data })
+            Ok(TijCommand::QueueMessage {
+                id: number(fields[0], "message id")?,
+                data,
+            })
         }
         "SRC" => expect_fields("SRC", fields, 0).map(|_| TijCommand::GetBufferCount),
         "SCB" => expect_fields("SCB", fields, 0).map(|_| TijCommand::ClearBuffer),
@@ -502,7 +551,10 @@ fn parse_command(tag: &str, fields: &[&[u8]]) -> Result<TijCommand, TijCodecErro
             match number::<u32>(fields[0], "printer state")? {
                 3 => Ok(TijCommand::SetRunning(true)),
                 4 => Ok(TijCommand::SetRunning(false)),
-                code => Err(TijCodecError::BadCode { what: "SST state", code }),
+                code => Err(TijCodecError::BadCode {
+                    what: "SST state",
+                    code,
+                }),
             }
         }
         other => Err(TijCodecError::UnknownTag(other.chars().take(16).collect())),
@@ -512,8 +564,14 @@ fn parse_command(tag: &str, fields: &[&[u8]]) -> Result<TijCommand, TijCodecErro
 fn state_pair(state: &[u8], level: &[u8]) -> Result<(TijState, TijErrorLevel), TijCodecError> {
     let state_code = number::<u32>(state, "printer state")?;
     let level_code = number::<u32>(level, "error level")?;
-    let state = TijState::from_code(state_code).ok_or(TijCodecError::BadCode { what: "printer state", code: state_code })?;
-    let level = TijErrorLevel::from_code(level_code).ok_or(TijCodecError::BadCode { what: "error level", code: level_code })?;
+    let state = TijState::from_code(state_code).ok_or(TijCodecError::BadCode {
+        what: "printer state",
+        code: state_code,
+    })?;
+    let level = TijErrorLevel::from_code(level_code).ok_or(TijCodecError::BadCode {
+        what: "error level",
+        code: level_code,
+    })?;
     Ok((state, level))
 }
 
@@ -521,26 +579,48 @@ fn parse_reply(tag: &str, fields: &[&[u8]]) -> Result<TijReply, TijCodecError> {
     match tag {
         "ACK" => match fields {
             [] => Ok(TijReply::Ack),
-            [id] => Ok(TijReply::Queued { id: number(id, "message id")? }),
-            _ => Err(TijCodecError::FieldCount { tag: "ACK", expected: 1, got: fields.len() }),
+            [id] => Ok(TijReply::Queued {
+                id: number(id, "message id")?,
+            }),
+            _ => Err(TijCodecError::FieldCount {
+                tag: "ACK",
+                expected: 1,
+                got: fields.len(),
+            }),
         },
         "ERR" => match fields {
-            [] => Ok(TijReply::Error { code: TijErrorCode::Unspecified, text: String::new() }),
+            [] => Ok(TijReply::Error {
+                code: TijErrorCode::Unspecified,
+                text: String::new(),
+            }),
             [code, message] => Ok(TijReply::Error {
                 code: TijErrorCode::from_code(number(code, "error code")?),
                 text: text(message, MAX_LINE)?,
             }),
-            _ => Err(TijCodecError::FieldCount { tag: "ERR", expected: 2, got: fields.len() }),
+            _ => Err(TijCodecError::FieldCount {
+                tag: "ERR",
+                expected: 2,
+                got: fields.len(),
+            }),
         },
         "SRC" => {
             expect_fields("SRC", fields, 1)?;
-            Ok(TijReply::BufferCount { count: number(fields[0], "buffer count")? })
+            Ok(TijReply::BufferCount {
+                count: number(fields[0], "buffer count")?,
+            })
         }
         "SCB" => {
             if fields.len() > MAX_CLEARED_IDS {
-                return Err(TijCodecError::FieldCount { tag: "SCB", expected: MAX_CLEARED_IDS, got: fields.len() });
+                return Err(TijCodecError::FieldCount {
+                    tag: "SCB",
+                    expected: MAX_CLEARED_IDS,
+                    got: fields.len(),
+                });
             }
-            let never_printed = fields.iter().map(|f| number(f, "message id")).collect::<Result<_, _>>()?;
+            let never_printed = fields
+                .iter()
+                .map(|f| number(f, "message id"))
+                .collect::<Result<_, _>>()?;
             Ok(TijReply::Cleared { never_printed })
         }
         "STS" => {
@@ -555,10 +635,18 @@ fn parse_reply(tag: &str, fields: &[&[u8]]) -> Result<TijReply, TijCodecError> {
             }))
         }
         "FLT" => {
-            let (count, codes) = fields.split_first().ok_or(TijCodecError::FieldCount { tag: "FLT", expected: 1, got: 0 })?;
+            let (count, codes) = fields.split_first().ok_or(TijCodecError::FieldCount {
+                tag: "FLT",
+                expected: 1,
+                got: 0,
+            })?;
             let count: usize = number(count, "fault count")?;
             if count != codes.len() {
-                return Err(TijCodecError::FieldCount { tag: "FLT", expected: count + 1, got: fields.len() });
+                return Err(TijCodecError::FieldCount {
+                    tag: "FLT",
+                    expected: count + 1,
+                    got: fields.len(),
+                });
             }
             let faults = codes
                 .iter()
@@ -568,7 +656,9 @@ fn parse_reply(tag: &str, fields: &[&[u8]]) -> Result<TijReply, TijCodecError> {
         }
         "PRC" => {
             expect_fields("PRC", fields, 1)?;
-            Ok(TijReply::PrintComplete { id: number(fields[0], "message id")? })
+            Ok(TijReply::PrintComplete {
+                id: number(fields[0], "message id")?,
+            })
         }
         "STA" => {
             expect_fields("STA", fields, 2)?;
@@ -586,10 +676,22 @@ mod tests {
 
     #[test]
     fn queue_message_escapes_gs() {
-        let command = TijCommand::QueueMessage { id: 42, data: b"0109506000134352\x1d21AB|\\".to_vec() };
+        let command = TijCommand::QueueMessage {
+            id: 42,
+            data: b"0109506000134352\x1d21AB|\\".to_vec(),
+        };
         let bytes = command.encode();
-        assert_eq!(bytes, b"SLI|42|0109506000134352\\x1D21AB\\x7C\\x5C|\r".to_vec());
-        assert_eq!(TijCommand::decode(&bytes), Decoded::Message { message: command, consumed: bytes.len() });
+        assert_eq!(
+            bytes,
+            b"SLI|42|0109506000134352\\x1D21AB\\x7C\\x5C|\r".to_vec()
+        );
+        assert_eq!(
+            TijCommand::decode(&bytes),
+            Decoded::Message {
+                message: command,
+                consumed: bytes.len()
+            }
+        );
     }
 
     #[test]
@@ -597,10 +699,17 @@ mod tests {
         let replies = [
             TijReply::Ack,
             TijReply::Queued { id: 7 },
-            TijReply::Error { code: TijErrorCode::BufferFull, text: "buffer full".into() },
+            TijReply::Error {
+                code: TijErrorCode::BufferFull,
+                text: "buffer full".into(),
+            },
             TijReply::BufferCount { count: 12 },
-            TijReply::Cleared { never_printed: vec![] },
-            TijReply::Cleared { never_printed: vec![8, 9] },
+            TijReply::Cleared {
+                never_printed: vec![],
+            },
+            TijReply::Cleared {
+                never_printed: vec![8, 9],
+            },
             TijReply::Status(TijStatus {
                 state: TijState::Running,
                 error_level: TijErrorLevel::None,
@@ -610,7 +719,10 @@ mod tests {
             }),
             TijReply::Faults(vec![TijFault::InkLow, TijFault::Other(77)]),
             TijReply::PrintComplete { id: 7 },
-            TijReply::StateChanged { state: TijState::Offline, error_level: TijErrorLevel::Fault },
+            TijReply::StateChanged {
+                state: TijState::Offline,
+                error_level: TijErrorLevel::Fault,
+            },
         ];
         let wire: Vec<u8> = replies.iter().flat_map(TijReply::encode).collect();
         let (decoded, consumed) = decode_all(&wire, TijReply::decode);

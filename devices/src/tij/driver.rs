@@ -7,7 +7,9 @@ use tokio::sync::mpsc;
 use super::codec::{TijCodecError, TijCommand, TijErrorLevel, TijReply, TijState};
 use crate::framing::Decoded;
 use crate::link::{LinkConfig, Routed, SessionHandle, StreamProtocol, spawn_session};
-use crate::traits::{DeviceError, DeviceEvent, DeviceEventKind, DeviceFuture, Printer, PrinterStatus};
+use crate::traits::{
+    DeviceError, DeviceEvent, DeviceEventKind, DeviceFuture, Printer, PrinterStatus,
+};
 
 /// The TIJ protocol as the session task drives it.
 pub struct TijProtocol;
@@ -19,19 +21,26 @@ impl StreamProtocol for TijProtocol {
     const MAX_BUFFER: usize = 64 * 1024;
 
     fn describe(&self, request: &TijCommand) -> String {
-        let text = String::from_utf8_lossy(&request.encode()).into_owned();
-        let tag: String = text.chars().take(3).collect();
         match request {
-            TijCommand::QueueMessage { id, .. } => format!("{tag} (message {id})"),
-            _ => tag,
+            TijCommand::SelectJob { job } => format!("SEL (job {job})"),
+            TijCommand::QueueMessage { id, .. } => format!("SLI (message {id})"),
+            TijCommand::GetBufferCount => "SRC".into(),
+            TijCommand::ClearBuffer => "SCB".into(),
+            TijCommand::GetStatus => "GST".into(),
+            TijCommand::GetFaults => "GFT".into(),
+            TijCommand::SetRunning(running) => format!("SST ({})", if *running { "running" } else { "offline" }),
         }
     }
 
     fn encode(&mut self, request: &TijCommand) -> Result<Vec<u8>, String> {
-        if let TijCommand::QueueMessage { data, .. } = request {
-            if data.len() > super::codec::MAX_DATA {
-                return Err(format!("message data is {} bytes, the protocol allows {}", data.len(), super::codec::MAX_DATA));
-            }
+        if let TijCommand::QueueMessage { data, .. } = request
+            && data.len() > super::codec::MAX_DATA
+        {
+            return Err(format!(
+                "message data is {} bytes, the protocol allows {}",
+                data.len(),
+                super::codec::MAX_DATA
+            ));
         }
         Ok(request.encode())
     }
@@ -46,16 +55,22 @@ impl StreamProtocol for TijProtocol {
 
     fn route(&mut self, message: TijReply, _awaiting_reply: bool) -> Routed<TijReply> {
         match message {
-            TijReply::PrintComplete { id } => Routed::event(DeviceEventKind::PrintComplete { message_id: id }),
-            TijReply::StateChanged { state, error_level } => Routed::event(DeviceEventKind::PrinterStatus(PrinterStatus {
-                ready: is_ready(state, error_level),
-                job: None,
-                faults: match error_level {
-                    TijErrorLevel::Fault => vec!["printer reports a fault: read its fault list".into()],
-                    _ => Vec::new(),
-                },
-                buffer_level: None,
-            })),
+            TijReply::PrintComplete { id } => {
+                Routed::event(DeviceEventKind::PrintComplete { message_id: id })
+            }
+            TijReply::StateChanged { state, error_level } => {
+                Routed::event(DeviceEventKind::PrinterStatus(PrinterStatus {
+                    ready: is_ready(state, error_level),
+                    job: None,
+                    faults: match error_level {
+                        TijErrorLevel::Fault => {
+                            vec!["printer reports a fault: read its fault list".into()]
+                        }
+                        _ => Vec::new(),
+                    },
+                    buffer_level: None,
+                }))
+            }
             reply => Routed::reply(reply),
         }
     }
@@ -83,7 +98,9 @@ pub struct TijPrinter {
 impl TijPrinter {
     /// Starts the driver; events (link, print complete, status, protocol errors) go to `events`.
     pub fn spawn(config: LinkConfig, events: mpsc::Sender<DeviceEvent>) -> Self {
-        TijPrinter { session: spawn_session(config, TijProtocol, events) }
+        TijPrinter {
+            session: spawn_session(config, TijProtocol, events),
+        }
     }
 
     async fn call(&self, command: TijCommand) -> Result<TijReply, DeviceError> {
@@ -100,7 +117,11 @@ impl TijPrinter {
     }
 
     fn unexpected(&self, request: &str, detail: impl Into<String>) -> DeviceError {
-        DeviceError::Protocol { device: self.session.name().to_string(), request: request.to_string(), detail: detail.into() }
+        DeviceError::Protocol {
+            device: self.session.name().to_string(),
+            request: request.to_string(),
+            detail: detail.into(),
+        }
     }
 
     async fn expect_ack(&self, command: TijCommand) -> Result<(), DeviceError> {
@@ -126,14 +147,24 @@ impl Printer for TijPrinter {
     }
 
     fn select_job<'a>(&'a self, job: &'a str) -> DeviceFuture<'a, ()> {
-        Box::pin(self.expect_ack(TijCommand::SelectJob { job: job.to_string() }))
+        Box::pin(self.expect_ack(TijCommand::SelectJob {
+            job: job.to_string(),
+        }))
     }
 
     fn queue_message<'a>(&'a self, message_id: u32, data: &'a [u8]) -> DeviceFuture<'a, ()> {
         Box::pin(async move {
-            match self.call(TijCommand::QueueMessage { id: message_id, data: data.to_vec() }).await? {
+            match self
+                .call(TijCommand::QueueMessage {
+                    id: message_id,
+                    data: data.to_vec(),
+                })
+                .await?
+            {
                 TijReply::Queued { id } if id == message_id => Ok(()),
-                other => Err(self.unexpected("SLI", format!("{other:?} instead of ACK|{message_id}|"))),
+                other => {
+                    Err(self.unexpected("SLI", format!("{other:?} instead of ACK|{message_id}|")))
+                }
             }
         })
     }
@@ -162,7 +193,11 @@ impl Printer for TijPrinter {
                 TijReply::Status(status) => status,
                 other => return Err(self.unexpected("GST", format!("{other:?} instead of STS"))),
             };
-            let faults = if status.error_level == TijErrorLevel::None { Vec::new() } else { self.faults().await? };
+            let faults = if status.error_level == TijErrorLevel::None {
+                Vec::new()
+            } else {
+                self.faults().await?
+            };
             let buffer_level = self.buffer_level().await?;
             Ok(PrinterStatus {
                 ready: is_ready(status.state, status.error_level),

@@ -4,5 +4,7 @@
 pub mod codec;
 pub mod driver;
 
-pub use codec::{TijCodecError, TijCommand, TijErrorCode, TijErrorLevel, TijFault, TijReply, TijState, TijStatus};
+pub use codec::{
+    TijCodecError, TijCommand, TijErrorCode, TijErrorLevel, TijFault, TijReply, TijState, TijStatus,
+};
 pub use driver::TijPrinter;

@@ -73,9 +73,17 @@ impl DecodedSymbol {
 /// Why nothing was read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NoRead {
-    #[error("the image is {width}x{height} but the buffer has {len} bytes (expected one 8-bit luma value per pixel)")]
-    BadBuffer { width: usize, height: usize, len: usize },
-    #[error("no Data Matrix symbol found in the image; check focus, lighting and that the code is in view")]
+    #[error(
+        "the image is {width}x{height} but the buffer has {len} bytes (expected one 8-bit luma value per pixel)"
+    )]
+    BadBuffer {
+        width: usize,
+        height: usize,
+        len: usize,
+    },
+    #[error(
+        "no Data Matrix symbol found in the image; check focus, lighting and that the code is in view"
+    )]
     NotFound,
     #[error("a symbol was found but could not be decoded ({0}); the print is too damaged to read")]
     Undecodable(String),
@@ -100,7 +108,9 @@ pub fn decode_module_matrix(matrix: &ModuleMatrix) -> Result<RawDecode, NoRead> 
             }
         }
     }
-    let result = Decoder::new().decode(&bits).map_err(|e| NoRead::Undecodable(e.to_string()))?;
+    let result = Decoder::new()
+        .decode(&bits)
+        .map_err(|e| NoRead::Undecodable(e.to_string()))?;
     Ok(RawDecode {
         symbology_identifier: format!("]d{}", result.getSymbologyModifier()),
         text: result.getText().to_string(),
@@ -110,12 +120,20 @@ pub fn decode_module_matrix(matrix: &ModuleMatrix) -> Result<RawDecode, NoRead> 
 
 /// Decodes the symbol in an 8-bit grayscale image.
 pub fn decode_image(image: &image::GrayImage) -> Result<DecodedSymbol, NoRead> {
-    decode_luma(image.as_raw(), image.width() as usize, image.height() as usize)
+    decode_luma(
+        image.as_raw(),
+        image.width() as usize,
+        image.height() as usize,
+    )
 }
 
 /// Decodes the symbol in a raw luma buffer (`width * height` bytes, row-major).
 pub fn decode_luma(pixels: &[u8], width: usize, height: usize) -> Result<DecodedSymbol, NoRead> {
-    let image = Luma::new(pixels, width, height).ok_or(NoRead::BadBuffer { width, height, len: pixels.len() })?;
+    let image = Luma::new(pixels, width, height).ok_or(NoRead::BadBuffer {
+        width,
+        height,
+        len: pixels.len(),
+    })?;
     let mut last_error = NoRead::NotFound;
     for polarity in [Polarity::DarkOnLight, Polarity::LightOnDark] {
         let inverted;
@@ -123,7 +141,10 @@ pub fn decode_luma(pixels: &[u8], width: usize, height: usize) -> Result<Decoded
             Polarity::DarkOnLight => image,
             Polarity::LightOnDark => {
                 inverted = pixels.iter().map(|p| 255 - p).collect::<Vec<u8>>();
-                Luma { pixels: &inverted, ..image }
+                Luma {
+                    pixels: &inverted,
+                    ..image
+                }
             }
         };
         match decode_located(&view, polarity) {
@@ -143,35 +164,63 @@ pub fn decode_luma(pixels: &[u8], width: usize, height: usize) -> Result<Decoded
 /// Fast path: own locator, sampled modules, rxing's ECC 200 decoder.
 fn decode_located(image: &Luma, polarity: Polarity) -> Result<DecodedSymbol, NoRead> {
     let mut last_error = NoRead::NotFound;
-    locate_where(image, |located| match decode_at(image, located, polarity, DecodePath::Located) {
-        Ok(found) => Some(found),
-        Err(e) => {
-            last_error = e;
-            None
+    locate_where(image, |located| {
+        match decode_at(image, located, polarity, DecodePath::Located) {
+            Ok(found) => Some(found),
+            Err(e) => {
+                last_error = e;
+                None
+            }
         }
     })
     .ok_or(last_error)
 }
 
-fn decode_at(image: &Luma, located: LocatedSymbol, polarity: Polarity, path: DecodePath) -> Result<DecodedSymbol, NoRead> {
+fn decode_at(
+    image: &Luma,
+    located: LocatedSymbol,
+    polarity: Polarity,
+    path: DecodePath,
+) -> Result<DecodedSymbol, NoRead> {
     let size = located.size;
     let samples = sample_modules(image, &located.grid, size.rows, size.cols, 0.4);
     let threshold = (percentile(&samples, 0.05) + percentile(&samples, 0.95)) / 2.0;
-    let matrix = ModuleMatrix { rows: size.rows, cols: size.cols, modules: samples.iter().map(|&s| s < threshold).collect() };
+    let matrix = ModuleMatrix {
+        rows: size.rows,
+        cols: size.cols,
+        modules: samples.iter().map(|&s| s < threshold).collect(),
+    };
     let raw = decode_module_matrix(&matrix)?;
-    Ok(finish(raw, Some(size), Some(located.corners), polarity, path, Some(located)))
+    Ok(finish(
+        raw,
+        Some(size),
+        Some(located.corners),
+        polarity,
+        path,
+        Some(located),
+    ))
 }
 
 /// Slow path: rxing's detector (TryHarder) on the whole frame.
 fn decode_with_rxing_detector(image: &Luma, polarity: Polarity) -> Result<DecodedSymbol, NoRead> {
-    let source = Luma8LuminanceSource::new(image.pixels.to_vec(), image.width as u32, image.height as u32)
-        .map_err(|_| NoRead::NotFound)?;
-    let hints = DecodeHints { TryHarder: Some(true), ..Default::default() };
+    let source = Luma8LuminanceSource::new(
+        image.pixels.to_vec(),
+        image.width as u32,
+        image.height as u32,
+    )
+    .map_err(|_| NoRead::NotFound)?;
+    let hints = DecodeHints {
+        TryHarder: Some(true),
+        ..Default::default()
+    };
     let result = DataMatrixReader
         .decode_with_hints(&mut BinaryBitmap::new(HybridBinarizer::new(source)), &hints)
         .map_err(|_| NoRead::NotFound)?;
-    let points: Vec<Point> =
-        result.getPoints().iter().map(|p| Point::new(p.x as f64, p.y as f64)).collect();
+    let points: Vec<Point> = result
+        .getPoints()
+        .iter()
+        .map(|p| Point::new(p.x as f64, p.y as f64))
+        .collect();
     let data_codewords = result.getRawBytes().to_vec();
     let symbology_identifier = match result
         .getRXingResultMetadata()
@@ -180,17 +229,33 @@ fn decode_with_rxing_detector(image: &Luma, polarity: Polarity) -> Result<Decode
         Some(rxing::RXingResultMetadataValue::SymbologyIdentifier(id)) => id.clone(),
         _ => "]d1".to_string(),
     };
-    let raw = RawDecode { symbology_identifier, text: result.getText().to_string(), data_codewords };
+    let raw = RawDecode {
+        symbology_identifier,
+        text: result.getText().to_string(),
+        data_codewords,
+    };
     let located = (points.len() == 4)
         .then(|| locate_from_corners(image, [points[0], points[1], points[2], points[3]]))
         .flatten();
-    let size = located.map(|l| l.size).or_else(|| size_for_codewords(raw.data_codewords.len()));
+    let size = located
+        .map(|l| l.size)
+        .or_else(|| size_for_codewords(raw.data_codewords.len()));
     let corners = located.map(|l| l.corners);
-    Ok(finish(raw, size, corners, polarity, DecodePath::RxingDetector, located))
+    Ok(finish(
+        raw,
+        size,
+        corners,
+        polarity,
+        DecodePath::RxingDetector,
+        located,
+    ))
 }
 
 fn size_for_codewords(data_codewords: usize) -> Option<SymbolSize> {
-    SYMBOL_SIZES.iter().copied().find(|s| s.data_codewords == data_codewords)
+    SYMBOL_SIZES
+        .iter()
+        .copied()
+        .find(|s| s.data_codewords == data_codewords)
 }
 
 fn finish(

@@ -30,7 +30,11 @@ impl SeededRng {
     }
     /// Uniform integer in [0, n).
     pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next_u64() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next_u64() % n as u64) as usize
+        }
     }
     /// Approximately normal (mean 0, standard deviation 1).
     pub fn normal(&mut self) -> f64 {
@@ -54,12 +58,22 @@ impl ModuleGeometry {
     pub fn of_render(matrix: &ModuleMatrix, options: &RenderOptions) -> ModuleGeometry {
         let px = options.module_px.max(1) as f64;
         let origin = options.quiet_zone_modules as f64 * px;
-        ModuleGeometry { module_px: px, origin_x: origin, origin_y: origin, rows: matrix.rows, cols: matrix.cols }
+        ModuleGeometry {
+            module_px: px,
+            origin_x: origin,
+            origin_y: origin,
+            rows: matrix.rows,
+            cols: matrix.cols,
+        }
     }
 }
 
 fn clamp01(s: f64) -> f64 {
-    if s.is_finite() { s.clamp(0.0, 1.0) } else { 0.0 }
+    if s.is_finite() {
+        s.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
 }
 
 fn map_pixels(image: &GrayImage, f: impl Fn(u8) -> u8) -> GrayImage {
@@ -74,13 +88,17 @@ fn map_pixels(image: &GrayImage, f: impl Fn(u8) -> u8) -> GrayImage {
 /// leaves 10 % of the original contrast.
 pub fn fade(image: &GrayImage, severity: f64) -> GrayImage {
     let k = 0.9 * clamp01(severity);
-    map_pixels(image, |v| (v as f64 + (LIGHT_LEVEL as f64 - v as f64) * k).round() as u8)
+    map_pixels(image, |v| {
+        (v as f64 + (LIGHT_LEVEL as f64 - v as f64) * k).round() as u8
+    })
 }
 
 /// Uniform loss of contrast around mid-gray (glossy substrate, overexposure).
 pub fn low_contrast(image: &GrayImage, severity: f64) -> GrayImage {
     let k = 1.0 - 0.9 * clamp01(severity);
-    map_pixels(image, |v| (127.5 + (v as f64 - 127.5) * k).round().clamp(0.0, 255.0) as u8)
+    map_pixels(image, |v| {
+        (127.5 + (v as f64 - 127.5) * k).round().clamp(0.0, 255.0) as u8
+    })
 }
 
 fn min_max_filter(image: &GrayImage, radius: usize, take_min: bool) -> GrayImage {
@@ -94,14 +112,21 @@ fn min_max_filter(image: &GrayImage, radius: usize, take_min: bool) -> GrayImage
     for y in 0..h {
         for x in 0..w {
             let (lo, hi) = (x.saturating_sub(radius), (x + radius).min(w - 1));
-            horizontal[y * w + x] = src[y * w + lo..=y * w + hi].iter().copied().reduce(pick).unwrap_or(0);
+            horizontal[y * w + x] = src[y * w + lo..=y * w + hi]
+                .iter()
+                .copied()
+                .reduce(pick)
+                .unwrap_or(0);
         }
     }
     let mut out = vec![0u8; w * h];
     for y in 0..h {
         let (lo, hi) = (y.saturating_sub(radius), (y + radius).min(h - 1));
         for x in 0..w {
-            out[y * w + x] = (lo..=hi).map(|yy| horizontal[yy * w + x]).reduce(pick).unwrap_or(0);
+            out[y * w + x] = (lo..=hi)
+                .map(|yy| horizontal[yy * w + x])
+                .reduce(pick)
+                .unwrap_or(0);
         }
     }
     GrayImage::from_raw(w as u32, h as u32, out).unwrap_or_else(|| image.clone())
@@ -109,19 +134,34 @@ fn min_max_filter(image: &GrayImage, radius: usize, take_min: bool) -> GrayImage
 
 /// Ink spread: dark modules grow by up to 0.4 X on each side at severity 1.
 pub fn ink_spread(image: &GrayImage, severity: f64, module_px: f64) -> GrayImage {
-    min_max_filter(image, (clamp01(severity) * 0.4 * module_px).round() as usize, true)
+    min_max_filter(
+        image,
+        (clamp01(severity) * 0.4 * module_px).round() as usize,
+        true,
+    )
 }
 
 /// Erosion (under-inking): dark modules shrink by up to 0.4 X on each side.
 pub fn erosion(image: &GrayImage, severity: f64, module_px: f64) -> GrayImage {
-    min_max_filter(image, (clamp01(severity) * 0.4 * module_px).round() as usize, false)
+    min_max_filter(
+        image,
+        (clamp01(severity) * 0.4 * module_px).round() as usize,
+        false,
+    )
 }
 
 /// A dead thermal-inkjet nozzle: a light line across the print; its width grows
 /// with severity (up to 0.6 X) and its row is chosen by the seed.
-pub fn dead_nozzle(image: &GrayImage, severity: f64, geometry: &ModuleGeometry, seed: u64) -> GrayImage {
+pub fn dead_nozzle(
+    image: &GrayImage,
+    severity: f64,
+    geometry: &ModuleGeometry,
+    seed: u64,
+) -> GrayImage {
     let mut out = image.clone();
-    let width_px = (clamp01(severity) * 0.6 * geometry.module_px).max(1.0).round() as u32;
+    let width_px = (clamp01(severity) * 0.6 * geometry.module_px)
+        .max(1.0)
+        .round() as u32;
     let mut rng = SeededRng::new(seed);
     let symbol_height = geometry.rows as f64 * geometry.module_px;
     let y0 = (geometry.origin_y + rng.unit() * (symbol_height - width_px as f64).max(0.0)) as u32;
@@ -141,7 +181,10 @@ pub fn dotted(image: &GrayImage, severity: f64, geometry: &ModuleGeometry) -> Gr
     let symbol_w = geometry.cols as f64 * geometry.module_px;
     let symbol_h = geometry.rows as f64 * geometry.module_px;
     for (x, y, p) in out.enumerate_pixels_mut() {
-        let (u, v) = (x as f64 + 0.5 - geometry.origin_x, y as f64 + 0.5 - geometry.origin_y);
+        let (u, v) = (
+            x as f64 + 0.5 - geometry.origin_x,
+            y as f64 + 0.5 - geometry.origin_y,
+        );
         if u < 0.0 || v < 0.0 || u >= symbol_w || v >= symbol_h {
             continue;
         }
@@ -192,14 +235,22 @@ pub fn noise(image: &GrayImage, severity: f64, seed: u64) -> GrayImage {
     let mut rng = SeededRng::new(seed);
     let mut out = image.clone();
     for p in out.pixels_mut() {
-        p.0[0] = (p.0[0] as f64 + rng.normal() * sigma).round().clamp(0.0, 255.0) as u8;
+        p.0[0] = (p.0[0] as f64 + rng.normal() * sigma)
+            .round()
+            .clamp(0.0, 255.0) as u8;
     }
     out
 }
 
 /// Resamples `image` into a `width`×`height` output: `source_of(x, y)` gives the
 /// source position of each output pixel centre; outside the source is substrate.
-pub fn warp(image: &GrayImage, width: u32, height: u32, fill: u8, source_of: impl Fn(f64, f64) -> (f64, f64)) -> GrayImage {
+pub fn warp(
+    image: &GrayImage,
+    width: u32,
+    height: u32,
+    fill: u8,
+    source_of: impl Fn(f64, f64) -> (f64, f64),
+) -> GrayImage {
     let (sw, sh) = (image.width() as f64, image.height() as f64);
     let src = image.as_raw();
     let stride = image.width() as usize;
@@ -211,10 +262,14 @@ pub fn warp(image: &GrayImage, width: u32, height: u32, fill: u8, source_of: imp
         }
         let (fx, fy) = ((sx - 0.5).max(0.0), (sy - 0.5).max(0.0));
         let (x0, y0) = (fx.floor() as usize, fy.floor() as usize);
-        let (x1, y1) = ((x0 + 1).min(stride - 1), (y0 + 1).min(image.height() as usize - 1));
+        let (x1, y1) = (
+            (x0 + 1).min(stride - 1),
+            (y0 + 1).min(image.height() as usize - 1),
+        );
         let (ax, ay) = (fx - x0 as f64, fy - y0 as f64);
         let at = |xx: usize, yy: usize| src[yy * stride + xx] as f64;
-        let v = (at(x0, y0) * (1.0 - ax) + at(x1, y0) * ax) * (1.0 - ay) + (at(x0, y1) * (1.0 - ax) + at(x1, y1) * ax) * ay;
+        let v = (at(x0, y0) * (1.0 - ax) + at(x1, y0) * ax) * (1.0 - ay)
+            + (at(x0, y1) * (1.0 - ax) + at(x1, y1) * ax) * ay;
         p.0[0] = v.round() as u8;
     }
     out
@@ -224,7 +279,10 @@ pub fn warp(image: &GrayImage, width: u32, height: u32, fill: u8, source_of: imp
 pub fn rotate(image: &GrayImage, degrees: f64) -> GrayImage {
     let (w, h) = (image.width() as f64, image.height() as f64);
     let (s, c) = (degrees.to_radians().sin(), degrees.to_radians().cos());
-    let (out_w, out_h) = ((w * c.abs() + h * s.abs()).ceil(), (w * s.abs() + h * c.abs()).ceil());
+    let (out_w, out_h) = (
+        (w * c.abs() + h * s.abs()).ceil(),
+        (w * s.abs() + h * c.abs()).ceil(),
+    );
     warp(image, out_w as u32, out_h as u32, LIGHT_LEVEL, |x, y| {
         let (dx, dy) = (x - out_w / 2.0, y - out_h / 2.0);
         (c * dx + s * dy + w / 2.0, -s * dx + c * dy + h / 2.0)
@@ -236,14 +294,22 @@ pub fn skew(image: &GrayImage, severity: f64) -> GrayImage {
     let k = 0.3 * clamp01(severity);
     let (w, h) = (image.width() as f64, image.height() as f64);
     let out_w = (w + k * h).ceil();
-    warp(image, out_w as u32, h as u32, LIGHT_LEVEL, |x, y| (x - k * (h - y), y))
+    warp(image, out_w as u32, h as u32, LIGHT_LEVEL, |x, y| {
+        (x - k * (h - y), y)
+    })
 }
 
 /// Stretch along x by up to 30 % (web speed mismatch): raises axial non-uniformity.
 pub fn stretch(image: &GrayImage, severity: f64) -> GrayImage {
     let k = 1.0 + 0.3 * clamp01(severity);
     let (w, h) = (image.width() as f64, image.height() as f64);
-    warp(image, (w * k).ceil() as u32, h as u32, LIGHT_LEVEL, |x, y| (x / k, y))
+    warp(
+        image,
+        (w * k).ceil() as u32,
+        h as u32,
+        LIGHT_LEVEL,
+        |x, y| (x / k, y),
+    )
 }
 
 /// Grid distortion: a smooth wave displacement of up to 0.6 X (uneven conveyor,
@@ -254,7 +320,10 @@ pub fn grid_warp(image: &GrayImage, severity: f64, geometry: &ModuleGeometry) ->
     let (w, h) = (image.width(), image.height());
     warp(image, w, h, LIGHT_LEVEL, |x, y| {
         let phase = std::f64::consts::TAU * y / period;
-        (x + amplitude * phase.sin(), y + amplitude * (std::f64::consts::TAU * x / period).sin())
+        (
+            x + amplitude * phase.sin(),
+            y + amplitude * (std::f64::consts::TAU * x / period).sin(),
+        )
     })
 }
 
@@ -302,7 +371,9 @@ pub fn damage_finder(image: &GrayImage, severity: f64, geometry: &ModuleGeometry
 pub fn flip_modules(matrix: &ModuleMatrix, count: usize, seed: u64) -> ModuleMatrix {
     let mut out = matrix.clone();
     let mut rng = SeededRng::new(seed);
-    let interior: Vec<usize> = (1..matrix.rows - 1).flat_map(|r| (1..matrix.cols - 1).map(move |c| r * matrix.cols + c)).collect();
+    let interior: Vec<usize> = (1..matrix.rows - 1)
+        .flat_map(|r| (1..matrix.cols - 1).map(move |c| r * matrix.cols + c))
+        .collect();
     let mut chosen = interior;
     for i in 0..count.min(chosen.len()) {
         let j = i + rng.below(chosen.len() - i);
@@ -313,7 +384,12 @@ pub fn flip_modules(matrix: &ModuleMatrix, count: usize, seed: u64) -> ModuleMat
 }
 
 /// Re-renders a flipped-module copy of a symbol (convenience for tests).
-pub fn render_with_flipped_modules(matrix: &ModuleMatrix, count: usize, seed: u64, options: &RenderOptions) -> GrayImage {
+pub fn render_with_flipped_modules(
+    matrix: &ModuleMatrix,
+    count: usize,
+    seed: u64,
+    options: &RenderOptions,
+) -> GrayImage {
     render(&flip_modules(matrix, count, seed), options)
 }
 
@@ -343,7 +419,9 @@ pub fn place_in_frame(
     if noise_sigma > 0.0 {
         let mut rng = SeededRng::new(seed);
         for p in frame.pixels_mut() {
-            p.0[0] = (p.0[0] as f64 + rng.normal() * noise_sigma).round().clamp(0.0, 255.0) as u8;
+            p.0[0] = (p.0[0] as f64 + rng.normal() * noise_sigma)
+                .round()
+                .clamp(0.0, 255.0) as u8;
         }
     }
     frame

@@ -29,12 +29,20 @@ pub struct EncodedSymbol {
 }
 
 /// Encodes validated GS1 data as a GS1 DataMatrix and renders it.
-pub fn encode(element_string: &ElementString, options: &EncodeOptions) -> Result<EncodedSymbol, VisionError> {
+pub fn encode(
+    element_string: &ElementString,
+    options: &EncodeOptions,
+) -> Result<EncodedSymbol, VisionError> {
     let data = element_string.to_encoder_data();
     let (size, codewords, matrix) = encode_matrix(data.as_bytes(), true, options.shape)?;
     self_check_gs1(&size, &matrix)?;
     let image = render(&matrix, &options.render);
-    Ok(EncodedSymbol { size, codewords, matrix, image })
+    Ok(EncodedSymbol {
+        size,
+        codewords,
+        matrix,
+        image,
+    })
 }
 
 /// Parses `data` in any form the GS1 module reads, then encodes it.
@@ -70,7 +78,11 @@ pub fn ideal_symbol(size: &SymbolSize, data_codewords: &[u8]) -> (Vec<u8>, Modul
 
 fn draw(size: &SymbolSize, codewords: &[u8]) -> ModuleMatrix {
     let layout = SymbolLayout::for_size(size);
-    ModuleMatrix { rows: size.rows, cols: size.cols, modules: layout.draw(codewords) }
+    ModuleMatrix {
+        rows: size.rows,
+        cols: size.cols,
+        modules: layout.draw(codewords),
+    }
 }
 
 /// The smallest size of the requested shape that holds `needed` data codewords.
@@ -79,9 +91,13 @@ pub fn choose_size(needed: usize, shape: SymbolShape) -> Result<SymbolSize, Visi
     let chosen = match shape {
         SymbolShape::Square => SYMBOL_SIZES.iter().filter(|s| s.is_square()).find(fits),
         SymbolShape::Rectangle => SYMBOL_SIZES.iter().filter(|s| !s.is_square()).find(fits),
-        SymbolShape::Auto => SYMBOL_SIZES.iter().filter(fits).min_by_key(|s| (s.rows * s.cols, s.rows)),
+        SymbolShape::Auto => SYMBOL_SIZES
+            .iter()
+            .filter(fits)
+            .min_by_key(|s| (s.rows * s.cols, s.rows)),
         SymbolShape::Fixed { rows, cols } => {
-            let size = SymbolSize::with_dimensions(rows, cols).ok_or(VisionError::UnknownSymbolSize { rows, cols })?;
+            let size = SymbolSize::with_dimensions(rows, cols)
+                .ok_or(VisionError::UnknownSymbolSize { rows, cols })?;
             return if size.data_codewords >= needed {
                 Ok(size)
             } else {
@@ -98,7 +114,11 @@ pub fn choose_size(needed: usize, shape: SymbolShape) -> Result<SymbolSize, Visi
             SymbolShape::Rectangle => (49, "rectangular"),
             _ => (1558, "square"),
         };
-        VisionError::DataTooLong { needed, capacity, shape: shape_name.to_string() }
+        VisionError::DataTooLong {
+            needed,
+            capacity,
+            shape: shape_name.to_string(),
+        }
     })
 }
 
@@ -114,18 +134,26 @@ pub fn self_check_gs1(size: &SymbolSize, matrix: &ModuleMatrix) -> Result<(), Vi
     let data_len = size.data_codewords;
     let ecc_len = size.block_ecc_codewords();
     for block in 0..size.blocks {
-        let data: Vec<u8> = (block..data_len).step_by(size.blocks).map(|i| codewords[i]).collect();
+        let data: Vec<u8> = (block..data_len)
+            .step_by(size.blocks)
+            .map(|i| codewords[i])
+            .collect();
         let expected = error_correction_for_block(&data, ecc_len);
         let actual = (0..ecc_len).map(|k| codewords[data_len + block + k * size.blocks]);
         if !expected.iter().copied().eq(actual) {
-            return Err(VisionError::SelfCheck(format!("Reed-Solomon block {block} inconsistent")));
+            return Err(VisionError::SelfCheck(format!(
+                "Reed-Solomon block {block} inconsistent"
+            )));
         }
     }
     if cfg!(debug_assertions) {
         let decoded = super::decode::decode_module_matrix(matrix)
             .map_err(|e| VisionError::SelfCheck(format!("rxing could not decode it: {e}")))?;
         if decoded.symbology_identifier != "]d2" {
-            return Err(VisionError::SelfCheck(format!("rxing reads it as {}", decoded.symbology_identifier)));
+            return Err(VisionError::SelfCheck(format!(
+                "rxing reads it as {}",
+                decoded.symbology_identifier
+            )));
         }
     }
     Ok(())

@@ -17,7 +17,10 @@ impl Point {
         ((self.x - other.x).powi(2) + (self.y - other.y).powi(2)).sqrt()
     }
     pub fn lerp(self, other: Point, t: f64) -> Point {
-        Point::new(self.x + (other.x - self.x) * t, self.y + (other.y - self.y) * t)
+        Point::new(
+            self.x + (other.x - self.x) * t,
+            self.y + (other.y - self.y) * t,
+        )
     }
 }
 
@@ -51,7 +54,11 @@ impl Line {
         if !(a.is_finite() && b.is_finite()) {
             return None;
         }
-        Some(Line { a, b, c: a * mx + b * my })
+        Some(Line {
+            a,
+            b,
+            c: a * mx + b * my,
+        })
     }
 
     pub fn intersect(&self, other: &Line) -> Option<Point> {
@@ -59,7 +66,10 @@ impl Line {
         if det.abs() < 1e-9 {
             return None;
         }
-        Some(Point::new((self.c * other.b - self.b * other.c) / det, (self.a * other.c - self.c * other.a) / det))
+        Some(Point::new(
+            (self.c * other.b - self.b * other.c) / det,
+            (self.a * other.c - self.c * other.a) / det,
+        ))
     }
 
     pub fn distance(&self, p: Point) -> f64 {
@@ -85,14 +95,19 @@ impl Homography {
             a[2 * i + 1] = [0.0, 0.0, 0.0, u, v, 1.0, -u * y, -v * y, y];
         }
         let h = solve_8x8(a)?;
-        Some(Homography { m: [h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], 1.0] })
+        Some(Homography {
+            m: [h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], 1.0],
+        })
     }
 
     pub fn map(&self, p: Point) -> Point {
         let m = &self.m;
         let w = m[6] * p.x + m[7] * p.y + m[8];
         let w = if w.abs() < 1e-12 { 1e-12 } else { w };
-        Point::new((m[0] * p.x + m[1] * p.y + m[2]) / w, (m[3] * p.x + m[4] * p.y + m[5]) / w)
+        Point::new(
+            (m[0] * p.x + m[1] * p.y + m[2]) / w,
+            (m[3] * p.x + m[4] * p.y + m[5]) / w,
+        )
     }
 
     pub fn map_uv(&self, u: f64, v: f64) -> Point {
@@ -107,12 +122,13 @@ fn solve_8x8(mut a: [[f64; 9]; 8]) -> Option<[f64; 8]> {
             return None;
         }
         a.swap(col, pivot);
-        for row in 0..8 {
+        let pivot_row = a[col];
+        for (row, target) in a.iter_mut().enumerate() {
             if row != col {
-                let factor = a[row][col] / a[col][col];
+                let factor = target[col] / pivot_row[col];
                 if factor != 0.0 {
-                    for k in col..9 {
-                        a[row][k] -= factor * a[col][k];
+                    for (t, p) in target.iter_mut().zip(pivot_row.iter()).skip(col) {
+                        *t -= factor * p;
                     }
                 }
             }
@@ -132,7 +148,8 @@ pub fn convex_hull(mut points: Vec<Point>) -> Vec<Point> {
     if points.len() < 3 {
         return points;
     }
-    let cross = |o: Point, a: Point, b: Point| (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
+    let cross =
+        |o: Point, a: Point, b: Point| (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
     let mut hull: Vec<Point> = Vec::with_capacity(points.len() * 2);
     for &p in &points {
         while hull.len() >= 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0 {
@@ -142,7 +159,8 @@ pub fn convex_hull(mut points: Vec<Point>) -> Vec<Point> {
     }
     let lower_len = hull.len() + 1;
     for &p in points.iter().rev().skip(1) {
-        while hull.len() >= lower_len && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0 {
+        while hull.len() >= lower_len && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0
+        {
             hull.pop();
         }
         hull.push(p);
@@ -180,7 +198,12 @@ pub fn min_area_rectangle(hull: &[Point]) -> Option<[Point; 4]> {
             let corner = |u: f64, v: f64| Point::new(p.x + u * ux + v * vx, p.y + u * uy + v * vy);
             best = Some((
                 area,
-                [corner(min_u, min_v), corner(max_u, min_v), corner(max_u, max_v), corner(min_u, max_v)],
+                [
+                    corner(min_u, min_v),
+                    corner(max_u, min_v),
+                    corner(max_u, max_v),
+                    corner(min_u, max_v),
+                ],
             ));
         }
     }
@@ -208,8 +231,18 @@ mod tests {
 
     #[test]
     fn homography_maps_its_quad() {
-        let from = [Point::new(0.0, 0.0), Point::new(10.0, 0.0), Point::new(10.0, 10.0), Point::new(0.0, 10.0)];
-        let to = [Point::new(5.0, 7.0), Point::new(50.0, 9.0), Point::new(55.0, 60.0), Point::new(2.0, 52.0)];
+        let from = [
+            Point::new(0.0, 0.0),
+            Point::new(10.0, 0.0),
+            Point::new(10.0, 10.0),
+            Point::new(0.0, 10.0),
+        ];
+        let to = [
+            Point::new(5.0, 7.0),
+            Point::new(50.0, 9.0),
+            Point::new(55.0, 60.0),
+            Point::new(2.0, 52.0),
+        ];
         let h = Homography::from_quad(from, to).unwrap();
         for i in 0..4 {
             assert!(h.map(from[i]).distance(to[i]) < 1e-6);
@@ -219,10 +252,16 @@ mod tests {
     #[test]
     fn rectangle_of_a_rotated_square() {
         let a = 0.3f64;
-        let pts: Vec<Point> = [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0), (5.0, 5.0)]
-            .iter()
-            .map(|&(x, y)| Point::new(x * a.cos() - y * a.sin(), x * a.sin() + y * a.cos()))
-            .collect();
+        let pts: Vec<Point> = [
+            (0.0, 0.0),
+            (10.0, 0.0),
+            (10.0, 10.0),
+            (0.0, 10.0),
+            (5.0, 5.0),
+        ]
+        .iter()
+        .map(|&(x, y)| Point::new(x * a.cos() - y * a.sin(), x * a.sin() + y * a.cos()))
+        .collect();
         let r = min_area_rectangle(&convex_hull(pts)).unwrap();
         assert!((r[0].distance(r[1]) - 10.0).abs() < 1e-6);
     }

@@ -33,24 +33,37 @@ pub fn locate(image: &Luma) -> Option<LocatedSymbol> {
 
 /// Tries candidate locations in order of likelihood and returns the first for
 /// which `accept` gives a result (e.g. the first that decodes).
-pub fn locate_where<T>(image: &Luma, mut accept: impl FnMut(LocatedSymbol) -> Option<T>) -> Option<T> {
+pub fn locate_where<T>(
+    image: &Luma,
+    mut accept: impl FnMut(LocatedSymbol) -> Option<T>,
+) -> Option<T> {
     let threshold = otsu_threshold(image.pixels);
     // Coarse to fine: search a small min-pooled image first (cheap, keeps thin ink
     // connected), then finer ones if nothing was found.
-    let coarsest = (((image.width * image.height) as f64 / 20_000.0).sqrt().ceil() as usize).clamp(1, 8);
+    let coarsest = (((image.width * image.height) as f64 / 20_000.0)
+        .sqrt()
+        .ceil() as usize)
+        .clamp(1, 8);
     let mut factor = coarsest;
     loop {
         let small = min_pool(image, factor);
         let small_luma = Luma::new(&small.pixels, small.width, small.height)?;
         for rect in finder_rectangles(&small_luma, threshold, factor) {
             let rect = shrink_rectangle(rect, (factor as f64 - 1.0) / 2.0);
-            if let Some(found) = locate_in_rectangle(image, image, rect, threshold).and_then(&mut accept) {
+            if let Some(found) =
+                locate_in_rectangle(image, image, rect, threshold).and_then(&mut accept)
+            {
                 return Some(found);
             }
             // A damaged finder: take every dark pixel around the candidate instead.
             if let Some(grown) = dark_pixels_rectangle(&small_luma, rect, threshold, factor)
-                && let Some(found) = locate_in_rectangle(image, image, shrink_rectangle(grown, (factor as f64 - 1.0) / 2.0), threshold)
-                    .and_then(&mut accept)
+                && let Some(found) = locate_in_rectangle(
+                    image,
+                    image,
+                    shrink_rectangle(grown, (factor as f64 - 1.0) / 2.0),
+                    threshold,
+                )
+                .and_then(&mut accept)
             {
                 return Some(found);
             }
@@ -67,10 +80,16 @@ pub fn locate_where<T>(image: &Luma, mut accept: impl FnMut(LocatedSymbol) -> Op
         let closed_luma = Luma::new(&closed, image.width, image.height)?;
         let factor = coarsest.div_ceil(2).max(1);
         let closed_small = min_pool(&closed_luma, factor);
-        let closed_small_luma = Luma::new(&closed_small.pixels, closed_small.width, closed_small.height)?;
+        let closed_small_luma = Luma::new(
+            &closed_small.pixels,
+            closed_small.width,
+            closed_small.height,
+        )?;
         for rect in finder_rectangles(&closed_small_luma, threshold, factor) {
             let rect = shrink_rectangle(rect, (factor as f64 - 1.0) / 2.0);
-            if let Some(found) = locate_in_rectangle(&closed_luma, image, rect, threshold).and_then(&mut accept) {
+            if let Some(found) =
+                locate_in_rectangle(&closed_luma, image, rect, threshold).and_then(&mut accept)
+            {
                 return Some(found);
             }
         }
@@ -98,10 +117,23 @@ fn shrink_rectangle(rect: [Point; 4], by: f64) -> [Point; 4] {
 
 /// The minimum-area rectangle of all dark pixels within `rect` grown by 15 % on
 /// every side (small-image pixels; result in full-resolution pixels).
-fn dark_pixels_rectangle(small: &Luma, rect: [Point; 4], threshold: f64, factor: usize) -> Option<[Point; 4]> {
+fn dark_pixels_rectangle(
+    small: &Luma,
+    rect: [Point; 4],
+    threshold: f64,
+    factor: usize,
+) -> Option<[Point; 4]> {
     let f = factor as f64;
-    let centre = Point::new(rect.iter().map(|p| p.x).sum::<f64>() / 4.0 / f, rect.iter().map(|p| p.y).sum::<f64>() / 4.0 / f);
-    let grow = |p: Point| Point::new(centre.x + (p.x / f - centre.x) * 1.3, centre.y + (p.y / f - centre.y) * 1.3);
+    let centre = Point::new(
+        rect.iter().map(|p| p.x).sum::<f64>() / 4.0 / f,
+        rect.iter().map(|p| p.y).sum::<f64>() / 4.0 / f,
+    );
+    let grow = |p: Point| {
+        Point::new(
+            centre.x + (p.x / f - centre.x) * 1.3,
+            centre.y + (p.y / f - centre.y) * 1.3,
+        )
+    };
     let quad = rect.map(grow);
     let inside = |x: f64, y: f64| {
         (0..4).all(|k| {
@@ -120,7 +152,9 @@ fn dark_pixels_rectangle(small: &Luma, rect: [Point; 4], threshold: f64, factor:
         let mut first = None;
         let mut last = None;
         for x in x0..x1 {
-            if (small.pixels[y * small.width + x] as f64) < threshold && inside(x as f64 + 0.5, y as f64 + 0.5) {
+            if (small.pixels[y * small.width + x] as f64) < threshold
+                && inside(x as f64 + 0.5, y as f64 + 0.5)
+            {
                 first.get_or_insert(x);
                 last = Some(x);
             }
@@ -149,7 +183,10 @@ fn dilate_dark(pixels: &[u8], width: usize, height: usize, radius: usize) -> Vec
     for y in 0..height {
         let (lo, hi) = (y.saturating_sub(radius), (y + radius).min(height - 1));
         for x in 0..width {
-            out[y * width + x] = (lo..=hi).map(|yy| horizontal[yy * width + x]).min().unwrap_or(255);
+            out[y * width + x] = (lo..=hi)
+                .map(|yy| horizontal[yy * width + x])
+                .min()
+                .unwrap_or(255);
         }
     }
     out
@@ -172,7 +209,11 @@ struct OwnedLuma {
 /// ink stays connected.
 fn min_pool(image: &Luma, factor: usize) -> OwnedLuma {
     if factor == 1 {
-        return OwnedLuma { pixels: image.pixels.to_vec(), width: image.width, height: image.height };
+        return OwnedLuma {
+            pixels: image.pixels.to_vec(),
+            width: image.width,
+            height: image.height,
+        };
     }
     let (w, h) = (image.width / factor, image.height / factor);
     let mut pixels = vec![255u8; w * h];
@@ -186,19 +227,27 @@ fn min_pool(image: &Luma, factor: usize) -> OwnedLuma {
             }
         }
     }
-    OwnedLuma { pixels, width: w, height: h }
+    OwnedLuma {
+        pixels,
+        width: w,
+        height: h,
+    }
 }
 
 /// The midpoint between the two class means of Otsu's split of the histogram
 /// (the level halfway between ink and substrate).
 pub fn otsu_threshold(pixels: &[u8]) -> f64 {
     let mut histogram = [0u64; 256];
-    let step = if pixels.len() > 100_000 { 3 } else { 1 };
+    let step = (pixels.len() / 16_000).max(1);
     for &p in pixels.iter().step_by(step) {
         histogram[p as usize] += 1;
     }
     let total: u64 = histogram.iter().sum();
-    let sum_all: f64 = histogram.iter().enumerate().map(|(i, &n)| i as f64 * n as f64).sum();
+    let sum_all: f64 = histogram
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| i as f64 * n as f64)
+        .sum();
     let (mut weight_low, mut sum_low) = (0u64, 0.0f64);
     let (mut best, mut best_t) = (-1.0f64, 127.0);
     for (t, &n) in histogram.iter().enumerate() {
@@ -226,7 +275,11 @@ pub fn otsu_threshold(pixels: &[u8]) -> f64 {
 /// regions of the downsampled image.
 fn finder_rectangles(small: &Luma, threshold: f64, factor: usize) -> Vec<[Point; 4]> {
     let (w, h) = (small.width, small.height);
-    let dark: Vec<bool> = small.pixels.iter().map(|&p| (p as f64) < threshold).collect();
+    let dark: Vec<bool> = small
+        .pixels
+        .iter()
+        .map(|&p| (p as f64) < threshold)
+        .collect();
     let mut labels = vec![0u32; w * h];
     let mut sizes: Vec<usize> = vec![0];
     let mut stack = Vec::new();
@@ -275,7 +328,10 @@ fn finder_rectangles(small: &Luma, threshold: f64, factor: usize) -> Vec<[Point;
             if let (Some(a), Some(b)) = (first, last) {
                 for x in [a as f64, b as f64 + 1.0] {
                     extremes.push(Point::new(x * factor as f64, y as f64 * factor as f64));
-                    extremes.push(Point::new(x * factor as f64, (y + 1) as f64 * factor as f64));
+                    extremes.push(Point::new(
+                        x * factor as f64,
+                        (y + 1) as f64 * factor as f64,
+                    ));
                 }
             }
         }
@@ -288,9 +344,15 @@ fn finder_rectangles(small: &Luma, threshold: f64, factor: usize) -> Vec<[Point;
 
 /// Orients and counts the symbol in `shape_image` (possibly with dots joined), then
 /// refines its edges in `image`.
-fn locate_in_rectangle(shape_image: &Luma, image: &Luma, rect: [Point; 4], threshold: f64) -> Option<LocatedSymbol> {
+fn locate_in_rectangle(
+    shape_image: &Luma,
+    image: &Luma,
+    rect: [Point; 4],
+    threshold: f64,
+) -> Option<LocatedSymbol> {
     let original = image;
     let image = shape_image;
+    let rect = snap_rectangle(image, rect, threshold)?;
     let centre = Point::new(
         rect.iter().map(|p| p.x).sum::<f64>() / 4.0,
         rect.iter().map(|p| p.y).sum::<f64>() / 4.0,
@@ -331,6 +393,47 @@ fn locate_in_rectangle(shape_image: &Luma, image: &Luma, rect: [Point; 4], thres
     refine(original, size, corners, threshold)
 }
 
+/// Moves each side of an approximate rectangle onto the outer edge of the ink:
+/// from just outside, the distance to the first dark pixel at 24 places along the
+/// side; the lower quartile (the finder, or the dark clock modules) is the edge.
+fn snap_rectangle(image: &Luma, rect: [Point; 4], threshold: f64) -> Option<[Point; 4]> {
+    let centre = rect[0].lerp(rect[2], 0.5);
+    let mut lines = Vec::with_capacity(4);
+    for k in 0..4 {
+        let (a, b) = (rect[k], rect[(k + 1) % 4]);
+        let (nx, ny) = inward_normal(a, b, centre);
+        let reach = a.distance(b) * 0.25;
+        let mut distances = Vec::with_capacity(16);
+        for i in 0..16 {
+            let p = a.lerp(b, 0.1 + 0.8 * i as f64 / 15.0);
+            let mut t = -4.0;
+            while t < reach {
+                if image.at(Point::new(p.x + nx * t, p.y + ny * t)) < threshold {
+                    distances.push(t);
+                    break;
+                }
+                t += 1.0;
+            }
+        }
+        if distances.len() < 5 {
+            return None;
+        }
+        distances.sort_by(f64::total_cmp);
+        let offset = distances[distances.len() / 4];
+        let (p, q) = (
+            Point::new(a.x + nx * offset, a.y + ny * offset),
+            Point::new(b.x + nx * offset, b.y + ny * offset),
+        );
+        lines.push(Line::fit(&[p, q])?);
+    }
+    Some([
+        lines[3].intersect(&lines[0])?,
+        lines[0].intersect(&lines[1])?,
+        lines[1].intersect(&lines[2])?,
+        lines[2].intersect(&lines[3])?,
+    ])
+}
+
 fn inward_normal(a: Point, b: Point, centre: Point) -> (f64, f64) {
     let len = a.distance(b).max(1e-9);
     let (mut nx, mut ny) = (-(b.y - a.y) / len, (b.x - a.x) / len);
@@ -342,7 +445,14 @@ fn inward_normal(a: Point, b: Point, centre: Point) -> (f64, f64) {
     (nx, ny)
 }
 
-fn dark_fraction_inside(image: &Luma, a: Point, b: Point, centre: Point, inset: f64, threshold: f64) -> f64 {
+fn dark_fraction_inside(
+    image: &Luma,
+    a: Point,
+    b: Point,
+    centre: Point,
+    inset: f64,
+    threshold: f64,
+) -> f64 {
     let (nx, ny) = inward_normal(a, b, centre);
     let samples = 48;
     let mut dark = 0;
@@ -394,7 +504,12 @@ fn finder_thickness(image: &Luma, corners: &[Point; 4], threshold: f64) -> Optio
 
 /// Counts dark runs along the top and right clock tracks (half a module inside the
 /// outer edge): columns = 2 × runs on top, rows = 2 × runs on the right.
-fn count_modules(image: &Luma, corners: &[Point; 4], module_px: f64, threshold: f64) -> Option<(usize, usize)> {
+fn count_modules(
+    image: &Luma,
+    corners: &[Point; 4],
+    module_px: f64,
+    threshold: f64,
+) -> Option<(usize, usize)> {
     let [bl, br, tr, tl] = *corners;
     let centre = bl.lerp(tr, 0.5);
     for inset_modules in [0.5, 0.35, 0.65] {
@@ -409,7 +524,15 @@ fn count_modules(image: &Luma, corners: &[Point; 4], module_px: f64, threshold: 
     None
 }
 
-fn dark_runs_along(image: &Luma, a: Point, b: Point, centre: Point, inset: f64, module_px: f64, threshold: f64) -> usize {
+fn dark_runs_along(
+    image: &Luma,
+    a: Point,
+    b: Point,
+    centre: Point,
+    inset: f64,
+    module_px: f64,
+    threshold: f64,
+) -> usize {
     let (nx, ny) = inward_normal(a, b, centre);
     let length = a.distance(b);
     let steps = (length * 2.0).ceil() as usize;
@@ -443,15 +566,29 @@ fn dark_runs_along(image: &Luma, a: Point, b: Point, centre: Point, inset: f64, 
     // The run starts on the finder, which is always dark in the ideal symbol: a
     // light start means a damaged finder module, still one clock module.
     let whole_module = (module_px * 0.6 * 2.0) as usize; // in half-pixel steps
-    let missing_start = usize::from(merged.first().is_some_and(|&(dark, n)| !dark && n >= whole_module));
+    let missing_start = usize::from(
+        merged
+            .first()
+            .is_some_and(|&(dark, n)| !dark && n >= whole_module),
+    );
     merged.iter().filter(|(dark, _)| *dark).count() + missing_start
 }
 
 /// Fits the four outer edges (finder arms, clock tracks) to measured threshold
 /// crossings and rebuilds the grid from their intersections.
-fn refine(image: &Luma, size: SymbolSize, corners: [Point; 4], threshold: f64) -> Option<LocatedSymbol> {
+fn refine(
+    image: &Luma,
+    size: SymbolSize,
+    corners: [Point; 4],
+    threshold: f64,
+) -> Option<LocatedSymbol> {
     let (rows, cols) = (size.rows as f64, size.cols as f64);
-    let module_corners = [Point::new(0.0, rows), Point::new(cols, rows), Point::new(cols, 0.0), Point::new(0.0, 0.0)];
+    let module_corners = [
+        Point::new(0.0, rows),
+        Point::new(cols, rows),
+        Point::new(cols, 0.0),
+        Point::new(0.0, 0.0),
+    ];
     let mut grid = Homography::from_quad(module_corners, corners)?;
     let mut corners = corners;
     for reach in [1.5, 0.7] {
@@ -461,16 +598,40 @@ fn refine(image: &Luma, size: SymbolSize, corners: [Point; 4], threshold: f64) -
         let mut bottom = Vec::new();
         for r in 0..size.rows {
             let v = r as f64 + 0.5;
-            left.extend(first_crossing(image, &grid, Point::new(-reach, v), Point::new(0.5, v), threshold));
+            left.extend(first_crossing(
+                image,
+                &grid,
+                Point::new(-reach, v),
+                Point::new(0.5, v),
+                threshold,
+            ));
             if r % 2 == 1 {
-                right.extend(first_crossing(image, &grid, Point::new(cols + reach, v), Point::new(cols - 0.5, v), threshold));
+                right.extend(first_crossing(
+                    image,
+                    &grid,
+                    Point::new(cols + reach, v),
+                    Point::new(cols - 0.5, v),
+                    threshold,
+                ));
             }
         }
         for c in 0..size.cols {
             let u = c as f64 + 0.5;
-            bottom.extend(first_crossing(image, &grid, Point::new(u, rows + reach), Point::new(u, rows - 0.5), threshold));
+            bottom.extend(first_crossing(
+                image,
+                &grid,
+                Point::new(u, rows + reach),
+                Point::new(u, rows - 0.5),
+                threshold,
+            ));
             if c % 2 == 0 {
-                top.extend(first_crossing(image, &grid, Point::new(u, -reach), Point::new(u, 0.5), threshold));
+                top.extend(first_crossing(
+                    image,
+                    &grid,
+                    Point::new(u, -reach),
+                    Point::new(u, 0.5),
+                    threshold,
+                ));
             }
         }
         let module_px = corners[0].distance(corners[1]) / cols;
@@ -481,17 +642,39 @@ fn refine(image: &Luma, size: SymbolSize, corners: [Point; 4], threshold: f64) -
             robust_line(&top, module_px)?,
         ];
         let [l, b, r, t] = lines;
-        let refined = [l.intersect(&b)?, b.intersect(&r)?, r.intersect(&t)?, t.intersect(&l)?];
+        let refined = [
+            l.intersect(&b)?,
+            b.intersect(&r)?,
+            r.intersect(&t)?,
+            t.intersect(&l)?,
+        ];
         grid = Homography::from_quad(module_corners, refined)?;
+        let moved = (0..4)
+            .map(|k| corners[k].distance(refined[k]))
+            .fold(0.0, f64::max);
         corners = refined;
+        if moved < 0.2 * module_px {
+            break;
+        }
     }
-    let module_px = (corners[0].distance(corners[1]) / cols + corners[0].distance(corners[3]) / rows) / 2.0;
-    Some(LocatedSymbol { size, grid, corners, threshold, module_px })
+    let module_px =
+        (corners[0].distance(corners[1]) / cols + corners[0].distance(corners[3]) / rows) / 2.0;
+    Some(LocatedSymbol {
+        size,
+        grid,
+        corners,
+        threshold,
+        module_px,
+    })
 }
 
 fn robust_line(points: &[Point], module_px: f64) -> Option<Line> {
     let line = Line::fit(points)?;
-    let inliers: Vec<Point> = points.iter().copied().filter(|p| line.distance(*p) < 0.3 * module_px.max(1.0)).collect();
+    let inliers: Vec<Point> = points
+        .iter()
+        .copied()
+        .filter(|p| line.distance(*p) < 0.3 * module_px.max(1.0))
+        .collect();
     if inliers.len() * 2 < points.len() || inliers.len() < 2 {
         return Some(line);
     }

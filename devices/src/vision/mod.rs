@@ -18,7 +18,7 @@ pub mod sampling;
 pub mod types;
 
 pub use decode::{DecodedSymbol, Gs1Content, NoRead, decode_image, decode_luma};
-pub use grade::{GradeOptions, GradeReport, grade};
 pub use encode::{EncodeOptions, EncodedSymbol, encode, encode_text};
+pub use grade::{GradeOptions, GradeReport, grade};
 pub use render::RenderOptions;
 pub use types::{ModuleMatrix, Polarity, SymbolShape, VisionError};

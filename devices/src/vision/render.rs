@@ -21,7 +21,11 @@ pub struct RenderOptions {
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions { module_px: 10, quiet_zone_modules: 2, polarity: Polarity::DarkOnLight }
+        RenderOptions {
+            module_px: 10,
+            quiet_zone_modules: 2,
+            polarity: Polarity::DarkOnLight,
+        }
     }
 }
 

@@ -13,7 +13,10 @@ pub struct ModuleMatrix {
 
 impl ModuleMatrix {
     pub fn get(&self, row: usize, col: usize) -> bool {
-        self.modules.get(row * self.cols + col).copied().unwrap_or(false)
+        self.modules
+            .get(row * self.cols + col)
+            .copied()
+            .unwrap_or(false)
     }
 
     /// The matrix as text, one line per row (`#` dark, `.` light), for test output.
@@ -59,14 +62,22 @@ pub enum VisionError {
     #[error(
         "the data needs {needed} data codewords but the largest allowed {shape} symbol holds {capacity}; shorten the data or allow a larger or differently shaped symbol"
     )]
-    DataTooLong { needed: usize, capacity: usize, shape: String },
+    DataTooLong {
+        needed: usize,
+        capacity: usize,
+        shape: String,
+    },
     #[error("{rows}x{cols} is not an ECC 200 symbol size")]
     UnknownSymbolSize { rows: usize, cols: usize },
     #[error("invalid option: {0}")]
     InvalidOption(String),
-    #[error("the image is {width}x{height} but the buffer has {len} bytes; expected width*height 8-bit luma values")]
+    #[error(
+        "the image is {width}x{height} but the buffer has {len} bytes; expected width*height 8-bit luma values"
+    )]
     BadImageBuffer { width: u32, height: u32, len: usize },
-    #[error("self-check failed: the encoded symbol does not read back as GS1 DataMatrix ({0}); this is a bug")]
+    #[error(
+        "self-check failed: the encoded symbol does not read back as GS1 DataMatrix ({0}); this is a bug"
+    )]
     SelfCheck(String),
 }
 

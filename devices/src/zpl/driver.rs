@@ -15,7 +15,9 @@ use super::host_status::{HostStatus, HostStatusError};
 use super::label::{ZplCommand, ZplLabel};
 use crate::framing::Decoded;
 use crate::link::{LinkConfig, Routed, SessionHandle, StreamProtocol, spawn_session};
-use crate::traits::{DeviceError, DeviceEvent, DeviceEventKind, DeviceFuture, Printer, PrinterStatus};
+use crate::traits::{
+    DeviceError, DeviceEvent, DeviceEventKind, DeviceFuture, Printer, PrinterStatus,
+};
 
 /// Where and how big the DataMatrix is printed on every label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +29,11 @@ pub struct LabelLayout {
 
 impl Default for LabelLayout {
     fn default() -> Self {
-        LabelLayout { x: 50, y: 50, module_dots: 8 }
+        LabelLayout {
+            x: 50,
+            y: 50,
+            module_dots: 8,
+        }
     }
 }
 
@@ -45,7 +51,9 @@ struct Tracking {
 
 fn lock(tracking: &Mutex<Tracking>) -> MutexGuard<'_, Tracking> {
     // A poisoned lock only means another thread panicked mid-update; the data is a plain queue.
-    tracking.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    tracking
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The ZPL protocol as the session task drives it.
@@ -62,7 +70,10 @@ impl StreamProtocol for ZplProtocol {
     fn describe(&self, request: &ZplCommand) -> String {
         match request {
             ZplCommand::Label(_) => "label".into(),
-            ZplCommand::HostStatus => "~HS host status (no answer: media or ribbon out, head open, or over temperature)".into(),
+            ZplCommand::HostStatus => {
+                "~HS host status (no answer: media or ribbon out, head open, or over temperature)"
+                    .into()
+            }
             ZplCommand::Pause => "~PP pause".into(),
             ZplCommand::Resume => "~PS resume".into(),
             ZplCommand::CancelAll => "~JA cancel all".into(),
@@ -96,14 +107,25 @@ impl StreamProtocol for ZplProtocol {
             let faults = status.faults();
             if tracking.last_faults.as_ref() != Some(&faults) {
                 tracking.last_faults = Some(faults.clone());
-                events.push(DeviceEventKind::PrinterStatus(printer_status(&status, tracking.outstanding.len())));
+                events.push(DeviceEventKind::PrinterStatus(printer_status(
+                    &status,
+                    tracking.outstanding.len(),
+                )));
             }
         }
         if !awaiting_reply {
-            events.push(DeviceEventKind::ProtocolError("host status arrived with no ~HS in flight; dropped".into()));
-            return Routed { reply: None, events };
+            events.push(DeviceEventKind::ProtocolError(
+                "host status arrived with no ~HS in flight; dropped".into(),
+            ));
+            return Routed {
+                reply: None,
+                events,
+            };
         }
-        Routed { reply: Some(status), events }
+        Routed {
+            reply: Some(status),
+            events,
+        }
     }
 
     fn keepalive(&mut self) -> Option<ZplCommand> {
@@ -131,14 +153,28 @@ pub struct ZplPrinter {
 
 impl ZplPrinter {
     /// Starts the driver; every label puts one GS1 DataMatrix at `layout`.
-    pub fn spawn(config: LinkConfig, layout: LabelLayout, events: mpsc::Sender<DeviceEvent>) -> Self {
+    pub fn spawn(
+        config: LinkConfig,
+        layout: LabelLayout,
+        events: mpsc::Sender<DeviceEvent>,
+    ) -> Self {
         let tracking = Arc::new(Mutex::new(Tracking::default()));
-        let protocol = ZplProtocol { tracking: tracking.clone() };
-        ZplPrinter { session: spawn_session(config, protocol, events), tracking, layout }
+        let protocol = ZplProtocol {
+            tracking: tracking.clone(),
+        };
+        ZplPrinter {
+            session: spawn_session(config, protocol, events),
+            tracking,
+            layout,
+        }
     }
 
     fn error(&self, request: &str, detail: impl Into<String>) -> DeviceError {
-        DeviceError::Protocol { device: self.session.name().to_string(), request: request.into(), detail: detail.into() }
+        DeviceError::Protocol {
+            device: self.session.name().to_string(),
+            request: request.into(),
+            detail: detail.into(),
+        }
     }
 
     /// Asks `~HS` and returns the answer.
@@ -167,7 +203,10 @@ impl ZplPrinter {
             previous = status.paused.then_some(status.formats_in_buffer);
         }
         let Some(in_printer) = settled else {
-            return Err(self.error("~PP pause", "the printer did not settle in pause; nothing was cancelled, retry"));
+            return Err(self.error(
+                "~PP pause",
+                "the printer did not settle in pause; nothing was cancelled, retry",
+            ));
         };
         let candidates: Vec<u32> = {
             let mut tracking = lock(&self.tracking);
@@ -197,7 +236,13 @@ impl ZplPrinter {
         self.send(ZplCommand::CancelAll).await?;
         let after = self.host_status().await?;
         if after.formats_in_buffer != 0 {
-            return Err(self.error("~JA cancel all", format!("{} formats still in the buffer after cancel", after.formats_in_buffer)));
+            return Err(self.error(
+                "~JA cancel all",
+                format!(
+                    "{} formats still in the buffer after cancel",
+                    after.formats_in_buffer
+                ),
+            ));
         }
         Ok(())
     }
@@ -223,7 +268,10 @@ impl Printer for ZplPrinter {
                 data: data.to_vec(),
             };
             if let Err(error) = label.encode() {
-                return Err(DeviceError::InvalidRequest { device: self.session.name().to_string(), detail: error.to_string() });
+                return Err(DeviceError::InvalidRequest {
+                    device: self.session.name().to_string(),
+                    detail: error.to_string(),
+                });
             }
             // Tracked before sending: if the write fails half-way the label may still
             // print, and an id that is tracked can only ever be reported as printed.
@@ -243,11 +291,18 @@ impl Printer for ZplPrinter {
     fn status(&self) -> DeviceFuture<'_, PrinterStatus> {
         Box::pin(async move {
             let status = self.host_status().await?;
-            Ok(printer_status(&status, usize::from(status.formats_in_buffer)))
+            Ok(printer_status(
+                &status,
+                usize::from(status.formats_in_buffer),
+            ))
         })
     }
 
     fn set_running(&self, running: bool) -> DeviceFuture<'_, ()> {
-        Box::pin(self.send(if running { ZplCommand::Resume } else { ZplCommand::Pause }))
+        Box::pin(self.send(if running {
+            ZplCommand::Resume
+        } else {
+            ZplCommand::Pause
+        }))
     }
 }

@@ -47,7 +47,10 @@ impl HostStatus {
             (self.ribbon_out, "ribbon out: load ribbon"),
             (self.paused, "printer paused: press pause or resume it"),
             (self.corrupt_ram, "printer RAM corrupt: restart the printer"),
-            (self.over_temperature, "printhead over temperature: let it cool down"),
+            (
+                self.over_temperature,
+                "printhead over temperature: let it cool down",
+            ),
             (self.under_temperature, "printhead under temperature"),
             (self.buffer_full, "receive buffer full"),
         ]
@@ -102,7 +105,10 @@ impl HostStatus {
             }
             if rest[0] != STX {
                 let skip = rest.iter().position(|b| *b == STX).unwrap_or(rest.len());
-                return Decoded::Garbage { error: HostStatusError::Framing, consumed: offset + skip };
+                return Decoded::Garbage {
+                    error: HostStatusError::Framing,
+                    consumed: offset + skip,
+                };
             }
             let window = &rest[..rest.len().min(MAX_STATUS_LINE)];
             match window.windows(3).position(|w| w == [ETX, b'\r', b'\n']) {
@@ -111,14 +117,23 @@ impl HostStatus {
                     offset += end + 3;
                 }
                 None if rest.len() >= MAX_STATUS_LINE => {
-                    return Decoded::Garbage { error: HostStatusError::LineTooLong, consumed: offset + 1 };
+                    return Decoded::Garbage {
+                        error: HostStatusError::LineTooLong,
+                        consumed: offset + 1,
+                    };
                 }
                 None => return Decoded::Incomplete,
             }
         }
         match parse_lines(lines[0], lines[1], lines[2]) {
-            Ok(status) => Decoded::Message { message: status, consumed: offset },
-            Err(error) => Decoded::Garbage { error, consumed: offset },
+            Ok(status) => Decoded::Message {
+                message: status,
+                consumed: offset,
+            },
+            Err(error) => Decoded::Garbage {
+                error,
+                consumed: offset,
+            },
         }
     }
 }
@@ -131,15 +146,27 @@ pub enum HostStatusError {
     #[error("host status line longer than {MAX_STATUS_LINE} bytes")]
     LineTooLong,
     #[error("host status line {line} should have {expected} fields, has {got}")]
-    FieldCount { line: u8, expected: usize, got: usize },
+    FieldCount {
+        line: u8,
+        expected: usize,
+        got: usize,
+    },
     #[error("host status line {line}, field {field} is not a number: {text:?}")]
-    BadField { line: u8, field: usize, text: String },
+    BadField {
+        line: u8,
+        field: usize,
+        text: String,
+    },
 }
 
 fn fields(line: &[u8], number: u8, expected: usize) -> Result<Vec<u32>, HostStatusError> {
     let parts: Vec<&[u8]> = line.split(|b| *b == b',').collect();
     if parts.len() != expected {
-        return Err(HostStatusError::FieldCount { line: number, expected, got: parts.len() });
+        return Err(HostStatusError::FieldCount {
+            line: number,
+            expected,
+            got: parts.len(),
+        });
     }
     parts
         .iter()
@@ -190,14 +217,29 @@ mod tests {
 
     #[test]
     fn byte_exact_and_round_trip() {
-        let status = HostStatus { paused: true, label_length_dots: 1245, formats_in_buffer: 3, labels_remaining: 12, ..Default::default() };
+        let status = HostStatus {
+            paused: true,
+            label_length_dots: 1245,
+            formats_in_buffer: 3,
+            labels_remaining: 12,
+            ..Default::default()
+        };
         let bytes = status.encode();
         assert_eq!(
             bytes,
             b"\x02030,0,1,1245,003,0,0,0,000,0,0,0\x03\r\n\x02001,0,0,0,0,0,0,0,00000012,1,000\x03\r\n\x021234,0\x03\r\n".to_vec()
         );
-        assert_eq!(HostStatus::decode(&bytes), Decoded::Message { message: status, consumed: bytes.len() });
-        assert_eq!(status.faults(), vec!["printer paused: press pause or resume it"]);
+        assert_eq!(
+            HostStatus::decode(&bytes),
+            Decoded::Message {
+                message: status,
+                consumed: bytes.len()
+            }
+        );
+        assert_eq!(
+            status.faults(),
+            vec!["printer paused: press pause or resume it"]
+        );
         for cut in 0..bytes.len() {
             assert_eq!(HostStatus::decode(&bytes[..cut]), Decoded::Incomplete);
         }

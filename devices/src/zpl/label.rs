@@ -45,7 +45,9 @@ pub enum ZplCommand {
 /// What is wrong with a label or command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ZplError {
-    #[error("label data byte 0x{0:02X} cannot be printed in ZPL field data (only printable ASCII except ^ and ~, and GS for FNC1)")]
+    #[error(
+        "label data byte 0x{0:02X} cannot be printed in ZPL field data (only printable ASCII except ^ and ~, and GS for FNC1)"
+    )]
     UnprintableData(u8),
     #[error("label format longer than {MAX_FORMAT} bytes without ^XZ")]
     FormatTooLong,
@@ -66,7 +68,10 @@ pub enum ZplError {
 }
 
 fn check_data(data: &[u8]) -> Result<(), ZplError> {
-    match data.iter().find(|b| !(**b == GS || (0x20..0x7F).contains(*b) && **b != b'^' && **b != b'~')) {
+    match data
+        .iter()
+        .find(|b| !(**b == GS || (0x20..0x7F).contains(*b) && **b != b'^' && **b != b'~'))
+    {
         Some(bad) => Err(ZplError::UnprintableData(*bad)),
         None => Ok(()),
     }
@@ -128,24 +133,43 @@ impl ZplCommand {
             };
         }
         match &buf[..3] {
-            b"~HS" => Decoded::Message { message: ZplCommand::HostStatus, consumed: 3 },
-            b"~PP" => Decoded::Message { message: ZplCommand::Pause, consumed: 3 },
-            b"~PS" => Decoded::Message { message: ZplCommand::Resume, consumed: 3 },
-            b"~JA" => Decoded::Message { message: ZplCommand::CancelAll, consumed: 3 },
+            b"~HS" => Decoded::Message {
+                message: ZplCommand::HostStatus,
+                consumed: 3,
+            },
+            b"~PP" => Decoded::Message {
+                message: ZplCommand::Pause,
+                consumed: 3,
+            },
+            b"~PS" => Decoded::Message {
+                message: ZplCommand::Resume,
+                consumed: 3,
+            },
+            b"~JA" => Decoded::Message {
+                message: ZplCommand::CancelAll,
+                consumed: 3,
+            },
             b"^XA" => {
                 let end = buf.windows(3).position(|w| w == b"^XZ");
                 match end {
                     Some(end) if end <= MAX_FORMAT => {
                         let consumed = end + 3;
                         match parse_format(&buf[3..end]) {
-                            Ok(label) => Decoded::Message { message: ZplCommand::Label(label), consumed },
+                            Ok(label) => Decoded::Message {
+                                message: ZplCommand::Label(label),
+                                consumed,
+                            },
                             Err(error) => Decoded::Garbage { error, consumed },
                         }
                     }
-                    Some(_) => Decoded::Garbage { error: ZplError::FormatTooLong, consumed: buf.len().min(MAX_FORMAT + 3) },
-                    None if buf.len() > MAX_FORMAT + 3 => {
-                        Decoded::Garbage { error: ZplError::FormatTooLong, consumed: MAX_FORMAT }
-                    }
+                    Some(_) => Decoded::Garbage {
+                        error: ZplError::FormatTooLong,
+                        consumed: buf.len().min(MAX_FORMAT + 3),
+                    },
+                    None if buf.len() > MAX_FORMAT + 3 => Decoded::Garbage {
+                        error: ZplError::FormatTooLong,
+                        consumed: MAX_FORMAT,
+                    },
                     None => Decoded::Incomplete,
                 }
             }
@@ -176,17 +200,29 @@ fn parse_format(body: &[u8]) -> Result<ZplLabel, ZplError> {
     while let Some(start) = rest.iter().position(|b| *b == b'^' || *b == b'~') {
         rest = &rest[start..];
         let code = rest.get(1..3).unwrap_or_default();
-        let params_end = rest[1..].iter().position(|b| *b == b'^' || *b == b'~').map_or(rest.len(), |at| at + 1);
+        let params_end = rest[1..]
+            .iter()
+            .position(|b| *b == b'^' || *b == b'~')
+            .map_or(rest.len(), |at| at + 1);
         let params = &rest[3.min(params_end)..params_end];
         match code {
             b"FO" => origin = parse_origin(params)?,
             b"BX" => barcode = Some(parse_bx(params)?),
             b"FD" => {
-                let fs = rest.windows(3).position(|w| w == b"^FS").ok_or(ZplError::UnterminatedField)?;
+                let fs = rest
+                    .windows(3)
+                    .position(|w| w == b"^FS")
+                    .ok_or(ZplError::UnterminatedField)?;
                 let field = &rest[3..fs];
                 if let Some((module_dots, escape)) = barcode {
                     let (gs1, data) = unescape_field(field, escape)?;
-                    label = Some(ZplLabel { x: origin.0, y: origin.1, module_dots, gs1, data });
+                    label = Some(ZplLabel {
+                        x: origin.0,
+                        y: origin.1,
+                        module_dots,
+                        gs1,
+                        data,
+                    });
                 }
                 rest = &rest[fs + 3..];
                 continue;
@@ -201,21 +237,34 @@ fn parse_format(body: &[u8]) -> Result<ZplLabel, ZplError> {
 fn parse_origin(params: &[u8]) -> Result<(u16, u16), ZplError> {
     let text = std::str::from_utf8(params).map_err(|_| ZplError::BadOrigin)?;
     let mut parts = text.split(',');
-    let mut coordinate = || parts.next().map(str::trim).unwrap_or("0").parse::<u16>().map_err(|_| ZplError::BadOrigin);
+    let mut coordinate = || {
+        parts
+            .next()
+            .map(str::trim)
+            .unwrap_or("0")
+            .parse::<u16>()
+            .map_err(|_| ZplError::BadOrigin)
+    };
     Ok((coordinate()?, coordinate()?))
 }
 
 /// `^BXo,h,s,c,r,f,g,a` → (module size h, escape character g).
 fn parse_bx(params: &[u8]) -> Result<(u8, u8), ZplError> {
     let fields: Vec<&[u8]> = params.split(|b| *b == b',').collect();
-    let module = fields.get(1).ok_or(ZplError::BadBarcodeParameters("module size missing"))?;
+    let module = fields
+        .get(1)
+        .ok_or(ZplError::BadBarcodeParameters("module size missing"))?;
     let module: u8 = std::str::from_utf8(module)
         .ok()
         .and_then(|m| m.trim().parse().ok())
         .filter(|m| (1..=100).contains(m))
-        .ok_or(ZplError::BadBarcodeParameters("module size must be 1..=100 dots"))?;
+        .ok_or(ZplError::BadBarcodeParameters(
+            "module size must be 1..=100 dots",
+        ))?;
     if fields.get(2).is_some_and(|s| !s.is_empty() && *s != b"200") {
-        return Err(ZplError::BadBarcodeParameters("quality must be 200 (ECC 200)"));
+        return Err(ZplError::BadBarcodeParameters(
+            "quality must be 200 (ECC 200)",
+        ));
     }
     match fields.get(6) {
         Some([escape]) => Ok((module, *escape)),
@@ -267,7 +316,13 @@ mod tests {
             String::from_utf8(bytes.clone()).unwrap(),
             "^XA^FO50,50^BXN,8,200,,,,_^FD_101095060001343521727013110ABC__123_121SN0000001^FS^XZ"
         );
-        assert_eq!(ZplCommand::decode(&bytes), Decoded::Message { message: ZplCommand::Label(label()), consumed: bytes.len() });
+        assert_eq!(
+            ZplCommand::decode(&bytes),
+            Decoded::Message {
+                message: ZplCommand::Label(label()),
+                consumed: bytes.len()
+            }
+        );
     }
 
     #[test]
@@ -286,7 +341,10 @@ mod tests {
 
     #[test]
     fn caret_in_data_is_refused() {
-        let bad = ZplLabel { data: b"21A^B".to_vec(), ..label() };
+        let bad = ZplLabel {
+            data: b"21A^B".to_vec(),
+            ..label()
+        };
         assert_eq!(bad.encode(), Err(ZplError::UnprintableData(b'^')));
     }
 }

@@ -23,20 +23,30 @@ pub fn loopback_link(name: &str, address: std::net::SocketAddr) -> LinkConfig {
 }
 
 /// Waits for the first event for which `pick` returns Some, skipping others.
-pub async fn wait_for<T>(events: &mut mpsc::Receiver<DeviceEvent>, mut pick: impl FnMut(&DeviceEventKind) -> Option<T>) -> T {
+pub async fn wait_for<T>(
+    events: &mut mpsc::Receiver<DeviceEvent>,
+    mut pick: impl FnMut(&DeviceEventKind) -> Option<T>,
+) -> T {
     let search = async {
         loop {
-            let Some(event) = events.recv().await else { panic!("event channel closed") };
+            let Some(event) = events.recv().await else {
+                panic!("event channel closed")
+            };
             if let Some(found) = pick(&event.kind) {
                 return found;
             }
         }
     };
-    tokio::time::timeout(HANG_GUARD, search).await.unwrap_or_else(|_| panic!("no matching event within the hang guard"))
+    tokio::time::timeout(HANG_GUARD, search)
+        .await
+        .unwrap_or_else(|_| panic!("no matching event within the hang guard"))
 }
 
 pub async fn wait_up(events: &mut mpsc::Receiver<DeviceEvent>) {
-    wait_for(events, |kind| matches!(kind, DeviceEventKind::Link(LinkState::Up)).then_some(())).await
+    wait_for(events, |kind| {
+        matches!(kind, DeviceEventKind::Link(LinkState::Up)).then_some(())
+    })
+    .await
 }
 
 pub async fn wait_down(events: &mut mpsc::Receiver<DeviceEvent>) -> String {

@@ -140,7 +140,7 @@ pub struct LineNote {
 /// What the recorder hands to the writer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Row {
-    Item(ItemRecord),
+    Item(Box<ItemRecord>),
     Verdict(VerdictArrival),
     Note(LineNote),
 }
@@ -221,7 +221,7 @@ impl Recorder {
                     self.maybe_finish(*item_no, rows);
                 } else if let Some(r) = self.recent.get_mut(item_no) {
                     r.plc_fate = Some(*fate);
-                    rows.push(Row::Item(r.clone()));
+                    rows.push(Row::Item(Box::new(r.clone())));
                 }
             }
             LineEvent::VerdictReceived {
@@ -251,7 +251,7 @@ impl Recorder {
                         }
                     } else if let Some(r) = self.recent.get_mut(&no) {
                         r.late_verdicts += 1;
-                        rows.push(Row::Item(r.clone()));
+                        rows.push(Row::Item(Box::new(r.clone())));
                     }
                 }
             }
@@ -276,7 +276,7 @@ impl Recorder {
             r.faults.push(fault);
         } else if let Some(r) = self.recent.get_mut(&item_no) {
             r.faults.push(fault);
-            rows.push(Row::Item(r.clone()));
+            rows.push(Row::Item(Box::new(r.clone())));
         }
     }
 
@@ -296,7 +296,7 @@ impl Recorder {
             && let Some(p) = r.print.as_mut()
         {
             p.grade = grade;
-            rows.push(Row::Item(r.clone()));
+            rows.push(Row::Item(Box::new(r.clone())));
         }
     }
 
@@ -305,7 +305,7 @@ impl Recorder {
             r.camera = Some(report);
         } else if let Some(r) = self.recent.get_mut(&item_no) {
             r.camera = Some(report);
-            rows.push(Row::Item(r.clone()));
+            rows.push(Row::Item(Box::new(r.clone())));
         }
     }
 
@@ -330,7 +330,7 @@ impl Recorder {
             return;
         }
         if let Some(r) = self.open.remove(&item_no) {
-            rows.push(Row::Item(r.clone()));
+            rows.push(Row::Item(Box::new(r.clone())));
             self.recent.insert(item_no, r);
             while self.recent.len() > RECENT_KEPT {
                 if let Some((old_no, old)) = self.recent.pop_first()
@@ -347,6 +347,6 @@ impl Recorder {
         let mut open: Vec<ItemRecord> = self.open.drain().map(|(_, r)| r).collect();
         open.sort_by_key(|r| r.item_no);
         self.by_seq.clear();
-        rows.extend(open.into_iter().map(Row::Item));
+        rows.extend(open.into_iter().map(|r| Row::Item(Box::new(r))));
     }
 }

@@ -280,7 +280,7 @@ impl LineModel {
                 let produced = self.next_item_no - 1;
                 let last_seq = self.first_seq.wrapping_add(produced as u32).wrapping_sub(1);
                 let ahead = seq.wrapping_sub(last_seq);
-                let future = produced == 0 || (ahead >= 1 && ahead < 1 << 31);
+                let future = produced == 0 || (1..1 << 31).contains(&ahead);
                 (None, !future)
             }
         };

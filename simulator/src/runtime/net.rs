@@ -132,8 +132,9 @@ pub async fn serve_connection<P: DeviceProtocol>(
             push = pushes.recv() => {
                 match push {
                     Ok(push) => {
+                        // Pushed messages suffer the same connection faults as replies.
                         if let Some(bytes) = protocol.on_push(&core, &push)
-                            && stream.write_all(&bytes).await.is_err()
+                            && !send(&mut stream, &core, kinds, &bytes).await
                         {
                             return;
                         }

@@ -2,8 +2,9 @@
 //!
 //! Usage: `cargo run -p serialstation-gs1 --example generate_ai_table [DICTIONARY] [OUTPUT]`
 //! (defaults: `../shared/gs1/gs1-syntax-dictionary.txt` relative to the repository root,
-//! and `src/gs1/src/ai_table.rs`). Run `cargo fmt` is not needed: the table is
-//! marked `#[rustfmt::skip]`.
+//! and `src/gs1/src/ai_table.rs`). The table is marked `#[rustfmt::skip]`, so
+//! `cargo fmt` leaves the generated text as it is. The test `dictionary_agreement`
+//! fails when the checked-in table differs from what this writes.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

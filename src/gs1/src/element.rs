@@ -90,20 +90,13 @@ impl ElementString {
         for p in pairs {
             validate_value(p.entry, &p.value, Some(p.value_pos), ctx)?;
         }
-        let occurrences: Vec<Occurrence<'_>> = pairs
-            .iter()
-            .map(|p| Occurrence {
-                entry: p.entry,
-                value: &p.value,
-            })
-            .collect();
-        validate_associations(&occurrences)?;
+        validate_associations(pairs)?;
         Ok(ElementString {
             ais: pairs
                 .iter()
                 .map(|p| AiValue {
                     ai: p.entry.ai.to_string(),
-                    value: p.value.clone().into_owned(),
+                    value: p.value.to_string(),
                 })
                 .collect(),
         })
@@ -221,9 +214,8 @@ impl ElementString {
         out
     }
 
-    /// FNC1 notation with `^` for every FNC1: `^010950600013435217261231 10ABC123^21SN0001`
-    /// (without the space). FNC1 separators only where required (after a
-    /// variable-length AI that is not last).
+    /// FNC1 notation with `^` for every FNC1: `^01095060001343521726123110ABC123^21SN0001`.
+    /// FNC1 separators only where required (after a variable-length AI that is not last).
     pub fn to_fnc1(&self) -> String {
         self.joined(Some('^'), '^')
     }

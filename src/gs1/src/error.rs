@@ -36,7 +36,8 @@ pub struct Gs1Error {
     pub kind: Gs1ErrorKind,
     /// The AI concerned, when there is one.
     pub ai: Option<String>,
-    /// Byte offset in the input where the problem was found, when known.
+    /// Byte offset (from 0) in the input where the problem was found, when known.
+    /// Messages count positions from 1, as people do.
     pub position: Option<usize>,
     pub message: String,
 }

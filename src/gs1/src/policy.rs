@@ -91,6 +91,32 @@ pub fn check_new_batch_expiry(yymmdd: &str, today: Gs1Date) -> Result<Gs1Date, G
     Ok(date)
 }
 
+/// Date AIs whose day 00 the healthcare policy refuses (production and expiry dates).
+const NO_DAY_ZERO_AIS: [&str; 2] = ["11", "17"];
+
+/// A whole element string the line is about to print: already valid GS1 syntax, and
+/// additionally no production or expiry date with day 00.
+pub fn check_line_code(code: &crate::ElementString) -> Result<(), Gs1Error> {
+    for pair in code.ais() {
+        if NO_DAY_ZERO_AIS.contains(&pair.ai.as_str()) && pair.value.ends_with("00") {
+            let what = if pair.ai == "17" {
+                "expiry date"
+            } else {
+                "production date"
+            };
+            return Err(Gs1Error::new(
+                Gs1ErrorKind::Policy,
+                format!(
+                    "AI ({}): {what} {} uses day 00, which healthcare codes may no longer use (GSCN 21-040); print the real last day of the month",
+                    pair.ai, pair.value
+                ),
+            )
+            .with_ai(pair.ai.clone()));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +131,16 @@ mod tests {
             Gs1ErrorKind::Policy
         );
         assert!(check_lot("12345678901234567890").is_ok());
+    }
+
+    #[test]
+    fn line_code_refuses_day_zero() {
+        let es = crate::ElementString::parse_with_year("(01)09506000134352(17)260700(21)1", 2026)
+            .unwrap();
+        assert_eq!(check_line_code(&es).unwrap_err().kind, Gs1ErrorKind::Policy);
+        let es = crate::ElementString::parse_with_year("(01)09506000134352(17)260731(21)1", 2026)
+            .unwrap();
+        assert!(check_line_code(&es).is_ok());
     }
 
     #[test]

@@ -277,6 +277,15 @@ pub fn split_hri(input: &str) -> Result<Vec<RawPair<'_>>, Gs1Error> {
     Ok(pairs)
 }
 
+impl crate::validate::AsOccurrence for RawPair<'_> {
+    fn entry(&self) -> &'static AiEntry {
+        self.entry
+    }
+    fn value(&self) -> &str {
+        &self.value
+    }
+}
+
 /// What a scan's symbology identifier says about its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScanKind {

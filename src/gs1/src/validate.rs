@@ -77,7 +77,6 @@ pub fn validate_value(
             format!("{}: the value is empty", position_phrase(ai, value_pos)),
         ));
     }
-    let (min_total, max_total) = entry.length_range();
     let mut pos = 0usize;
     for component in entry.components {
         let remaining = bytes.len() - pos;
@@ -88,7 +87,7 @@ pub fn validate_value(
             return Err(error(
                 Gs1ErrorKind::Length,
                 None,
-                too_short_message(entry, value, min_total, max_total),
+                too_short_message(entry, value),
             ));
         }
         let take = if component.is_variable() {
@@ -100,7 +99,7 @@ pub fn validate_value(
             return Err(error(
                 Gs1ErrorKind::Length,
                 None,
-                too_short_message(entry, value, min_total, max_total),
+                too_short_message(entry, value),
             ));
         }
         let part = &bytes[pos..pos + take];
@@ -146,6 +145,7 @@ pub fn validate_value(
         pos += take;
     }
     if pos < bytes.len() {
+        let (min_total, max_total) = entry.length_range();
         let what = if entry
             .components
             .iter()
@@ -171,7 +171,8 @@ pub fn validate_value(
     Ok(())
 }
 
-fn too_short_message(entry: &AiEntry, value: &str, min_total: usize, max_total: usize) -> String {
+fn too_short_message(entry: &AiEntry, value: &str) -> String {
+    let (min_total, max_total) = entry.length_range();
     let numeric = entry
         .components
         .iter()
@@ -198,6 +199,22 @@ pub struct Occurrence<'a> {
     pub value: &'a str,
 }
 
+/// Anything that carries an AI occurrence (lets callers check their own pair type
+/// without building a separate list).
+pub trait AsOccurrence {
+    fn entry(&self) -> &'static AiEntry;
+    fn value(&self) -> &str;
+}
+
+impl AsOccurrence for Occurrence<'_> {
+    fn entry(&self) -> &'static AiEntry {
+        self.entry
+    }
+    fn value(&self) -> &str {
+        self.value
+    }
+}
+
 fn format_group(group: &[&str]) -> String {
     group
         .iter()
@@ -216,60 +233,61 @@ fn format_alternatives(alternatives: &[&[&str]]) -> String {
 }
 
 /// Checks repeated AIs, `ex` and `req` over the whole element string.
-pub fn validate_associations(items: &[Occurrence<'_>]) -> Result<(), Gs1Error> {
+pub fn validate_associations<T: AsOccurrence>(items: &[T]) -> Result<(), Gs1Error> {
     for (i, a) in items.iter().enumerate() {
         for b in &items[i + 1..] {
-            if a.entry.ai == b.entry.ai && a.value != b.value {
+            if a.entry().ai == b.entry().ai && a.value() != b.value() {
                 return Err(Gs1Error::new(
                     Gs1ErrorKind::Association,
                     format!(
                         "AI ({}) appears twice with different values ({} and {}); a repeated AI must carry the same value",
-                        a.entry.ai, a.value, b.value
+                        a.entry().ai,
+                        a.value(),
+                        b.value()
                     ),
                 )
-                .with_ai(a.entry.ai));
+                .with_ai(a.entry().ai));
             }
         }
     }
+    let present = |pattern: &str| {
+        items
+            .iter()
+            .any(|b| ai_matches_pattern(b.entry().ai, pattern))
+    };
     for a in items {
-        for ex in a.entry.ex {
+        let a_ai = a.entry().ai;
+        for ex in a.entry().ex {
             for pattern in *ex {
                 if let Some(b) = items
                     .iter()
-                    .find(|b| b.entry.ai != a.entry.ai && ai_matches_pattern(b.entry.ai, pattern))
+                    .find(|b| b.entry().ai != a_ai && ai_matches_pattern(b.entry().ai, pattern))
                 {
                     return Err(Gs1Error::new(
                         Gs1ErrorKind::Association,
                         format!(
-                            "AI ({}) and AI ({}) may not appear together",
-                            a.entry.ai, b.entry.ai
+                            "AI ({a_ai}) and AI ({}) may not appear together",
+                            b.entry().ai
                         ),
                     )
-                    .with_ai(a.entry.ai));
+                    .with_ai(a_ai));
                 }
             }
         }
-    }
-    for a in items {
-        for req in a.entry.req {
-            let satisfied = req.iter().any(|group| {
-                group.iter().all(|pattern| {
-                    items
-                        .iter()
-                        .any(|b| ai_matches_pattern(b.entry.ai, pattern))
-                })
-            });
-            if !satisfied {
+        for req in a.entry().req {
+            if !req
+                .iter()
+                .any(|group| group.iter().all(|pattern| present(pattern)))
+            {
                 return Err(Gs1Error::new(
                     Gs1ErrorKind::Association,
                     format!(
-                        "AI ({}) ({}) also requires {}",
-                        a.entry.ai,
-                        a.entry.title,
+                        "AI ({a_ai}) ({}) also requires {}",
+                        a.entry().title,
                         format_alternatives(req)
                     ),
                 )
-                .with_ai(a.entry.ai));
+                .with_ai(a_ai));
             }
         }
     }

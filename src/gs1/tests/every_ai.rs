@@ -191,6 +191,10 @@ fn every_ai_valid_value_parses_in_every_form() {
         failures.len(),
         failures.join("\n")
     );
+    assert_eq!(tested, all().len());
+    println!(
+        "{tested} AIs read back in 4 forms, {tested_as_digital_link} of them also as Digital Link"
+    );
 }
 
 #[test]

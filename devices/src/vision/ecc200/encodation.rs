@@ -64,7 +64,7 @@ mod tests {
 
     #[test]
     fn carton_code_codewords() {
-        let cw = encode_gs1_ascii(b"0109506000134352172701311 0ABC123".as_slice());
+        let cw = encode_gs1_ascii(b"01095060001343521727013110ABC123".as_slice());
         assert_eq!(cw[0], FNC1_CODEWORD);
         assert_eq!(cw[1], 131); // "01"
         assert_eq!(cw[2], 139); // "09"
@@ -72,6 +72,9 @@ mod tests {
 
     #[test]
     fn gs_becomes_fnc1_and_odd_digit_is_ascii() {
-        assert_eq!(encode_gs1_ascii(b"10A1\x1d21"), vec![232, 140, 66, 50, 232, 151]);
+        assert_eq!(
+            encode_gs1_ascii(b"10A1\x1d21"),
+            vec![232, 140, 66, 50, 232, 151]
+        );
     }
 }

@@ -38,7 +38,8 @@ pub struct SymbolLayout {
     pub roles: Vec<ModuleRole>,
 }
 
-static LAYOUTS: [OnceLock<SymbolLayout>; SYMBOL_SIZES.len()] = [const { OnceLock::new() }; SYMBOL_SIZES.len()];
+static LAYOUTS: [OnceLock<SymbolLayout>; SYMBOL_SIZES.len()] =
+    [const { OnceLock::new() }; SYMBOL_SIZES.len()];
 
 impl SymbolLayout {
     /// The cached layout of `size`.
@@ -59,9 +60,13 @@ impl SymbolLayout {
                 let role = if local_col == 0 || local_row == region_height - 1 {
                     ModuleRole::Finder
                 } else if local_row == 0 {
-                    ModuleRole::Clock { dark: local_col % 2 == 0 }
+                    ModuleRole::Clock {
+                        dark: local_col.is_multiple_of(2),
+                    }
                 } else if local_col == region_width - 1 {
-                    ModuleRole::Clock { dark: local_row % 2 == 1 }
+                    ModuleRole::Clock {
+                        dark: !local_row.is_multiple_of(2),
+                    }
                 } else {
                     let mapping_row = (row / region_height) * size.region_rows + local_row - 1;
                     let mapping_col = (col / region_width) * size.region_cols + local_col - 1;
@@ -79,9 +84,9 @@ impl SymbolLayout {
         self.roles
             .iter()
             .map(|role| match *role {
-                ModuleRole::Data { codeword, bit } => {
-                    codewords.get(codeword as usize).is_some_and(|c| (c >> (7 - bit)) & 1 == 1)
-                }
+                ModuleRole::Data { codeword, bit } => codewords
+                    .get(codeword as usize)
+                    .is_some_and(|c| (c >> (7 - bit)) & 1 == 1),
                 other => other.fixed_colour().unwrap_or(false),
             })
             .collect()
@@ -115,7 +120,11 @@ const FIXED_LIGHT: u32 = u32::MAX - 1;
 
 impl MappingMatrix {
     fn place(rows: usize, cols: usize) -> MappingMatrix {
-        let mut m = MappingMatrix { rows, cols, cells: vec![0; rows * cols] };
+        let mut m = MappingMatrix {
+            rows,
+            cols,
+            cells: vec![0; rows * cols],
+        };
         let (nrow, ncol) = (rows as i64, cols as i64);
         let mut codeword: u32 = 0;
         let mut row: i64 = 4;
@@ -193,7 +202,16 @@ impl MappingMatrix {
     }
 
     fn utah(&mut self, row: i64, col: i64, codeword: u32) {
-        const OFFSETS: [(i64, i64); 8] = [(-2, -2), (-2, -1), (-1, -2), (-1, -1), (-1, 0), (0, -2), (0, -1), (0, 0)];
+        const OFFSETS: [(i64, i64); 8] = [
+            (-2, -2),
+            (-2, -1),
+            (-1, -2),
+            (-1, -1),
+            (-1, 0),
+            (0, -2),
+            (0, -1),
+            (0, 0),
+        ];
         for (bit, (dr, dc)) in OFFSETS.iter().enumerate() {
             self.module(row + dr, col + dc, codeword, bit as u32);
         }
@@ -210,7 +228,10 @@ impl MappingMatrix {
         match self.cells[row * self.cols + col] {
             FIXED_DARK => ModuleRole::FixedCorner { dark: true },
             FIXED_LIGHT | 0 => ModuleRole::FixedCorner { dark: false },
-            v => ModuleRole::Data { codeword: ((v - 1) / 8) as u16, bit: ((v - 1) % 8) as u8 },
+            v => ModuleRole::Data {
+                codeword: ((v - 1) / 8) as u16,
+                bit: ((v - 1) % 8) as u8,
+            },
         }
     }
 }

@@ -85,7 +85,10 @@ pub fn append_error_correction(codewords: &mut Vec<u8>, size: &SymbolSize) {
     let data_len = size.data_codewords;
     codewords.resize(size.total_codewords(), 0);
     for block in 0..blocks {
-        let block_data: Vec<u8> = (block..data_len).step_by(blocks).map(|i| codewords[i]).collect();
+        let block_data: Vec<u8> = (block..data_len)
+            .step_by(blocks)
+            .map(|i| codewords[i])
+            .collect();
         let ecc = error_correction_for_block(&block_data, ecc_per_block);
         for (k, e) in ecc.into_iter().enumerate() {
             codewords[data_len + block + k * blocks] = e;

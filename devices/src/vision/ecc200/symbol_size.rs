@@ -87,7 +87,10 @@ impl SymbolSize {
 
     /// The size with these module dimensions, if ECC 200 has one.
     pub fn with_dimensions(rows: usize, cols: usize) -> Option<SymbolSize> {
-        SYMBOL_SIZES.iter().copied().find(|s| s.rows == rows && s.cols == cols)
+        SYMBOL_SIZES
+            .iter()
+            .copied()
+            .find(|s| s.rows == rows && s.cols == cols)
     }
 
     /// Rows of the mapping matrix (all data regions together, without patterns).
@@ -138,7 +141,10 @@ mod tests {
         for s in SYMBOL_SIZES {
             let bits = s.mapping_rows() * s.mapping_cols();
             let needed = s.total_codewords() * 8;
-            assert!(bits >= needed && bits - needed < 8, "{s:?}: {bits} bits for {needed}");
+            assert!(
+                bits >= needed && bits - needed < 8,
+                "{s:?}: {bits} bits for {needed}"
+            );
             assert_eq!(s.ecc_codewords % s.blocks, 0, "{s:?}");
             let data: usize = (0..s.blocks).map(|b| s.block_data_codewords(b)).sum();
             assert_eq!(data, s.data_codewords, "{s:?}");

@@ -6,13 +6,19 @@ use crate::vision::ecc200::SymbolSize;
 /// Grade (4..0) for a value where higher is better, given the minimum values for
 /// grades 4, 3, 2 and 1.
 pub fn grade_at_least(value: f64, thresholds: [f64; 4]) -> u8 {
-    thresholds.iter().position(|&t| value >= t).map_or(0, |i| 4 - i as u8)
+    thresholds
+        .iter()
+        .position(|&t| value >= t)
+        .map_or(0, |i| 4 - i as u8)
 }
 
 /// Grade (4..0) for a value where lower is better, given the maximum values for
 /// grades 4, 3, 2 and 1.
 pub fn grade_at_most(value: f64, thresholds: [f64; 4]) -> u8 {
-    thresholds.iter().position(|&t| value <= t).map_or(0, |i| 4 - i as u8)
+    thresholds
+        .iter()
+        .position(|&t| value <= t)
+        .map_or(0, |i| 4 - i as u8)
 }
 
 pub const SYMBOL_CONTRAST: [f64; 4] = [0.70, 0.55, 0.40, 0.20];
@@ -42,17 +48,29 @@ pub fn letter(grade: f64) -> char {
 /// (data and error correction, symbol order) as errors.
 pub fn unused_error_correction(size: &SymbolSize, codeword_is_error: &[bool]) -> f64 {
     let blocks = size.blocks;
-    let capacity = size.block_ecc_codewords().saturating_sub(size.misdecode_protection_codewords()) as f64;
+    let capacity = size
+        .block_ecc_codewords()
+        .saturating_sub(size.misdecode_protection_codewords()) as f64;
     let mut errors = vec![0usize; blocks];
     for (i, &bad) in codeword_is_error.iter().enumerate() {
         if bad {
-            let block = if i < size.data_codewords { i % blocks } else { (i - size.data_codewords) % blocks };
+            let block = if i < size.data_codewords {
+                i % blocks
+            } else {
+                (i - size.data_codewords) % blocks
+            };
             errors[block] += 1;
         }
     }
     errors
         .iter()
-        .map(|&e| if capacity > 0.0 { (1.0 - 2.0 * e as f64 / capacity).max(0.0) } else { 0.0 })
+        .map(|&e| {
+            if capacity > 0.0 {
+                (1.0 - 2.0 * e as f64 / capacity).max(0.0)
+            } else {
+                0.0
+            }
+        })
         .fold(1.0, f64::min)
 }
 
@@ -63,7 +81,10 @@ pub fn overlay_grade(size: &SymbolSize, codeword_grades: &[u8]) -> u8 {
         .rev()
         .map(|level| {
             let errors: Vec<bool> = codeword_grades.iter().map(|&g| g < level).collect();
-            level.min(grade_at_least(unused_error_correction(size, &errors), UNUSED_ERROR_CORRECTION))
+            level.min(grade_at_least(
+                unused_error_correction(size, &errors),
+                UNUSED_ERROR_CORRECTION,
+            ))
         })
         .max()
         .unwrap_or(0)

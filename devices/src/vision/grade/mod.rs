@@ -20,8 +20,8 @@ use super::encode::ideal_symbol;
 use super::sampling::Luma;
 use super::types::Polarity;
 use levels::{
-    AXIAL_NONUNIFORMITY, GRID_NONUNIFORMITY, SYMBOL_CONTRAST, UNUSED_ERROR_CORRECTION, grade_at_least, grade_at_most,
-    letter, overlay_grade, unused_error_correction,
+    AXIAL_NONUNIFORMITY, GRID_NONUNIFORMITY, SYMBOL_CONTRAST, UNUSED_ERROR_CORRECTION,
+    grade_at_least, grade_at_most, letter, overlay_grade, unused_error_correction,
 };
 use reflectance::{Contrast, ReflectanceSamples};
 
@@ -38,7 +38,11 @@ pub struct GradeOptions {
 
 impl Default for GradeOptions {
     fn default() -> Self {
-        GradeOptions { aperture_mils: 5, wavelength_nm: 660, aperture_modules: 0.8 }
+        GradeOptions {
+            aperture_mils: 5,
+            wavelength_nm: 660,
+            aperture_modules: 0.8,
+        }
     }
 }
 
@@ -51,7 +55,10 @@ pub struct Parameter {
 
 impl Parameter {
     fn new(value: f64, grade: u8) -> Parameter {
-        Parameter { value: (value * 1000.0).round() / 1000.0, grade }
+        Parameter {
+            value: (value * 1000.0).round() / 1000.0,
+            grade,
+        }
     }
 }
 
@@ -106,12 +113,20 @@ pub struct GradeReport {
 }
 
 impl GradeReport {
-    fn from_parameters(parameters: Parameters, print_growth: PrintGrowth, options: &GradeOptions, note: Option<String>) -> Self {
+    fn from_parameters(
+        parameters: Parameters,
+        print_growth: PrintGrowth,
+        options: &GradeOptions,
+        note: Option<String>,
+    ) -> Self {
         let overall = parameters.all().iter().map(|p| p.grade).min().unwrap_or(0) as f64;
         GradeReport {
             overall,
             letter: letter(overall),
-            formatted: format!("{overall:.1}/{:02}/{}", options.aperture_mils, options.wavelength_nm),
+            formatted: format!(
+                "{overall:.1}/{:02}/{}",
+                options.aperture_mils, options.wavelength_nm
+            ),
             parameters,
             print_growth,
             note,
@@ -122,7 +137,11 @@ impl GradeReport {
     pub fn failed(options: &GradeOptions, decoded: bool, note: impl Into<String>) -> GradeReport {
         let zero = Parameter::new(0.0, 0);
         let parameters = Parameters {
-            decode: if decoded { Parameter::new(1.0, 4) } else { zero },
+            decode: if decoded {
+                Parameter::new(1.0, 4)
+            } else {
+                zero
+            },
             symbol_contrast: zero,
             modulation: zero,
             reflectance_margin: zero,
@@ -131,36 +150,67 @@ impl GradeReport {
             grid_nonuniformity: zero,
             unused_error_correction: zero,
         };
-        GradeReport::from_parameters(parameters, PrintGrowth { horizontal: 0.0, vertical: 0.0 }, options, Some(note.into()))
+        GradeReport::from_parameters(
+            parameters,
+            PrintGrowth {
+                horizontal: 0.0,
+                vertical: 0.0,
+            },
+            options,
+            Some(note.into()),
+        )
     }
 }
 
 /// Grades a decoded symbol in the image it was decoded from.
-pub fn grade(pixels: &[u8], width: usize, height: usize, decoded: &DecodedSymbol, options: &GradeOptions) -> GradeReport {
+pub fn grade(
+    pixels: &[u8],
+    width: usize,
+    height: usize,
+    decoded: &DecodedSymbol,
+    options: &GradeOptions,
+) -> GradeReport {
     let Some(image) = Luma::new(pixels, width, height) else {
         return GradeReport::failed(options, true, "image buffer does not match its size");
     };
     let Some(located) = decoded.located else {
-        return GradeReport::failed(options, true, "the symbol grid could not be located for grading");
+        return GradeReport::failed(
+            options,
+            true,
+            "the symbol grid could not be located for grading",
+        );
     };
     let inverted;
     let image = match decoded.polarity {
         Polarity::DarkOnLight => image,
         Polarity::LightOnDark => {
             inverted = pixels.iter().map(|p| 255 - p).collect::<Vec<u8>>();
-            Luma { pixels: &inverted, ..image }
+            Luma {
+                pixels: &inverted,
+                ..image
+            }
         }
     };
     let size = located.size;
     let layout = SymbolLayout::for_size(&size);
     let (ideal_codewords, ideal) = ideal_symbol(&size, &decoded.data_codewords);
-    let samples = ReflectanceSamples::measure(&image, &located.grid, size.rows, size.cols, options.aperture_modules);
+    let samples = ReflectanceSamples::measure(
+        &image,
+        &located.grid,
+        size.rows,
+        size.cols,
+        options.aperture_modules,
+    );
     let contrast = Contrast::of(&samples);
 
     // Codeword errors: sampled (binarised at the global threshold) vs ideal.
     let sampled = contrast.binarise(&samples, size.rows, size.cols);
     let read = layout.read_codewords(&sampled.modules);
-    let codeword_errors: Vec<bool> = read.iter().zip(&ideal_codewords).map(|(a, b)| a != b).collect();
+    let codeword_errors: Vec<bool> = read
+        .iter()
+        .zip(&ideal_codewords)
+        .map(|(a, b)| a != b)
+        .collect();
     let uec = unused_error_correction(&size, &codeword_errors);
 
     // Codeword grades for the modulation and reflectance margin overlays.
@@ -171,8 +221,10 @@ pub fn grade(pixels: &[u8], width: usize, height: usize, decoded: &DecodedSymbol
         if let ModuleRole::Data { codeword, .. } = *role {
             let reflectance = samples.modules[index];
             let cw = codeword as usize;
-            modulation_grades[cw] = modulation_grades[cw].min(contrast.modulation_grade(reflectance));
-            margin_grades[cw] = margin_grades[cw].min(contrast.margin_grade(reflectance, ideal.modules[index]));
+            modulation_grades[cw] =
+                modulation_grades[cw].min(contrast.modulation_grade(reflectance));
+            margin_grades[cw] =
+                margin_grades[cw].min(contrast.margin_grade(reflectance, ideal.modules[index]));
             modulation_sum.0 += contrast.modulation(reflectance);
             modulation_sum.1 += 1;
         }
@@ -185,7 +237,11 @@ pub fn grade(pixels: &[u8], width: usize, height: usize, decoded: &DecodedSymbol
         .filter(|(_, r)| matches!(r, ModuleRole::Data { .. }))
         .map(|(i, _)| {
             let r = samples.modules[i];
-            if contrast.is_dark(r) == ideal.modules[i] { contrast.modulation(r) } else { 0.0 }
+            if contrast.is_dark(r) == ideal.modules[i] {
+                contrast.modulation(r)
+            } else {
+                0.0
+            }
         })
         .fold(1.0, f64::min);
     let fpd = fixed_pattern::measure(layout, &samples, &contrast);
@@ -194,8 +250,14 @@ pub fn grade(pixels: &[u8], width: usize, height: usize, decoded: &DecodedSymbol
 
     let (anu, gnu, growth, note) = match geometry {
         Some(g) => (
-            Parameter::new(g.axial_nonuniformity, grade_at_most(g.axial_nonuniformity, AXIAL_NONUNIFORMITY)),
-            Parameter::new(g.grid_nonuniformity, grade_at_most(g.grid_nonuniformity, GRID_NONUNIFORMITY)),
+            Parameter::new(
+                g.axial_nonuniformity,
+                grade_at_most(g.axial_nonuniformity, AXIAL_NONUNIFORMITY),
+            ),
+            Parameter::new(
+                g.grid_nonuniformity,
+                grade_at_most(g.grid_nonuniformity, GRID_NONUNIFORMITY),
+            ),
             PrintGrowth {
                 horizontal: (g.print_growth_horizontal * 1000.0).round() / 1000.0,
                 vertical: (g.print_growth_vertical * 1000.0).round() / 1000.0,
@@ -205,7 +267,10 @@ pub fn grade(pixels: &[u8], width: usize, height: usize, decoded: &DecodedSymbol
         None => (
             Parameter::new(1.0, 0),
             Parameter::new(1.0, 0),
-            PrintGrowth { horizontal: 0.0, vertical: 0.0 },
+            PrintGrowth {
+                horizontal: 0.0,
+                vertical: 0.0,
+            },
             Some("the clock tracks could not be measured".to_string()),
         ),
     };

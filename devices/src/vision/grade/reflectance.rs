@@ -19,7 +19,13 @@ pub struct ReflectanceSamples {
 }
 
 impl ReflectanceSamples {
-    pub fn measure(image: &Luma, grid: &Homography, rows: usize, cols: usize, aperture: f64) -> ReflectanceSamples {
+    pub fn measure(
+        image: &Luma,
+        grid: &Homography,
+        rows: usize,
+        cols: usize,
+        aperture: f64,
+    ) -> ReflectanceSamples {
         let r = |u: f64, v: f64| aperture_mean(image, grid, u, v, aperture) / 255.0;
         let mut modules = Vec::with_capacity(rows * cols);
         for row in 0..rows {
@@ -28,19 +34,32 @@ impl ReflectanceSamples {
             }
         }
         let quiet_left = (0..rows).map(|row| r(-0.5, row as f64 + 0.5)).collect();
-        let quiet_bottom = (0..cols).map(|col| r(col as f64 + 0.5, rows as f64 + 0.5)).collect();
+        let quiet_bottom = (0..cols)
+            .map(|col| r(col as f64 + 0.5, rows as f64 + 0.5))
+            .collect();
         let mut quiet_other: Vec<f64> = (0..cols).map(|col| r(col as f64 + 0.5, -0.5)).collect();
         quiet_other.extend((0..rows).map(|row| r(cols as f64 + 0.5, row as f64 + 0.5)));
-        ReflectanceSamples { modules, quiet_left, quiet_bottom, quiet_other }
+        ReflectanceSamples {
+            modules,
+            quiet_left,
+            quiet_bottom,
+            quiet_other,
+        }
     }
 
     fn all(&self) -> impl Iterator<Item = f64> + '_ {
-        self.modules.iter().chain(&self.quiet_left).chain(&self.quiet_bottom).chain(&self.quiet_other).copied()
+        self.modules
+            .iter()
+            .chain(&self.quiet_left)
+            .chain(&self.quiet_bottom)
+            .chain(&self.quiet_other)
+            .copied()
     }
 
     /// (Rmin, Rmax) over the symbol and its quiet zone.
     pub fn extremes(&self) -> (f64, f64) {
-        self.all().fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)))
+        self.all()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)))
     }
 }
 
@@ -54,7 +73,10 @@ pub struct Contrast {
 impl Contrast {
     pub fn of(samples: &ReflectanceSamples) -> Contrast {
         let (lo, hi) = samples.extremes();
-        Contrast { symbol_contrast: (hi - lo).max(0.0), global_threshold: (hi + lo) / 2.0 }
+        Contrast {
+            symbol_contrast: (hi - lo).max(0.0),
+            global_threshold: (hi + lo) / 2.0,
+        }
     }
 
     /// Modulation of one sample: 2·|R − GT| / SC.
@@ -77,11 +99,19 @@ impl Contrast {
     /// Reflectance margin grade: the modulation grade when the module has its
     /// intended colour, 0 when it binarises to the wrong colour.
     pub fn margin_grade(&self, reflectance: f64, intended_dark: bool) -> u8 {
-        if self.is_dark(reflectance) == intended_dark { self.modulation_grade(reflectance) } else { 0 }
+        if self.is_dark(reflectance) == intended_dark {
+            self.modulation_grade(reflectance)
+        } else {
+            0
+        }
     }
 
     /// The sampled symbol binarised at the global threshold.
     pub fn binarise(&self, samples: &ReflectanceSamples, rows: usize, cols: usize) -> ModuleMatrix {
-        ModuleMatrix { rows, cols, modules: samples.modules.iter().map(|&r| self.is_dark(r)).collect() }
+        ModuleMatrix {
+            rows,
+            cols,
+            modules: samples.modules.iter().map(|&r| self.is_dark(r)).collect(),
+        }
     }
 }
