@@ -116,6 +116,7 @@ fn bench_allocate(c: &mut Criterion) {
         }
     };
     let mut group = c.benchmark_group("store");
+    group.sample_size(10);
     for block in [1_000usize, 10_000] {
         group.throughput(Throughput::Elements(block as u64));
         group.bench_function(format!("allocate_block_{block}"), |b| {

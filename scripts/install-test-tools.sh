@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v zint >/dev/null 2>&1 || need_apt+=(zint)
 command -v dmtxread >/dev/null 2>&1 || need_apt+=(dmtx-utils)
+command -v xmllint >/dev/null 2>&1 || need_apt+=(libxml2-utils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
@@ -25,7 +26,10 @@ venv=target/pyvenv
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/python" -c 'import zxingcpp, pymodbus, PIL, numpy' 2>/dev/null || \
-  "$venv/bin/pip" install -q zxing-cpp pymodbus pillow numpy
+# jsonschema validates EPCIS 2.0 documents against the official JSON schema;
+# epcis-event-hash-generator is the reference implementation of the CBV 2.0
+# event hash (pinned: a test records this version's behaviour).
+"$venv/bin/python" -c 'import zxingcpp, pymodbus, PIL, numpy, jsonschema, epcis_event_hash_generator' 2>/dev/null || \
+  "$venv/bin/pip" install -q zxing-cpp pymodbus pillow numpy jsonschema==4.26.0 epcis-event-hash-generator==1.9.3
 # One venv serves every test; the Modbus tests also look for it under this name.
 [ -e target/pyvenv-modbus ] || ln -s pyvenv target/pyvenv-modbus

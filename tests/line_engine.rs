@@ -712,3 +712,68 @@ fn stopping_with_abandon_counts_in_flight_items_as_rejected_and_balances() {
     assert_eq!(status.state, BatchState::Stopped);
     assert!(status.counts.balances(), "{:?}", status.counts);
 }
+
+#[test]
+fn a_batch_taken_over_after_a_restart_comes_back_paused_and_produces_only_what_is_left() {
+    let mut line = Line::online();
+    let counts = Reconciliation {
+        allocated: 10,
+        commissioned: 3,
+        scrapped: 1,
+        invalidated: 6,
+        ..Reconciliation::default()
+    };
+    let unsettled = Reconciliation {
+        invalidated: 5,
+        ..counts
+    };
+    let recovery = |counts| {
+        OperatorCommand::Recover(Box::new(serialstation::line::BatchRecovery {
+            start: BatchStart {
+                first_message_id: MessageId(5_000),
+                ..start(5)
+            },
+            counts,
+            stopping: false,
+        }))
+    };
+    let error = line
+        .operator(recovery(unsettled))
+        .expect_err("serials not settled");
+    assert_eq!(error.kind, OperatorErrorKind::Unbalanced);
+    let taken_over = line.operator(recovery(counts)).expect("taken over");
+    assert!(!taken_over.iter().any(|c| matches!(c, Command::StartLine)));
+    assert_eq!(line.state(), BatchState::Paused);
+    let resumed = line.operator(OperatorCommand::Resume).expect("resumes");
+    let asked = taken_over
+        .iter()
+        .chain(resumed.iter())
+        .find_map(|c| match c {
+            Command::RequestSerials { count, .. } => Some(*count),
+            _ => None,
+        })
+        .expect("asks for serials");
+    let out = line.send(Event::SerialsAllocated {
+        serials: (1..=asked).map(|n| format!("R{n:04}")).collect(),
+    });
+    let queued = prints(&out);
+    assert_eq!(queued.len(), 2, "only the 2 items still to produce");
+    assert_eq!(queued[0].0, MessageId(5_000));
+    for (index, (id, _, data)) in queued.iter().enumerate() {
+        let seq = index as u32 + 1;
+        line.send(Event::PrintAcknowledged { message_id: *id });
+        line.send(Event::ItemAtCamera {
+            seq: Seq(seq),
+            encoder: seq * 100,
+        });
+        line.send(read(seq, data));
+        line.send(Event::ItemFateReported {
+            seq: Seq(seq),
+            fate: ItemFate::ExitedGood,
+        });
+    }
+    let status = line.engine.status().expect("status");
+    assert_eq!(status.state, BatchState::Stopped);
+    assert_eq!(status.counts.commissioned, 5);
+    assert!(status.counts.balances(), "{:?}", status.counts);
+}

@@ -84,3 +84,24 @@ fn a_million_items_keep_every_invariant() {
         "faults were not exercised: {total:?}"
     );
 }
+
+#[test]
+fn the_same_seed_replays_exactly() {
+    let settings = SimSettings::new(3_000, FaultProfile::harsh());
+    let first = run_seed(42, &settings).map_err(|failure| failure.to_string());
+    let second = run_seed(42, &settings).map_err(|failure| failure.to_string());
+    assert_eq!(first, second);
+}
+
+#[test]
+fn a_decision_window_in_milliseconds_keeps_the_invariants() {
+    let mut settings = SimSettings::new(20_000, FaultProfile::default_faults());
+    // The model's step is a millisecond; the camera sits 16 steps before the decision
+    // point at full speed.
+    settings.engine.decision_window = serialstation::line::DecisionWindow::Millis(14);
+    for seed in [7, 8] {
+        if let Err(failure) = run_seed(seed, &settings) {
+            panic!("{failure}\n  (millisecond window; replay with this test)");
+        }
+    }
+}

@@ -125,7 +125,13 @@ async fn driver_works_against_a_pymodbus_server() {
             (2, FateCode::RejectedUnconfirmed)
         ]
     );
-    let written: Vec<u32> = plc.read_fates(0, 5).await.expect("fates").iter().map(|slot| slot.seq).collect();
+    let written: Vec<u32> = plc
+        .read_fates(0, 5)
+        .await
+        .expect("fates")
+        .iter()
+        .map(|slot| slot.seq)
+        .collect();
     assert_eq!(written, vec![0, 1, 2, 4], "seq 3 has no final fate yet");
 
     plc.write_verdict(70_000, true).await.expect("verdict");

@@ -23,7 +23,7 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 fn tool(env: &str, name: &str) -> Option<PathBuf> {
     match std::env::var_os(env) {
-        Some(path) => Some(PathBuf::from(path)),
+        Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_file()),
         None => on_path(name),
     }
 }

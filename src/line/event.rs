@@ -133,6 +133,23 @@ pub enum OperatorCommand {
         reason: Option<String>,
         store_counts: Option<super::Reconciliation>,
     },
+    /// Take over a batch that was running when the daemon stopped, after the daemon's
+    /// start-up recovery has settled every serial in the store. The batch comes back
+    /// held (paused) until the operator resumes it.
+    Recover(Box<BatchRecovery>),
+}
+
+/// A batch to take over after a restart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchRecovery {
+    /// The batch's parameters as recorded at its start. `pool_available` is the pool
+    /// now (checked against what is still to produce); `first_message_id` must be above
+    /// every message id used before; `challenge_items` is ignored.
+    pub start: BatchStart,
+    /// The store's counts for the batch after recovery; they must balance.
+    pub counts: super::Reconciliation,
+    /// The batch was stopping when the daemon went away.
+    pub stopping: bool,
 }
 
 /// The parameters of a new batch.

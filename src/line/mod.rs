@@ -42,8 +42,8 @@ pub use config::{DecisionWindow, EngineConfig};
 pub use engine::{BatchStats, BatchStatus, Engine};
 pub use error::{OperatorError, OperatorErrorKind};
 pub use event::{
-    BatchStart, CodeTemplate, Event, OperatorCommand, PlcAlarms, PlcCounters, ProductSpec,
-    TemplateField,
+    BatchRecovery, BatchStart, CodeTemplate, Event, OperatorCommand, PlcAlarms, PlcCounters,
+    ProductSpec, TemplateField,
 };
 pub use reconcile::Reconciliation;
 pub use supervision::HoldReason;

@@ -17,6 +17,8 @@ pub enum HoldReason {
     ItemEscaped,
     PlcAlarm(String),
     SerialsExhausted,
+    /// Taken over after a restart of the daemon.
+    Recovered,
 }
 
 impl fmt::Display for HoldReason {
@@ -33,6 +35,7 @@ impl fmt::Display for HoldReason {
             }
             HoldReason::PlcAlarm(alarms) => write!(f, "PLC alarm: {alarms}"),
             HoldReason::SerialsExhausted => f.write_str("no more serials could be allocated"),
+            HoldReason::Recovered => f.write_str("recovered after a restart of the station"),
         }
     }
 }

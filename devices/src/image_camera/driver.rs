@@ -66,7 +66,10 @@ impl StreamProtocol for ImageProtocol {
                             DeviceEventKind::ProtocolError(format!(
                                 "image for seq {seq} not graded: {GRADING_BACKLOG} images already wait for grading; reported as a no-read"
                             )),
-                            DeviceEventKind::CameraResult(CameraReadout { seq, outcome: ReadOutcome::NoRead }),
+                            DeviceEventKind::CameraResult(CameraReadout {
+                                seq,
+                                outcome: ReadOutcome::NoRead,
+                            }),
                         ],
                     },
                 }

@@ -28,7 +28,9 @@ impl StreamProtocol for TijProtocol {
             TijCommand::ClearBuffer => "SCB".into(),
             TijCommand::GetStatus => "GST".into(),
             TijCommand::GetFaults => "GFT".into(),
-            TijCommand::SetRunning(running) => format!("SST ({})", if *running { "running" } else { "offline" }),
+            TijCommand::SetRunning(running) => {
+                format!("SST ({})", if *running { "running" } else { "offline" })
+            }
         }
     }
 

@@ -261,7 +261,7 @@ pub fn warp(
             continue;
         }
         let (fx, fy) = ((sx - 0.5).max(0.0), (sy - 0.5).max(0.0));
-        let (x0, y0) = (fx.floor() as usize, fy.floor() as usize);
+        let (x0, y0) = (fx as usize, fy as usize);
         let (x1, y1) = (
             (x0 + 1).min(stride - 1),
             (y0 + 1).min(image.height() as usize - 1),

@@ -216,7 +216,9 @@ pub fn min_area_rectangle(hull: &[Point]) -> Option<[Point; 4]> {
 pub fn sample_bilinear(luma: &[u8], width: usize, height: usize, p: Point) -> f64 {
     let x = (p.x - 0.5).clamp(0.0, (width - 1) as f64);
     let y = (p.y - 0.5).clamp(0.0, (height - 1) as f64);
-    let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+    // Both are clamped to be non-negative, so truncation is floor (and avoids a
+    // libm call on targets without SSE4.1).
+    let (x0, y0) = (x as usize, y as usize);
     let (x1, y1) = ((x0 + 1).min(width - 1), (y0 + 1).min(height - 1));
     let (fx, fy) = (x - x0 as f64, y - y0 as f64);
     let at = |xx: usize, yy: usize| luma[yy * width + xx] as f64;

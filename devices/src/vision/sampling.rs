@@ -37,7 +37,7 @@ impl<'a> Luma<'a> {
 }
 
 /// Mean gray level over a circular aperture of diameter `aperture_modules` (in module
-/// units) centred on module coordinates (`u`, `v`), from 3×3 or 5×5 bilinear samples.
+/// units) centred on module coordinates (`u`, `v`), from a 3×3 (bilinear) or 4×4 (nearest pixel) pattern clipped to the circle.
 pub fn aperture_mean(
     image: &Luma,
     grid: &Homography,
@@ -45,7 +45,7 @@ pub fn aperture_mean(
     v: f64,
     aperture_modules: f64,
 ) -> f64 {
-    let n: i32 = if aperture_modules > 0.5 { 5 } else { 3 };
+    let n: i32 = if aperture_modules > 0.5 { 4 } else { 3 };
     let step = aperture_modules / n as f64;
     let half = (n - 1) as f64 / 2.0;
     let radius_squared = (aperture_modules / 2.0).powi(2);
@@ -110,7 +110,7 @@ pub fn first_crossing(
 ) -> Option<Point> {
     let (p0, p1) = (grid.map(from), grid.map(to));
     let length = p0.distance(p1);
-    let steps = ((length * 2.0).ceil() as usize).clamp(4, 2000);
+    let steps = (length.ceil() as usize).clamp(4, 2000);
     let mut previous = image.at(p0);
     let start_light = previous > threshold;
     for k in 1..=steps {

@@ -220,7 +220,7 @@ pub fn split_hri(input: &str) -> Result<Vec<RawPair<'_>>, Gs1Error> {
         else {
             return Err(syntax(
                 format!(
-                    "position {}: the AI in brackets is not closed with ')'",
+                    "position {}: the AI in brackets is not closed with ')' (write a '(' inside a value as \\()",
                     pos + 1
                 ),
                 pos,
@@ -231,7 +231,7 @@ pub fn split_hri(input: &str) -> Result<Vec<RawPair<'_>>, Gs1Error> {
             return Err(Gs1Error::new(
                 Gs1ErrorKind::UnknownAi,
                 format!(
-                    "position {}: ({ai}) is not a GS1 Application Identifier",
+                    "position {}: ({ai}) is not a GS1 Application Identifier (write a '(' inside a value as \\()",
                     ai_start + 1
                 ),
             )

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use crate::line::batch::{self, Phase};
 use crate::line::command::{AlarmKind, BatchState, Command, ScrapCause, Transition};
 use crate::line::error::{OperatorError, OperatorErrorKind};
-use crate::line::event::{BatchStart, OperatorCommand};
+use crate::line::event::{BatchRecovery, BatchStart, OperatorCommand};
 use crate::line::printing::PrintBuffer;
 use crate::line::reconcile::Reconciliation;
 use crate::line::supervision::{HoldReason, RejectStreak};
@@ -33,6 +33,7 @@ impl Engine {
                 reason,
                 store_counts,
             } => self.close(reason, store_counts, out),
+            OperatorCommand::Recover(recovery) => self.recover(*recovery, out),
         }
     }
 
@@ -50,17 +51,7 @@ impl Engine {
         start: BatchStart,
         out: &mut Vec<Command>,
     ) -> Result<(), OperatorError> {
-        if let Some(batch) = &self.batch {
-            let state = batch::recorded_state(&batch.phase, batch.hold.as_ref());
-            return Err(OperatorError::new(
-                OperatorErrorKind::BatchAlreadyActive,
-                format!(
-                    "batch {} is still {}: stop and close it (`serialstation batch stop`, then `batch close`) before starting another",
-                    batch.id,
-                    state.as_str()
-                ),
-            ));
-        }
+        self.refuse_if_active()?;
         let plan = batch::check_start(&start, &self.devices.offline())?;
         let phase = if start.challenge_items > 0 {
             Phase::Challenge {
@@ -70,6 +61,34 @@ impl Engine {
         } else {
             Phase::Producing
         };
+        self.install_batch(&start, plan, phase, None, Reconciliation::default());
+        self.sync_recorded_state(out);
+        Ok(())
+    }
+
+    fn refuse_if_active(&self) -> Result<(), OperatorError> {
+        let Some(batch) = &self.batch else {
+            return Ok(());
+        };
+        let state = batch::recorded_state(&batch.phase, batch.hold.as_ref());
+        Err(OperatorError::new(
+            OperatorErrorKind::BatchAlreadyActive,
+            format!(
+                "batch {} is still {}: stop and close it (`serialstation batch stop`, then `batch close`) before starting another",
+                batch.id,
+                state.as_str()
+            ),
+        ))
+    }
+
+    fn install_batch(
+        &mut self,
+        start: &BatchStart,
+        plan: batch::BatchPlan,
+        phase: Phase,
+        hold: Option<HoldReason>,
+        counts: Reconciliation,
+    ) {
         self.batch = Some(ActiveBatch {
             id: start.batch,
             quantity: start.quantity,
@@ -77,15 +96,57 @@ impl Engine {
             reject_limit: start.product.consecutive_reject_limit,
             plan,
             phase,
-            hold: None,
+            hold,
             recorded: None,
             printing: PrintBuffer::new(start.first_message_id),
             tracker: ItemTracker::default(),
             streak: RejectStreak::default(),
-            counts: Reconciliation::default(),
+            counts,
             verified: HashSet::new(),
             stats: BatchStats::default(),
         });
+    }
+
+    /// Takes over a batch after a restart; it comes back held.
+    pub(super) fn recover(
+        &mut self,
+        recovery: BatchRecovery,
+        out: &mut Vec<Command>,
+    ) -> Result<(), OperatorError> {
+        self.refuse_if_active()?;
+        let BatchRecovery {
+            start,
+            counts,
+            stopping,
+        } = recovery;
+        if !counts.balances() {
+            return Err(OperatorError::new(
+                OperatorErrorKind::Unbalanced,
+                format!(
+                    "batch {} cannot be taken over, its serials are not all settled: {}; run the start-up recovery first",
+                    start.batch,
+                    counts.describe()
+                ),
+            ));
+        }
+        let remaining = u64::from(start.quantity).saturating_sub(counts.commissioned);
+        let check = BatchStart {
+            quantity: remaining.max(1) as u32,
+            pool_available: if remaining == 0 {
+                u64::MAX
+            } else {
+                start.pool_available
+            },
+            challenge_items: 0,
+            ..start.clone()
+        };
+        let plan = batch::check_start(&check, &self.devices.offline())?;
+        let phase = if stopping || remaining == 0 {
+            Phase::Stopping
+        } else {
+            Phase::Producing
+        };
+        self.install_batch(&start, plan, phase, Some(HoldReason::Recovered), counts);
         self.sync_recorded_state(out);
         Ok(())
     }
