@@ -30,6 +30,6 @@ fi
 # epcis-event-hash-generator is the reference implementation of the CBV 2.0
 # event hash (pinned: a test records this version's behaviour).
 "$venv/bin/python" -c 'import zxingcpp, pymodbus, PIL, numpy, jsonschema, epcis_event_hash_generator' 2>/dev/null || \
-  "$venv/bin/pip" install -q zxing-cpp pymodbus pillow numpy jsonschema==4.26.0 epcis-event-hash-generator==1.9.3
+  "$venv/bin/pip" install -q zxing-cpp pymodbus==3.16.1 pillow numpy jsonschema==4.26.0 epcis-event-hash-generator==1.9.3
 # One venv serves every test; the Modbus tests also look for it under this name.
 [ -e target/pyvenv-modbus ] || ln -s pyvenv target/pyvenv-modbus

@@ -338,3 +338,43 @@ async fn a_silent_plc_times_out_and_is_reported_down() {
         "{outcome:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fates_overwritten_while_away_are_reported_lost() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let registers = Arc::new(Mutex::new(PlcRegisters::new()));
+    for seq in 0..300 {
+        registers
+            .lock()
+            .expect("lock")
+            .record_fate(seq, FateCode::ExitedGood);
+    }
+    let (_stop, stop_rx) = oneshot::channel();
+    serve(listener, registers.clone(), stop_rx);
+    let (events_tx, mut events) = mpsc::channel(1024);
+    let mut config = PlcConfig::new(loopback_link("plc", address));
+    config.fate_cursor = Some(0);
+    let _plc = ModbusPlc::spawn(config, events_tx);
+    let lost = wait_for(&mut events, |kind| match kind {
+        DeviceEventKind::FatesLost { first_seq, count } => Some((*first_seq, *count)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        lost,
+        (0, 44),
+        "300 fates, a ring of 256: the oldest 44 are gone"
+    );
+    let mut seen = Vec::new();
+    while seen.len() < 256 {
+        seen.push(
+            wait_for(&mut events, |kind| match kind {
+                DeviceEventKind::ItemFate { seq, .. } => Some(*seq),
+                _ => None,
+            })
+            .await,
+        );
+    }
+    assert_eq!(seen, (44..300).collect::<Vec<_>>());
+}

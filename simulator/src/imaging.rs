@@ -76,7 +76,7 @@ pub fn render_print(job: &CameraJob, module_px: u32) -> Result<GrayFrame, String
         });
     };
     let (_size, _codewords, matrix) =
-        vision::encode::encode_matrix(&print.data, true, vision::SymbolShape::Square)
+        vision::encode::encode_matrix(&print.data, print.gs1, vision::SymbolShape::Square)
             .map_err(|e| e.to_string())?;
     let options = vision::RenderOptions {
         module_px,
@@ -156,7 +156,11 @@ pub fn shoot(job: &CameraJob, images: bool, module_px: u32) -> Shot {
     } else {
         let outcome = match &job.print {
             Some(p) => ReadOutcome::Read {
-                symbology: SymbologyId::GS1_DATAMATRIX,
+                symbology: if p.gs1 {
+                    SymbologyId::GS1_DATAMATRIX
+                } else {
+                    SymbologyId::DATAMATRIX
+                },
                 data: p.data.clone(),
                 grade: grade_of(40),
             },

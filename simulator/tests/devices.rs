@@ -276,12 +276,13 @@ async fn zpl_printer_and_image_camera() {
     let sim = Simulator::start(cfg).await.unwrap();
     let addrs = sim.addresses().clone();
     let mut printer = FrameClient::connect(addrs.printer, HostStatus::decode).await;
-    for n in 1..=3u32 {
+    // Three GS1 labels and one plain DataMatrix label (a controller bug the camera must show).
+    for n in 1..=4u32 {
         let label = ZplLabel {
             x: 50,
             y: 50,
             module_dots: 8,
-            gs1: true,
+            gs1: n != 4,
             data: gs1_data(n).into_bytes(),
         };
         printer
@@ -290,7 +291,7 @@ async fn zpl_printer_and_image_camera() {
     }
     printer.send(b"~HS").await;
     let hs = printer.next_ok().await;
-    assert_eq!(hs.formats_in_buffer, 3);
+    assert_eq!(hs.formats_in_buffer, 4);
     assert!(!hs.paused);
 
     let mut camera = FrameClient::connect(addrs.camera, ImageFrame::decode).await;
@@ -301,7 +302,7 @@ async fn zpl_printer_and_image_camera() {
     let mut plc = modbus(addrs.plc).await;
     command(&mut plc, PackMlCommand::Start).await;
     let mut decoded = Vec::new();
-    while decoded.len() < 4 {
+    while decoded.len() < 5 {
         if let ImageFrame::Image(img) = camera.next_ok().await {
             let text = if img.width == 0 {
                 None
@@ -312,15 +313,20 @@ async fn zpl_printer_and_image_camera() {
                     img.height as usize,
                 )
                 .ok()
-                .map(|s| s.text)
+                .map(|s| format!("{}{}", s.symbology_identifier, s.text))
             };
             decoded.push((img.seq, text));
         }
     }
-    assert_eq!(decoded[0], (0, Some(gs1_data(1))));
-    assert_eq!(decoded[1], (1, Some(gs1_data(2))));
-    assert_eq!(decoded[2], (2, Some(gs1_data(3))));
-    assert_eq!(decoded[3], (3, None), "no label left: blank item");
+    assert_eq!(decoded[0], (0, Some(format!("]d2{}", gs1_data(1)))));
+    assert_eq!(decoded[1], (1, Some(format!("]d2{}", gs1_data(2)))));
+    assert_eq!(decoded[2], (2, Some(format!("]d2{}", gs1_data(3)))));
+    assert_eq!(
+        decoded[3],
+        (3, Some(format!("]d1{}", gs1_data(4)))),
+        "plain DataMatrix label"
+    );
+    assert_eq!(decoded[4], (4, None), "no label left: blank item");
     printer.send(b"~HS").await;
     assert_eq!(printer.next_ok().await.formats_in_buffer, 0);
     sim.shutdown().await.unwrap();

@@ -12,6 +12,7 @@ fn job(defects: Vec<DefectChoice>) -> CameraJob {
         seq: 42,
         print: Some(PrintedItem {
             data: b"010950600013435217271231101234\x1d21SN00042".to_vec(),
+            gs1: true,
             defects,
         }),
         forced_no_read: false,

@@ -137,13 +137,19 @@ async fn controller_loop_over_real_sockets() {
     // Every item released carried a GOOD written for it; a GOOD that reached the PLC
     // after its item passed the gate (a loaded machine) rejected the item instead.
     let exited: BTreeSet<String> = truth.serials_exited_good().unwrap().into_iter().collect();
-    assert!(exited.is_subset(&good_serials), "{exited:?} vs {good_serials:?}");
+    assert!(
+        exited.is_subset(&good_serials),
+        "{exited:?} vs {good_serials:?}"
+    );
     for item in truth.items().unwrap() {
         if let Some(serial) = item.serial()
             && good_serials.contains(serial)
             && !exited.contains(serial)
         {
-            assert!(item.late_verdicts > 0 && item.exit == PhysicalExit::RejectBin, "{item:?}");
+            assert!(
+                item.late_verdicts > 0 && item.exit == PhysicalExit::RejectBin,
+                "{item:?}"
+            );
         }
     }
     assert!(!exited.is_empty());

@@ -473,7 +473,17 @@ impl PlcTask {
     async fn poll_fates(&mut self, context: &mut Context, gate_count: u32) -> Result<(), String> {
         let mut cursor = *self.fate_cursor.get_or_insert(gate_count);
         let behind = gate_count.wrapping_sub(cursor);
-        if behind == 0 || behind > u32::MAX / 2 {
+        if behind == 0 {
+            return Ok(());
+        }
+        if behind > u32::MAX / 2 {
+            // The count went backwards: the PLC program restarted or was reset.
+            self.fate_cursor = Some(gate_count);
+            self.emit(DeviceEventKind::ProtocolError(format!(
+                "PLC gate count went back from {cursor} to {gate_count} (PLC restarted?): fates of earlier items \
+                 must be resolved from the line's records; reporting resumes at seq {gate_count}"
+            )))
+            .await;
             return Ok(());
         }
         let ring = u32::from(FATE_RING_SLOTS);

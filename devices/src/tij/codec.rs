@@ -732,6 +732,35 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_message_fits_a_frame_even_when_every_byte_is_escaped() {
+        let command = TijCommand::QueueMessage {
+            id: u32::MAX,
+            data: vec![0x1D; MAX_DATA],
+        };
+        let bytes = command.encode();
+        assert!(bytes.len() - 1 <= MAX_LINE);
+        assert_eq!(
+            TijCommand::decode(&bytes),
+            Decoded::Message {
+                message: command,
+                consumed: bytes.len()
+            }
+        );
+        let too_long = TijCommand::QueueMessage {
+            id: 1,
+            data: vec![b'A'; MAX_DATA + 1],
+        }
+        .encode();
+        assert!(matches!(
+            TijCommand::decode(&too_long),
+            Decoded::Garbage {
+                error: TijCodecError::FieldTooLong { .. },
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn garbage_resyncs_at_next_cr() {
         let wire = b"\r\nXYZ|1|\rPRC|abc|\rPRC|5|\r";
         let (decoded, consumed) = decode_all(wire, TijReply::decode);

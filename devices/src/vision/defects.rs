@@ -370,6 +370,9 @@ pub fn damage_finder(image: &GrayImage, severity: f64, geometry: &ModuleGeometry
 /// seed: codeword errors for unused error correction.
 pub fn flip_modules(matrix: &ModuleMatrix, count: usize, seed: u64) -> ModuleMatrix {
     let mut out = matrix.clone();
+    if matrix.rows < 3 || matrix.cols < 3 {
+        return out;
+    }
     let mut rng = SeededRng::new(seed);
     let interior: Vec<usize> = (1..matrix.rows - 1)
         .flat_map(|r| (1..matrix.cols - 1).map(move |c| r * matrix.cols + c))

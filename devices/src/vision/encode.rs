@@ -62,27 +62,37 @@ pub fn encode_matrix(
     let size = choose_size(codewords.len(), shape)?;
     pad_codewords(&mut codewords, size.data_codewords);
     append_error_correction(&mut codewords, &size);
-    let matrix = draw(&size, &codewords);
+    let matrix = draw(&size, &codewords)?;
     Ok((size, codewords, matrix))
 }
 
 /// The ideal symbol for decoded data codewords: recomputes the error correction and
 /// places everything (used by grading to find codeword errors).
-pub fn ideal_symbol(size: &SymbolSize, data_codewords: &[u8]) -> (Vec<u8>, ModuleMatrix) {
+pub fn ideal_symbol(
+    size: &SymbolSize,
+    data_codewords: &[u8],
+) -> Result<(Vec<u8>, ModuleMatrix), VisionError> {
     let mut codewords = data_codewords.to_vec();
     codewords.resize(size.data_codewords, 0);
     append_error_correction(&mut codewords, size);
-    let matrix = draw(size, &codewords);
-    (codewords, matrix)
+    let matrix = draw(size, &codewords)?;
+    Ok((codewords, matrix))
 }
 
-fn draw(size: &SymbolSize, codewords: &[u8]) -> ModuleMatrix {
-    let layout = SymbolLayout::for_size(size);
-    ModuleMatrix {
+fn layout_of(size: &SymbolSize) -> Result<&'static SymbolLayout, VisionError> {
+    SymbolLayout::for_size(size).ok_or(VisionError::UnknownSymbolSize {
+        rows: size.rows,
+        cols: size.cols,
+    })
+}
+
+fn draw(size: &SymbolSize, codewords: &[u8]) -> Result<ModuleMatrix, VisionError> {
+    let layout = layout_of(size)?;
+    Ok(ModuleMatrix {
         rows: size.rows,
         cols: size.cols,
         modules: layout.draw(codewords),
-    }
+    })
 }
 
 /// The smallest size of the requested shape that holds `needed` data codewords.
@@ -126,7 +136,7 @@ pub fn choose_size(needed: usize, shape: SymbolShape) -> Result<SymbolSize, Visi
 /// the modules start with FNC1 and every Reed–Solomon block is consistent. In debug
 /// builds the symbol is also decoded by rxing and must come back as `]d2`.
 pub fn self_check_gs1(size: &SymbolSize, matrix: &ModuleMatrix) -> Result<(), VisionError> {
-    let layout = SymbolLayout::for_size(size);
+    let layout = layout_of(size)?;
     let codewords = layout.read_codewords(&matrix.modules);
     if codewords.first() != Some(&FNC1_CODEWORD) {
         return Err(VisionError::SelfCheck("first codeword is not FNC1".into()));

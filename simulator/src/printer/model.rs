@@ -11,6 +11,8 @@ use crate::faults::{FaultKind, FaultTable};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedMessage {
     pub id: u32,
+    /// Printed as a GS1 DataMatrix (FNC1 first); false = plain DataMatrix.
+    pub gs1: bool,
     /// The data to print: a GS1 element string in encoder form (GS separators).
     pub data: Vec<u8>,
 }
@@ -22,6 +24,7 @@ pub enum PrintDecision {
         id: u32,
         /// What actually went on the item (may differ from the message: wrong data).
         data: Vec<u8>,
+        gs1: bool,
         /// Send a print-complete notification for `id` (false for the silent repeat
         /// of a double print).
         notify: bool,
@@ -87,7 +90,19 @@ impl PrinterModel {
         self.batch_count = 0;
     }
 
+    /// Queues GS1 data (the TIJ printer's serialization field is GS1).
     pub fn queue(&mut self, id: u32, data: Vec<u8>, max_data: usize) -> Result<(), QueueError> {
+        self.queue_symbol(id, data, true, max_data)
+    }
+
+    /// Queues data printed as GS1 (`gs1`) or plain DataMatrix.
+    pub fn queue_symbol(
+        &mut self,
+        id: u32,
+        data: Vec<u8>,
+        gs1: bool,
+        max_data: usize,
+    ) -> Result<(), QueueError> {
         if data.len() > max_data {
             return Err(QueueError::DataTooLong);
         }
@@ -97,7 +112,7 @@ impl PrinterModel {
         if self.buffer.iter().any(|m| m.id == id) {
             return Err(QueueError::DuplicateId);
         }
-        self.buffer.push_back(QueuedMessage { id, data });
+        self.buffer.push_back(QueuedMessage { id, gs1, data });
         self.underrun = false;
         Ok(())
     }
@@ -158,6 +173,7 @@ impl PrinterModel {
         PrintDecision::Printed {
             id: message.id,
             data,
+            gs1: message.gs1,
             notify,
             faults: applied,
         }

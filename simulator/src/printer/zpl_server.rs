@@ -22,7 +22,10 @@ pub fn answer(core: &SharedCore, command: ZplCommand) -> Option<Vec<u8>> {
         ZplCommand::Label(label) => {
             let id = core.next_zpl_label_id;
             core.next_zpl_label_id = id.wrapping_add(1);
-            if let Err(e) = core.printer.queue(id, label.data, MAX_LABEL_DATA) {
+            if let Err(e) = core
+                .printer
+                .queue_symbol(id, label.data, label.gs1, MAX_LABEL_DATA)
+            {
                 core.note("printer", format!("label {id} refused: {e:?}"));
             }
             None

@@ -28,6 +28,8 @@ pub struct DefectChoice {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PrintedItem {
     pub data: Vec<u8>,
+    /// GS1 DataMatrix (FNC1 first) or plain DataMatrix.
+    pub gs1: bool,
     pub defects: Vec<DefectChoice>,
 }
 
@@ -133,6 +135,7 @@ impl LineCore {
             PrintDecision::Printed {
                 id,
                 data,
+                gs1,
                 notify,
                 faults,
             } => {
@@ -159,7 +162,8 @@ impl LineCore {
                             .collect(),
                     },
                 );
-                self.prints.insert(item_no, PrintedItem { data, defects });
+                self.prints
+                    .insert(item_no, PrintedItem { data, gs1, defects });
                 if notify {
                     out.printed_ids.push(id);
                 }

@@ -42,10 +42,11 @@ static LAYOUTS: [OnceLock<SymbolLayout>; SYMBOL_SIZES.len()] =
     [const { OnceLock::new() }; SYMBOL_SIZES.len()];
 
 impl SymbolLayout {
-    /// The cached layout of `size`.
-    pub fn for_size(size: &SymbolSize) -> &'static SymbolLayout {
-        let index = SYMBOL_SIZES.iter().position(|s| s == size).unwrap_or(0);
-        LAYOUTS[index].get_or_init(|| SymbolLayout::build(SYMBOL_SIZES[index]))
+    /// The cached layout of `size`; `None` for a size that is not in the ECC 200
+    /// table.
+    pub fn for_size(size: &SymbolSize) -> Option<&'static SymbolLayout> {
+        let index = SYMBOL_SIZES.iter().position(|s| s == size)?;
+        Some(LAYOUTS[index].get_or_init(|| SymbolLayout::build(SYMBOL_SIZES[index])))
     }
 
     fn build(size: SymbolSize) -> SymbolLayout {
@@ -302,7 +303,7 @@ mod tests {
     #[test]
     fn every_codeword_bit_is_placed_exactly_once() {
         for size in SYMBOL_SIZES {
-            let layout = SymbolLayout::for_size(&size);
+            let layout = SymbolLayout::for_size(&size).unwrap();
             let mut seen = vec![0u8; size.total_codewords() * 8];
             for role in &layout.roles {
                 if let ModuleRole::Data { codeword, bit } = *role {

@@ -192,8 +192,12 @@ pub fn grade(
         }
     };
     let size = located.size;
-    let layout = SymbolLayout::for_size(&size);
-    let (ideal_codewords, ideal) = ideal_symbol(&size, &decoded.data_codewords);
+    let (Some(layout), Ok((ideal_codewords, ideal))) = (
+        SymbolLayout::for_size(&size),
+        ideal_symbol(&size, &decoded.data_codewords),
+    ) else {
+        return GradeReport::failed(options, true, "the symbol size is not an ECC 200 size");
+    };
     let samples = ReflectanceSamples::measure(
         &image,
         &located.grid,
