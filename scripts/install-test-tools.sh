@@ -12,6 +12,7 @@ need_apt=()
 command -v zint >/dev/null 2>&1 || need_apt+=(zint)
 command -v dmtxread >/dev/null 2>&1 || need_apt+=(dmtx-utils)
 command -v xmllint >/dev/null 2>&1 || need_apt+=(libxml2-utils)
+command -v mbpoll >/dev/null 2>&1 || need_apt+=(mbpoll)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

@@ -40,7 +40,7 @@ pub fn locate_where<T>(
     let threshold = otsu_threshold(image.pixels);
     // Coarse to fine: search a small min-pooled image first (cheap, keeps thin ink
     // connected), then finer ones if nothing was found.
-    let coarsest = (((image.width * image.height) as f64 / 20_000.0)
+    let coarsest = (((image.width * image.height) as f64 / 8_000.0)
         .sqrt()
         .ceil() as usize)
         .clamp(1, 8);
