@@ -15,6 +15,7 @@ pub mod model;
 pub mod plc;
 pub mod printer;
 pub mod runtime;
+pub mod site_server;
 
 pub use config::SimConfig;
 pub use control::{Control, ControlRequest};

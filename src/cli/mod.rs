@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 pub mod audit;
 pub mod config;
+pub mod demo;
 pub mod gs1;
 pub mod pool;
 pub mod product;
@@ -44,6 +45,15 @@ pub enum Command {
     /// GS1 DataMatrix: encode, decode and grade.
     #[command(subcommand)]
     Vision(vision::VisionCommand),
+    /// The main job: a demonstration session in a working directory it names.
+    Demo(demo::DemoArgs),
+}
+
+impl Cli {
+    /// Parses a full argument list (program name first), as the demo does in-process.
+    pub fn try_parse_from_args(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(args)
+    }
 }
 
 /// Runs the command line and returns the process exit code.
@@ -56,6 +66,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    dispatch(cli)
+}
+
+/// Runs one parsed command.
+pub fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Gs1(cmd) => gs1::run(cmd),
         Command::Pool(cmd) => pool::run(cmd, &cli.db),
@@ -63,5 +78,6 @@ pub fn main() -> ExitCode {
         Command::Product(cmd) => product::run(cmd, &cli.db),
         Command::Audit(cmd) => audit::run(cmd, &cli.db),
         Command::Vision(cmd) => vision::run(cmd),
+        Command::Demo(args) => demo::run(args),
     }
 }

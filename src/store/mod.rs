@@ -18,6 +18,7 @@ pub mod actor;
 pub mod audit;
 pub mod batches;
 pub mod clock;
+pub mod line_records;
 pub mod error;
 pub mod outbox;
 pub mod products;

@@ -24,7 +24,7 @@ use crate::store::error::{SqlContext, StoreError, StoreResult};
 use crate::store::state::{ALLOWED_TRANSITIONS, SerialState};
 
 /// The schema version this program writes.
-pub const LATEST_VERSION: i64 = 1;
+pub const LATEST_VERSION: i64 = 2;
 
 struct Migration {
     version: i64,
@@ -38,6 +38,11 @@ const MIGRATIONS: &[Migration] = &[Migration {
     description: "clients, products, pools, serials with state guards, batches, items, audit trail, outbox",
     sql: V1_SQL,
     seed: seed_serial_states,
+}, Migration {
+    version: 2,
+    description: "line records: printer messages, item serial text and fate",
+    sql: crate::store::line_records::V2_SQL,
+    seed: crate::store::line_records::seed_nothing,
 }];
 
 const V1_SQL: &str = r#"

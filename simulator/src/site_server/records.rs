@@ -1,0 +1,338 @@
+//! The simulated site server's ground truth: every event it accepted, every EPC of
+//! those events, its capture jobs, the serial numbers it issued, and how many
+//! duplicates it refused, in one SQLite file, with a reader API for tests.
+//!
+//! A capture is one transaction: with `rollback` behaviour either every event of the
+//! document is stored or none; with `proceed` the new events are stored and the
+//! others reported. An event whose ID is already stored is never stored again.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::parse::CapturedEvent;
+
+/// Why the ground truth could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("site server database: {what}: {source}")]
+pub struct RecordsError {
+    what: &'static str,
+    #[source]
+    source: rusqlite::Error,
+}
+
+trait Context<T> {
+    fn context(self, what: &'static str) -> Result<T, RecordsError>;
+}
+
+impl<T> Context<T> for rusqlite::Result<T> {
+    fn context(self, what: &'static str) -> Result<T, RecordsError> {
+        self.map_err(|source| RecordsError { what, source })
+    }
+}
+
+/// RFC 7807 problem type for an event that is already stored.
+pub const ALREADY_EXISTS: &str = "epcisException:ResourceAlreadyExistsException";
+/// RFC 7807 problem type for an event the site server refuses.
+pub const VALIDATION: &str = "epcisException:ValidationException";
+
+/// One error of a capture job (an RFC 7807 problem object).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CaptureProblem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    /// The event ID the problem is about.
+    pub instance: Option<String>,
+}
+
+/// A capture job as `GET /capture/{id}` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureJobRecord {
+    pub capture_id: String,
+    pub created_at: String,
+    pub finished_at: String,
+    pub success: bool,
+    pub error_behaviour: String,
+    pub errors: Vec<CaptureProblem>,
+}
+
+/// One accepted event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub event_id: String,
+    pub action: String,
+    pub biz_step: String,
+    pub disposition: String,
+    pub epc_count: u64,
+    /// The capture job (or `epcis12` request) that brought it.
+    pub capture_id: String,
+}
+
+/// What a capture did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CaptureOutcome {
+    pub stored: usize,
+    pub problems: Vec<CaptureProblem>,
+}
+
+/// The ground-truth database.
+pub struct SiteRecords {
+    conn: Connection,
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS events (
+    event_id    TEXT PRIMARY KEY,
+    fingerprint INTEGER NOT NULL,
+    action      TEXT NOT NULL,
+    biz_step    TEXT NOT NULL,
+    disposition TEXT NOT NULL,
+    epc_count   INTEGER NOT NULL,
+    capture_id  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS event_epcs (
+    event_id TEXT NOT NULL,
+    epc      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS capture_jobs (
+    capture_id      TEXT PRIMARY KEY,
+    created_at      TEXT NOT NULL,
+    finished_at     TEXT NOT NULL,
+    success         INTEGER NOT NULL,
+    error_behaviour TEXT NOT NULL,
+    errors          TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS serial_counters (
+    gtin TEXT PRIMARY KEY,
+    next INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"#;
+
+impl SiteRecords {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<SiteRecords, RecordsError> {
+        let conn = Connection::open(path).context("opening the database file")?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            .context("setting the journal mode")?;
+        conn.execute_batch(SCHEMA).context("creating the tables")?;
+        Ok(SiteRecords { conn })
+    }
+
+    /// Stores a capture (see the module doc) and its job record.
+    pub fn capture(
+        &mut self,
+        capture_id: &str,
+        created_at: &str,
+        events: &[CapturedEvent],
+        proceed_on_error: bool,
+    ) -> Result<CaptureOutcome, RecordsError> {
+        let tx = self.conn.transaction().context("starting a capture")?;
+        let mut outcome = CaptureOutcome::default();
+        let mut accepted: Vec<(String, &CapturedEvent)> = Vec::with_capacity(events.len());
+        let mut duplicates = 0i64;
+        {
+            let mut lookup = tx
+                .prepare_cached("SELECT fingerprint FROM events WHERE event_id = ?1")
+                .context("checking event IDs")?;
+            let mut seen_here = std::collections::HashSet::new();
+            for (index, event) in events.iter().enumerate() {
+                let event_id = event
+                    .event_id
+                    .clone()
+                    .unwrap_or_else(|| format!("urn:uuid:00000000-0000-4000-8000-{capture_id:0>8}{index:04}"));
+                let stored: Option<i64> = lookup
+                    .query_row([&event_id], |r| r.get(0))
+                    .optional()
+                    .context("checking event IDs")?;
+                let fingerprint = event.fingerprint as i64;
+                let problem = match stored {
+                    Some(f) if f == fingerprint => Some((ALREADY_EXISTS, "event already captured; stored once".to_string())),
+                    Some(_) => Some((VALIDATION, "event ID already used by a different event; refused".to_string())),
+                    None if !seen_here.insert(event_id.clone()) => Some((ALREADY_EXISTS, "event appears twice in one document; stored once".to_string())),
+                    None => None,
+                };
+                match problem {
+                    Some((kind, title)) => {
+                        if kind == ALREADY_EXISTS {
+                            duplicates += 1;
+                        }
+                        outcome.problems.push(CaptureProblem {
+                            kind: kind.to_string(),
+                            title,
+                            instance: Some(event_id),
+                        });
+                    }
+                    None => accepted.push((event_id, event)),
+                }
+            }
+        }
+        let store_accepted = outcome.problems.is_empty() || proceed_on_error;
+        if store_accepted {
+            let mut insert_event = tx
+                .prepare_cached(
+                    "INSERT INTO events (event_id, fingerprint, action, biz_step, disposition, epc_count, capture_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .context("storing events")?;
+            let mut insert_epc = tx
+                .prepare_cached("INSERT INTO event_epcs (event_id, epc) VALUES (?1, ?2)")
+                .context("storing EPCs")?;
+            for (event_id, event) in &accepted {
+                insert_event
+                    .execute(params![
+                        event_id,
+                        event.fingerprint as i64,
+                        event.action,
+                        event.biz_step,
+                        event.disposition,
+                        event.epcs.len() as i64,
+                        capture_id
+                    ])
+                    .context("storing events")?;
+                for epc in &event.epcs {
+                    insert_epc.execute(params![event_id, epc]).context("storing EPCs")?;
+                }
+            }
+            outcome.stored = accepted.len();
+        }
+        if duplicates > 0 {
+            tx.execute(
+                "INSERT INTO counters (name, value) VALUES ('duplicates_refused', ?1)
+                 ON CONFLICT(name) DO UPDATE SET value = value + ?1",
+                [duplicates],
+            )
+            .context("counting duplicates")?;
+        }
+        let errors = serde_json::to_string(&outcome.problems).unwrap_or_else(|_| "[]".into());
+        tx.execute(
+            "INSERT INTO capture_jobs (capture_id, created_at, finished_at, success, error_behaviour, errors)
+             VALUES (?1, ?2, ?2, ?3, ?4, ?5)",
+            params![
+                capture_id,
+                created_at,
+                outcome.problems.is_empty(),
+                if proceed_on_error { "proceed" } else { "rollback" },
+                errors
+            ],
+        )
+        .context("recording the capture job")?;
+        tx.commit().context("committing a capture")?;
+        Ok(outcome)
+    }
+
+    /// Issues `count` serial numbers for `gtin`, never issued before by this database.
+    pub fn issue_serials(&mut self, gtin: &str, count: u32) -> Result<Vec<String>, RecordsError> {
+        let tx = self.conn.transaction().context("issuing serials")?;
+        let next: i64 = tx
+            .query_row("SELECT next FROM serial_counters WHERE gtin = ?1", [gtin], |r| r.get(0))
+            .optional()
+            .context("issuing serials")?
+            .unwrap_or(100_000_001);
+        tx.execute(
+            "INSERT INTO serial_counters (gtin, next) VALUES (?1, ?2)
+             ON CONFLICT(gtin) DO UPDATE SET next = ?2",
+            params![gtin, next + i64::from(count)],
+        )
+        .context("issuing serials")?;
+        tx.commit().context("issuing serials")?;
+        Ok((next..next + i64::from(count)).map(|n| n.to_string()).collect())
+    }
+
+    /// A capture job by ID.
+    pub fn capture_job(&self, capture_id: &str) -> Result<Option<CaptureJobRecord>, RecordsError> {
+        self.conn
+            .query_row(
+                "SELECT capture_id, created_at, finished_at, success, error_behaviour, errors
+                 FROM capture_jobs WHERE capture_id = ?1",
+                [capture_id],
+                |r| {
+                    let errors: String = r.get(5)?;
+                    Ok(CaptureJobRecord {
+                        capture_id: r.get(0)?,
+                        created_at: r.get(1)?,
+                        finished_at: r.get(2)?,
+                        success: r.get(3)?,
+                        error_behaviour: r.get(4)?,
+                        errors: serde_json::from_str(&errors).unwrap_or_default(),
+                    })
+                },
+            )
+            .optional()
+            .context("reading a capture job")
+    }
+
+    /// Every accepted event, in the order it was stored.
+    pub fn events(&self) -> Result<Vec<StoredEvent>, RecordsError> {
+        let what = "reading events";
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT event_id, action, biz_step, disposition, epc_count, capture_id
+                 FROM events ORDER BY rowid",
+            )
+            .context(what)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(StoredEvent {
+                    event_id: r.get(0)?,
+                    action: r.get(1)?,
+                    biz_step: r.get(2)?,
+                    disposition: r.get(3)?,
+                    epc_count: r.get(4)?,
+                    capture_id: r.get(5)?,
+                })
+            })
+            .context(what)?;
+        rows.map(|r| r.context(what)).collect()
+    }
+
+    /// EPCs of every accepted event with this bizStep word, in capture order (an EPC
+    /// listed twice means the site server got it twice).
+    pub fn epcs_with_biz_step(&self, biz_step: &str) -> Result<Vec<String>, RecordsError> {
+        let what = "reading EPCs";
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT x.epc FROM event_epcs x JOIN events e ON e.event_id = x.event_id
+                 WHERE e.biz_step = ?1 ORDER BY x.rowid",
+            )
+            .context(what)?;
+        let rows = stmt.query_map([biz_step], |r| r.get(0)).context(what)?;
+        rows.map(|r| r.context(what)).collect()
+    }
+
+    /// EPCs commissioned.
+    pub fn commissioned_epcs(&self) -> Result<Vec<String>, RecordsError> {
+        self.epcs_with_biz_step("commissioning")
+    }
+    /// EPCs decommissioned.
+    pub fn decommissioned_epcs(&self) -> Result<Vec<String>, RecordsError> {
+        self.epcs_with_biz_step("decommissioning")
+    }
+    /// EPCs destroyed.
+    pub fn destroyed_epcs(&self) -> Result<Vec<String>, RecordsError> {
+        self.epcs_with_biz_step("destroying")
+    }
+
+    /// Number of EPC rows over all accepted events.
+    pub fn epc_count(&self) -> Result<u64, RecordsError> {
+        self.conn
+            .query_row("SELECT count(*) FROM event_epcs", [], |r| r.get(0))
+            .context("counting EPCs")
+    }
+
+    /// How many identical events were refused as duplicates.
+    pub fn duplicates_refused(&self) -> Result<u64, RecordsError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM counters WHERE name = 'duplicates_refused'", [], |r| r.get(0))
+            .optional()
+            .context("reading the duplicate count")?
+            .unwrap_or(0))
+    }
+}

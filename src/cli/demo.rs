@@ -1,0 +1,187 @@
+//! `serialstation demo`: the main job, a scripted session an operator can follow
+//! on an embedded SQLite store in a working directory it names. Each step is the
+//! command an operator would type, run in-process, so the demo shows the real
+//! commands and their real output: load the example clients, generate a serial
+//! pool, reserve a serial for a sample code, check the code, print it as a GS1
+//! DataMatrix, decode and grade it, show the pool and verify the audit trail.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::config::model::TemplateAi;
+use crate::gs1::{ElementString, Gs1Date};
+use crate::store::{Actor, NewBatch, SerialState, Store};
+
+/// The example client files, embedded so the demo runs from any directory.
+const EXAMPLE_CLIENTS: &[(&str, &str)] = &[
+    ("acme.toml", include_str!("../../config/clients/acme.toml")),
+    ("nordpharma.toml", include_str!("../../config/clients/nordpharma.toml")),
+];
+
+/// The product the demo works with (from `acme.toml`).
+const DEMO_GTIN: &str = "09506000134352";
+
+/// Marks a folder as the demo's own, so a later run may reset it.
+const MARKER: &str = ".serialstation-demo";
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Working directory for the demo's store, configuration and images. It is
+    /// created, or reset if an earlier demo made it.
+    #[arg(long, default_value = "serialstation-demo")]
+    pub workdir: PathBuf,
+    /// Serials to generate into the demo pool.
+    #[arg(long, default_value_t = 100_000)]
+    pub pool_size: u64,
+}
+
+pub fn run(args: DemoArgs) -> ExitCode {
+    match run_demo(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("demo failed: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_demo(args: &DemoArgs) -> Result<(), String> {
+    let workdir = prepare_workdir(&args.workdir)?;
+    let db = workdir.join("serialstation.sqlite");
+    let config_dir = workdir.join("config");
+    println!("serialstation demo: working directory {}", workdir.display());
+    println!("store: {} (SQLite)\n", db.display());
+
+    let db_arg = db.display().to_string();
+    let config_arg = config_dir.display().to_string();
+    let step = |argv: &[&str]| run_step(&db_arg, argv);
+
+    step(&["config", "check", &config_arg])?;
+    step(&["config", "load", &config_arg])?;
+    step(&["product", "list"])?;
+    let count = args.pool_size.to_string();
+    step(&[
+        "pool", "generate", "--gtin", DEMO_GTIN, "--count", &count, "--random", "--length", "12",
+        "--alphabet", "alphanumeric",
+    ])?;
+
+    let code = reserve_sample_code(&db)?;
+    let hri = code.to_hri();
+    let png = workdir.join("sample-code.png").display().to_string();
+    step(&["gs1", "check", &hri])?;
+    step(&["gs1", "convert", &hri, "--to", "dl"])?;
+    step(&["vision", "encode", &hri, "-o", &png])?;
+    step(&["vision", "decode", &png])?;
+    step(&["pool", "status"])?;
+    step(&["audit", "verify"])?;
+
+    println!("demo complete: every step succeeded. Look around with:");
+    println!("  serialstation --db {db_arg} audit list");
+    println!("  serialstation --db {db_arg} pool status --json");
+    Ok(())
+}
+
+/// Runs one `serialstation` command in-process, echoing it like a shell would.
+fn run_step(db: &str, argv: &[&str]) -> Result<(), String> {
+    println!("$ serialstation {}", argv.join(" "));
+    let mut full = vec!["serialstation", "--db", db];
+    full.extend_from_slice(argv);
+    let cli = super::Cli::try_parse_from_args(&full).map_err(|e| e.to_string())?;
+    let code = super::dispatch(cli);
+    println!();
+    if code == ExitCode::SUCCESS {
+        Ok(())
+    } else {
+        Err(format!("step `serialstation {}` failed", argv.join(" ")))
+    }
+}
+
+/// Creates the working directory with the example configuration; an earlier
+/// demo's directory (it carries the marker file) is reset, anything else is left
+/// alone and refused.
+fn prepare_workdir(dir: &Path) -> Result<PathBuf, String> {
+    if dir.exists() {
+        if !dir.join(MARKER).exists() {
+            return Err(format!(
+                "{} exists and was not made by the demo; name another with --workdir",
+                dir.display()
+            ));
+        }
+        std::fs::remove_dir_all(dir)
+            .map_err(|e| format!("cannot reset {}: {e}", dir.display()))?;
+    }
+    let config_dir = dir.join("config");
+    std::fs::create_dir_all(&config_dir)
+        .map_err(|e| format!("cannot create {}: {e}", config_dir.display()))?;
+    std::fs::write(dir.join(MARKER), "made by `serialstation demo`; reset by its next run\n")
+        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    for (name, text) in EXAMPLE_CLIENTS {
+        let path = config_dir.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    std::fs::canonicalize(dir).map_err(|e| format!("cannot resolve {}: {e}", dir.display()))
+}
+
+/// Opens a sample batch, reserves one serial for it (write-ahead, as the line
+/// does), and builds the product's code for it. The sample serial is then
+/// invalidated: it is printed on paper, never on a pack, so it must never be
+/// used again.
+fn reserve_sample_code(db: &Path) -> Result<ElementString, String> {
+    let mut store = Store::open(db).map_err(|e| e.to_string())?;
+    let actor = Actor::current_os_user();
+    let gtin = crate::gs1::Gtin::parse(DEMO_GTIN).map_err(|e| e.to_string())?;
+    let product = store
+        .product(&gtin)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("product {DEMO_GTIN} is not in the store"))?;
+    let expiry = expiry_two_years_ahead();
+    let lot = "DEMO-SAMPLE".to_string();
+    let batch = store
+        .create_batch(
+            &NewBatch { gtin: gtin.clone(), lot: lot.clone(), expiry: expiry.clone(), quantity: 1 },
+            &actor,
+        )
+        .map_err(|e| e.to_string())?;
+    let serials = store.allocate_block(batch, &gtin, 1, &actor).map_err(|e| e.to_string())?;
+    let sample = serials.first().ok_or("the pool is empty")?;
+    println!(
+        "reserved serial {} for a sample code (batch {}, lot {lot}, expiry {expiry})",
+        sample.serial, batch.0
+    );
+    let mut pairs = Vec::new();
+    for field in &product.code_template {
+        let value = match field {
+            TemplateAi::Gtin => gtin.as_str().to_string(),
+            TemplateAi::Expiry => expiry.clone(),
+            TemplateAi::ProductionDate => continue,
+            TemplateAi::Lot => lot.clone(),
+            TemplateAi::Serial => sample.serial.clone(),
+            TemplateAi::Nhrn(_) => product
+                .nhrn
+                .get(&field.ai())
+                .cloned()
+                .ok_or_else(|| format!("product {DEMO_GTIN} has no value for AI ({})", field.ai()))?,
+        };
+        pairs.push((field.ai(), value));
+    }
+    let code = ElementString::from_pairs(pairs).map_err(|e| e.to_string())?;
+    store
+        .transition_serials(&[sample.id], SerialState::SnInvalid, "sample code printed on paper", &actor)
+        .map_err(|e| e.to_string())?;
+    println!("code: {}\n", code.to_hri());
+    Ok(code)
+}
+
+/// The last day of the month two years from now, as YYMMDD.
+fn expiry_two_years_ahead() -> String {
+    let now = crate::store::clock::format_unix_ms(crate::store::clock::now_unix_ms());
+    let year: i32 = now.get(0..4).and_then(|y| y.parse().ok()).unwrap_or(2026) + 2;
+    let month: u8 = now.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(12);
+    let date = Gs1Date {
+        year,
+        month,
+        day: crate::gs1::date::days_in_month(year, month),
+        day_was_zero: false,
+    };
+    date.to_yymmdd()
+}
