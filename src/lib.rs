@@ -14,7 +14,10 @@ pub use serialstation_gs1 as gs1;
 
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod line;
 pub mod pool;
+pub mod report;
+pub mod station;
 pub mod store;
 pub mod upload;

@@ -15,7 +15,10 @@ use crate::store::{Actor, NewBatch, SerialState, Store};
 /// The example client files, embedded so the demo runs from any directory.
 const EXAMPLE_CLIENTS: &[(&str, &str)] = &[
     ("acme.toml", include_str!("../../config/clients/acme.toml")),
-    ("nordpharma.toml", include_str!("../../config/clients/nordpharma.toml")),
+    (
+        "nordpharma.toml",
+        include_str!("../../config/clients/nordpharma.toml"),
+    ),
 ];
 
 /// The product the demo works with (from `acme.toml`).
@@ -49,7 +52,10 @@ fn run_demo(args: &DemoArgs) -> Result<(), String> {
     let workdir = prepare_workdir(&args.workdir)?;
     let db = workdir.join("serialstation.sqlite");
     let config_dir = workdir.join("config");
-    println!("serialstation demo: working directory {}", workdir.display());
+    println!(
+        "serialstation demo: working directory {}",
+        workdir.display()
+    );
     println!("store: {} (SQLite)\n", db.display());
 
     let db_arg = db.display().to_string();
@@ -61,14 +67,26 @@ fn run_demo(args: &DemoArgs) -> Result<(), String> {
     step(&["product", "list"])?;
     let count = args.pool_size.to_string();
     step(&[
-        "pool", "generate", "--gtin", DEMO_GTIN, "--count", &count, "--random", "--length", "12",
-        "--alphabet", "alphanumeric",
+        "pool",
+        "generate",
+        "--gtin",
+        DEMO_GTIN,
+        "--count",
+        &count,
+        "--random",
+        "--length",
+        "12",
+        "--alphabet",
+        "alphanumeric",
     ])?;
 
     let code = reserve_sample_code(&db)?;
     let hri = code.to_hri();
     let png = workdir.join("sample-code.png").display().to_string();
     step(&["gs1", "check", &hri])?;
+    // What an operator sees when a code is wrong: a check digit off by one.
+    let bad = hri.replacen("(01)09506000134352", "(01)09506000134353", 1);
+    run_step_expecting_failure(&db_arg, &["gs1", "check", &bad])?;
     step(&["gs1", "convert", &hri, "--to", "dl"])?;
     step(&["vision", "encode", &hri, "-o", &png])?;
     step(&["vision", "decode", &png])?;
@@ -81,19 +99,55 @@ fn run_demo(args: &DemoArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs one `serialstation` command in-process, echoing it like a shell would.
+/// Runs one `serialstation` command in-process, echoing it like a shell would;
+/// it must succeed.
 fn run_step(db: &str, argv: &[&str]) -> Result<(), String> {
-    println!("$ serialstation {}", argv.join(" "));
+    if run_command(db, argv)? {
+        Ok(())
+    } else {
+        Err(format!("step `serialstation {}` failed", shell_words(argv)))
+    }
+}
+
+/// Runs a command that must be refused (to show what an operator sees).
+fn run_step_expecting_failure(db: &str, argv: &[&str]) -> Result<(), String> {
+    if run_command(db, argv)? {
+        Err(format!(
+            "step `serialstation {}` should have been refused",
+            shell_words(argv)
+        ))
+    } else {
+        println!("(refused, as it should be)\n");
+        Ok(())
+    }
+}
+
+/// Runs one command in-process; true when it exited 0.
+fn run_command(db: &str, argv: &[&str]) -> Result<bool, String> {
+    println!("$ serialstation {}", shell_words(argv));
     let mut full = vec!["serialstation", "--db", db];
     full.extend_from_slice(argv);
     let cli = super::Cli::try_parse_from_args(&full).map_err(|e| e.to_string())?;
     let code = super::dispatch(cli);
     println!();
-    if code == ExitCode::SUCCESS {
-        Ok(())
-    } else {
-        Err(format!("step `serialstation {}` failed", argv.join(" ")))
-    }
+    Ok(code == ExitCode::SUCCESS)
+}
+
+/// The arguments as a shell command line an operator can paste.
+fn shell_words(argv: &[&str]) -> String {
+    argv.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:".contains(c))
+            {
+                (*a).to_string()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Creates the working directory with the example configuration; an earlier
@@ -107,14 +161,16 @@ fn prepare_workdir(dir: &Path) -> Result<PathBuf, String> {
                 dir.display()
             ));
         }
-        std::fs::remove_dir_all(dir)
-            .map_err(|e| format!("cannot reset {}: {e}", dir.display()))?;
+        std::fs::remove_dir_all(dir).map_err(|e| format!("cannot reset {}: {e}", dir.display()))?;
     }
     let config_dir = dir.join("config");
     std::fs::create_dir_all(&config_dir)
         .map_err(|e| format!("cannot create {}: {e}", config_dir.display()))?;
-    std::fs::write(dir.join(MARKER), "made by `serialstation demo`; reset by its next run\n")
-        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    std::fs::write(
+        dir.join(MARKER),
+        "made by `serialstation demo`; reset by its next run\n",
+    )
+    .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
     for (name, text) in EXAMPLE_CLIENTS {
         let path = config_dir.join(name);
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -138,11 +194,18 @@ fn reserve_sample_code(db: &Path) -> Result<ElementString, String> {
     let lot = "DEMO-SAMPLE".to_string();
     let batch = store
         .create_batch(
-            &NewBatch { gtin: gtin.clone(), lot: lot.clone(), expiry: expiry.clone(), quantity: 1 },
+            &NewBatch {
+                gtin: gtin.clone(),
+                lot: lot.clone(),
+                expiry: expiry.clone(),
+                quantity: 1,
+            },
             &actor,
         )
         .map_err(|e| e.to_string())?;
-    let serials = store.allocate_block(batch, &gtin, 1, &actor).map_err(|e| e.to_string())?;
+    let serials = store
+        .allocate_block(batch, &gtin, 1, &actor)
+        .map_err(|e| e.to_string())?;
     let sample = serials.first().ok_or("the pool is empty")?;
     println!(
         "reserved serial {} for a sample code (batch {}, lot {lot}, expiry {expiry})",
@@ -156,17 +219,20 @@ fn reserve_sample_code(db: &Path) -> Result<ElementString, String> {
             TemplateAi::ProductionDate => continue,
             TemplateAi::Lot => lot.clone(),
             TemplateAi::Serial => sample.serial.clone(),
-            TemplateAi::Nhrn(_) => product
-                .nhrn
-                .get(&field.ai())
-                .cloned()
-                .ok_or_else(|| format!("product {DEMO_GTIN} has no value for AI ({})", field.ai()))?,
+            TemplateAi::Nhrn(_) => product.nhrn.get(&field.ai()).cloned().ok_or_else(|| {
+                format!("product {DEMO_GTIN} has no value for AI ({})", field.ai())
+            })?,
         };
         pairs.push((field.ai(), value));
     }
     let code = ElementString::from_pairs(pairs).map_err(|e| e.to_string())?;
     store
-        .transition_serials(&[sample.id], SerialState::SnInvalid, "sample code printed on paper", &actor)
+        .transition_serials(
+            &[sample.id],
+            SerialState::SnInvalid,
+            "sample code printed on paper",
+            &actor,
+        )
         .map_err(|e| e.to_string())?;
     println!("code: {}\n", code.to_hri());
     Ok(code)

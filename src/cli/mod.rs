@@ -15,10 +15,19 @@ pub mod product;
 pub mod vision;
 
 #[derive(Parser, Debug)]
-#[command(name = "serialstation", version, about = "Line-side serialization station controller")]
+#[command(
+    name = "serialstation",
+    version,
+    about = "Line-side serialization station controller"
+)]
 pub struct Cli {
     /// The station's SQLite store (created if missing).
-    #[arg(long, global = true, env = "SERIALSTATION_DB", default_value = "serialstation.sqlite")]
+    #[arg(
+        long,
+        global = true,
+        env = "SERIALSTATION_DB",
+        default_value = "serialstation.sqlite"
+    )]
     pub db: std::path::PathBuf,
 
     #[command(subcommand)]

@@ -35,7 +35,7 @@ pub use actor::Actor;
 pub use audit::{AuditEntry, AuditVerification, BrokenAuditRow};
 pub use batches::{Batch, BatchId, BatchState, NewBatch};
 pub use error::{StoreError, StoreResult};
-pub use outbox::{OutboxEntry, OutboxId};
+pub use outbox::{ClientOutboxStatus, OutboxEntry, OutboxId};
 pub use serials::{
     AllocatedSerial, GenerateOutcome, ImportOutcome, ImportProblem, LineProblem, PoolStatus,
     PrinterProof, SerialId, SerialLine,

@@ -24,7 +24,7 @@ use crate::store::error::{SqlContext, StoreError, StoreResult};
 use crate::store::state::{ALLOWED_TRANSITIONS, SerialState};
 
 /// The schema version this program writes.
-pub const LATEST_VERSION: i64 = 2;
+pub const LATEST_VERSION: i64 = 3;
 
 struct Migration {
     version: i64,
@@ -43,6 +43,11 @@ const MIGRATIONS: &[Migration] = &[Migration {
     description: "line records: printer messages, item serial text and fate",
     sql: crate::store::line_records::V2_SQL,
     seed: crate::store::line_records::seed_nothing,
+}, Migration {
+    version: 3,
+    description: "outbox: capture ID of an in-flight capture",
+    sql: crate::store::outbox::V3_SQL,
+    seed: crate::store::outbox::seed_nothing_v3,
 }];
 
 const V1_SQL: &str = r#"

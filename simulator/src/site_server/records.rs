@@ -64,7 +64,7 @@ pub struct StoredEvent {
     pub action: String,
     pub biz_step: String,
     pub disposition: String,
-    pub epc_count: u64,
+    pub epc_count: i64,
     /// The capture job (or `epcis12` request) that brought it.
     pub capture_id: String,
 }
@@ -137,7 +137,7 @@ impl SiteRecords {
         let mut duplicates = 0i64;
         {
             let mut lookup = tx
-                .prepare_cached("SELECT fingerprint FROM events WHERE event_id = ?1")
+                .prepare("SELECT fingerprint FROM events WHERE event_id = ?1")
                 .context("checking event IDs")?;
             let mut seen_here = std::collections::HashSet::new();
             for (index, event) in events.iter().enumerate() {
@@ -174,13 +174,13 @@ impl SiteRecords {
         let store_accepted = outcome.problems.is_empty() || proceed_on_error;
         if store_accepted {
             let mut insert_event = tx
-                .prepare_cached(
+                .prepare(
                     "INSERT INTO events (event_id, fingerprint, action, biz_step, disposition, epc_count, capture_id)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .context("storing events")?;
             let mut insert_epc = tx
-                .prepare_cached("INSERT INTO event_epcs (event_id, epc) VALUES (?1, ?2)")
+                .prepare("INSERT INTO event_epcs (event_id, epc) VALUES (?1, ?2)")
                 .context("storing EPCs")?;
             for (event_id, event) in &accepted {
                 insert_event
@@ -320,14 +320,14 @@ impl SiteRecords {
     }
 
     /// Number of EPC rows over all accepted events.
-    pub fn epc_count(&self) -> Result<u64, RecordsError> {
+    pub fn epc_count(&self) -> Result<i64, RecordsError> {
         self.conn
             .query_row("SELECT count(*) FROM event_epcs", [], |r| r.get(0))
             .context("counting EPCs")
     }
 
     /// How many identical events were refused as duplicates.
-    pub fn duplicates_refused(&self) -> Result<u64, RecordsError> {
+    pub fn duplicates_refused(&self) -> Result<i64, RecordsError> {
         Ok(self
             .conn
             .query_row("SELECT value FROM counters WHERE name = 'duplicates_refused'", [], |r| r.get(0))

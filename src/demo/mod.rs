@@ -1,0 +1,1 @@
+//! The line demo (being written).

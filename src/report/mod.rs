@@ -1,0 +1,111 @@
+//! The batch reconciliation report: where every allocated serial of a batch ended
+//! up (allocated = commissioned + scrapped + sampled + invalidated + returned),
+//! rejects by reason, the grade distribution and the items' fates at the gate,
+//! read from the store; rendered as text for the operator or as JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::store::line_records::{BatchItemSummary, BatchSerialCounts};
+use crate::store::{BatchId, Store, StoreError};
+
+/// The report of one batch.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BatchReport {
+    pub batch: i64,
+    pub gtin: String,
+    pub lot: String,
+    pub expiry: String,
+    pub quantity: u64,
+    pub state: String,
+    pub serials: BatchSerialCounts,
+    pub balanced: bool,
+    pub items: BatchItemSummary,
+}
+
+impl BatchReport {
+    /// Reads the report of `batch` from the store.
+    pub fn build(store: &Store, batch: BatchId) -> Result<BatchReport, StoreError> {
+        let record = store
+            .batch(batch)?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no batch {}: list them with `serialstation batch list`", batch.0)))?;
+        let serials = store.batch_serial_counts(batch)?;
+        let items = store.batch_item_summary(batch)?;
+        let accounted = serials.commissioned
+            + serials.scrapped
+            + serials.sampled
+            + serials.invalidated
+            + serials.returned;
+        Ok(BatchReport {
+            batch: batch.0,
+            gtin: record.gtin,
+            lot: record.lot,
+            expiry: record.expiry,
+            quantity: record.quantity,
+            state: store
+                .batch_line_state(batch)?
+                .unwrap_or_else(|| record.state.as_str().to_string()),
+            balanced: serials.outstanding == 0 && accounted == serials.allocated,
+            serials,
+            items,
+        })
+    }
+
+    /// The report as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// The report as text for the operator.
+    pub fn to_text(&self) -> String {
+        let s = &self.serials;
+        let mut text = String::new();
+        let _ = writeln!(
+            text,
+            "batch {}: GTIN {} lot {} expiry {}, quantity {}, {}",
+            self.batch, self.gtin, self.lot, self.expiry, self.quantity, self.state
+        );
+        let _ = writeln!(
+            text,
+            "  serials: allocated {} = commissioned {} + scrapped {} + sampled {} + invalidated {} + returned {}  [{}]",
+            s.allocated,
+            s.commissioned,
+            s.scrapped,
+            s.sampled,
+            s.invalidated,
+            s.returned,
+            if self.balanced {
+                "balanced".to_string()
+            } else {
+                format!("NOT balanced: {} outstanding", s.outstanding)
+            }
+        );
+        let rejects: u64 = self.items.rejects_by_reason.values().sum();
+        let _ = writeln!(
+            text,
+            "  verdicts: {} good, {} rejected{}",
+            self.items.good,
+            rejects,
+            list(&self.items.rejects_by_reason, " (", ")")
+        );
+        let _ = writeln!(text, "  grades:{}", list_or_none(&self.items.grades));
+        let _ = writeln!(text, "  at the gate:{}", list_or_none(&self.items.fates));
+        text
+    }
+}
+
+fn list(map: &BTreeMap<String, u64>, open: &str, close: &str) -> String {
+    if map.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = map.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    format!("{open}{}{close}", parts.join(", "))
+}
+
+fn list_or_none(map: &BTreeMap<String, u64>) -> String {
+    if map.is_empty() {
+        " none".to_string()
+    } else {
+        list(map, " ", "")
+    }
+}

@@ -1,0 +1,17 @@
+//! The station runtime: the line engine wired to the store and the device drivers.
+//!
+//! [`config`] reads `config/line.toml` and derives the engine's tuning; [`devices`]
+//! starts the drivers; [`events`] turns driver reports into engine events and
+//! [`records`] turns engine transitions into store records (both pure);
+//! [`product`] builds the engine's product spec; [`runtime`] is the event loop that
+//! runs a batch with persistence before action.
+
+pub mod config;
+pub mod devices;
+pub mod events;
+pub mod product;
+pub mod records;
+pub mod runtime;
+
+pub use config::{StationConfig, StationConfigError};
+pub use runtime::{BatchOutcome, BatchRequest, Station, StationError};
