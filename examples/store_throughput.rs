@@ -52,7 +52,10 @@ fn fail(message: String) -> ! {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let count: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let count: u64 = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let block: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let dir = tempfile::tempdir().unwrap_or_else(|e| fail(format!("temp dir: {e}")));
     let gtin = Gtin::parse(GTIN).unwrap_or_else(|e| fail(format!("GTIN: {e}")));
@@ -83,15 +86,19 @@ fn main() {
         .load_client_config(&config, &actor)
         .unwrap_or_else(|e| fail(format!("loading the configuration: {e}")));
 
-    measured(&format!("import {count} serials from a file"), count, || {
-        let input = std::fs::File::open(&pool_file)
-            .unwrap_or_else(|e| fail(format!("opening the pool file: {e}")));
-        let lines = SerialFileReader::plain(BufReader::with_capacity(1 << 16, input));
-        match store.import_serials(&gtin, lines, "pool.txt", &actor) {
-            Ok(ImportOutcome::Imported { count: n }) if n == count => {}
-            other => fail(format!("import failed: {other:?}")),
-        }
-    });
+    measured(
+        &format!("import {count} serials from a file"),
+        count,
+        || {
+            let input = std::fs::File::open(&pool_file)
+                .unwrap_or_else(|e| fail(format!("opening the pool file: {e}")));
+            let lines = SerialFileReader::plain(BufReader::with_capacity(1 << 16, input));
+            match store.import_serials(&gtin, lines, "pool.txt", &actor) {
+                Ok(ImportOutcome::Imported { count: n }) if n == count => {}
+                other => fail(format!("import failed: {other:?}")),
+            }
+        },
+    );
 
     let batch = store
         .create_batch(

@@ -208,3 +208,90 @@ fn cli_import_of_a_csv_without_the_column_says_which_columns_exist() {
         "{stderr}"
     );
 }
+
+/// Imports `serials` (line i+1 holds serials[i]) through the library.
+fn import_lines(store: &mut Store, serials: &[String]) -> ImportOutcome {
+    let lines = serials.iter().enumerate().map(|(i, s)| {
+        Ok(serialstation::store::SerialLine {
+            line: i as u64 + 1,
+            serial: s.clone(),
+        })
+    });
+    store
+        .import_serials(&gtin(), lines, "inline", &actor())
+        .unwrap()
+}
+
+#[test]
+fn serials_already_in_the_pool_are_found_in_every_part_of_a_large_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_path, mut store) = store_with_products(dir.path());
+    // Scattered order, more rows than one insert statement takes.
+    let first: Vec<String> = (0..3000u64)
+        .map(|i| format!("E{:06}", (i * 7919) % 1_000_000))
+        .collect();
+    assert_eq!(
+        import_lines(&mut store, &first),
+        ImportOutcome::Imported { count: 3000 }
+    );
+    let mut second: Vec<String> = (0..3000u64)
+        .map(|i| format!("F{:06}", (i * 104_729) % 1_000_000))
+        .collect();
+    // Lines 11, 1501 and 2999 repeat serials of the first import; line 2000 repeats
+    // line 12 of this file, and line 2500 repeats a serial of both.
+    second[10] = first[2999].clone();
+    second[1500] = first[0].clone();
+    second[2998] = first[1234].clone();
+    second[1999] = second[11].clone();
+    second[2499] = first[1234].clone();
+    let ImportOutcome::Rejected { problems, total } = import_lines(&mut store, &second) else {
+        panic!("an import with serials already in the pool must be rejected");
+    };
+    let found: Vec<(u64, String)> = problems.into_iter().map(|p| (p.line, p.reason)).collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                11,
+                format!("{:?} is already in the pool (Unallocated)", first[2999])
+            ),
+            (
+                1501,
+                format!("{:?} is already in the pool (Unallocated)", first[0])
+            ),
+            (2000, format!("duplicate of line 12 ({:?})", second[11])),
+            (
+                2500,
+                format!("{:?} is already in the pool (Unallocated)", first[1234])
+            ),
+            (2999, format!("duplicate of line 2500 ({:?})", first[1234])),
+        ]
+    );
+    assert_eq!(total, 5);
+    assert_eq!(total(&store), 3000, "nothing of the second file");
+}
+
+#[test]
+fn pool_order_is_oldest_import_first_then_serial_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_path, mut store) = store_with_products(dir.path());
+    let first: Vec<String> = ["K3", "K1", "K2"].map(String::from).to_vec();
+    let second: Vec<String> = ["A9", "A1"].map(String::from).to_vec();
+    import_lines(&mut store, &first);
+    import_lines(&mut store, &second);
+    let batch = new_batch(&mut store, "LOT1");
+    let got: Vec<String> = store
+        .allocate_block(batch, &gtin(), 10, &actor())
+        .unwrap()
+        .into_iter()
+        .map(|a| a.serial)
+        .collect();
+    assert_eq!(got, ["K1", "K2", "K3", "A1", "A9"]);
+    for serial in &got {
+        let rec = store.find_serial(&gtin(), serial).unwrap().unwrap();
+        assert_eq!(
+            (rec.state, rec.batch),
+            (SerialState::Allocated, Some(batch))
+        );
+    }
+}

@@ -36,9 +36,30 @@ pub struct DemoArgs {
     /// Serials to generate into the demo pool.
     #[arg(long, default_value_t = 100_000)]
     pub pool_size: u64,
+    /// Run one real batch on the simulated line (see `crate::demo`).
+    #[arg(long)]
+    pub line: bool,
+    /// Items to commission in the line demo.
+    #[arg(long, default_value_t = 1_000)]
+    pub items: u32,
+    /// Line speed of the line demo, items per minute.
+    #[arg(long = "rate", default_value_t = 1_200.0)]
+    pub rate_per_min: f64,
+    /// Faults injected into the simulated line.
+    #[arg(long, value_enum, default_value = "default")]
+    pub faults: crate::demo::FaultLevel,
+    /// Line demo without rendering and decoding images (throughput mode).
+    #[arg(long)]
+    pub no_images: bool,
+    /// Seed of the simulated line.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 pub fn run(args: DemoArgs) -> ExitCode {
+    if args.line {
+        return crate::demo::run_line_demo_command(&args);
+    }
     match run_demo(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -26,9 +26,12 @@ pub struct BatchReport {
 impl BatchReport {
     /// Reads the report of `batch` from the store.
     pub fn build(store: &Store, batch: BatchId) -> Result<BatchReport, StoreError> {
-        let record = store
-            .batch(batch)?
-            .ok_or_else(|| StoreError::NotFound(format!("there is no batch {}: list them with `serialstation batch list`", batch.0)))?;
+        let record = store.batch(batch)?.ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "there is no batch {}: list them with `serialstation batch list`",
+                batch.0
+            ))
+        })?;
         let serials = store.batch_serial_counts(batch)?;
         let items = store.batch_item_summary(batch)?;
         let accounted = serials.commissioned

@@ -89,7 +89,9 @@ impl StationConfig {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| StationConfigError {
             file: file.clone(),
-            message: format!("cannot read the line configuration ({e}): check the path given to --config"),
+            message: format!(
+                "cannot read the line configuration ({e}): check the path given to --config"
+            ),
         })?;
         StationConfig::parse(&text, &file)
     }
@@ -116,7 +118,9 @@ impl StationConfig {
         ];
         for (name, value) in positive {
             if !(value.is_finite() && value > 0.0) {
-                return Err(format!("[line] {name} must be a positive number, got {value}"));
+                return Err(format!(
+                    "[line] {name} must be a positive number, got {value}"
+                ));
             }
         }
         if !(l.print_head_mm < l.camera_mm && l.camera_mm < l.reject_gate_mm) {
@@ -135,7 +139,9 @@ impl StationConfig {
     }
 
     fn counts(&self, mm: f64) -> u32 {
-        (mm * self.line.counts_per_mm).round().clamp(0.0, f64::from(u32::MAX / 4)) as u32
+        (mm * self.line.counts_per_mm)
+            .round()
+            .clamp(0.0, f64::from(u32::MAX / 4)) as u32
     }
 
     /// The engine's tuning for this line: the decision point at 80 % of the way from

@@ -42,22 +42,28 @@ pub fn translate(event: DeviceEvent) -> Translated {
         },
         DeviceEventKind::Link(LinkState::Down { reason }) => match device {
             Some(device) => Translated::Engine(Event::DeviceDown(device)),
-            None => Translated::Note(format!("unknown device {} went down: {reason}", event.device)),
+            None => Translated::Note(format!(
+                "unknown device {} went down: {reason}",
+                event.device
+            )),
         },
-        DeviceEventKind::ProtocolError(detail) => {
-            Translated::Note(format!("{}: garbage on the wire dropped: {detail}", event.device))
-        }
+        DeviceEventKind::ProtocolError(detail) => Translated::Note(format!(
+            "{}: garbage on the wire dropped: {detail}",
+            event.device
+        )),
         DeviceEventKind::PrintComplete { message_id } => {
             Translated::Engine(Event::PrintAcknowledged {
                 message_id: crate::line::MessageId(u64::from(message_id)),
             })
         }
-        DeviceEventKind::PrinterStatus(status) if !status.faults.is_empty() => Translated::Note(
-            format!("{}: {}", event.device, status.faults.join("; ")),
-        ),
+        DeviceEventKind::PrinterStatus(status) if !status.faults.is_empty() => {
+            Translated::Note(format!("{}: {}", event.device, status.faults.join("; ")))
+        }
         DeviceEventKind::PrinterStatus(_) => Translated::Nothing,
         DeviceEventKind::CameraResult(readout) => Translated::Engine(camera_event(readout)),
-        DeviceEventKind::LineStatus(status) => Translated::Engine(Event::PlcAlarms(alarms(&status))),
+        DeviceEventKind::LineStatus(status) => {
+            Translated::Engine(Event::PlcAlarms(alarms(&status)))
+        }
         DeviceEventKind::ItemFate { seq, fate } => match item_fate(fate) {
             Some(fate) => Translated::Engine(Event::ItemFateReported {
                 seq: Seq(seq),

@@ -177,7 +177,9 @@ impl Station {
             .set_consecutive_reject_limit(self.config.plc.consecutive_reject_limit)
             .await
         {
-            self.note(format!("could not set the PLC's consecutive-reject limit: {e}"));
+            self.note(format!(
+                "could not set the PLC's consecutive-reject limit: {e}"
+            ));
         }
         let status = self.read_plc().await?;
         self.camera_cursor = Some(status.camera_trigger_count);
@@ -194,7 +196,10 @@ impl Station {
         };
         let mut out = Vec::new();
         self.engine
-            .handle(Event::Operator(OperatorCommand::Start(Box::new(start))), &mut out)
+            .handle(
+                Event::Operator(OperatorCommand::Start(Box::new(start))),
+                &mut out,
+            )
             .map_err(|e| StationError::Refused(e.message))?;
         self.execute(out).await?;
 
@@ -237,10 +242,15 @@ impl Station {
                 }
             }
             let Some(status) = self.engine.status() else {
-                return Err(StationError::Refused("the batch disappeared from the engine".into()));
+                return Err(StationError::Refused(
+                    "the batch disappeared from the engine".into(),
+                ));
             };
             progress(&status);
-            if matches!(status.state, BatchState::Stopped | BatchState::ChallengeFailed) {
+            if matches!(
+                status.state,
+                BatchState::Stopped | BatchState::ChallengeFailed
+            ) {
                 return Ok(holds);
             }
             if status.counts.commissioned != last_progress.1 {
@@ -264,10 +274,16 @@ impl Station {
                 self.note(format!(
                     "nothing commissioned for {:?}: {}",
                     request.stall_timeout,
-                    if abandon { "abandoning items in flight" } else { "stopping the batch" }
+                    if abandon {
+                        "abandoning items in flight"
+                    } else {
+                        "stopping the batch"
+                    }
                 ));
                 let mut out = Vec::new();
-                let command = OperatorCommand::Stop { abandon_in_flight: abandon };
+                let command = OperatorCommand::Stop {
+                    abandon_in_flight: abandon,
+                };
                 match self.engine.handle(Event::Operator(command), &mut out) {
                     Ok(()) => self.execute(out).await?,
                     Err(e) => self.note(e.message),
@@ -433,7 +449,8 @@ impl Station {
         let Ok(status) = self.devices.plc.read_status().await else {
             return Ok(());
         };
-        self.feed(Event::PlcCounters(events::counters(&status))).await?;
+        self.feed(Event::PlcCounters(events::counters(&status)))
+            .await?;
         if let Some(cursor) = self.camera_cursor.as_mut() {
             let arrivals = events::camera_arrivals(cursor, &status, MAX_ARRIVALS_PER_POLL);
             for arrival in arrivals {
@@ -520,7 +537,9 @@ impl Station {
                         .queue_message(id, encoder_data.as_bytes())
                         .await
                         .map_err(|e| e.to_string()),
-                    Err(_) => Err(format!("message id {message_id} does not fit the printer's u32 ids")),
+                    Err(_) => Err(format!(
+                        "message id {message_id} does not fit the printer's u32 ids"
+                    )),
                 };
                 if let Err(e) = result {
                     self.printer_failed(format!("queueing message {message_id} failed: {e}"));
@@ -552,12 +571,9 @@ impl Station {
         let Some(line) = self.line.as_ref() else {
             return Ok(Vec::new());
         };
-        let serials = self.store.allocate_block(
-            line.batch,
-            &line.gtin,
-            count as usize,
-            &self.actor,
-        )?;
+        let serials =
+            self.store
+                .allocate_block(line.batch, &line.gtin, count as usize, &self.actor)?;
         Ok(serials.into_iter().map(|s| s.serial).collect())
     }
 

@@ -154,7 +154,9 @@ fn find_serial_row(tx: &Connection, pool: i64, serial: &str) -> StoreResult<Opti
     let row: Option<(i64, i64, Option<i64>)> = tx
         .prepare("SELECT id, state, batch_id FROM serials WHERE pool_id = ?1 AND serial = ?2")
         .context("looking up a serial")?
-        .query_row(params![pool, serial], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row(params![pool, serial], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()
         .context("looking up a serial")?;
     row.map(|(id, code, batch)| {
@@ -333,7 +335,13 @@ impl Store {
                         serial
                     ])
                     .context(&what)?;
-                    *tally.entry(if *good { "verdict_good" } else { "verdict_reject" }).or_default() += 1;
+                    *tally
+                        .entry(if *good {
+                            "verdict_good"
+                        } else {
+                            "verdict_reject"
+                        })
+                        .or_default() += 1;
                 }
                 LineRecord::ItemFate { seq, fate, serial } => {
                     tx.prepare(
@@ -396,7 +404,9 @@ impl Store {
             .prepare("SELECT state, COUNT(*) FROM serials WHERE batch_id = ?1 GROUP BY state")
             .context(&what)?;
         let rows = stmt
-            .query_map([batch.0], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+            .query_map([batch.0], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })
             .context(&what)?;
         for row in rows {
             let (code, n) = row.context(&what)?;
@@ -487,7 +497,9 @@ impl Store {
             )
             .context(&what)?;
         let rows = stmt
-            .query_map([batch.0], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .query_map([batch.0], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
             .context(&what)?;
         let mut out = Vec::new();
         for row in rows {

@@ -136,10 +136,9 @@ fn configure(conn: &Connection, shown: &str) -> StoreResult<()> {
     }
     conn.pragma_update(None, "synchronous", "FULL")
         .context("setting synchronous=FULL")?;
-    // Serials arrive in random order, so the unique index takes scattered inserts: a
-    // page cache that holds the index of a few million serials keeps an import from
-    // thrashing (measured: 1M serials 24 s with the 2 MiB default, 6 s with this, on
-    // a loaded machine). It is a ceiling, filled only as pages are used.
+    // A page cache that holds the serials and indexes of a large import keeps its
+    // transaction from spilling to the WAL before commit. It is a ceiling, filled only
+    // as pages are used.
     conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)
         .context("setting the page cache size")?;
     conn.pragma_update(None, "temp_store", "MEMORY")

@@ -101,9 +101,9 @@ impl Store {
         let what = "reading the outbox";
         let mut stmt = self
             .conn
-            .prepare(
-                &format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE state = 'pending' ORDER BY id LIMIT ?1"),
-            )
+            .prepare(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM outbox WHERE state = 'pending' ORDER BY id LIMIT ?1"
+            ))
             .context(what)?;
         let rows = stmt
             .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], entry_from_row)
@@ -165,7 +165,11 @@ impl Store {
     }
 
     /// Entries of `kind` for one batch, in order (for export).
-    pub fn outbox_entries_of_batch(&self, batch: BatchId, kind: &str) -> StoreResult<Vec<OutboxEntry>> {
+    pub fn outbox_entries_of_batch(
+        &self,
+        batch: BatchId,
+        kind: &str,
+    ) -> StoreResult<Vec<OutboxEntry>> {
         let what = "reading a batch's outbox entries";
         let mut stmt = self
             .conn
@@ -180,7 +184,11 @@ impl Store {
     }
 
     /// Records the capture ID the site server gave this entry's capture (or clears it).
-    pub fn set_outbox_capture_id(&mut self, id: OutboxId, capture_id: Option<&str>) -> StoreResult<()> {
+    pub fn set_outbox_capture_id(
+        &mut self,
+        id: OutboxId,
+        capture_id: Option<&str>,
+    ) -> StoreResult<()> {
         self.conn
             .execute(
                 "UPDATE outbox SET capture_id = ?1, updated_at = ?2 WHERE id = ?3",

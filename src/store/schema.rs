@@ -181,28 +181,28 @@ BEGIN
     SELECT RAISE(ABORT, 'a new serial must be Unassigned or Unallocated, with no batch and no return proof');
 END;
 
-CREATE TRIGGER serials_state_guard BEFORE UPDATE OF state ON serials
-WHEN NEW.state IS NOT OLD.state
- AND NOT EXISTS (SELECT 1 FROM serial_transitions WHERE from_state = OLD.state AND to_state = NEW.state)
+-- One trigger guards every change of state or batch, so an UPDATE pays for one trigger
+-- per row, not three. The checks run in this order, and the first that fails aborts:
+-- the transition must be in serial_transitions; Allocated->Unallocated needs a new proof
+-- row for this serial and batch; the batch is set only by Unallocated->Allocated and
+-- cleared only by that proven return.
+CREATE TRIGGER serials_change_guard BEFORE UPDATE OF state, batch_id ON serials
+WHEN NEW.state IS NOT OLD.state OR NEW.batch_id IS NOT OLD.batch_id
 BEGIN
-    SELECT RAISE(ABORT, 'illegal serial state transition');
-END;
-
-CREATE TRIGGER serials_return_needs_proof BEFORE UPDATE OF state ON serials
-WHEN OLD.state = 2 AND NEW.state = 1
- AND (NEW.return_proof_id IS NULL OR NEW.return_proof_id IS OLD.return_proof_id
-      OR NOT EXISTS (SELECT 1 FROM serial_returns r
-                     WHERE r.id = NEW.return_proof_id AND r.serial_id = OLD.id AND r.batch_id = OLD.batch_id))
-BEGIN
-    SELECT RAISE(ABORT, 'an allocated serial returns to the pool only with printer proof that it was never printed');
-END;
-
-CREATE TRIGGER serials_batch_guard BEFORE UPDATE OF state, batch_id ON serials
-WHEN (NEW.batch_id IS NOT OLD.batch_id OR (OLD.state = 1 AND NEW.state = 2))
- AND NOT ((OLD.state = 1 AND NEW.state = 2 AND OLD.batch_id IS NULL AND NEW.batch_id IS NOT NULL)
-          OR (OLD.state = 2 AND NEW.state = 1 AND NEW.batch_id IS NULL))
-BEGIN
-    SELECT RAISE(ABORT, 'a serial is bound to a batch only when allocated and unbound only by a proven return');
+    SELECT CASE
+        WHEN NEW.state IS NOT OLD.state
+         AND NOT EXISTS (SELECT 1 FROM serial_transitions WHERE from_state = OLD.state AND to_state = NEW.state)
+        THEN RAISE(ABORT, 'illegal serial state transition')
+        WHEN OLD.state = 2 AND NEW.state = 1
+         AND (NEW.return_proof_id IS NULL OR NEW.return_proof_id IS OLD.return_proof_id
+              OR NOT EXISTS (SELECT 1 FROM serial_returns r
+                             WHERE r.id = NEW.return_proof_id AND r.serial_id = OLD.id AND r.batch_id = OLD.batch_id))
+        THEN RAISE(ABORT, 'an allocated serial returns to the pool only with printer proof that it was never printed')
+        WHEN NOT ((OLD.state = 1 AND NEW.state = 2 AND OLD.batch_id IS NULL AND NEW.batch_id IS NOT NULL)
+                  OR (OLD.state = 2 AND NEW.state = 1 AND NEW.batch_id IS NULL)
+                  OR (NEW.batch_id IS OLD.batch_id AND NOT (OLD.state = 1 AND NEW.state = 2)))
+        THEN RAISE(ABORT, 'a serial is bound to a batch only when allocated and unbound only by a proven return')
+    END;
 END;
 
 CREATE TRIGGER serials_proof_guard BEFORE UPDATE OF return_proof_id ON serials

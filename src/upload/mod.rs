@@ -26,6 +26,7 @@ pub mod event_hash;
 pub mod json_ld;
 pub mod model;
 pub mod time;
+pub mod sender;
 pub mod used_up;
 pub mod xml12;
 

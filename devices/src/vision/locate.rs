@@ -45,8 +45,13 @@ pub fn locate_where<T>(
         .ceil() as usize)
         .clamp(1, 8);
     let mut factor = coarsest;
+    let mut small = min_pool(image, factor);
+    // Fast path for an image that is already a cropped symbol (the ink fills most
+    // of it): its ink box is the candidate, no connected-region search needed.
+    if let Some(found) = locate_filling_symbol(image, &small, threshold, factor, &mut accept) {
+        return Some(found);
+    }
     loop {
-        let small = min_pool(image, factor);
         let small_luma = Luma::new(&small.pixels, small.width, small.height)?;
         for rect in finder_rectangles(&small_luma, threshold, factor) {
             let rect = shrink_rectangle(rect, (factor as f64 - 1.0) / 2.0);
@@ -72,6 +77,7 @@ pub fn locate_where<T>(
             break;
         }
         factor /= 2;
+        small = min_pool(image, factor);
     }
     // Dotted or broken print: join the dots (dark dilation) to find the shape, then
     // refine the edges on the original image.
@@ -95,6 +101,59 @@ pub fn locate_where<T>(
         }
     }
     None
+}
+
+/// Fraction of the image's width and height that the ink must span for the image to
+/// count as a cropped symbol (a symbol with a quiet zone of up to a few modules).
+const CROPPED_FILL: f64 = 0.6;
+
+/// The cropped-symbol fast path: when the dark pixels of the min-pooled image span
+/// most of the image, locate the symbol in their bounding box directly. Accepted
+/// only when the refined symbol corners lie on that box (an upright symbol, as the
+/// coarse search would have found it); anything else is left to the full search.
+fn locate_filling_symbol<T>(
+    image: &Luma,
+    small: &OwnedLuma,
+    threshold: f64,
+    factor: usize,
+    accept: &mut impl FnMut(LocatedSymbol) -> Option<T>,
+) -> Option<T> {
+    let (w, h) = (small.width, small.height);
+    let (mut x0, mut x1, mut y0, mut y1) = (usize::MAX, 0, usize::MAX, 0);
+    for (y, row) in small.pixels.chunks_exact(w.max(1)).take(h).enumerate() {
+        let first = row.iter().position(|&p| (p as f64) < threshold);
+        if let Some(first) = first {
+            let last = row.iter().rposition(|&p| (p as f64) < threshold)?;
+            (x0, x1) = (x0.min(first), x1.max(last + 1));
+            (y0, y1) = (y0.min(y), y + 1);
+        }
+    }
+    if x0 >= x1
+        || y0 >= y1
+        || ((x1 - x0) as f64) < CROPPED_FILL * w as f64
+        || ((y1 - y0) as f64) < CROPPED_FILL * h as f64
+    {
+        return None;
+    }
+    let f = factor as f64;
+    let (left, right, top, bottom) = (x0 as f64 * f, x1 as f64 * f, y0 as f64 * f, y1 as f64 * f);
+    let ink_box = shrink_rectangle(
+        [
+            Point::new(left, top),
+            Point::new(right, top),
+            Point::new(right, bottom),
+            Point::new(left, bottom),
+        ],
+        (f - 1.0) / 2.0,
+    );
+    let located = locate_in_rectangle(image, image, ink_box, threshold)?;
+    let tolerance = 0.5 * located.module_px + f;
+    let on_box = located.corners.iter().all(|corner| {
+        ink_box
+            .iter()
+            .any(|box_corner| corner.distance(*box_corner) <= tolerance)
+    });
+    if on_box { accept(located) } else { None }
 }
 
 /// Moves every side of a rectangle inward by `by` pixels.
@@ -217,14 +276,20 @@ fn min_pool(image: &Luma, factor: usize) -> OwnedLuma {
     }
     let (w, h) = (image.width / factor, image.height / factor);
     let mut pixels = vec![255u8; w * h];
-    for y in 0..h * factor {
-        let source = &image.pixels[y * image.width..y * image.width + w * factor];
-        let target = &mut pixels[(y / factor) * w..(y / factor + 1) * w];
-        for (t, block) in target.iter_mut().zip(source.chunks_exact(factor)) {
-            let m = block.iter().copied().min().unwrap_or(255);
-            if m < *t {
-                *t = m;
+    // Per output row: the column-wise minimum of `factor` source rows (a
+    // vectorisable element-wise min), then the minimum of each block of columns.
+    let mut column_min = vec![255u8; w * factor];
+    for (y, target) in pixels.chunks_exact_mut(w.max(1)).take(h).enumerate() {
+        column_min.fill(255);
+        for source_row in y * factor..(y + 1) * factor {
+            let start = source_row * image.width;
+            let source = &image.pixels[start..start + w * factor];
+            for (m, &p) in column_min.iter_mut().zip(source) {
+                *m = (*m).min(p);
             }
+        }
+        for (t, block) in target.iter_mut().zip(column_min.chunks_exact(factor)) {
+            *t = block.iter().fold(255u8, |m, &p| m.min(p));
         }
     }
     OwnedLuma {

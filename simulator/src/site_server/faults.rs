@@ -90,8 +90,14 @@ mod tests {
         let mut plan = FaultPlan::default();
         plan.add(FaultTarget::Capture, SiteFault::ServerError(503), 2);
         assert_eq!(plan.take(FaultTarget::CaptureJob), None);
-        assert_eq!(plan.take(FaultTarget::Capture), Some(SiteFault::ServerError(503)));
-        assert_eq!(plan.take(FaultTarget::Capture), Some(SiteFault::ServerError(503)));
+        assert_eq!(
+            plan.take(FaultTarget::Capture),
+            Some(SiteFault::ServerError(503))
+        );
+        assert_eq!(
+            plan.take(FaultTarget::Capture),
+            Some(SiteFault::ServerError(503))
+        );
         assert_eq!(plan.take(FaultTarget::Capture), None);
     }
 }

@@ -94,9 +94,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Answer, C
             "epcisException:SecurityException",
             "missing or wrong credentials",
         );
-        response
-            .headers_mut()
-            .insert(WWW_AUTHENTICATE, hyper::header::HeaderValue::from_static("Bearer"));
+        response.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            hyper::header::HeaderValue::from_static("Bearer"),
+        );
         return Ok(response);
     }
     if method == Method::OPTIONS && path == "/capture" {
@@ -104,13 +105,19 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Answer, C
         let headers = response.headers_mut();
         for (name, value) in [
             ("GS1-EPCIS-Capture-Limit", shared.config.capture_limit),
-            ("GS1-EPCIS-Capture-File-Size-Limit", shared.config.file_size_limit),
+            (
+                "GS1-EPCIS-Capture-File-Size-Limit",
+                shared.config.file_size_limit,
+            ),
         ] {
             if let Ok(value) = value.to_string().parse() {
                 headers.insert(name, value);
             }
         }
-        headers.insert("Allow", hyper::header::HeaderValue::from_static("OPTIONS, POST, GET"));
+        headers.insert(
+            "Allow",
+            hyper::header::HeaderValue::from_static("OPTIONS, POST, GET"),
+        );
         return Ok(response);
     }
     let Some(route) = route_of(&method, &path) else {
@@ -124,10 +131,18 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Answer, C
     match fault {
         Some(SiteFault::ServerError(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return Ok(problem(status, "epcisException:ImplementationException", "simulated server error"));
+            return Ok(problem(
+                status,
+                "epcisException:ImplementationException",
+                "simulated server error",
+            ));
         }
         Some(SiteFault::Garbage) => {
-            return Ok(answer(StatusCode::OK, "text/html", "<html>%%% not an EPCIS answer %%%"));
+            return Ok(answer(
+                StatusCode::OK,
+                "text/html",
+                "<html>%%% not an EPCIS answer %%%",
+            ));
         }
         Some(SiteFault::NoAnswer) => {
             let _ = read_body(req, shared.config.file_size_limit).await;
@@ -142,7 +157,11 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Answer, C
         FaultTarget::CaptureJob => Ok(capture_job(&shared, &path)),
         FaultTarget::Epcis12Capture => epcis12_capture(&shared, req).await,
         FaultTarget::SerialRequest => serial_request(&shared, req).await,
-        FaultTarget::Any => Ok(problem(StatusCode::NOT_FOUND, "epcisException:NoSuchResourceException", "no endpoint")),
+        FaultTarget::Any => Ok(problem(
+            StatusCode::NOT_FOUND,
+            "epcisException:NoSuchResourceException",
+            "no endpoint",
+        )),
     };
     let response = response.unwrap_or_else(|refusal| refusal);
     match fault {
@@ -173,7 +192,11 @@ fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -230,11 +253,17 @@ fn parse_by_content_type(content_type: &str, body: &[u8]) -> Result<Vec<Captured
         return Err(problem(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "epcisException:UnsupportedMediaTypeException",
-            &format!("content type {content_type:?} is not accepted; send application/ld+json, application/json or application/xml"),
+            &format!(
+                "content type {content_type:?} is not accepted; send application/ld+json, application/json or application/xml"
+            ),
         ));
     };
     parsed.map_err(|ParseRefusal(why)| {
-        problem(StatusCode::BAD_REQUEST, "epcisException:ValidationException", &why)
+        problem(
+            StatusCode::BAD_REQUEST,
+            "epcisException:ValidationException",
+            &why,
+        )
     })
 }
 
@@ -367,7 +396,11 @@ async fn epcis12_capture(shared: &Arc<Shared>, req: Request<Incoming>) -> Result
         return Ok(answer(StatusCode::CREATED, "text/plain", Bytes::new()));
     }
     let all_duplicates = outcome.problems.iter().all(|p| p.kind == ALREADY_EXISTS);
-    let status = if all_duplicates { StatusCode::CONFLICT } else { StatusCode::BAD_REQUEST };
+    let status = if all_duplicates {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     let body = serde_json::json!({
         "type": if all_duplicates { ALREADY_EXISTS } else { super::records::VALIDATION },
         "title": "the document was refused as a whole; nothing was stored",

@@ -108,10 +108,12 @@ impl SiteServer {
                 addr: config.bind,
                 source,
             })?;
-        let addr = listener.local_addr().map_err(|source| SiteServerError::Bind {
-            addr: config.bind,
-            source,
-        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| SiteServerError::Bind {
+                addr: config.bind,
+                source,
+            })?;
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -178,5 +180,7 @@ impl Drop for SiteServer {
 /// Locks a mutex even if a panicking thread poisoned it (the data is still consistent:
 /// every write to it is a single assignment or a committed SQLite transaction).
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -303,7 +303,9 @@ fn parse_xml_event(event: &str) -> Result<CapturedEvent, ParseRefusal> {
         }
     }
     if event_time.is_empty() {
-        return Err(ParseRefusal("an ObjectEvent has no <eventTime>".to_string()));
+        return Err(ParseRefusal(
+            "an ObjectEvent has no <eventTime>".to_string(),
+        ));
     }
     EventFields {
         event_id,

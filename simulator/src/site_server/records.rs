@@ -141,19 +141,27 @@ impl SiteRecords {
                 .context("checking event IDs")?;
             let mut seen_here = std::collections::HashSet::new();
             for (index, event) in events.iter().enumerate() {
-                let event_id = event
-                    .event_id
-                    .clone()
-                    .unwrap_or_else(|| format!("urn:uuid:00000000-0000-4000-8000-{capture_id:0>8}{index:04}"));
+                let event_id = event.event_id.clone().unwrap_or_else(|| {
+                    format!("urn:uuid:00000000-0000-4000-8000-{capture_id:0>8}{index:04}")
+                });
                 let stored: Option<i64> = lookup
                     .query_row([&event_id], |r| r.get(0))
                     .optional()
                     .context("checking event IDs")?;
                 let fingerprint = event.fingerprint as i64;
                 let problem = match stored {
-                    Some(f) if f == fingerprint => Some((ALREADY_EXISTS, "event already captured; stored once".to_string())),
-                    Some(_) => Some((VALIDATION, "event ID already used by a different event; refused".to_string())),
-                    None if !seen_here.insert(event_id.clone()) => Some((ALREADY_EXISTS, "event appears twice in one document; stored once".to_string())),
+                    Some(f) if f == fingerprint => Some((
+                        ALREADY_EXISTS,
+                        "event already captured; stored once".to_string(),
+                    )),
+                    Some(_) => Some((
+                        VALIDATION,
+                        "event ID already used by a different event; refused".to_string(),
+                    )),
+                    None if !seen_here.insert(event_id.clone()) => Some((
+                        ALREADY_EXISTS,
+                        "event appears twice in one document; stored once".to_string(),
+                    )),
                     None => None,
                 };
                 match problem {
@@ -195,7 +203,9 @@ impl SiteRecords {
                     ])
                     .context("storing events")?;
                 for epc in &event.epcs {
-                    insert_epc.execute(params![event_id, epc]).context("storing EPCs")?;
+                    insert_epc
+                        .execute(params![event_id, epc])
+                        .context("storing EPCs")?;
                 }
             }
             outcome.stored = accepted.len();
@@ -229,7 +239,11 @@ impl SiteRecords {
     pub fn issue_serials(&mut self, gtin: &str, count: u32) -> Result<Vec<String>, RecordsError> {
         let tx = self.conn.transaction().context("issuing serials")?;
         let next: i64 = tx
-            .query_row("SELECT next FROM serial_counters WHERE gtin = ?1", [gtin], |r| r.get(0))
+            .query_row(
+                "SELECT next FROM serial_counters WHERE gtin = ?1",
+                [gtin],
+                |r| r.get(0),
+            )
             .optional()
             .context("issuing serials")?
             .unwrap_or(100_000_001);
@@ -240,7 +254,9 @@ impl SiteRecords {
         )
         .context("issuing serials")?;
         tx.commit().context("issuing serials")?;
-        Ok((next..next + i64::from(count)).map(|n| n.to_string()).collect())
+        Ok((next..next + i64::from(count))
+            .map(|n| n.to_string())
+            .collect())
     }
 
     /// A capture job by ID.
@@ -330,7 +346,11 @@ impl SiteRecords {
     pub fn duplicates_refused(&self) -> Result<i64, RecordsError> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM counters WHERE name = 'duplicates_refused'", [], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM counters WHERE name = 'duplicates_refused'",
+                [],
+                |r| r.get(0),
+            )
             .optional()
             .context("reading the duplicate count")?
             .unwrap_or(0))

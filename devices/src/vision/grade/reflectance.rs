@@ -3,7 +3,7 @@
 
 use super::levels::{MODULATION, grade_at_least};
 use crate::vision::geometry::Homography;
-use crate::vision::sampling::{Luma, aperture_mean};
+use crate::vision::sampling::{Aperture, Luma};
 use crate::vision::types::ModuleMatrix;
 
 /// Aperture samples of the symbol and of the quiet-zone ring around it.
@@ -26,7 +26,8 @@ impl ReflectanceSamples {
         cols: usize,
         aperture: f64,
     ) -> ReflectanceSamples {
-        let r = |u: f64, v: f64| aperture_mean(image, grid, u, v, aperture) / 255.0;
+        let aperture = Aperture::new(aperture);
+        let r = |u: f64, v: f64| aperture.mean(image, grid, u, v) / 255.0;
         let mut modules = Vec::with_capacity(rows * cols);
         for row in 0..rows {
             for col in 0..cols {

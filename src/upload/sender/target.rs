@@ -1,0 +1,222 @@
+//! Where and how one client's chunks are sent: the capture URL, the protocol, the
+//! credentials (loaded from a secrets file or an environment variable named in the
+//! client configuration, never logged), timeouts and backoff.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::backoff::Backoff;
+
+/// Why the sender cannot be set up or cannot continue.
+#[derive(Debug, thiserror::Error)]
+pub enum SenderError {
+    /// The client's upload target is not usable as configured.
+    #[error("upload target of client {client}: {message}")]
+    Target { client: String, message: String },
+    /// The HTTP client could not be built.
+    #[error("cannot set up HTTPS: {0}")]
+    Http(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// The site server's capture interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureProtocol {
+    /// EPCIS 2.0: `POST` to the capture URL → 202 + `Location`, then poll the job.
+    Epcis2Capture,
+    /// EPCIS 1.2: a synchronous `POST` of the XML document; 2xx means stored.
+    Epcis12,
+}
+
+/// How the secret is presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialScheme {
+    /// `Authorization: Bearer <secret>`.
+    Bearer,
+    /// `Authorization: Basic`, the secret being `user:password`.
+    Basic,
+}
+
+/// Where the secret is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// An environment variable of this name.
+    Env(String),
+    /// A file holding only the secret (surrounding whitespace ignored).
+    File(PathBuf),
+}
+
+/// A loaded credential. Its `Debug` form never shows the secret.
+#[derive(Clone)]
+pub struct Credentials {
+    scheme: CredentialScheme,
+    secret: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({:?}, <redacted>)", self.scheme)
+    }
+}
+
+impl Credentials {
+    /// Reads the secret named by `source`.
+    pub fn load(
+        client: &str,
+        scheme: CredentialScheme,
+        source: &CredentialSource,
+    ) -> Result<Credentials, SenderError> {
+        let fail = |message: String| SenderError::Target {
+            client: client.to_string(),
+            message,
+        };
+        let secret = match source {
+            CredentialSource::Env(name) => std::env::var(name).map_err(|_| {
+                fail(format!(
+                    "the environment variable {name} that should hold the site server credentials is not set (or not UTF-8); set it before starting"
+                ))
+            })?,
+            CredentialSource::File(path) => std::fs::read_to_string(path).map_err(|e| {
+                fail(format!(
+                    "cannot read the secrets file {}: {e}; check the path and its permissions",
+                    path.display()
+                ))
+            })?,
+        };
+        let secret = secret.trim().to_string();
+        if secret.is_empty() {
+            return Err(fail("the site server credentials are empty".to_string()));
+        }
+        if scheme == CredentialScheme::Basic && !secret.contains(':') {
+            return Err(fail(
+                "basic credentials must be written as user:password".to_string(),
+            ));
+        }
+        Ok(Credentials { scheme, secret })
+    }
+
+    pub(crate) fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.scheme {
+            CredentialScheme::Bearer => request.bearer_auth(&self.secret),
+            CredentialScheme::Basic => {
+                let (user, password) = self.secret.split_once(':').unwrap_or((&self.secret, ""));
+                request.basic_auth(user, Some(password))
+            }
+        }
+    }
+}
+
+/// One client's upload target.
+#[derive(Debug, Clone)]
+pub struct SiteTarget {
+    pub client_id: String,
+    /// EPCIS 2.0: the `/capture` URL; EPCIS 1.2: the capture endpoint.
+    pub capture_url: reqwest::Url,
+    pub protocol: CaptureProtocol,
+    pub credentials: Option<Credentials>,
+    /// Timeout of each HTTP request (connect, send, answer).
+    pub request_timeout: Duration,
+    /// Wait between two polls of a running capture job.
+    pub poll_interval: Duration,
+    /// Polls of one job within one attempt before the attempt counts as failed (the
+    /// capture ID is kept, so the next attempt polls again rather than resending).
+    pub max_polls_per_attempt: u32,
+    pub backoff: Backoff,
+}
+
+impl SiteTarget {
+    /// Checks the URL: `https`, or plain `http` only to a loopback host unless
+    /// `allow_plain_http`; no credentials inside the URL.
+    pub fn new(
+        client_id: &str,
+        capture_url: &str,
+        protocol: CaptureProtocol,
+        credentials: Option<Credentials>,
+        allow_plain_http: bool,
+    ) -> Result<SiteTarget, SenderError> {
+        let fail = |message: String| SenderError::Target {
+            client: client_id.to_string(),
+            message,
+        };
+        let url = reqwest::Url::parse(capture_url)
+            .map_err(|e| fail(format!("{capture_url:?} is not a URL: {e}")))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(fail(
+                "the URL carries credentials; put them in the secrets file or environment variable instead"
+                    .to_string(),
+            ));
+        }
+        match url.scheme() {
+            "https" => {}
+            "http" if allow_plain_http || is_loopback(&url) => {}
+            "http" => {
+                return Err(fail(format!(
+                    "{capture_url} is plain HTTP to a host that is not loopback; use https, or set allow_plain_http if this network is trusted"
+                )));
+            }
+            other => return Err(fail(format!("URL scheme {other:?} is not http or https"))),
+        }
+        Ok(SiteTarget {
+            client_id: client_id.to_string(),
+            capture_url: url,
+            protocol,
+            credentials,
+            request_timeout: Duration::from_secs(30),
+            poll_interval: Duration::from_millis(500),
+            max_polls_per_attempt: 120,
+            backoff: Backoff::default(),
+        })
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        let ok = |u: &str, allow| {
+            SiteTarget::new("c", u, CaptureProtocol::Epcis2Capture, None, allow).is_ok()
+        };
+        assert!(ok("http://127.0.0.1:8080/capture", false));
+        assert!(ok("http://localhost/capture", false));
+        assert!(ok("http://[::1]/capture", false));
+        assert!(!ok("http://l3.example.com/capture", false));
+        assert!(ok("http://l3.example.com/capture", true));
+        assert!(ok("https://l3.example.com/capture", false));
+        assert!(!ok("https://user:pw@l3.example.com/capture", false));
+        assert!(!ok("ftp://l3.example.com/capture", false));
+    }
+
+    #[test]
+    fn secrets_are_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "s3cret\n").unwrap();
+        let c = Credentials::load("c", CredentialScheme::Bearer, &CredentialSource::File(path))
+            .unwrap();
+        assert!(!format!("{c:?}").contains("s3cret"));
+        assert!(
+            Credentials::load(
+                "c",
+                CredentialScheme::Bearer,
+                &CredentialSource::Env("SERIALSTATION_TEST_UNSET_VAR".into())
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,63 @@
+//! The line demo end to end: the real `serialstation` binary runs one batch on the
+//! in-process simulated line (real sockets, real SQLite, real DataMatrix images)
+//! and judges the five invariants of DESIGN.md from the simulator's ground truth.
+
+use std::process::Command;
+
+fn run_demo(faults: &str, items: &str, seed: &str) {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let target = workdir.path().join("demo");
+    let output = Command::new(env!("CARGO_BIN_EXE_serialstation"))
+        .args([
+            "demo", "--line", "--items", items, "--faults", faults, "--seed", seed,
+        ])
+        .arg("--workdir")
+        .arg(&target)
+        .output()
+        .expect("the serialstation binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "demo --line --faults {faults} failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    for number in 1..=5 {
+        let line = stdout
+            .lines()
+            .find(|line| line.starts_with(&format!("invariant {number} ")))
+            .unwrap_or_else(|| panic!("no line for invariant {number}\n{stdout}"));
+        assert!(line.contains(": ok - "), "{line}\n{stdout}");
+    }
+    assert!(stdout.contains("[balanced]"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("commissioned {items} +")),
+        "the whole quantity is commissioned\n{stdout}"
+    );
+    assert!(stdout.contains("line demo passed"), "{stdout}");
+}
+
+#[test]
+fn the_line_demo_with_default_faults_keeps_every_invariant() {
+    run_demo("default", "200", "7");
+}
+
+#[test]
+fn the_line_demo_with_harsh_faults_keeps_every_invariant() {
+    run_demo("harsh", "200", "11");
+}
+
+#[test]
+fn the_line_demo_refuses_a_folder_it_did_not_make() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(workdir.path().join("precious.txt"), "keep me").expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_serialstation"))
+        .args(["demo", "--line", "--items", "5", "--faults", "none"])
+        .arg("--workdir")
+        .arg(workdir.path())
+        .output()
+        .expect("the serialstation binary runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("was not made by the line demo"), "{stderr}");
+    assert!(workdir.path().join("precious.txt").is_file());
+}
