@@ -244,7 +244,11 @@ fn serials_already_in_the_pool_are_found_in_every_part_of_a_large_file() {
     second[2998] = first[1234].clone();
     second[1999] = second[11].clone();
     second[2499] = first[1234].clone();
-    let ImportOutcome::Rejected { problems, total } = import_lines(&mut store, &second) else {
+    let ImportOutcome::Rejected {
+        problems,
+        total: problem_count,
+    } = import_lines(&mut store, &second)
+    else {
         panic!("an import with serials already in the pool must be rejected");
     };
     let found: Vec<(u64, String)> = problems.into_iter().map(|p| (p.line, p.reason)).collect();
@@ -267,7 +271,7 @@ fn serials_already_in_the_pool_are_found_in_every_part_of_a_large_file() {
             (2999, format!("duplicate of line 2500 ({:?})", first[1234])),
         ]
     );
-    assert_eq!(total, 5);
+    assert_eq!(problem_count, 5);
     assert_eq!(total(&store), 3000, "nothing of the second file");
 }
 
@@ -294,4 +298,33 @@ fn pool_order_is_oldest_import_first_then_serial_text() {
             (SerialState::Allocated, Some(batch))
         );
     }
+}
+
+#[test]
+fn the_problems_kept_in_detail_are_those_of_the_lowest_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_path, mut store) = store_with_products(dir.path());
+    // Lines 2k-1 and 2k hold the same serial; the serials fall as the lines rise, so
+    // sorting meets the duplicates of the last lines first. 1,100 duplicates in all.
+    let serials: Vec<String> = (1..=2200u64)
+        .map(|line| format!("D{:04}", (2200 - line) / 2))
+        .collect();
+    let ImportOutcome::Rejected {
+        problems,
+        total: problem_count,
+    } = import_lines(&mut store, &serials)
+    else {
+        panic!("a file with duplicates must be rejected");
+    };
+    assert_eq!(problem_count, 1100);
+    assert_eq!(
+        problems.len(),
+        serialstation::store::serials::MAX_KEPT_PROBLEMS
+    );
+    let lines: Vec<u64> = problems.iter().map(|p| p.line).collect();
+    assert_eq!(lines, (1..=1000).map(|k| 2 * k).collect::<Vec<u64>>());
+    assert_eq!(
+        problems[0].reason,
+        format!("duplicate of line 1 ({:?})", serials[0])
+    );
 }

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod gs1;
 pub mod pool;
 pub mod product;
+pub mod upload;
 pub mod vision;
 
 #[derive(Parser, Debug)]
@@ -54,6 +55,9 @@ pub enum Command {
     /// GS1 DataMatrix: encode, decode and grade.
     #[command(subcommand)]
     Vision(vision::VisionCommand),
+    /// Reporting to the site servers: outbox status, retry parked chunks, export.
+    #[command(subcommand)]
+    Upload(upload::UploadCommand),
     /// The main job: a demonstration session in a working directory it names.
     Demo(demo::DemoArgs),
 }
@@ -87,6 +91,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Product(cmd) => product::run(cmd, &cli.db),
         Command::Audit(cmd) => audit::run(cmd, &cli.db),
         Command::Vision(cmd) => vision::run(cmd),
+        Command::Upload(cmd) => upload::run(cmd, &cli.db),
         Command::Demo(args) => demo::run(args),
     }
 }

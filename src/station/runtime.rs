@@ -19,7 +19,7 @@ use crate::line::{
 use crate::store::line_records::{LineBatch, LineRecord};
 use crate::store::{Actor, BatchId, NewBatch, SerialState, Store};
 
-use super::config::StationConfig;
+use super::config::{PrinterKind, StationConfig};
 use super::devices::{PRINT_JOB, StationDevices, connect};
 use super::events::{self, Translated};
 use super::product::product_spec;
@@ -445,6 +445,13 @@ impl Station {
             self.printer_suspect = false;
             self.set_up_printer().await;
             self.feed(Event::DeviceUp(Device::Printer)).await?;
+        }
+        if self.config.printer.kind == PrinterKind::Zpl
+            && !self.printer_suspect
+            && let Err(e) = self.devices.printer.buffer_level().await
+        {
+            // A label printer confirms prints only through its polled buffer level.
+            self.note(format!("polling the label printer failed: {e}"));
         }
         let Ok(status) = self.devices.plc.read_status().await else {
             return Ok(());

@@ -205,6 +205,35 @@ fn multi_row_insert_sql(rows: usize) -> String {
     sql
 }
 
+/// A problem ordered by its line, so that a max-heap of them can drop the highest line.
+#[derive(Debug, PartialEq, Eq)]
+struct ByLine(LineProblem);
+
+impl Ord for ByLine {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.0.line, &self.0.reason).cmp(&(other.0.line, &other.0.reason))
+    }
+}
+
+impl PartialOrd for ByLine {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Keeps the [`MAX_KEPT_PROBLEMS`] problems with the lowest line numbers.
+fn keep_lowest_lines(kept: &mut std::collections::BinaryHeap<ByLine>, problem: LineProblem) {
+    if kept.len() < MAX_KEPT_PROBLEMS {
+        kept.push(ByLine(problem));
+    } else if kept
+        .peek()
+        .is_some_and(|highest| problem.line < highest.0.line)
+    {
+        kept.pop();
+        kept.push(ByLine(problem));
+    }
+}
+
 /// Sorts checked serials by text (then line) and drops every repeat of a serial,
 /// reporting it as a duplicate of the first line it appeared on.
 fn sort_and_drop_duplicates(
@@ -240,13 +269,13 @@ impl Store {
         I: IntoIterator<Item = Result<SerialLine, LineProblem>>,
     {
         let what = format!("importing serials into the pool of GTIN {gtin}");
-        let mut problems = Vec::new();
+        // Problems are found out of line order (duplicates show up after sorting), so
+        // the kept ones are the lowest-numbered lines, not the first found.
+        let mut problems = std::collections::BinaryHeap::new();
         let mut total_problems = 0u64;
         let mut note = |p: LineProblem, total: &mut u64| {
             *total += 1;
-            if problems.len() < MAX_KEPT_PROBLEMS {
-                problems.push(p);
-            }
+            keep_lowest_lines(&mut problems, p);
         };
         // Read and check the whole input first, then insert it in serial order: the
         // unique index then takes appends instead of scattered inserts.
@@ -338,6 +367,7 @@ impl Store {
         }
         if total_problems > 0 {
             drop(tx); // rolls back: nothing is imported
+            let mut problems: Vec<LineProblem> = problems.into_iter().map(|k| k.0).collect();
             problems.sort_by_key(|p| p.line);
             return Ok(ImportOutcome::Rejected {
                 problems,
@@ -496,6 +526,7 @@ impl Store {
         // The oldest `n` Unallocated serials of the pool are every Unallocated serial of
         // the pool whose id lies between the first and the last of them, so one range
         // UPDATE reserves exactly these (the write lock is held since the SELECT).
+        let t0 = std::time::Instant::now(); // TIMING
         let mut allocated = Vec::with_capacity(n.min(1 << 20));
         {
             let mut oldest = tx
@@ -516,6 +547,7 @@ impl Store {
                 allocated.push(row.context(&what)?);
             }
         }
+        let t1 = t0.elapsed(); // TIMING
         if let (Some(first), Some(last)) = (allocated.first(), allocated.last()) {
             let reserved = tx
                 .execute(
@@ -553,7 +585,9 @@ impl Store {
                 },
             )?;
         }
+        let t2 = t0.elapsed(); // TIMING
         tx.commit().context(&what)?;
+        eprintln!("TIMING select {t1:?} update {:?} commit {:?}", t2 - t1, t0.elapsed() - t2); // TIMING
         Ok(allocated)
     }
 

@@ -33,8 +33,21 @@ pub fn locate(image: &Luma) -> Option<LocatedSymbol> {
 
 /// Tries candidate locations in order of likelihood and returns the first for
 /// which `accept` gives a result (e.g. the first that decodes).
-pub fn locate_where<T>(
+pub fn locate_where<T>(image: &Luma, accept: impl FnMut(LocatedSymbol) -> Option<T>) -> Option<T> {
+    locate_with(image, CroppedFastPath::Try, accept)
+}
+
+/// Whether to try the cropped-symbol fast path before the full search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CroppedFastPath {
+    Try,
+    #[cfg(test)]
+    Skip,
+}
+
+fn locate_with<T>(
     image: &Luma,
+    fast_path: CroppedFastPath,
     mut accept: impl FnMut(LocatedSymbol) -> Option<T>,
 ) -> Option<T> {
     let threshold = otsu_threshold(image.pixels);
@@ -48,7 +61,9 @@ pub fn locate_where<T>(
     let mut small = min_pool(image, factor);
     // Fast path for an image that is already a cropped symbol (the ink fills most
     // of it): its ink box is the candidate, no connected-region search needed.
-    if let Some(found) = locate_filling_symbol(image, &small, threshold, factor, &mut accept) {
+    if fast_path == CroppedFastPath::Try
+        && let Some(found) = locate_filling_symbol(image, &small, threshold, factor, &mut accept)
+    {
         return Some(found);
     }
     loop {
@@ -288,8 +303,15 @@ fn min_pool(image: &Luma, factor: usize) -> OwnedLuma {
                 *m = (*m).min(p);
             }
         }
-        for (t, block) in target.iter_mut().zip(column_min.chunks_exact(factor)) {
-            *t = block.iter().fold(255u8, |m, &p| m.min(p));
+        match factor {
+            2 => min_of_blocks::<2>(target, &column_min),
+            3 => min_of_blocks::<3>(target, &column_min),
+            4 => min_of_blocks::<4>(target, &column_min),
+            _ => {
+                for (t, block) in target.iter_mut().zip(column_min.chunks_exact(factor)) {
+                    *t = block.iter().fold(255u8, |m, &p| m.min(p));
+                }
+            }
         }
     }
     OwnedLuma {
@@ -299,12 +321,43 @@ fn min_pool(image: &Luma, factor: usize) -> OwnedLuma {
     }
 }
 
+/// `target[i]` = the minimum of `values[i * F..(i + 1) * F]` (a block size known at
+/// compile time, so the inner loop unrolls).
+fn min_of_blocks<const F: usize>(target: &mut [u8], values: &[u8]) {
+    for (t, block) in target.iter_mut().zip(values.chunks_exact(F)) {
+        *t = block.iter().fold(255u8, |m, &p| m.min(p));
+    }
+}
+
 /// The midpoint between the two class means of Otsu's split of the histogram
 /// (the level halfway between ink and substrate).
 pub fn otsu_threshold(pixels: &[u8]) -> f64 {
-    let mut histogram = [0u64; 256];
     let step = (pixels.len() / 16_000).max(1);
-    for &p in pixels.iter().step_by(step) {
+    // Four interleaved partial histograms: runs of equal pixels (the quiet zone)
+    // would otherwise make every increment wait for the previous one.
+    let mut partial = [[0u32; 256]; 4];
+    let mut samples = pixels.iter().step_by(step);
+    loop {
+        let (Some(&a), Some(&b), Some(&c), Some(&d)) = (
+            samples.next(),
+            samples.next(),
+            samples.next(),
+            samples.next(),
+        ) else {
+            break;
+        };
+        partial[0][a as usize] += 1;
+        partial[1][b as usize] += 1;
+        partial[2][c as usize] += 1;
+        partial[3][d as usize] += 1;
+    }
+    let mut histogram = [0u64; 256];
+    for (level, count) in histogram.iter_mut().enumerate() {
+        *count = partial.iter().map(|h| h[level] as u64).sum();
+    }
+    // The last few samples (fewer than four) that the loop above left out.
+    let counted = pixels.len().div_ceil(step) / 4 * 4;
+    for &p in pixels.iter().step_by(step).skip(counted) {
         histogram[p as usize] += 1;
     }
     let total: u64 = histogram.iter().sum();
@@ -744,4 +797,148 @@ fn robust_line(points: &[Point], module_px: f64) -> Option<Line> {
         return Some(line);
     }
     Line::fit(&inliers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vision::defects::rotate;
+    use crate::vision::{EncodeOptions, encode_text};
+
+    const CARTON: &str = "(01)09506000134352(17)270131(10)ABC123(21)SN0000001";
+
+    fn cropped_symbol() -> image::GrayImage {
+        match encode_text(CARTON, &EncodeOptions::default()) {
+            Ok(symbol) => symbol.image,
+            Err(e) => panic!("the test symbol does not encode: {e}"),
+        }
+    }
+
+    fn luma(image: &image::GrayImage) -> Luma<'_> {
+        Luma {
+            pixels: image.as_raw(),
+            width: image.width() as usize,
+            height: image.height() as usize,
+        }
+    }
+
+    #[test]
+    fn cropped_fast_path_finds_the_grid_of_the_full_search() {
+        let image = cropped_symbol();
+        let mut fast_path_taken = false;
+        let fast = locate_with(&luma(&image), CroppedFastPath::Try, Some);
+        let searched = locate_with(&luma(&image), CroppedFastPath::Skip, Some);
+        let (Some(fast), Some(searched)) = (fast, searched) else {
+            panic!("a clean cropped symbol must be located by both paths");
+        };
+        assert_eq!(fast.size, searched.size);
+        for (a, b) in fast.corners.iter().zip(&searched.corners) {
+            assert!(a.distance(*b) < 0.05 * fast.module_px, "{a:?} vs {b:?}");
+        }
+        // The fast path itself accepts this image.
+        let small = min_pool(&luma(&image), 3);
+        let threshold = otsu_threshold(image.as_raw());
+        if locate_filling_symbol(&luma(&image), &small, threshold, 3, &mut |l| {
+            fast_path_taken = true;
+            Some(l)
+        })
+        .is_none()
+        {
+            panic!("the fast path must accept an upright cropped symbol");
+        }
+        assert!(fast_path_taken);
+    }
+
+    #[test]
+    fn rotated_cropped_symbol_is_left_to_the_full_search() {
+        let image = rotate(&cropped_symbol(), 12.0);
+        let view = luma(&image);
+        let factor =
+            (((view.width * view.height) as f64 / 8_000.0).sqrt().ceil() as usize).clamp(1, 8);
+        let small = min_pool(&view, factor);
+        let threshold = otsu_threshold(view.pixels);
+        assert!(
+            locate_filling_symbol(&view, &small, threshold, factor, &mut Some).is_none(),
+            "the ink box of a rotated symbol is not its outline"
+        );
+        assert!(locate(&view).is_some(), "the full search still finds it");
+    }
+
+    /// Otsu's threshold from a plain histogram of every `step`-th pixel.
+    fn reference_otsu(pixels: &[u8]) -> f64 {
+        let step = (pixels.len() / 16_000).max(1);
+        let mut histogram = [0u64; 256];
+        for &p in pixels.iter().step_by(step) {
+            histogram[p as usize] += 1;
+        }
+        let total: u64 = histogram.iter().sum();
+        let sum_all: f64 = (0..256).map(|i| i as f64 * histogram[i] as f64).sum();
+        let (mut weight_low, mut sum_low, mut best, mut best_t) = (0u64, 0.0, -1.0, 127.0);
+        for (t, &n) in histogram.iter().enumerate() {
+            weight_low += n;
+            if weight_low == 0 {
+                continue;
+            }
+            let weight_high = total - weight_low;
+            if weight_high == 0 {
+                break;
+            }
+            sum_low += t as f64 * n as f64;
+            let (mean_low, mean_high) = (
+                sum_low / weight_low as f64,
+                (sum_all - sum_low) / weight_high as f64,
+            );
+            let between = weight_low as f64 * weight_high as f64 * (mean_low - mean_high).powi(2);
+            if between > best {
+                (best, best_t) = (between, (mean_low + mean_high) / 2.0);
+            }
+        }
+        best_t
+    }
+
+    #[test]
+    fn otsu_threshold_counts_every_sample_once() {
+        for len in [1usize, 3, 4, 5, 7, 1000, 16_003, 40_001, 67_600] {
+            let pixels: Vec<u8> = (0..len)
+                .map(|i| {
+                    if i % 5 < 2 {
+                        30 + (i % 7) as u8
+                    } else {
+                        200 + (i % 11) as u8
+                    }
+                })
+                .collect();
+            assert_eq!(
+                otsu_threshold(&pixels),
+                reference_otsu(&pixels),
+                "length {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn min_pool_keeps_the_darkest_pixel_of_each_block() {
+        let (width, height) = (23usize, 17usize);
+        let pixels: Vec<u8> = (0..width * height).map(|i| (i * 97 % 251) as u8).collect();
+        let image = Luma {
+            pixels: &pixels,
+            width,
+            height,
+        };
+        for factor in 2..=5 {
+            let pooled = min_pool(&image, factor);
+            let (w, h) = (width / factor, height / factor);
+            assert_eq!((pooled.width, pooled.height), (w, h));
+            for y in 0..h {
+                for x in 0..w {
+                    let expected = (0..factor * factor)
+                        .map(|k| {
+                            pixels[(factor * y + k / factor) * width + factor * x + k % factor]
+                        })
+                        .min();
+                    assert_eq!(Some(pooled.pixels[y * w + x]), expected, "factor {factor}");
+                }
+            }
+        }
+    }
 }

@@ -112,15 +112,20 @@ impl Aperture {
         let along_v = grid.map_uv(u, v + 0.25);
         let (ux, uy) = ((along_u.x - centre.x) * 4.0, (along_u.y - centre.y) * 4.0);
         let (vx, vy) = ((along_v.x - centre.x) * 4.0, (along_v.y - centre.y) * 4.0);
-        let (x_limit, y_limit) = ((image.width - 1) as f64, (image.height - 1) as f64);
+        // Sample positions in fixed-point pixel-corner coordinates (the bilinear
+        // interpolation's frame): x = (p.x - 0.5) · 256.
+        let (x0, y0) = ((centre.x - 0.5) * SUBPIXEL, (centre.y - 0.5) * SUBPIXEL);
+        let (sx_u, sy_u) = (ux * SUBPIXEL, uy * SUBPIXEL);
+        let (sx_v, sy_v) = (vx * SUBPIXEL, vy * SUBPIXEL);
+        let x_limit = (image.width - 1) as f64 * SUBPIXEL;
+        let y_limit = (image.height - 1) as f64 * SUBPIXEL;
         // Interior sample points are interpolated in fixed point (1/256 pixel
         // weights); points near the image border go through `Luma::at`.
         let (mut fixed_sum, mut sum) = (0u32, 0.0);
         for &(du, dv) in &self.offsets[..self.count] {
-            let p = Point::new(centre.x + du * ux + dv * vx, centre.y + du * uy + dv * vy);
-            let (x, y) = (p.x - 0.5, p.y - 0.5);
+            let (x, y) = (x0 + du * sx_u + dv * sx_v, y0 + du * sy_u + dv * sy_v);
             if x >= 0.0 && y >= 0.0 && x < x_limit && y < y_limit {
-                let (xs, ys) = ((x * SUBPIXEL) as i32, (y * SUBPIXEL) as i32);
+                let (xs, ys) = (x as i32, y as i32);
                 let (fx, fy) = ((xs & 0xff) as u32, (ys & 0xff) as u32);
                 let index = (ys >> 8) as usize * image.width + (xs >> 8) as usize;
                 if let (Some(upper), Some(lower)) = (
@@ -136,7 +141,10 @@ impl Aperture {
                     continue;
                 }
             }
-            sum += image.at(p);
+            sum += image.at(Point::new(
+                centre.x + du * ux + dv * vx,
+                centre.y + du * uy + dv * vy,
+            ));
         }
         sum += fixed_sum as f64 / (SUBPIXEL * SUBPIXEL);
         sum / self.count.max(1) as f64
@@ -215,4 +223,78 @@ pub fn percentile(values: &[f64], q: f64) -> f64 {
     let index =
         (((copy.len() - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize).min(copy.len() - 1);
     *copy.select_nth_unstable_by(index, f64::total_cmp).1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The aperture mean computed point by point with floating-point bilinear samples.
+    fn reference_mean(image: &Luma, grid: &Homography, u: f64, v: f64, aperture: f64) -> f64 {
+        let n: i32 = if aperture > 0.5 { 4 } else { 3 };
+        let step = aperture / n as f64;
+        let half = (n - 1) as f64 / 2.0;
+        let (mut sum, mut count) = (0.0, 0);
+        for j in 0..n {
+            for i in 0..n {
+                let (du, dv) = ((i as f64 - half) * step, (j as f64 - half) * step);
+                if du * du + dv * dv <= (aperture / 2.0).powi(2) {
+                    sum += image.at(grid.map_uv(u + du, v + dv));
+                    count += 1;
+                }
+            }
+        }
+        sum / count as f64
+    }
+
+    #[test]
+    fn aperture_mean_matches_floating_point_sampling() {
+        let (width, height) = (64usize, 48usize);
+        // Steep but continuous gray levels (ink edges are a few pixels wide).
+        let pixels: Vec<u8> = (0..width * height)
+            .map(|i| {
+                let (x, y) = ((i % width) as f64, (i / width) as f64);
+                (128.0 + 100.0 * (x * 0.9).sin() * (y * 0.6).cos()).round() as u8
+            })
+            .collect();
+        let image = Luma::new(&pixels, width, height).unwrap_or_else(|| panic!("bad test image"));
+        // 5.3 px modules, rotated and offset, reaching past the image border.
+        let Some(grid) = Homography::from_quad(
+            [
+                Point::new(0.0, 0.0),
+                Point::new(10.0, 0.0),
+                Point::new(10.0, 10.0),
+                Point::new(0.0, 10.0),
+            ],
+            [
+                Point::new(-3.0, 2.0),
+                Point::new(49.0, 13.0),
+                Point::new(40.0, 64.0),
+                Point::new(-12.0, 53.0),
+            ],
+        ) else {
+            panic!("the test quad is not degenerate");
+        };
+        for aperture_modules in [0.4, 0.8] {
+            let aperture = Aperture::new(aperture_modules);
+            for row in 0..10 {
+                for col in 0..10 {
+                    let (u, v) = (col as f64 + 0.5, row as f64 + 0.5);
+                    let fast = aperture.mean(&image, &grid, u, v);
+                    let reference = reference_mean(&image, &grid, u, v, aperture_modules);
+                    assert!(
+                        (fast - reference).abs() < 0.5,
+                        "module ({col}, {row}), aperture {aperture_modules}: {fast} vs {reference}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn apertures_use_the_iso_sample_patterns() {
+        // 0.8 X: a 4×4 pattern without its corners; 0.4 X: the full 3×3 pattern.
+        assert_eq!(Aperture::new(0.8).count, 12);
+        assert_eq!(Aperture::new(0.4).count, 9);
+    }
 }

@@ -1,6 +1,9 @@
 //! HTTP/1.1 routing and answers of the simulated site server (hyper): authentication,
 //! limits, faults, and the endpoints described in the module above.
 
+// Refusals travel as the finished HTTP answer (built once per request, never hot).
+#![allow(clippy::result_large_err)]
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
