@@ -293,3 +293,41 @@ async fn a_site_server_that_is_down_loses_nothing() {
     server.with_records(|r| assert_eq!(r.commissioned_epcs().unwrap(), expected));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_restarted_sender_polls_the_persisted_capture_instead_of_resending() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, mut store) = store_support::store_with_products(dir.path());
+    let expected = queue_serials(&mut store, DocumentFormat::Epcis2JsonLd, 0, 20);
+    let server = start_server(dir.path(), |_| {}).await;
+    // The capture is accepted (202), then the job cannot be read: outcome unknown.
+    server.inject(FaultTarget::CaptureJob, SiteFault::ServerError(503), 1);
+    let mut sender = Sender::new(vec![target(
+        &server.base_url(),
+        CaptureProtocol::Epcis2Capture,
+        None,
+    )])
+    .unwrap();
+    let report = sender.pass(&mut store).await.unwrap();
+    assert_eq!((report.delivered, report.retries), (0, 1));
+    let status = store.outbox_status().unwrap();
+    assert_eq!(status[0].in_flight, 1, "{status:?}");
+    drop(sender);
+    drop(store);
+
+    // The station restarts: a new store handle and a new sender.
+    let mut store = Store::open(&db).unwrap();
+    let mut sender = Sender::new(vec![target(
+        &server.base_url(),
+        CaptureProtocol::Epcis2Capture,
+        None,
+    )])
+    .unwrap();
+    let report = run_until_idle(&mut sender, &mut store).await;
+    assert_eq!(report.delivered, 1);
+    server.with_records(|r| {
+        assert_eq!(r.commissioned_epcs().unwrap(), expected);
+        assert_eq!(r.duplicates_refused().unwrap(), 0, "polled, never resent");
+    });
+    server.stop().await;
+}

@@ -200,6 +200,12 @@ async fn run(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
         outcome.alarms.len(),
         outcome.elapsed.as_secs_f64()
     );
+    for alarm in outcome.alarms.iter().take(10) {
+        println!("  alarm: {alarm}");
+    }
+    if outcome.alarms.len() > 10 {
+        println!("  ... and {} more alarms", outcome.alarms.len() - 10);
+    }
     let truth = serialstation_simulator::GroundTruth::open(&truth_path)
         .map_err(|e| format!("reading the ground truth: {e}"))?;
     let invariants = invariants::check_invariants(&truth, &store, &report)?;

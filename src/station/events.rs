@@ -150,3 +150,59 @@ pub fn camera_arrivals(next_seq: &mut u32, status: &LineStatus, limit: u32) -> V
     }
     events
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serialstation_devices::plc::register_map::PackMlState;
+
+    fn status(camera_trigger_count: u32, encoder_count: u32) -> LineStatus {
+        LineStatus {
+            heartbeat: 0,
+            state: PackMlState::Execute,
+            alarms: AlarmBits(0),
+            items_detected: camera_trigger_count,
+            camera_trigger_count,
+            gate_count: 0,
+            good_exit_count: 0,
+            reject_fired_count: 0,
+            reject_confirmed_count: 0,
+            encoder_count,
+            line_speed_per_min: 0,
+            consecutive_rejects: 0,
+            fate_write_count: 0,
+        }
+    }
+
+    #[test]
+    fn every_newly_triggered_item_is_reported_once_across_the_wrap() {
+        let mut cursor = u32::MAX - 1;
+        let events = camera_arrivals(&mut cursor, &status(1, 500), 256);
+        let seqs: Vec<u32> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::ItemAtCamera { seq, .. } => Some(seq.0),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(seqs, vec![u32::MAX - 1, u32::MAX, 0]);
+        assert!(camera_arrivals(&mut cursor, &status(1, 600), 256).is_empty());
+    }
+
+    #[test]
+    fn a_counter_that_went_backwards_or_jumped_far_does_not_flood_the_engine() {
+        let mut cursor = 100;
+        assert!(camera_arrivals(&mut cursor, &status(50, 0), 256).is_empty());
+        assert_eq!(cursor, 100);
+        assert_eq!(camera_arrivals(&mut cursor, &status(10_100, 0), 16).len(), 16);
+        assert_eq!(cursor, 10_100);
+    }
+
+    #[test]
+    fn alarm_bits_map_to_the_engine_alarms() {
+        let mut s = status(0, 0);
+        s.alarms = AlarmBits(AlarmBits::BIN_FULL | AlarmBits::JAM);
+        let alarms = alarms(&s);
+        assert!(alarms.bin_full && alarms.jam && !alarms.reject_not_confirmed);
+    }
+}

@@ -20,7 +20,7 @@ pub fn product_spec(product: &Product) -> Result<ProductSpec, String> {
                 ));
             }
             TemplateAi::Nhrn(_) => {
-                let code = ai.clone().ai();
+                let code = (*ai).ai();
                 let value = product.nhrn.get(&code).cloned().ok_or_else(|| {
                     format!(
                         "product {} prints AI ({code}) but has no value for it: add it to nhrn in the client file",

@@ -526,7 +526,6 @@ impl Store {
         // The oldest `n` Unallocated serials of the pool are every Unallocated serial of
         // the pool whose id lies between the first and the last of them, so one range
         // UPDATE reserves exactly these (the write lock is held since the SELECT).
-        let t0 = std::time::Instant::now(); // TIMING
         let mut allocated = Vec::with_capacity(n.min(1 << 20));
         {
             let mut oldest = tx
@@ -547,7 +546,6 @@ impl Store {
                 allocated.push(row.context(&what)?);
             }
         }
-        let t1 = t0.elapsed(); // TIMING
         if let (Some(first), Some(last)) = (allocated.first(), allocated.last()) {
             let reserved = tx
                 .execute(
@@ -585,9 +583,7 @@ impl Store {
                 },
             )?;
         }
-        let t2 = t0.elapsed(); // TIMING
         tx.commit().context(&what)?;
-        eprintln!("TIMING select {t1:?} update {:?} commit {:?}", t2 - t1, t0.elapsed() - t2); // TIMING
         Ok(allocated)
     }
 

@@ -1,5 +1,6 @@
 //! Finding a Data Matrix symbol in a grayscale frame without help from the decoder:
-//! a coarse search for the solid finder "L" (largest dark connected region on a
+//! for an image that is already a cropped symbol, straight from its ink box;
+//! otherwise a coarse search for the solid finder "L" (largest dark connected region on a
 //! downsampled image), its minimum-area rectangle, orientation from the two solid
 //! sides, module count from the clock tracks, then a refined grid from lines fitted
 //! to the measured outer edges of the finder and clock tracks.

@@ -1,5 +1,6 @@
 //! Reading reflectance through the module grid: aperture-averaged samples at module
-//! centres and threshold crossings along lines in module coordinates.
+//! centres (a circular aperture whose sample offsets are computed once, interpolated
+//! in fixed point) and threshold crossings along lines in module coordinates.
 
 use super::geometry::{Homography, Point, sample_bilinear};
 
@@ -82,6 +83,7 @@ pub struct Aperture {
 }
 
 impl Aperture {
+    /// An aperture of diameter `aperture_modules` (in module units, e.g. 0.8 X).
     pub fn new(aperture_modules: f64) -> Aperture {
         let n: i32 = if aperture_modules > 0.5 { 4 } else { 3 };
         let step = aperture_modules / n as f64;
@@ -112,20 +114,15 @@ impl Aperture {
         let along_v = grid.map_uv(u, v + 0.25);
         let (ux, uy) = ((along_u.x - centre.x) * 4.0, (along_u.y - centre.y) * 4.0);
         let (vx, vy) = ((along_v.x - centre.x) * 4.0, (along_v.y - centre.y) * 4.0);
-        // Sample positions in fixed-point pixel-corner coordinates (the bilinear
-        // interpolation's frame): x = (p.x - 0.5) · 256.
-        let (x0, y0) = ((centre.x - 0.5) * SUBPIXEL, (centre.y - 0.5) * SUBPIXEL);
-        let (sx_u, sy_u) = (ux * SUBPIXEL, uy * SUBPIXEL);
-        let (sx_v, sy_v) = (vx * SUBPIXEL, vy * SUBPIXEL);
-        let x_limit = (image.width - 1) as f64 * SUBPIXEL;
-        let y_limit = (image.height - 1) as f64 * SUBPIXEL;
+        let (x_limit, y_limit) = ((image.width - 1) as f64, (image.height - 1) as f64);
         // Interior sample points are interpolated in fixed point (1/256 pixel
         // weights); points near the image border go through `Luma::at`.
         let (mut fixed_sum, mut sum) = (0u32, 0.0);
         for &(du, dv) in &self.offsets[..self.count] {
-            let (x, y) = (x0 + du * sx_u + dv * sx_v, y0 + du * sy_u + dv * sy_v);
+            let p = Point::new(centre.x + du * ux + dv * vx, centre.y + du * uy + dv * vy);
+            let (x, y) = (p.x - 0.5, p.y - 0.5);
             if x >= 0.0 && y >= 0.0 && x < x_limit && y < y_limit {
-                let (xs, ys) = (x as i32, y as i32);
+                let (xs, ys) = ((x * SUBPIXEL) as i32, (y * SUBPIXEL) as i32);
                 let (fx, fy) = ((xs & 0xff) as u32, (ys & 0xff) as u32);
                 let index = (ys >> 8) as usize * image.width + (xs >> 8) as usize;
                 if let (Some(upper), Some(lower)) = (
@@ -141,10 +138,7 @@ impl Aperture {
                     continue;
                 }
             }
-            sum += image.at(Point::new(
-                centre.x + du * ux + dv * vx,
-                centre.y + du * uy + dv * vy,
-            ));
+            sum += image.at(p);
         }
         sum += fixed_sum as f64 / (SUBPIXEL * SUBPIXEL);
         sum / self.count.max(1) as f64

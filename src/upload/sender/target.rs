@@ -171,6 +171,33 @@ impl SiteTarget {
     }
 }
 
+impl SiteTarget {
+    /// The target a validated client configuration describes: EPCIS 2.0 capture for
+    /// `epcis2-jsonld`, the 1.2 endpoint for `epcis1.2-xml`, a bearer token from the
+    /// environment variable named by `token_env` (if any). Plain HTTP only to loopback.
+    pub fn from_client_config(
+        client_id: &str,
+        upload: &crate::config::UploadTarget,
+    ) -> Result<SiteTarget, SenderError> {
+        let protocol = match upload.format {
+            crate::config::EpcisFormat::Epcis2JsonLd => CaptureProtocol::Epcis2Capture,
+            crate::config::EpcisFormat::Epcis12Xml => CaptureProtocol::Epcis12,
+        };
+        let credentials = upload
+            .token_env
+            .as_ref()
+            .map(|name| {
+                Credentials::load(
+                    client_id,
+                    CredentialScheme::Bearer,
+                    &CredentialSource::Env(name.clone()),
+                )
+            })
+            .transpose()?;
+        SiteTarget::new(client_id, &upload.url, protocol, credentials, false)
+    }
+}
+
 fn is_loopback(url: &reqwest::Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
