@@ -194,7 +194,10 @@ mod tests {
         let mut cursor = 100;
         assert!(camera_arrivals(&mut cursor, &status(50, 0), 256).is_empty());
         assert_eq!(cursor, 100);
-        assert_eq!(camera_arrivals(&mut cursor, &status(10_100, 0), 16).len(), 16);
+        assert_eq!(
+            camera_arrivals(&mut cursor, &status(10_100, 0), 16).len(),
+            16
+        );
         assert_eq!(cursor, 10_100);
     }
 
