@@ -34,6 +34,23 @@ fn run_demo(faults: &str, items: &str, seed: &str) {
         "the whole quantity is commissioned\n{stdout}"
     );
     assert!(stdout.contains("line demo passed"), "{stdout}");
+
+    // The batch report of the demo's store, as JSON, from the CLI.
+    let report = Command::new(env!("CARGO_BIN_EXE_serialstation"))
+        .arg("--db")
+        .arg(target.join("serialstation.sqlite"))
+        .args(["batch", "report", "1", "--json"])
+        .output()
+        .expect("the serialstation binary runs");
+    assert!(report.status.success(), "{report:?}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&report.stdout).expect("the report is JSON");
+    assert_eq!(json["balanced"], serde_json::Value::Bool(true), "{json}");
+    assert_eq!(json["state"], "closed", "{json}");
+    assert_eq!(
+        json["serials"]["commissioned"].as_u64(),
+        items.parse::<u64>().ok()
+    );
 }
 
 #[test]

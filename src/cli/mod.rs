@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod audit;
+pub mod batch;
 pub mod config;
 pub mod demo;
 pub mod gs1;
@@ -58,6 +59,9 @@ pub enum Command {
     /// Reporting to the site servers: outbox status, retry parked chunks, export.
     #[command(subcommand)]
     Upload(upload::UploadCommand),
+    /// Batches: the reconciliation report.
+    #[command(subcommand)]
+    Batch(batch::BatchCommand),
     /// The main job: a demonstration session in a working directory it names.
     Demo(demo::DemoArgs),
 }
@@ -92,6 +96,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Audit(cmd) => audit::run(cmd, &cli.db),
         Command::Vision(cmd) => vision::run(cmd),
         Command::Upload(cmd) => upload::run(cmd, &cli.db),
+        Command::Batch(cmd) => batch::run(cmd, &cli.db),
         Command::Demo(args) => demo::run(args),
     }
 }

@@ -28,7 +28,7 @@ impl BatchReport {
     pub fn build(store: &Store, batch: BatchId) -> Result<BatchReport, StoreError> {
         let record = store.batch(batch)?.ok_or_else(|| {
             StoreError::NotFound(format!(
-                "there is no batch {}: list them with `serialstation batch list`",
+                "there is no batch {} in this store: check the batch number and --db",
                 batch.0
             ))
         })?;

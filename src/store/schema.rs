@@ -33,22 +33,26 @@ struct Migration {
     seed: fn(&Transaction<'_>) -> rusqlite::Result<()>,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "clients, products, pools, serials with state guards, batches, items, audit trail, outbox",
-    sql: V1_SQL,
-    seed: seed_serial_states,
-}, Migration {
-    version: 2,
-    description: "line records: printer messages, item serial text and fate",
-    sql: crate::store::line_records::V2_SQL,
-    seed: crate::store::line_records::seed_nothing,
-}, Migration {
-    version: 3,
-    description: "outbox: capture ID of an in-flight capture",
-    sql: crate::store::outbox::V3_SQL,
-    seed: crate::store::outbox::seed_nothing_v3,
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "clients, products, pools, serials with state guards, batches, items, audit trail, outbox",
+        sql: V1_SQL,
+        seed: seed_serial_states,
+    },
+    Migration {
+        version: 2,
+        description: "line records: printer messages, item serial text and fate",
+        sql: crate::store::line_records::V2_SQL,
+        seed: crate::store::line_records::seed_nothing,
+    },
+    Migration {
+        version: 3,
+        description: "outbox: capture ID of an in-flight capture",
+        sql: crate::store::outbox::V3_SQL,
+        seed: crate::store::outbox::seed_nothing_v3,
+    },
+];
 
 const V1_SQL: &str = r#"
 CREATE TABLE schema_migrations (

@@ -338,15 +338,12 @@ pub fn otsu_threshold(pixels: &[u8]) -> f64 {
     // would otherwise make every increment wait for the previous one.
     let mut partial = [[0u32; 256]; 4];
     let mut samples = pixels.iter().step_by(step);
-    loop {
-        let (Some(&a), Some(&b), Some(&c), Some(&d)) = (
-            samples.next(),
-            samples.next(),
-            samples.next(),
-            samples.next(),
-        ) else {
-            break;
-        };
+    while let (Some(&a), Some(&b), Some(&c), Some(&d)) = (
+        samples.next(),
+        samples.next(),
+        samples.next(),
+        samples.next(),
+    ) {
         partial[0][a as usize] += 1;
         partial[1][b as usize] += 1;
         partial[2][c as usize] += 1;

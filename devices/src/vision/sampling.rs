@@ -29,10 +29,13 @@ impl<'a> Luma<'a> {
         let (x, y) = (p.x - 0.5, p.y - 0.5);
         // Interior points (all four neighbours inside): the same arithmetic as
         // `sample_bilinear` without its clamping.
-        if x >= 0.0 && y >= 0.0 && x < (self.width - 1) as f64 && y < (self.height - 1) as f64 {
-            if let Some(value) = self.bilinear_interior(x, y) {
-                return value;
-            }
+        if x >= 0.0
+            && y >= 0.0
+            && x < (self.width - 1) as f64
+            && y < (self.height - 1) as f64
+            && let Some(value) = self.bilinear_interior(x, y)
+        {
+            return value;
         }
         sample_bilinear(self.pixels, self.width, self.height, p)
     }
