@@ -8,9 +8,7 @@ fn run_demo(faults: &str, items: &str, seed: &str) {
     let workdir = tempfile::tempdir().expect("temp dir");
     let target = workdir.path().join("demo");
     let output = Command::new(env!("CARGO_BIN_EXE_serialstation"))
-        .args([
-            "demo", "--line", "--items", items, "--faults", faults, "--seed", seed,
-        ])
+        .args(["demo", "--items", items, "--faults", faults, "--seed", seed])
         .arg("--workdir")
         .arg(&target)
         .output()
@@ -19,7 +17,7 @@ fn run_demo(faults: &str, items: &str, seed: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "demo --line --faults {faults} failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        "demo --faults {faults} failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
     for number in 1..=5 {
         let line = stdout
@@ -68,7 +66,7 @@ fn the_line_demo_refuses_a_folder_it_did_not_make() {
     let workdir = tempfile::tempdir().expect("temp dir");
     std::fs::write(workdir.path().join("precious.txt"), "keep me").expect("write");
     let output = Command::new(env!("CARGO_BIN_EXE_serialstation"))
-        .args(["demo", "--line", "--items", "5", "--faults", "none"])
+        .args(["demo", "--items", "5", "--faults", "none"])
         .arg("--workdir")
         .arg(workdir.path())
         .output()

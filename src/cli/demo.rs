@@ -1,4 +1,5 @@
-//! `serialstation demo`: the main job, a scripted session an operator can follow
+//! `serialstation demo`: the main job. By default one real batch on the simulated
+//! line (`crate::demo`). With `--scripted`, a session an operator can follow
 //! on an embedded SQLite store in a working directory it names. Each step is the
 //! command an operator would type, run in-process, so the demo shows the real
 //! commands and their real output: load the example clients, generate a serial
@@ -33,12 +34,14 @@ pub struct DemoArgs {
     /// created, or reset if an earlier demo made it.
     #[arg(long, default_value = "serialstation-demo")]
     pub workdir: PathBuf,
-    /// Serials to generate into the demo pool.
+    /// Serials to generate into the pool of the scripted session.
     #[arg(long, default_value_t = 100_000)]
     pub pool_size: u64,
-    /// Run one real batch on the simulated line (see `crate::demo`).
+    /// Instead of a batch on the simulated line, walk through the station's
+    /// commands one by one (configuration, pool, GS1 check, DataMatrix print and
+    /// grade, audit trail).
     #[arg(long)]
-    pub line: bool,
+    pub scripted: bool,
     /// Items to commission in the line demo.
     #[arg(long, default_value_t = 1_000)]
     pub items: u32,
@@ -57,7 +60,7 @@ pub struct DemoArgs {
 }
 
 pub fn run(args: DemoArgs) -> ExitCode {
-    if args.line {
+    if !args.scripted {
         return crate::demo::run_line_demo_command(&args);
     }
     match run_demo(&args) {

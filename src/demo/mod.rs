@@ -284,7 +284,7 @@ fn prepare_workdir(dir: &Path) -> Result<PathBuf, String> {
         }
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    std::fs::write(dir.join(MARKER), "made by serialstation demo --line\n")
+    std::fs::write(dir.join(MARKER), "made by serialstation demo\n")
         .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
     dir.canonicalize()
         .map_err(|e| format!("cannot resolve {}: {e}", dir.display()))
@@ -298,7 +298,7 @@ fn expiry_two_years_ahead() -> String {
     format!("{:02}{:02}{:02}", year % 100, today.month, day)
 }
 
-/// `serialstation demo --line`: runs the line demo and turns its outcome into the
+/// `serialstation demo`: runs the line demo and turns its outcome into the
 /// exit code (1 if it could not run or any invariant failed).
 pub fn run_line_demo_command(args: &crate::cli::demo::DemoArgs) -> std::process::ExitCode {
     let options = LineDemoOptions {

@@ -25,8 +25,8 @@ pub mod error;
 pub mod event_hash;
 pub mod json_ld;
 pub mod model;
-pub mod time;
 pub mod sender;
+pub mod time;
 pub mod used_up;
 pub mod xml12;
 
