@@ -169,7 +169,8 @@ impl MapException {
 // ---------------------------------------------------------------------------
 
 /// PackML `StateCurrent` numbers (ISA-TR88.00.02).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[repr(u16)]
 pub enum PackMlState {
     Undefined = 0,
@@ -239,7 +240,8 @@ impl fmt::Display for PackMlState {
 }
 
 /// PackML `CntrlCmd` numbers (ISA-TR88.00.02).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[repr(u16)]
 pub enum PackMlCommand {
     Reset = 1,

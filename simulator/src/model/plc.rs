@@ -5,61 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// PackML `StateCurrent` numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PackMlState {
-    Undefined = 0,
-    Clearing = 1,
-    Stopped = 2,
-    Starting = 3,
-    Idle = 4,
-    Suspended = 5,
-    Execute = 6,
-    Stopping = 7,
-    Aborting = 8,
-    Aborted = 9,
-    Holding = 10,
-    Held = 11,
-    Unholding = 12,
-    Suspending = 13,
-    Unsuspending = 14,
-    Resetting = 15,
-    Completing = 16,
-    Complete = 17,
-}
-
-impl PackMlState {
-    pub fn number(self) -> u16 {
-        self as u16
-    }
-}
-
-/// PackML `CntrlCmd` numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PackMlCommand {
-    Reset = 1,
-    Start = 2,
-    Stop = 3,
-    Hold = 4,
-    Unhold = 5,
-    Suspend = 6,
-    Unsuspend = 7,
-    Abort = 8,
-    Clear = 9,
-}
-
-impl PackMlCommand {
-    pub fn from_number(n: u16) -> Option<PackMlCommand> {
-        use PackMlCommand::*;
-        [
-            Reset, Start, Stop, Hold, Unhold, Suspend, Unsuspend, Abort, Clear,
-        ]
-        .into_iter()
-        .find(|c| *c as u16 == n)
-    }
-}
+pub use serialstation_devices::plc::register_map::{PackMlCommand, PackMlState};
 
 /// The verdict the controller writes for one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,10 +3,10 @@
 //! model. Pure apart from the core it is given; exceptions are the map's.
 
 use serialstation_devices::plc::register_map::{
-    self as map, AlarmBits, HoldingWrite, LineStatus, MapException, PackMlState as MapState,
+    self as map, AlarmBits, HoldingWrite, LineStatus, MapException,
 };
 
-use crate::model::{PackMlCommand, plc::SeqSlot};
+use crate::model::plc::SeqSlot;
 use crate::runtime::core::{LineCore, TickOutput};
 
 /// The status block as the PLC serves it now.
@@ -14,7 +14,7 @@ pub fn status(core: &LineCore) -> LineStatus {
     let plc = &core.model.plc;
     LineStatus {
         heartbeat: plc.heartbeat,
-        state: MapState::from_u16(plc.state.number()).unwrap_or(MapState::Undefined),
+        state: plc.state,
         alarms: AlarmBits(plc.alarm_bits()),
         items_detected: plc.items_detected,
         camera_trigger_count: plc.camera_trigger_count,
@@ -84,9 +84,7 @@ pub fn write_holding(
     for write in writes {
         match write {
             HoldingWrite::Command(cmd) => {
-                if let Some(cmd) = PackMlCommand::from_number(cmd.to_u16())
-                    && !core.model.command(cmd, &mut events)
-                {
+                if !core.model.command(cmd, &mut events) {
                     let state = core.model.plc.state;
                     core.note("plc", format!("command {cmd:?} ignored in state {state:?}"));
                 }
