@@ -33,6 +33,7 @@ impl SteadyLine {
             printer_to_gate_counts: 900,
             gate_margin_counts: 100,
             max_result_lead: 64,
+            printer_to_camera_counts: 0,
         };
         let mut line = SteadyLine {
             engine: Engine::new(config),

@@ -34,3 +34,6 @@ fi
   "$venv/bin/pip" install -q zxing-cpp pymodbus==3.16.1 pillow numpy jsonschema==4.26.0 epcis-event-hash-generator==1.9.3
 # One venv serves every test; the Modbus tests also look for it under this name.
 [ -e target/pyvenv-modbus ] || ln -s pyvenv target/pyvenv-modbus
+# QU4RTET (SerialBox, quartet-capture, quartet-epcis) for the real-site-server
+# test: its own venv, target/qu4rtet-venv (about 30 s the first time, cached).
+bash tests/qu4rtet/run.sh install

@@ -14,6 +14,8 @@ pub use serialstation_gs1 as gs1;
 
 pub mod cli;
 pub mod config;
+pub mod control;
+pub mod daemon;
 pub mod demo;
 pub mod line;
 pub mod pool;

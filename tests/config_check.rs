@@ -59,11 +59,125 @@ fn the_example_configurations_are_valid() {
         assert_eq!(report.errors().count(), 0);
     }
     let report = parse_client_config("t.toml", VALID);
+    assert!(report.config.is_some(), "{:?}", report.issues);
+    // Without a read point and business location events cannot be reported yet:
+    // a warning each, nothing else.
+    let fields: Vec<&str> = report.issues.iter().map(|i| i.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["client.upload.read_point", "client.upload.biz_location"],
+        "{:?}",
+        report.issues
+    );
+    assert!(report.errors().next().is_none());
+    let report = parse_client_config("t.toml", &with_upload(LOCATIONS));
     assert!(
         report.config.is_some() && report.issues.is_empty(),
         "{:?}",
         report.issues
     );
+}
+
+const LOCATIONS: &str = "read_point = \"urn:epc:id:sgln:9506000.00001.0\"\nbiz_location = { gln = \"9506000000015\", company_prefix_length = 7, extension = \"L1\" }";
+
+/// VALID with `extra` lines added to `[client.upload]` after its url (line 9 on).
+fn with_upload(extra: &str) -> String {
+    VALID.replace(
+        "url = \"https://l3.example.com/capture\"\n",
+        &format!("url = \"https://l3.example.com/capture\"\n{extra}\n"),
+    )
+}
+
+#[test]
+fn upload_settings_are_checked() {
+    let report = parse_client_config(
+        "t.toml",
+        &with_upload(&format!(
+            "{LOCATIONS}\nprotocol = \"epcis2-capture\"\nauth = \"none\"\ntimeout_s = 10\nmax_epcs_per_event = 500\nmax_document_bytes = 1000000\nused_up = \"destroy\"\nflush_after_s = 2"
+        )),
+    );
+    let upload = report.config.expect("valid").client.upload;
+    assert_eq!(
+        upload.biz_location.as_deref(),
+        Some("urn:epc:id:sgln:9506000.00001.L1")
+    );
+    assert_eq!(
+        (upload.max_epcs_per_event, upload.timeout_s, upload.flush_after_s),
+        (500, 10, 2)
+    );
+
+    // A bad SGLN.
+    let (line, field, msg) = one_error(&with_upload(
+        "read_point = \"urn:epc:id:sgln:9506000.00001\"\nbiz_location = \"urn:epc:id:sgln:9506000.00001.0\"",
+    ));
+    assert_eq!((line, field.as_str()), (9, "client.upload.read_point"));
+    assert!(msg.contains("not an SGLN"), "{msg}");
+    let (_, field, msg) = one_error(&with_upload(
+        "read_point = { gln = \"9506000000016\", company_prefix_length = 7 }\nbiz_location = \"urn:epc:id:sgln:9506000.00001.0\"",
+    ));
+    assert_eq!(field, "client.upload.read_point");
+    assert!(msg.contains("not a GLN"), "{msg}");
+
+    // Plain HTTP to a remote host needs https, or an explicit allow_plain_http.
+    let remote = VALID.replace("https://l3.example.com", "http://l3.example.com");
+    let (line, field, msg) = one_error(&remote);
+    assert_eq!((line, field.as_str()), (8, "client.upload.url"));
+    assert!(msg.contains("use https://"), "{msg}");
+    let allowed = remote.replace(
+        "url = \"http://l3.example.com/capture\"\n",
+        &format!("url = \"http://l3.example.com/capture\"\nallow_plain_http = true\n{LOCATIONS}\n"),
+    );
+    let report = parse_client_config("t.toml", &allowed);
+    assert!(report.config.is_some(), "{:?}", report.issues);
+    assert!(report.warnings().any(|w| w.message.contains("not encrypted")));
+    assert!(errors(&VALID.replace("https://l3.example.com", "http://127.0.0.1:8080")).is_empty());
+
+    // The secrets file must exist (it is read only when the uploader starts).
+    let (line, field, msg) = one_error(&with_upload(
+        "auth = \"bearer\"\nsecrets_file = \"/nonexistent/serialstation/token\"",
+    ));
+    assert_eq!((line, field.as_str()), (10, "client.upload.secrets_file"));
+    assert!(msg.contains("does not exist"), "{msg}");
+    let (_, _, msg) = one_error(&with_upload("secrets_file = \"token.txt\""));
+    assert!(msg.contains("absolute path"), "{msg}");
+
+    // Unknown authentication, and authentication without a secret.
+    let (line, field, msg) = one_error(&with_upload("auth = \"kerberos\""));
+    assert_eq!((line, field.as_str()), (9, "client.upload.auth"));
+    assert!(msg.contains("none, bearer, basic, token"), "{msg}");
+    let (_, _, msg) = one_error(&with_upload("auth = \"token\""));
+    assert!(msg.contains("needs a secret"), "{msg}");
+    let (_, _, msg) = one_error(&with_upload("auth = \"none\"\ntoken_env = \"X_TOKEN\""));
+    assert!(msg.contains("sends no credentials"), "{msg}");
+
+    // The site server's return call is not made; out-of-range numbers are refused.
+    let (_, field, msg) = one_error(&with_upload("used_up = \"return-call\""));
+    assert_eq!(field, "client.upload.used_up");
+    assert!(msg.contains("decommission, destroy"), "{msg}");
+    let (_, field, _) = one_error(&with_upload("max_epcs_per_event = 0"));
+    assert_eq!(field, "client.upload.max_epcs_per_event");
+    let (_, field, _) = one_error(&with_upload("protocol = \"soap\""));
+    assert_eq!(field, "client.upload.protocol");
+}
+
+#[test]
+fn upload_targets_stored_by_older_versions_still_read() {
+    let old = serde_json::json!({
+        "format": "epcis2-jsonld",
+        "url": "https://l3.example.com/capture",
+        "token_env": "ACME_EPCIS_TOKEN",
+        "max_events_per_document": 100
+    });
+    let upload: serialstation::config::UploadTarget = serde_json::from_value(old).unwrap();
+    assert_eq!(
+        upload.auth(),
+        serialstation::config::model::UploadAuth::Bearer
+    );
+    assert_eq!(
+        upload.protocol(),
+        serialstation::config::model::UploadProtocol::Epcis2Capture
+    );
+    assert_eq!((upload.flush_after_s, upload.read_point), (5, None));
 }
 
 #[test]

@@ -21,6 +21,7 @@ fn config() -> EngineConfig {
         printer_to_gate_counts: 900,
         gate_margin_counts: 100,
         max_result_lead: 16,
+        printer_to_camera_counts: 0,
     }
 }
 

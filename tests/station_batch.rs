@@ -69,7 +69,7 @@ fn request(quantity: u32) -> BatchRequest {
         quantity,
         actor: Actor::new("test"),
         auto_resume: true,
-        stall_timeout: Duration::from_secs(30),
+        stall_timeout: Some(Duration::from_secs(30)),
     }
 }
 

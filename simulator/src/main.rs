@@ -1,15 +1,24 @@
-//! `serialstation-sim`: runs a whole simulated line on loopback and prints where
-//! each device listens, one machine-readable line per device, until Ctrl-C.
+//! `serialstation-sim`: runs a whole simulated line on loopback, a simulated site
+//! server, or both, and prints where each one listens, one machine-readable line
+//! each, until Ctrl-C.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use serialstation_simulator::site_server::{SiteAuth, SiteServer, SiteServerConfig, SiteTls};
 use serialstation_simulator::{SimConfig, Simulator};
 
-/// Runs a simulated packaging line (printer, camera, PLC) on loopback.
+/// Runs a simulated packaging line (printer, camera, PLC) on loopback, and on
+/// request a simulated EPCIS site server (`--site-port`), or the site server alone
+/// (`--site-server-only`).
 #[derive(Debug, Parser)]
-#[command(name = "serialstation-sim", version)]
+#[command(
+    name = "serialstation-sim",
+    version,
+    after_help = "Site server alone, over HTTPS with a bearer token:\n  serialstation-sim --site-server-only --site-port 8443 --site-token T \\\n      --tls-cert server.pem --tls-key server-key.pem\nIt prints `site_server https 127.0.0.1:8443` and `site_records sqlite FILE`, then `ready`."
+)]
 struct Args {
     /// Line configuration (TOML). Without it, the built-in default line, which
     /// matches config/line.toml.
@@ -27,10 +36,68 @@ struct Args {
     /// Throughput mode: no images are rendered or decoded.
     #[arg(long)]
     no_images: bool,
+    /// Runs the simulated site server only, no line (the line options are ignored).
+    #[arg(long)]
+    site_server_only: bool,
+    /// Starts the simulated site server on 127.0.0.1 at this port (0 = any free port;
+    /// the default with --site-server-only).
+    #[arg(long)]
+    site_port: Option<u16>,
+    /// Bearer token the site server requires (without it, anyone may call it).
+    #[arg(long, env = "SERIALSTATION_SIM_SITE_TOKEN", hide_env_values = true)]
+    site_token: Option<String>,
+    /// SQLite file where the site server keeps what it accepted (kept across runs).
+    #[arg(long, default_value = "sim-site-server.sqlite")]
+    site_db: PathBuf,
+    /// Most events the site server accepts in one capture.
+    #[arg(long, default_value_t = 500)]
+    site_capture_limit: u64,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+impl Args {
+    /// The site server to start, if any.
+    fn site_server(&self) -> Option<SiteServerConfig> {
+        if !self.site_server_only && self.site_port.is_none() {
+            return None;
+        }
+        let mut config = SiteServerConfig::new(self.site_db.clone());
+        config.bind = SocketAddr::from(([127, 0, 0, 1], self.site_port.unwrap_or(0)));
+        config.capture_limit = self.site_capture_limit;
+        if let Some(token) = &self.site_token {
+            config.auth = SiteAuth::Bearer(token.clone());
+        }
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            config.tls = Some(SiteTls {
+                cert: cert.clone(),
+                key: key.clone(),
+            });
+        }
+        Some(config)
+    }
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if (args.tls_cert.is_some() || args.site_token.is_some())
+        && !args.site_server_only
+        && args.site_port.is_none()
+    {
+        eprintln!(
+            "error: --tls-cert, --tls-key and --site-token are for the site server: add --site-port P or --site-server-only"
+        );
+        return ExitCode::from(2);
+    }
+    if args.site_capture_limit == 0 {
+        eprintln!("error: --site-capture-limit must be at least 1");
+        return ExitCode::from(2);
+    }
+    let site_config = args.site_server();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SERIALSTATION_SIM_LOG")
@@ -70,19 +137,50 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let line_wanted = !args.site_server_only;
     runtime.block_on(async move {
-        let sim = match Simulator::start(config).await {
-            Ok(sim) => sim,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
+        let site = match site_config {
+            Some(site_config) => {
+                let records = site_config.database.clone();
+                match SiteServer::start(site_config).await {
+                    Ok(site) => {
+                        println!("site_server {} {}", site.scheme(), site.addr());
+                        println!("site_records sqlite {}", records.display());
+                        Some(site)
+                    }
+                    Err(e) => {
+                        eprintln!("error: site server: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
             }
+            None => None,
         };
-        for line in sim.address_lines() {
-            println!("{line}");
-        }
+        let sim = if line_wanted {
+            match Simulator::start(config).await {
+                Ok(sim) => {
+                    for line in sim.address_lines() {
+                        println!("{line}");
+                    }
+                    Some(sim)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        } else {
+            None
+        };
         println!("ready");
         wait_for_stop_signal().await;
+        if let Some(site) = site {
+            site.stop().await;
+        }
+        let Some(sim) = sim else {
+            eprintln!("stopped");
+            return ExitCode::SUCCESS;
+        };
         match sim.shutdown().await {
             Ok(path) => {
                 eprintln!("stopped; ground truth in {}", path.display());

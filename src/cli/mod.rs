@@ -9,8 +9,10 @@ use clap::{Parser, Subcommand};
 pub mod audit;
 pub mod batch;
 pub mod config;
+pub mod daemon;
 pub mod demo;
 pub mod gs1;
+pub mod item;
 pub mod pool;
 pub mod product;
 pub mod upload;
@@ -31,6 +33,11 @@ pub struct Cli {
         default_value = "serialstation.sqlite"
     )]
     pub db: std::path::PathBuf,
+
+    /// The station daemon's control socket (default: the store's path with the
+    /// extension `.sock`).
+    #[arg(long, global = true, env = "SERIALSTATION_SOCKET")]
+    pub socket: Option<std::path::PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -59,9 +66,14 @@ pub enum Command {
     /// Reporting to the site servers: outbox status, retry parked chunks, export.
     #[command(subcommand)]
     Upload(upload::UploadCommand),
-    /// Batches: the reconciliation report.
+    /// Batches: start, pause, resume, stop, close, list, live status, report.
     #[command(subcommand)]
     Batch(batch::BatchCommand),
+    /// Items: take a commissioned pack out (sample, damaged, destroyed).
+    #[command(subcommand)]
+    Item(item::ItemCommand),
+    /// Run the line: the station daemon with its local control socket.
+    Daemon(daemon::DaemonArgs),
     /// The main job: a demonstration session in a working directory it names.
     Demo(demo::DemoArgs),
 }
@@ -88,6 +100,10 @@ pub fn main() -> ExitCode {
 
 /// Runs one parsed command.
 pub fn dispatch(cli: Cli) -> ExitCode {
+    let socket = cli
+        .socket
+        .clone()
+        .unwrap_or_else(|| crate::control::default_socket_path(&cli.db));
     match cli.command {
         Command::Gs1(cmd) => gs1::run(cmd),
         Command::Pool(cmd) => pool::run(cmd, &cli.db),
@@ -96,7 +112,9 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Audit(cmd) => audit::run(cmd, &cli.db),
         Command::Vision(cmd) => vision::run(cmd),
         Command::Upload(cmd) => upload::run(cmd, &cli.db),
-        Command::Batch(cmd) => batch::run(cmd, &cli.db),
+        Command::Batch(cmd) => batch::run(cmd, &cli.db, &socket),
+        Command::Item(cmd) => item::run(cmd, &cli.db, &socket),
+        Command::Daemon(args) => daemon::run(args, &cli.db, &socket),
         Command::Demo(args) => demo::run(args),
     }
 }

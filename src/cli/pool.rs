@@ -1,4 +1,5 @@
-//! `serialstation pool`: import serial files, generate serials, show pool status.
+//! `serialstation pool`: import serial files, generate serials, request serials from
+//! the client's site server, show pool status.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -44,6 +45,18 @@ pub enum PoolCommand {
         length: u8,
         #[arg(long, value_enum, default_value_t = AlphabetArg::Numeric)]
         alphabet: AlphabetArg,
+    },
+    /// Request serials from the serial source of the GTIN's client (site server or
+    /// SerialBox) and import them: each answer all or nothing.
+    Request {
+        #[arg(long)]
+        gtin: String,
+        /// How many serials to request.
+        #[arg(long)]
+        count: u64,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Count serials per state for each GTIN and warn when a pool runs low.
     Status {
@@ -99,7 +112,72 @@ pub fn run(cmd: PoolCommand, db: &Path) -> ExitCode {
                 },
             )
         }
+        PoolCommand::Request { gtin, count, json } => request(db, &gtin, count, json),
         PoolCommand::Status { gtin, json } => status(db, gtin.as_deref(), json),
+    }
+}
+
+fn request(db: &Path, gtin: &str, count: u64, json: bool) -> ExitCode {
+    let gtin = match parse_gtin(gtin) {
+        Ok(g) => g,
+        Err(e) => return fail(e),
+    };
+    if count == 0 {
+        return fail("--count 0: ask for at least 1 serial");
+    }
+    let mut store = match Store::open_existing(db) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let product = match store.product(&gtin) {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return fail(format!(
+                "GTIN {gtin} is not in the product master: load its client configuration first (serialstation config load FILE)"
+            ));
+        }
+        Err(e) => return fail(e),
+    };
+    let client = match store.client(&product.client_id) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return fail(format!(
+                "client {} of GTIN {gtin} is missing from the store: load its configuration again",
+                product.client_id
+            ));
+        }
+        Err(e) => return fail(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start the network runtime: {e}")),
+    };
+    let actor = Actor::current_os_user();
+    let result = runtime.block_on(crate::pool::request::request_serials(
+        &mut store, &client, &gtin, count, &actor,
+    ));
+    match result {
+        Ok(outcome) => {
+            if json {
+                println!("{}", serde_json::json!(outcome));
+            } else {
+                println!(
+                    "imported {} serials from {} into the pool of GTIN {gtin} ({} request(s))",
+                    outcome.imported, outcome.source, outcome.requests
+                );
+                if !outcome.fulfilled {
+                    println!(
+                        "  WARNING: asked for {} but the server granted only {}: its pool is running out",
+                        outcome.requested, outcome.imported
+                    );
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }
 
@@ -248,7 +326,7 @@ fn status(db: &Path, gtin: Option<&str>, json: bool) -> ExitCode {
         if s.is_low() {
             println!(
                 "  WARNING: only {} unallocated serials left, below the low-water mark of {}: \
-                 import or generate more (serialstation pool import|generate --gtin {})",
+                 import, generate or request more (serialstation pool import|generate|request --gtin {})",
                 s.count(SerialState::Unallocated),
                 s.low_water_mark,
                 s.gtin

@@ -1,5 +1,7 @@
-//! `serialstation upload`: the outbox as the operator sees it — per-client status,
-//! retrying parked chunks, and exporting a batch's EPCIS documents to files.
+//! `serialstation upload`: the outbox as the operator sees it — per-client status
+//! (chunks and the serials still waiting to be chunked), retrying parked chunks,
+//! flushing (one uploader round by hand), and exporting a batch's EPCIS documents
+//! to files.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,6 +24,13 @@ pub enum UploadCommand {
     Retry {
         /// The chunk number shown by `upload status` (all parked chunks if omitted).
         chunk: Option<i64>,
+    },
+    /// Run one uploader round now: turn the serials that are due into EPCIS chunks
+    /// and try to deliver every client's chunks once.
+    Flush {
+        /// Chunk every waiting serial now, even if its event is not full yet.
+        #[arg(long)]
+        force: bool,
     },
     /// Write a batch's EPCIS documents to files, one per chunk.
     Export {
@@ -62,17 +71,101 @@ pub fn run(cmd: UploadCommand, db: &Path) -> ExitCode {
             }
             Err(e) => fail(e),
         },
+        UploadCommand::Flush { force } => flush(&mut store, force),
         UploadCommand::Export { batch, format, out } => {
             export(&store, BatchId(batch), &format, &out)
         }
     }
 }
 
-fn status(store: &Store, json: bool) -> ExitCode {
-    let rows = match store.outbox_status() {
-        Ok(rows) => rows,
+fn flush(store: &mut Store, force: bool) -> ExitCode {
+    let clients = match store.clients() {
+        Ok(clients) => clients,
         Err(e) => return fail(e),
     };
+    let (mut sender, target_problems) = match crate::upload::service::sender_for_clients(&clients)
+    {
+        Ok(built) => built,
+        Err(e) => return fail(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(format!("cannot start the network runtime: {e}")),
+    };
+    let report = match runtime.block_on(crate::upload::service::upload_round(
+        store,
+        &mut sender,
+        force,
+    )) {
+        Ok(report) => report,
+        Err(e) => return fail(e),
+    };
+    println!(
+        "{} serial(s) queued in {} chunk(s); {} chunk(s) delivered, {} parked, {} to retry",
+        report.serials_chunked, report.chunks_queued, report.delivered, report.parked, report.retries
+    );
+    let mut problems = target_problems;
+    problems.extend(report.problems);
+    for problem in &problems {
+        eprintln!("warning: {problem}");
+    }
+    if report.parked > 0 || report.retries > 0 || !problems.is_empty() {
+        eprintln!("see `serialstation upload status` for what is left and why");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// One client's line of `upload status`: its chunks and its waiting serials.
+#[derive(Debug, serde::Serialize)]
+struct StatusRow {
+    #[serde(flatten)]
+    chunks: crate::store::ClientOutboxStatus,
+    /// Per-serial rows not yet turned into chunks.
+    waiting_serials: u64,
+    oldest_waiting_created_at: Option<String>,
+}
+
+fn status(store: &Store, json: bool) -> ExitCode {
+    let (chunks, waiting) = match (store.outbox_status(), store.waiting_serials()) {
+        (Ok(chunks), Ok(waiting)) => (chunks, waiting),
+        (Err(e), _) | (_, Err(e)) => return fail(e),
+    };
+    let mut rows: Vec<StatusRow> = chunks
+        .into_iter()
+        .map(|chunks| StatusRow {
+            chunks,
+            waiting_serials: 0,
+            oldest_waiting_created_at: None,
+        })
+        .collect();
+    for w in waiting {
+        let index = match rows.iter().position(|r| r.chunks.client_id == w.client_id) {
+            Some(index) => index,
+            None => {
+                rows.push(StatusRow {
+                    chunks: crate::store::ClientOutboxStatus {
+                        client_id: w.client_id.clone(),
+                        pending: 0,
+                        in_flight: 0,
+                        parked: 0,
+                        sent: 0,
+                        last_error: None,
+                        oldest_unsent_created_at: None,
+                    },
+                    waiting_serials: 0,
+                    oldest_waiting_created_at: None,
+                });
+                rows.len() - 1
+            }
+        };
+        rows[index].waiting_serials = w.rows;
+        rows[index].oldest_waiting_created_at = w.oldest_created_at;
+    }
+    rows.sort_by(|a, b| a.chunks.client_id.cmp(&b.chunks.client_id));
     if json {
         println!("{}", serde_json::json!(rows));
         return ExitCode::SUCCESS;
@@ -80,11 +173,19 @@ fn status(store: &Store, json: bool) -> ExitCode {
     if rows.is_empty() {
         println!("the outbox is empty: nothing has been queued for any site server");
     }
-    for row in rows {
+    for StatusRow {
+        chunks: row,
+        waiting_serials,
+        oldest_waiting_created_at,
+    } in rows
+    {
         println!(
-            "{}: {} pending, {} in flight, {} parked, {} sent",
-            row.client_id, row.pending, row.in_flight, row.parked, row.sent
+            "{}: {} pending, {} in flight, {} parked, {} sent; {} serial(s) waiting to be chunked",
+            row.client_id, row.pending, row.in_flight, row.parked, row.sent, waiting_serials
         );
+        if let Some(oldest) = &oldest_waiting_created_at {
+            println!("    oldest waiting serial recorded at {oldest}");
+        }
         if let Some(oldest) = &row.oldest_unsent_created_at {
             println!("    oldest unsent chunk queued at {oldest}");
         }

@@ -9,11 +9,17 @@
 //! id = "acme"
 //! name = "Acme Pharma GmbH"
 //! serial_source = { kind = "local" }          # or { kind = "site_server", url = "https://..." }
+//!                                             # or { kind = "serialbox", url = "https://...", pool = "..." }
+//!                                             # (see validate.rs for token_env, token_file,
+//!                                             #  pools, replenish_count, allow_plain_http)
 //! [client.upload]
 //! format = "epcis2-jsonld"                    # or "epcis1.2-xml"
 //! url = "https://l3.acme.example/epcis/capture"
 //! token_env = "ACME_EPCIS_TOKEN"              # the variable holding the token, never the token
 //! max_events_per_document = 10000
+//! # optional: protocol, auth, secrets_file, allow_plain_http, ca_file, timeout_s,
+//! # read_point, biz_location, max_epcs_per_event, max_document_bytes, used_up,
+//! # flush_after_s (see config/clients/*.toml)
 //!
 //! [[product]]
 //! gtin = "09506000134352"
@@ -123,6 +129,14 @@ pub(crate) struct RawClient {
 pub(crate) struct RawSerialSource {
     pub kind: Option<Spanned<String>>,
     pub url: Option<Spanned<String>>,
+    pub pool: Option<Spanned<String>>,
+    pub pools: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    pub token_env: Option<Spanned<String>>,
+    pub token_file: Option<Spanned<String>>,
+    /// Present only to refuse it with a clear message: tokens never go in files.
+    pub token: Option<Spanned<toml::Value>>,
+    pub replenish_count: Option<Spanned<i64>>,
+    pub allow_plain_http: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +148,32 @@ pub(crate) struct RawUpload {
     /// Present only to refuse it with a clear message: tokens never go in files.
     pub token: Option<Spanned<toml::Value>>,
     pub max_events_per_document: Option<Spanned<i64>>,
+    pub protocol: Option<Spanned<String>>,
+    pub auth: Option<Spanned<String>>,
+    pub secrets_file: Option<Spanned<String>>,
+    pub allow_plain_http: Option<Spanned<bool>>,
+    pub ca_file: Option<Spanned<String>>,
+    pub timeout_s: Option<Spanned<i64>>,
+    pub read_point: Option<Spanned<RawLocation>>,
+    pub biz_location: Option<Spanned<RawLocation>>,
+    pub max_epcs_per_event: Option<Spanned<i64>>,
+    pub max_document_bytes: Option<Spanned<i64>>,
+    pub used_up: Option<Spanned<String>>,
+    pub flush_after_s: Option<Spanned<i64>>,
+}
+
+/// A read point or business location: an SGLN EPC URI, or a GLN with its company
+/// prefix length and an optional extension.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawLocation {
+    Uri(String),
+    Gln {
+        gln: String,
+        company_prefix_length: i64,
+        #[serde(default)]
+        extension: Option<String>,
+    },
 }
 
 #[derive(Debug, Deserialize)]

@@ -25,8 +25,87 @@ pub struct Client {
 pub enum SerialSource {
     /// Pools imported from files or generated on the station.
     Local,
-    /// Requested from the client's site server (OPEN-SCS style pool requests).
-    SiteServer { url: String },
+    /// Requested from the client's site server (OPEN-SCS style pool requests):
+    /// `POST <url>/request` with `{"gtin": "…", "count": N}`, answered with
+    /// `{"gtin": "…", "serials": ["…", …]}`; a bearer token if `secret` names one.
+    SiteServer {
+        url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret: Option<SecretSource>,
+        /// Serials asked for in one request.
+        #[serde(default = "default_replenish_count")]
+        replenish_count: u64,
+        /// Allow plain `http://` to a host that is not loopback.
+        #[serde(default)]
+        allow_plain_http: bool,
+    },
+    /// A QU4RTET SerialBox server: `GET <url>/serialbox/allocate/<pool>/<size>/?format=json`
+    /// with `Authorization: Token <key>`.
+    Serialbox {
+        /// The server's base URL, e.g. `https://qu4rtet.example.com`.
+        url: String,
+        /// The pool machine name used for every GTIN not listed in `pools`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pool: Option<String>,
+        /// Pool machine names per GTIN (14 digits).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        pools: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret: Option<SecretSource>,
+        /// Serials asked for in one request.
+        #[serde(default = "default_replenish_count")]
+        replenish_count: u64,
+        /// Allow plain `http://` to a host that is not loopback.
+        #[serde(default)]
+        allow_plain_http: bool,
+    },
+}
+
+/// Serials asked for in one request when the configuration does not say.
+pub const DEFAULT_REPLENISH_COUNT: u64 = 10_000;
+
+/// Most serials one request may ask for.
+pub const MAX_REPLENISH_COUNT: u64 = 1_000_000;
+
+fn default_replenish_count() -> u64 {
+    DEFAULT_REPLENISH_COUNT
+}
+
+impl SerialSource {
+    /// Serials per request for a remote source; `None` for a local one.
+    pub fn replenish_count(&self) -> Option<u64> {
+        match self {
+            SerialSource::Local => None,
+            SerialSource::SiteServer {
+                replenish_count, ..
+            }
+            | SerialSource::Serialbox {
+                replenish_count, ..
+            } => Some(*replenish_count),
+        }
+    }
+
+    /// The SerialBox pool machine name for `gtin`, if this is a SerialBox source
+    /// that has one.
+    pub fn serialbox_pool(&self, gtin: &str) -> Option<&str> {
+        match self {
+            SerialSource::Serialbox { pool, pools, .. } => {
+                pools.get(gtin).or(pool.as_ref()).map(String::as_str)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Where a secret (a token) is read from at run time; the secret itself is never
+/// part of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretSource {
+    /// The environment variable of this name.
+    Env(String),
+    /// A file holding only the secret (absolute path; surrounding whitespace ignored).
+    File(std::path::PathBuf),
 }
 
 /// The EPCIS document format a client's site server accepts.
@@ -53,15 +132,174 @@ impl EpcisFormat {
 }
 
 /// Where and how a client's commissioned and scrapped serials are reported.
+///
+/// Every field added after the first version has a serde default, so upload targets
+/// stored by older versions still read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadTarget {
     pub format: EpcisFormat,
     /// The capture endpoint, e.g. `https://l3.example.com/epcis/capture`.
     pub url: String,
-    /// Name of the environment variable holding the access token (never the token itself).
+    /// Name of the environment variable holding the secret (never the secret itself).
     pub token_env: Option<String>,
     /// Largest number of events in one EPCIS document.
     pub max_events_per_document: u32,
+    /// The capture interface; `None` (older stored targets) means the one that
+    /// goes with `format` (see [`UploadTarget::protocol`]).
+    #[serde(default)]
+    pub protocol: Option<UploadProtocol>,
+    /// How the secret is presented; `None` (older stored targets) means bearer when
+    /// a secret is named, none otherwise (see [`UploadTarget::auth`]).
+    #[serde(default)]
+    pub auth: Option<UploadAuth>,
+    /// A file holding only the secret (absolute path), instead of `token_env`.
+    #[serde(default)]
+    pub secrets_file: Option<std::path::PathBuf>,
+    /// Allow plain `http://` to a host that is not loopback.
+    #[serde(default)]
+    pub allow_plain_http: bool,
+    /// A PEM file of extra CA certificates for a site server with a private CA.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Timeout of each HTTP request, in seconds.
+    #[serde(default = "default_upload_timeout_s")]
+    pub timeout_s: u32,
+    /// SGLN EPC URI of the read point written in every event.
+    #[serde(default)]
+    pub read_point: Option<String>,
+    /// SGLN EPC URI of the business location written in every event.
+    #[serde(default)]
+    pub biz_location: Option<String>,
+    /// Most EPCs in one event (a lower limit announced by the site server wins).
+    #[serde(default = "default_max_epcs_per_event")]
+    pub max_epcs_per_event: u32,
+    /// Most bytes in one EPCIS document (a lower limit announced by the site server wins).
+    #[serde(default = "default_max_document_bytes")]
+    pub max_document_bytes: u64,
+    /// How scrapped and invalidated serials are reported.
+    #[serde(default)]
+    pub used_up: UsedUpReport,
+    /// Serials recorded longer ago than this are reported even if their event is
+    /// not full, in seconds.
+    #[serde(default = "default_flush_after_s")]
+    pub flush_after_s: u32,
+}
+
+/// Default of [`UploadTarget::timeout_s`].
+pub const DEFAULT_UPLOAD_TIMEOUT_S: u32 = 30;
+/// Default of [`UploadTarget::max_epcs_per_event`].
+pub const DEFAULT_MAX_EPCS_PER_EVENT: u32 = 10_000;
+/// Default of [`UploadTarget::max_document_bytes`] (16 MiB).
+pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
+/// Default of [`UploadTarget::flush_after_s`].
+pub const DEFAULT_FLUSH_AFTER_S: u32 = 5;
+
+fn default_upload_timeout_s() -> u32 {
+    DEFAULT_UPLOAD_TIMEOUT_S
+}
+fn default_max_epcs_per_event() -> u32 {
+    DEFAULT_MAX_EPCS_PER_EVENT
+}
+fn default_max_document_bytes() -> u64 {
+    DEFAULT_MAX_DOCUMENT_BYTES
+}
+fn default_flush_after_s() -> u32 {
+    DEFAULT_FLUSH_AFTER_S
+}
+
+impl UploadTarget {
+    /// The capture interface in force: as configured, else the one of `format`.
+    pub fn protocol(&self) -> UploadProtocol {
+        self.protocol.unwrap_or(match self.format {
+            EpcisFormat::Epcis2JsonLd => UploadProtocol::Epcis2Capture,
+            EpcisFormat::Epcis12Xml => UploadProtocol::Epcis12,
+        })
+    }
+
+    /// The authentication in force: as configured, else bearer when a secret is
+    /// named and none otherwise.
+    pub fn auth(&self) -> UploadAuth {
+        self.auth.unwrap_or(
+            if self.token_env.is_some() || self.secrets_file.is_some() {
+                UploadAuth::Bearer
+            } else {
+                UploadAuth::None
+            },
+        )
+    }
+}
+
+/// A site server's capture interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UploadProtocol {
+    /// EPCIS 2.0: `POST /capture` → 202 + `Location`, then the capture job is polled.
+    #[serde(rename = "epcis2-capture")]
+    Epcis2Capture,
+    /// EPCIS 1.2: one synchronous XML `POST`.
+    #[serde(rename = "epcis12")]
+    Epcis12,
+}
+
+impl UploadProtocol {
+    pub const NAMES: [&'static str; 2] = ["epcis2-capture", "epcis12"];
+
+    pub fn from_name(name: &str) -> Option<UploadProtocol> {
+        match name {
+            "epcis2-capture" => Some(UploadProtocol::Epcis2Capture),
+            "epcis12" => Some(UploadProtocol::Epcis12),
+            _ => None,
+        }
+    }
+}
+
+/// How the uploader authenticates to the site server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadAuth {
+    None,
+    /// `Authorization: Bearer <secret>`.
+    Bearer,
+    /// `Authorization: Basic`, the secret being `user:password`.
+    Basic,
+    /// `Authorization: Token <secret>` (Django REST framework, e.g. QU4RTET).
+    Token,
+}
+
+impl UploadAuth {
+    pub const NAMES: [&'static str; 4] = ["none", "bearer", "basic", "token"];
+
+    pub fn from_name(name: &str) -> Option<UploadAuth> {
+        match name {
+            "none" => Some(UploadAuth::None),
+            "bearer" => Some(UploadAuth::Bearer),
+            "basic" => Some(UploadAuth::Basic),
+            "token" => Some(UploadAuth::Token),
+            _ => None,
+        }
+    }
+}
+
+/// How scrapped and invalidated serials are reported to the site server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UsedUpReport {
+    /// ObjectEvent DELETE, bizStep decommissioning, disposition inactive.
+    #[default]
+    Decommission,
+    /// ObjectEvent DELETE, bizStep destroying, disposition destroyed.
+    Destroy,
+}
+
+impl UsedUpReport {
+    pub const NAMES: [&'static str; 2] = ["decommission", "destroy"];
+
+    pub fn from_name(name: &str) -> Option<UsedUpReport> {
+        match name {
+            "decommission" => Some(UsedUpReport::Decommission),
+            "destroy" => Some(UsedUpReport::Destroy),
+            _ => None,
+        }
+    }
 }
 
 /// One AI of a product's code template: what the line prints, in order.

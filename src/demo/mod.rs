@@ -8,6 +8,7 @@
 //! ground truth and the store. [`faults`] holds the fault profiles, [`invariants`]
 //! the checks.
 
+pub mod daemon_process;
 pub mod faults;
 pub mod invariants;
 
@@ -18,12 +19,13 @@ use std::time::{Duration, Instant};
 use serialstation_simulator::{SimConfig, Simulator};
 
 use crate::config::parse_client_config;
+use crate::control::protocol::{BatchView, Request, StatusReport};
 use crate::gs1::Gtin;
-use crate::line::BatchStatus;
 use crate::pool::{Alphabet, GenerationPlan, SerialOrder};
 use crate::report::BatchReport;
-use crate::station::{BatchRequest, Station, StationConfig};
-use crate::store::{Actor, Store};
+use crate::store::{Actor, BatchId, Store};
+
+use daemon_process::DaemonProcess;
 
 pub use faults::FaultLevel;
 pub use invariants::InvariantCheck;
@@ -58,6 +60,8 @@ pub struct LineDemoOptions {
     pub seed: u64,
     /// Show the live progress line on stderr.
     pub progress: bool,
+    /// The `serialstation` program to run as the daemon (default: this program).
+    pub daemon_exe: Option<PathBuf>,
 }
 
 impl Default for LineDemoOptions {
@@ -70,6 +74,7 @@ impl Default for LineDemoOptions {
             images: true,
             seed: 1,
             progress: true,
+            daemon_exe: None,
         }
     }
 }
@@ -92,21 +97,17 @@ impl DemoOutcome {
 
 /// Runs the line demo (see the module documentation). Prints as it goes.
 pub fn run_line_demo(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(run(options))
-}
-
-async fn run(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
     if options.items == 0 {
         return Err("--items must be at least 1".to_string());
     }
     if !(options.rate_per_min.is_finite() && options.rate_per_min >= 1.0) {
         return Err("--rate must be at least 1 item per minute".to_string());
     }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let workdir = prepare_workdir(&options.workdir)?;
     let db = workdir.join("serialstation.sqlite");
     println!(
@@ -132,79 +133,65 @@ async fn run(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
         )
         .map_err(|e| e.to_string())?;
     println!("pool: {pool} random serials generated for GTIN {DEMO_GTIN}");
+    drop(store);
 
+    // The simulated line runs on the runtime's worker threads while this thread
+    // plays the operator.
     let mut sim_config = SimConfig::loopback_any_port(workdir.join("ground-truth.sqlite"));
     sim_config.simulator.seed = options.seed;
     sim_config.simulator.images = options.images;
     sim_config.line.rate_per_min = options.rate_per_min;
     sim_config.faults = faults::profile(options.faults);
-    let simulator = Simulator::start(sim_config)
-        .await
+    let simulator = runtime
+        .block_on(Simulator::start(sim_config))
         .map_err(|e| format!("cannot start the simulated line: {e}"))?;
     for line in simulator.address_lines() {
         println!("simulator: {line}");
     }
-    let mut station_config =
-        StationConfig::parse(EXAMPLE_LINE, "config/line.toml").map_err(|e| e.to_string())?;
     let addresses = simulator.addresses().clone();
-    station_config.printer.address = addresses.printer.to_string();
-    station_config.camera.address = addresses.camera.to_string();
-    station_config.plc.address = addresses.plc.to_string();
-    station_config.plc.unit_id = addresses.plc_unit_id;
-    station_config.line.rate_per_min = options.rate_per_min;
-
-    let expiry = expiry_two_years_ahead();
-    let request = BatchRequest {
-        gtin: gtin.clone(),
-        lot: format!("DEMO{}", options.seed),
-        expiry,
-        quantity: options.items,
-        actor: actor.clone(),
-        auto_resume: true,
-        stall_timeout: Duration::from_secs(20),
+    let line_toml = workdir.join("line.toml");
+    std::fs::write(
+        &line_toml,
+        daemon_process::line_config_text(
+            EXAMPLE_LINE,
+            &addresses.printer.to_string(),
+            &addresses.camera.to_string(),
+            &addresses.plc.to_string(),
+            addresses.plc_unit_id,
+            options.rate_per_min,
+        ),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", line_toml.display()))?;
+    let exe = match &options.daemon_exe {
+        Some(exe) => exe.clone(),
+        None => std::env::current_exe()
+            .map_err(|e| format!("cannot find the serialstation program: {e}"))?,
     };
+    let log = workdir.join("daemon.log");
+    let daemon = DaemonProcess::start(&exe, &db, &line_toml, &log)?;
     println!(
-        "batch: {} items of GTIN {DEMO_GTIN}, lot {}, expiry {}, at {} items/min, faults {:?}, images {}",
-        request.quantity,
-        request.lot,
-        request.expiry,
-        options.rate_per_min,
-        options.faults,
-        if options.images { "on" } else { "off" }
+        "daemon: `serialstation daemon` running on {} (log {})",
+        db.with_extension("sock").display(),
+        log.display()
     );
-    let mut station = Station::connect(station_config, store);
-    let begun = Instant::now();
-    let mut shown = Instant::now();
-    let show = options.progress;
-    let result = station
-        .run_batch(&request, |status| {
-            if show && shown.elapsed() >= Duration::from_millis(250) {
-                shown = Instant::now();
-                progress_line(status, begun.elapsed());
-            }
-        })
-        .await;
-    if show {
-        eprintln!();
-    }
-    let shutdown = simulator.shutdown().await;
-    let outcome = result.map_err(|e| e.to_string())?;
+    let session = operate(&daemon, options, &gtin);
+    let stopped = daemon.shutdown();
+    let shutdown = runtime.block_on(simulator.shutdown());
+    let (batch, elapsed) = session?;
+    stopped?;
     let truth_path = shutdown.map_err(|e| format!("closing the simulator's ground truth: {e}"))?;
-    let store = station.into_store();
-    let report = BatchReport::build(&store, outcome.batch).map_err(|e| e.to_string())?;
+
+    let store = Store::open_existing(&db).map_err(|e| e.to_string())?;
+    let report = BatchReport::build(&store, batch).map_err(|e| e.to_string())?;
+    let alarms = batch_alarms(&store, batch);
     println!();
     print!("{}", report.to_text());
-    println!(
-        "  {} holds, {} alarms, {:.1} s",
-        outcome.holds,
-        outcome.alarms.len(),
-        outcome.elapsed.as_secs_f64()
-    );
-    for alarm in outcome.alarms.iter().take(10) {
+    println!("  {} alarms, {:.1} s", alarms.len(), elapsed.as_secs_f64());
+    for alarm in alarms.iter().take(10) {
         println!("  alarm: {alarm}");
     }
-    if outcome.alarms.len() > 10 {
-        println!("  ... and {} more alarms", outcome.alarms.len() - 10);
+    if alarms.len() > 10 {
+        println!("  ... and {} more alarms", alarms.len() - 10);
     }
     let truth = serialstation_simulator::GroundTruth::open(&truth_path)
         .map_err(|e| format!("reading the ground truth: {e}"))?;
@@ -217,34 +204,131 @@ async fn run(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
         workdir,
         report,
         invariants,
-        alarms: outcome.alarms,
-        elapsed: outcome.elapsed,
+        alarms,
+        elapsed,
     })
 }
 
-fn progress_line(status: &BatchStatus, elapsed: Duration) {
-    let produced = status.counts.commissioned;
-    let rejects = status.stats.total_rejects();
-    let minutes = elapsed.as_secs_f64() / 60.0;
-    let rate = if minutes > 0.0 {
-        (status.stats.good_verdicts + rejects) as f64 / minutes
-    } else {
-        0.0
-    };
-    let hold = status
+/// The operator's part: start the batch, watch it, stop it if it stalls, close it.
+fn operate(
+    daemon: &DaemonProcess,
+    options: &LineDemoOptions,
+    gtin: &Gtin,
+) -> Result<(BatchId, Duration), String> {
+    let expiry = expiry_two_years_ahead();
+    let lot = format!("DEMO{}", options.seed);
+    println!(
+        "batch: {} items of GTIN {gtin}, lot {lot}, expiry {expiry}, at {} items/min, faults {:?}, images {}",
+        options.items,
+        options.rate_per_min,
+        options.faults,
+        if options.images { "on" } else { "off" }
+    );
+    let started = daemon.expect_ok(&Request::BatchStart {
+        gtin: gtin.to_string(),
+        lot,
+        expiry,
+        quantity: options.items,
+        client: None,
+    })?;
+    let batch = BatchId(
+        started
+            .batch
+            .ok_or("the daemon started a batch without naming it")?,
+    );
+    println!("{}", started.message);
+    let begun = Instant::now();
+    let mut last_progress = (Instant::now(), 0u64);
+    let mut stops_sent = 0u32;
+    loop {
+        std::thread::sleep(Duration::from_millis(250));
+        let status = daemon.status()?;
+        let Some(view) = status.batch.as_ref() else {
+            return Err("the daemon no longer has the batch".to_string());
+        };
+        if options.progress {
+            progress_line(view, &status);
+        }
+        if view.is_stopped() {
+            break;
+        }
+        if view.commissioned != last_progress.1 {
+            last_progress = (Instant::now(), view.commissioned);
+        } else if last_progress.0.elapsed() >= STALL_TIMEOUT {
+            // Nothing commissioned for a while: stop, then give up on items in flight.
+            let abandon = stops_sent > 0;
+            println!(
+                "\nnothing commissioned for {STALL_TIMEOUT:?}: {}",
+                if abandon { "abandoning items in flight" } else { "stopping the batch" }
+            );
+            if let Err(e) = daemon.expect_ok(&Request::BatchStop {
+                batch: Some(batch.0),
+                abandon_in_flight: abandon,
+            }) {
+                println!("stop refused: {e}");
+            }
+            stops_sent += 1;
+            last_progress.0 = Instant::now();
+        }
+    }
+    if options.progress {
+        eprintln!();
+    }
+    let closed = daemon.expect_ok(&Request::BatchClose {
+        batch: Some(batch.0),
+        reason: None,
+    })?;
+    println!("{}", closed.message);
+    Ok((batch, begun.elapsed()))
+}
+
+/// Nothing commissioned for this long: the demo stops the batch.
+const STALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn progress_line(view: &BatchView, status: &StatusReport) {
+    let hold = view
         .hold
         .as_ref()
         .map_or(String::new(), |h| format!(" HELD: {h}"));
+    let offline: Vec<&str> = status
+        .devices
+        .iter()
+        .filter(|d| !d.online)
+        .map(|d| d.name.as_str())
+        .collect();
     eprint!(
-        "\r{:>6}/{} commissioned, {} rejected, {:.0} items/min, {}{}        ",
-        produced,
-        status.quantity,
-        rejects,
-        rate,
-        status.state.as_str(),
-        hold
+        "\r{:>6}/{} commissioned, {} rejected, {:.0} items/min, {}{}{}        ",
+        view.commissioned,
+        view.quantity,
+        view.rejects,
+        view.rate_per_min,
+        view.state,
+        hold,
+        if offline.is_empty() {
+            String::new()
+        } else {
+            format!(" OFFLINE: {}", offline.join(", "))
+        }
     );
     let _ = std::io::stderr().flush();
+}
+
+/// The alarms the store recorded for a batch (audit rows of held states).
+fn batch_alarms(store: &Store, batch: BatchId) -> Vec<String> {
+    let conn = store.raw_connection();
+    let Ok(mut stmt) = conn.prepare(
+        "SELECT after FROM audit WHERE action = 'batch.state' AND subject = ?1 ORDER BY id",
+    ) else {
+        return Vec::new();
+    };
+    let Ok(rows) = stmt.query_map([format!("batch {}", batch.0)], |r| r.get::<_, String>(0)) else {
+        return Vec::new();
+    };
+    rows.filter_map(Result::ok)
+        .filter_map(|after| serde_json::from_str::<serde_json::Value>(&after).ok())
+        .filter(|v| v["state"] == "paused")
+        .filter_map(|v| v["reason"].as_str().map(str::to_string))
+        .collect()
 }
 
 fn load_clients(store: &mut Store, actor: &Actor) -> Result<(), String> {
@@ -309,6 +393,7 @@ pub fn run_line_demo_command(args: &crate::cli::demo::DemoArgs) -> std::process:
         images: !args.no_images,
         seed: args.seed,
         progress: true,
+        daemon_exe: None,
     };
     match run_line_demo(&options) {
         Ok(outcome) if outcome.passed() => {

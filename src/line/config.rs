@@ -32,6 +32,10 @@ pub struct EngineConfig {
     /// A camera result may name a seq at most this far ahead of the last item the PLC
     /// reported at the camera (the PLC is polled, the camera pushes).
     pub max_result_lead: u32,
+    /// Encoder counts from the print head to the camera. Items that passed the print
+    /// head before a start or resume may be blank or carry an old print: their rejects
+    /// do not count toward the consecutive-reject stop (the PLC still rejects them).
+    pub printer_to_camera_counts: u32,
 }
 
 impl Default for EngineConfig {
@@ -44,6 +48,7 @@ impl Default for EngineConfig {
             printer_to_gate_counts: 1_000,
             gate_margin_counts: 200,
             max_result_lead: 64,
+            printer_to_camera_counts: 0,
         }
     }
 }

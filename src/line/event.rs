@@ -137,6 +137,10 @@ pub enum OperatorCommand {
     /// start-up recovery has settled every serial in the store. The batch comes back
     /// held (paused) until the operator resumes it.
     Recover(Box<BatchRecovery>),
+    /// An operator took this commissioned serial of the active batch out as a QA
+    /// sample; the store has recorded Commissioned → Sampled. The batch counts it as
+    /// sampled, so one more item is produced to reach the quantity.
+    Sampled { serial: String },
 }
 
 /// A batch to take over after a restart.

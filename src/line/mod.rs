@@ -50,3 +50,10 @@ pub use supervision::HoldReason;
 pub use types::{
     BatchId, Device, Grade, ItemFate, MessageId, RejectReason, Seq, SymbologyId, Verdict,
 };
+
+/// Checks a batch's parameters as the engine will at start (product template, lot,
+/// expiry, quantity against the pool, devices), without starting anything: lets the
+/// daemon refuse a batch before the store records it.
+pub fn check_batch_start(start: &BatchStart, offline: &[Device]) -> Result<(), OperatorError> {
+    batch::check_start(start, offline).map(|_| ())
+}

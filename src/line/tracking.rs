@@ -32,6 +32,13 @@ pub(super) struct TrackedItem {
     pub decision: Option<ItemDecision>,
 }
 
+impl TrackedItem {
+    /// The encoder count at the item's camera trigger, when known.
+    pub(super) fn trigger_encoder(&self) -> Option<u32> {
+        self.base_encoder
+    }
+}
+
 /// How a seq relates to the tracked window.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Arrival {

@@ -1,9 +1,12 @@
 //! Serial number pools, the pure part: what a serial the line may print looks like,
 //! reading pool files (one serial per line, or CSV with a named column), and planning
 //! and generating new serials (random with a CSPRNG, or sequential) under the EU FMD
-//! guess-probability rule. No database here: the store owns the pools themselves.
+//! guess-probability rule. No database here: the store owns the pools themselves;
+//! [`request`] asks a client's site server for serials and imports them through the
+//! store.
 
 pub mod generate;
+pub mod request;
 pub mod serial_file;
 
 pub use generate::{Alphabet, GenerationPlan, SerialOrder};

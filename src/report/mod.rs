@@ -83,6 +83,13 @@ impl BatchReport {
                 format!("NOT balanced: {} outstanding", s.outstanding)
             }
         );
+        if s.decommissioned > 0 {
+            let _ = writeln!(
+                text,
+                "  of the commissioned, {} decommissioned since (damaged or destroyed)",
+                s.decommissioned
+            );
+        }
         let rejects: u64 = self.items.rejects_by_reason.values().sum();
         let _ = writeln!(
             text,

@@ -162,6 +162,7 @@ impl StationConfig {
             printer_to_gate_counts: printer_to_gate,
             gate_margin_counts: pitch * 4,
             max_result_lead: 64,
+            printer_to_camera_counts: self.counts(self.line.camera_mm - self.line.print_head_mm),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod devices;
 pub mod events;
 pub mod product;
 pub mod records;
+pub mod recovery;
 pub mod runtime;
 
 pub use config::{StationConfig, StationConfigError};

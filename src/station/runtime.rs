@@ -13,10 +13,10 @@ use tokio::sync::mpsc;
 
 use crate::gs1::Gtin;
 use crate::line::{
-    BatchId as EngineBatchId, BatchStart, BatchState, BatchStatus, Command, Device, Engine, Event,
-    HoldReason, MessageId, OperatorCommand, PlcAlarms, Reconciliation,
+    BatchId as EngineBatchId, BatchRecovery, BatchStart, BatchState, BatchStatus, Command,
+    Device, Engine, Event, HoldReason, MessageId, OperatorCommand, PlcAlarms, Reconciliation,
 };
-use crate::store::line_records::{LineBatch, LineRecord};
+use crate::store::line_records::{BatchSerialCounts, LineBatch, LineRecord};
 use crate::store::{Actor, BatchId, NewBatch, SerialState, Store};
 
 use super::config::{PrinterKind, StationConfig};
@@ -31,6 +31,8 @@ const POLL_INTERVAL: Duration = Duration::from_millis(20);
 const DEVICES_TIMEOUT: Duration = Duration::from_secs(20);
 /// At most this many items are reported at the camera from one poll.
 const MAX_ARRIVALS_PER_POLL: u32 = 256;
+/// The PLC's consecutive-reject limit while a batch is stopping (its maximum).
+const TAIL_REJECT_LIMIT: u16 = 1000;
 /// Least time between two automatic resume attempts.
 const RESUME_RETRY: Duration = Duration::from_millis(500);
 
@@ -59,8 +61,8 @@ pub struct BatchRequest {
     /// cleared (an unattended demo or test; a real line waits for the operator).
     pub auto_resume: bool,
     /// Stop the batch when nothing is commissioned for this long (then abandon
-    /// in-flight items if it still cannot finish).
-    pub stall_timeout: Duration,
+    /// in-flight items if it still cannot finish). `None`: the operator decides.
+    pub stall_timeout: Option<Duration>,
 }
 
 /// How a batch ended.
@@ -92,6 +94,46 @@ pub struct Station {
     alarms: Vec<String>,
     notes: Vec<String>,
     printer_suspect: bool,
+    poll: tokio::time::Interval,
+    supervision: Supervision,
+    /// The PLC's consecutive-reject limit is raised for the batch's tail.
+    tail_relaxed: bool,
+}
+
+/// What wakes the station: a driver report or the PLC poll.
+#[derive(Debug)]
+pub enum Wake {
+    Device(DeviceEvent),
+    Poll,
+}
+
+/// The unattended-operator policy of the running batch and its bookkeeping.
+#[derive(Debug)]
+struct Supervision {
+    auto_resume: bool,
+    stall_timeout: Option<Duration>,
+    begun: Instant,
+    holds: u64,
+    was_held: bool,
+    last_resume_try: Instant,
+    last_progress: (Instant, u64),
+    stop_requested: bool,
+}
+
+impl Supervision {
+    fn new(request: Option<&BatchRequest>) -> Supervision {
+        let now = Instant::now();
+        Supervision {
+            auto_resume: request.is_some_and(|r| r.auto_resume),
+            stall_timeout: request.and_then(|r| r.stall_timeout),
+            begun: now,
+            holds: 0,
+            was_held: false,
+            last_resume_try: now,
+            last_progress: (now, 0),
+            stop_requested: false,
+        }
+    }
 }
 
 impl Station {
@@ -113,6 +155,9 @@ impl Station {
             alarms: Vec::new(),
             notes: Vec::new(),
             printer_suspect: false,
+            poll: new_poll(),
+            supervision: Supervision::new(None),
+            tail_relaxed: false,
         }
     }
 
@@ -132,19 +177,58 @@ impl Station {
 
     /// Runs one batch to its end: start, produce `quantity` commissioned items, stop
     /// (the printer's buffer cleared, never-printed serials returned with its proof),
-    /// and close with the store's counts. `progress` is called after every poll.
+    /// and close with the store's counts. `progress` is called after every wake-up.
     pub async fn run_batch(
         &mut self,
         request: &BatchRequest,
         mut progress: impl FnMut(&BatchStatus),
     ) -> Result<BatchOutcome, StationError> {
-        self.actor = request.actor.clone();
+        self.wait_for_devices().await?;
+        let batch = self.start_batch(request).await?;
+        let outcome = self.run_until_stopped(&mut progress).await;
+        if let Err(error) = &outcome {
+            self.stop_line(&format!("station error: {error}")).await;
+        }
+        outcome?;
+        self.close_batch(batch, None).await
+    }
+
+    async fn run_until_stopped(
+        &mut self,
+        progress: &mut impl FnMut(&BatchStatus),
+    ) -> Result<(), StationError> {
+        loop {
+            let wake = self.wait().await?;
+            self.handle(wake).await?;
+            let status = self.batch_status().ok_or_else(|| {
+                StationError::Refused("the batch disappeared from the engine".into())
+            })?;
+            progress(&status);
+            if matches!(
+                status.state,
+                BatchState::Stopped | BatchState::ChallengeFailed
+            ) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Starts a batch: checks the product and the pool, records the batch, hands it
+    /// to the engine (which checks the rest: devices online, expiry, lot, quantity).
+    pub async fn start_batch(&mut self, request: &BatchRequest) -> Result<BatchId, StationError> {
+        if let Some(status) = self.engine.status() {
+            return Err(StationError::Refused(format!(
+                "batch {} is still {}: stop and close it (`serialstation batch stop`, then `batch close`) before starting another",
+                status.batch,
+                status.state.as_str()
+            )));
+        }
         let product = self
             .store
             .product(&request.gtin)?
             .ok_or_else(|| {
                 StationError::Refused(format!(
-                    "GTIN {} is not in the product master: load its client file with `serialstation config load`",
+                    "GTIN {} is not in the product master: load its client file with `serialstation config load`, or check the GTIN (`serialstation product list`)",
                     request.gtin
                 ))
             })?;
@@ -154,7 +238,31 @@ impl Station {
             .pool_status(Some(&request.gtin))?
             .first()
             .map_or(0, |pool| pool.count(SerialState::Unallocated));
-        self.wait_for_devices().await?;
+        let offline: Vec<&str> = Device::ALL
+            .iter()
+            .filter(|d| !self.engine.device_online(**d))
+            .map(|d| d.as_str())
+            .collect();
+        if !offline.is_empty() {
+            return Err(StationError::Devices(format!(
+                "the {} is offline: check its power, cable and the address in the line configuration, then start the batch again",
+                offline.join(", ")
+            )));
+        }
+        // The engine checks everything about the batch before the store records it.
+        let probe = BatchStart {
+            batch: EngineBatchId(0),
+            product: spec.clone(),
+            lot: request.lot.clone(),
+            expiry: request.expiry.clone(),
+            quantity: request.quantity,
+            pool_available,
+            today: crate::gs1::date::today_utc(),
+            first_message_id: MessageId(1),
+            challenge_items: 0,
+        };
+        crate::line::check_batch_start(&probe, &[])
+            .map_err(|e| StationError::Refused(e.message))?;
         let batch = self.store.create_batch(
             &NewBatch {
                 gtin: request.gtin.clone(),
@@ -164,6 +272,7 @@ impl Station {
             },
             &request.actor,
         )?;
+        self.actor = request.actor.clone();
         self.line = Some(LineBatch {
             batch,
             gtin: request.gtin.clone(),
@@ -181,116 +290,220 @@ impl Station {
                 "could not set the PLC's consecutive-reject limit: {e}"
             ));
         }
+        self.tail_relaxed = false;
         let status = self.read_plc().await?;
         self.camera_cursor = Some(status.camera_trigger_count);
         let start = BatchStart {
             batch: EngineBatchId(batch.0 as u64),
-            product: spec,
-            lot: request.lot.clone(),
-            expiry: request.expiry.clone(),
-            quantity: request.quantity,
-            pool_available,
-            today: crate::gs1::date::today_utc(),
             first_message_id: MessageId(self.store.next_message_id()?),
-            challenge_items: 0,
+            ..probe
         };
         let mut out = Vec::new();
-        self.engine
-            .handle(
-                Event::Operator(OperatorCommand::Start(Box::new(start))),
-                &mut out,
-            )
-            .map_err(|e| StationError::Refused(e.message))?;
-        self.execute(out).await?;
-
-        let begun = Instant::now();
-        let outcome = self.drive(request, &mut progress).await;
-        if let Err(error) = &outcome {
-            self.stop_line(&format!("station error: {error}")).await;
+        if let Err(e) = self.engine.handle(
+            Event::Operator(OperatorCommand::Start(Box::new(start))),
+            &mut out,
+        ) {
+            self.line = None;
+            self.camera_cursor = None;
+            return Err(StationError::Refused(e.message));
         }
-        let holds = outcome?;
-        self.close(batch, holds, begun.elapsed()).await
+        self.supervision = Supervision::new(Some(request));
+        self.alarms.clear();
+        self.execute(out).await?;
+        Ok(batch)
     }
 
-    /// The event loop of one batch, until it is stopped. Returns the number of holds.
-    async fn drive(
+    /// Takes over a batch that the store's start-up recovery has settled: the engine
+    /// gets it back held (paused) until the operator resumes it.
+    pub async fn take_over(
         &mut self,
-        request: &BatchRequest,
-        progress: &mut impl FnMut(&BatchStatus),
-    ) -> Result<u64, StationError> {
-        let mut poll = tokio::time::interval(POLL_INTERVAL);
-        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut holds = 0u64;
-        let mut was_held = false;
-        let mut last_resume_try = Instant::now();
-        let mut last_progress = (Instant::now(), 0u64);
-        let mut stop_requested = false;
-        loop {
-            tokio::select! {
-                event = self.events.recv() => {
-                    let event = event.ok_or(StationError::DriversGone)?;
+        line: LineBatch,
+        stopping: bool,
+        actor: &Actor,
+    ) -> Result<(), StationError> {
+        let record = self.store.batch(line.batch)?.ok_or_else(|| {
+            StationError::Refused(format!("there is no batch {} to take over", line.batch.0))
+        })?;
+        let product = self.store.product(&line.gtin)?.ok_or_else(|| {
+            StationError::Refused(format!(
+                "batch {} is for GTIN {}, which is no longer in the product master: load its client file again",
+                line.batch.0, line.gtin
+            ))
+        })?;
+        let spec = product_spec(&product).map_err(StationError::Refused)?;
+        let stored = self.store.batch_serial_counts(line.batch)?;
+        let pool_available = self
+            .store
+            .pool_status(Some(&line.gtin))?
+            .first()
+            .map_or(0, |pool| pool.count(SerialState::Unallocated));
+        let limit = if stopping {
+            TAIL_REJECT_LIMIT
+        } else {
+            self.config.plc.consecutive_reject_limit
+        };
+        if let Err(e) = self.devices.plc.set_consecutive_reject_limit(limit).await {
+            self.note(format!("could not set the PLC's consecutive-reject limit: {e}"));
+        }
+        self.tail_relaxed = stopping;
+        let status = self.read_plc().await?;
+        self.camera_cursor = Some(status.camera_trigger_count);
+        let recovery = BatchRecovery {
+            start: BatchStart {
+                batch: EngineBatchId(line.batch.0 as u64),
+                product: spec,
+                lot: line.lot.clone(),
+                expiry: line.expiry.clone(),
+                quantity: u32::try_from(record.quantity).unwrap_or(u32::MAX),
+                pool_available,
+                today: crate::gs1::date::today_utc(),
+                first_message_id: MessageId(self.store.next_message_id()?),
+                challenge_items: 0,
+            },
+            counts: reconciliation(&stored),
+            stopping,
+        };
+        self.actor = actor.clone();
+        self.line = Some(line.clone());
+        let mut out = Vec::new();
+        if let Err(e) = self.engine.handle(
+            Event::Operator(OperatorCommand::Recover(Box::new(recovery))),
+            &mut out,
+        ) {
+            self.line = None;
+            self.camera_cursor = None;
+            return Err(StationError::Refused(e.message));
+        }
+        self.supervision = Supervision::new(None);
+        self.execute(out).await
+    }
+
+    /// Pause, resume or stop the active batch for `actor`.
+    pub async fn operator(
+        &mut self,
+        command: OperatorCommand,
+        actor: &Actor,
+    ) -> Result<(), StationError> {
+        self.actor = actor.clone();
+        if matches!(command, OperatorCommand::Resume) && self.plc_alarms.any() {
+            // Latched PLC alarms are cleared by a reset once their cause is gone.
+            self.reset_plc_alarms().await;
+            self.poll_plc().await?;
+        }
+        let mut out = Vec::new();
+        self.engine
+            .handle(Event::Operator(command), &mut out)
+            .map_err(|e| StationError::Refused(e.message))?;
+        self.execute(out).await?;
+        self.drain_followups().await
+    }
+
+    /// Waits for the next driver report or PLC poll (cancel-safe: nothing is lost if
+    /// the future is dropped).
+    pub async fn wait(&mut self) -> Result<Wake, StationError> {
+        tokio::select! {
+            event = self.events.recv() => Ok(Wake::Device(event.ok_or(StationError::DriversGone)?)),
+            _ = self.poll.tick() => Ok(Wake::Poll),
+        }
+    }
+
+    /// Handles what [`Station::wait`] returned, then the batch's supervision
+    /// (holds counted, automatic resume and stall stop when the request asked for them).
+    pub async fn handle(&mut self, wake: Wake) -> Result<(), StationError> {
+        match wake {
+            Wake::Device(event) => {
+                self.on_device_event(event).await?;
+                // Drain what is already waiting before the next poll.
+                while let Ok(event) = self.events.try_recv() {
                     self.on_device_event(event).await?;
-                    // Drain what is already waiting before the next poll.
-                    while let Ok(event) = self.events.try_recv() {
-                        self.on_device_event(event).await?;
-                    }
-                }
-                _ = poll.tick() => {
-                    self.poll_plc().await?;
-                    let now_ms = self.started.elapsed().as_millis() as u64;
-                    self.feed(Event::Tick { now_ms }).await?;
                 }
             }
-            let Some(status) = self.engine.status() else {
-                return Err(StationError::Refused(
-                    "the batch disappeared from the engine".into(),
-                ));
+            Wake::Poll => {
+                self.poll_plc().await?;
+                let now_ms = self.started.elapsed().as_millis() as u64;
+                self.feed(Event::Tick { now_ms }).await?;
+            }
+        }
+        self.supervise().await
+    }
+
+    async fn supervise(&mut self) -> Result<(), StationError> {
+        let Some(status) = self.engine.status() else {
+            return Ok(());
+        };
+        self.follow_tail(status.no_more_prints).await;
+        if matches!(
+            status.state,
+            BatchState::Stopped | BatchState::ChallengeFailed | BatchState::Closed
+        ) {
+            return Ok(());
+        }
+        let sup = &mut self.supervision;
+        if status.counts.commissioned != sup.last_progress.1 {
+            sup.last_progress = (Instant::now(), status.counts.commissioned);
+        }
+        let held = status.hold.is_some();
+        if held && !sup.was_held {
+            sup.holds += 1;
+        }
+        sup.was_held = held;
+        let auto_resumable = !matches!(
+            status.hold,
+            None | Some(HoldReason::SerialsExhausted)
+                | Some(HoldReason::Operator)
+                | Some(HoldReason::Recovered)
+        );
+        if sup.auto_resume && auto_resumable && sup.last_resume_try.elapsed() >= RESUME_RETRY {
+            sup.last_resume_try = Instant::now();
+            self.try_resume().await?;
+        }
+        let sup = &mut self.supervision;
+        if let Some(stall) = sup.stall_timeout
+            && sup.last_progress.0.elapsed() >= stall
+        {
+            let abandon = sup.stop_requested;
+            sup.stop_requested = true;
+            sup.last_progress.0 = Instant::now();
+            self.note(format!(
+                "nothing commissioned for {stall:?}: {}",
+                if abandon {
+                    "abandoning items in flight"
+                } else {
+                    "stopping the batch"
+                }
+            ));
+            let mut out = Vec::new();
+            let command = OperatorCommand::Stop {
+                abandon_in_flight: abandon,
             };
-            progress(&status);
-            if matches!(
-                status.state,
-                BatchState::Stopped | BatchState::ChallengeFailed
-            ) {
-                return Ok(holds);
+            match self.engine.handle(Event::Operator(command), &mut out) {
+                Ok(()) => self.execute(out).await?,
+                Err(e) => self.note(e.message),
             }
-            if status.counts.commissioned != last_progress.1 {
-                last_progress = (Instant::now(), status.counts.commissioned);
-            }
-            let held = status.hold.is_some();
-            if held && !was_held {
-                holds += 1;
-            }
-            was_held = held;
-            if held
-                && request.auto_resume
-                && last_resume_try.elapsed() >= RESUME_RETRY
-                && status.hold != Some(HoldReason::SerialsExhausted)
-            {
-                last_resume_try = Instant::now();
-                self.try_resume().await?;
-            }
-            if last_progress.0.elapsed() >= request.stall_timeout {
-                let abandon = stop_requested;
-                self.note(format!(
-                    "nothing commissioned for {:?}: {}",
-                    request.stall_timeout,
-                    if abandon {
-                        "abandoning items in flight"
-                    } else {
-                        "stopping the batch"
-                    }
-                ));
-                let mut out = Vec::new();
-                let command = OperatorCommand::Stop {
-                    abandon_in_flight: abandon,
-                };
-                match self.engine.handle(Event::Operator(command), &mut out) {
-                    Ok(()) => self.execute(out).await?,
-                    Err(e) => self.note(e.message),
-                }
-                stop_requested = true;
-                last_progress.0 = Instant::now();
-            }
+            self.drain_followups().await?;
+        }
+        Ok(())
+    }
+
+    /// In the tail of a batch nothing more is printed, yet the infeed keeps bringing
+    /// items, which the PLC rejects (they get no verdict). They are expected, so they
+    /// must not trip the PLC's consecutive-reject stop while the last printed items
+    /// finish: the limit is raised to its maximum for the tail (every such item is
+    /// still rejected) and set back when prints are wanted again.
+    async fn follow_tail(&mut self, in_tail: bool) {
+        if in_tail == self.tail_relaxed {
+            return;
+        }
+        let limit = if in_tail {
+            TAIL_REJECT_LIMIT
+        } else {
+            self.config.plc.consecutive_reject_limit
+        };
+        match self.devices.plc.set_consecutive_reject_limit(limit).await {
+            Ok(()) => self.tail_relaxed = in_tail,
+            Err(e) => self.note(format!(
+                "could not set the PLC's consecutive-reject limit to {limit}: {e}"
+            )),
         }
     }
 
@@ -300,18 +513,7 @@ impl Station {
             return Ok(());
         }
         if self.plc_alarms.any() {
-            if let Ok(status) = self.devices.plc.read_status().await {
-                let command = match status.state {
-                    PackMlState::Aborted => Some(PackMlCommand::Clear),
-                    PackMlState::Stopped | PackMlState::Complete => Some(PackMlCommand::Reset),
-                    _ => Some(PackMlCommand::Reset),
-                };
-                if let Some(command) = command
-                    && let Err(e) = self.devices.plc.command(command).await
-                {
-                    self.note(format!("could not reset the PLC: {e}"));
-                }
-            }
+            self.reset_plc_alarms().await;
             return Ok(());
         }
         let mut out = Vec::new();
@@ -319,7 +521,10 @@ impl Station {
             .engine
             .handle(Event::Operator(OperatorCommand::Resume), &mut out)
         {
-            Ok(()) => self.execute(out).await,
+            Ok(()) => {
+                self.execute(out).await?;
+                self.drain_followups().await
+            }
             Err(e) => {
                 self.note(e.message);
                 Ok(())
@@ -327,28 +532,42 @@ impl Station {
         }
     }
 
-    async fn close(
+    /// Asks the PLC to reset its latched alarms (they clear once their cause is gone).
+    async fn reset_plc_alarms(&mut self) {
+        if let Ok(status) = self.devices.plc.read_status().await {
+            let command = match status.state {
+                PackMlState::Aborted => PackMlCommand::Clear,
+                _ => PackMlCommand::Reset,
+            };
+            if let Err(e) = self.devices.plc.command(command).await {
+                self.note(format!("could not reset the PLC: {e}"));
+            }
+        }
+    }
+
+    /// Closes the stopped batch with the store's counts; a batch that does not balance
+    /// needs `reason`, which is recorded.
+    pub async fn close_batch(
         &mut self,
         batch: BatchId,
-        holds: u64,
-        elapsed: Duration,
+        reason: Option<String>,
     ) -> Result<BatchOutcome, StationError> {
-        let status = self
-            .engine
-            .status()
-            .ok_or_else(|| StationError::Refused("no batch to close".into()))?;
+        let status = self.engine.status().ok_or_else(|| {
+            StationError::Refused(
+                "no batch is active: `serialstation batch list` shows the batches".into(),
+            )
+        })?;
+        if status.batch.0 != batch.0 as u64 {
+            return Err(StationError::Refused(format!(
+                "batch {} is not the active batch (the active batch is {})",
+                batch.0, status.batch
+            )));
+        }
         let stored = self.store.batch_serial_counts(batch)?;
-        let counts = Reconciliation {
-            allocated: stored.allocated,
-            commissioned: stored.commissioned,
-            scrapped: stored.scrapped,
-            sampled: stored.sampled,
-            invalidated: stored.invalidated,
-            returned: stored.returned,
-        };
+        let counts = reconciliation(&stored);
         let mut out = Vec::new();
         let close = OperatorCommand::Close {
-            reason: None,
+            reason,
             store_counts: Some(counts),
         };
         if let Err(e) = self.engine.handle(Event::Operator(close), &mut out) {
@@ -362,17 +581,81 @@ impl Station {
         }
         self.execute(out).await?;
         self.line = None;
-        Ok(BatchOutcome {
+        self.camera_cursor = None;
+        let outcome = BatchOutcome {
             batch,
             status,
             counts,
             alarms: self.alarms.clone(),
-            holds,
-            elapsed,
-        })
+            holds: self.supervision.holds,
+            elapsed: self.supervision.begun.elapsed(),
+        };
+        self.supervision = Supervision::new(None);
+        Ok(outcome)
     }
 
-    async fn wait_for_devices(&mut self) -> Result<(), StationError> {
+    /// The engine's snapshot of the active batch.
+    pub fn batch_status(&self) -> Option<BatchStatus> {
+        self.engine.status()
+    }
+
+    /// The active batch as the store knows it.
+    pub fn active_batch(&self) -> Option<&LineBatch> {
+        self.line.as_ref()
+    }
+
+    /// Whether the device's link is up, as the engine knows it.
+    pub fn device_online(&self, device: Device) -> bool {
+        self.engine.device_online(device)
+    }
+
+    /// The PLC's latched alarms, as last polled.
+    pub fn plc_alarms(&self) -> PlcAlarms {
+        self.plc_alarms
+    }
+
+    /// Alarms raised during the active (or last) batch, in order.
+    pub fn alarms(&self) -> &[String] {
+        &self.alarms
+    }
+
+    /// Holds of the active batch so far.
+    pub fn holds(&self) -> u64 {
+        self.supervision.holds
+    }
+
+    /// The drivers (for start-up recovery, which talks to the printer and the PLC).
+    pub fn devices(&self) -> &StationDevices {
+        &self.devices
+    }
+
+    /// The store, for writes outside the engine (start-up recovery, decommissioning).
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    /// The store and the drivers together (start-up recovery uses both).
+    pub fn store_and_devices(&mut self) -> (&mut Store, &StationDevices) {
+        (&mut self.store, &self.devices)
+    }
+
+    /// Tells the engine that an operator took a commissioned serial of the active
+    /// batch out as a sample (the store has already recorded it).
+    pub fn note_sampled(&mut self, serial: &str) -> Result<(), StationError> {
+        let mut out = Vec::new();
+        self.engine
+            .handle(
+                Event::Operator(OperatorCommand::Sampled {
+                    serial: serial.to_string(),
+                }),
+                &mut out,
+            )
+            .map_err(|e| StationError::Refused(e.message))?;
+        Ok(())
+    }
+
+    /// Waits until every device is online (batch start needs them).
+    pub async fn wait_for_devices(&mut self) -> Result<(), StationError> {
         let deadline = Instant::now() + DEVICES_TIMEOUT;
         while !Device::ALL.iter().all(|d| self.engine.device_online(*d)) {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -476,6 +759,11 @@ impl Station {
     /// events the execution produced (serials allocated, buffer cleared, ...).
     async fn feed(&mut self, event: Event) -> Result<(), StationError> {
         self.followups.push_back(event);
+        self.drain_followups().await
+    }
+
+    /// Feeds the events that executing commands produced, until there are none.
+    async fn drain_followups(&mut self) -> Result<(), StationError> {
         while let Some(event) = self.followups.pop_front() {
             let mut out = Vec::new();
             if let Err(e) = self.engine.handle(event, &mut out) {
@@ -594,7 +882,8 @@ impl Station {
         }
     }
 
-    async fn stop_line(&mut self, reason: &str) {
+    /// Stops the conveyor now (a PLC Hold), whatever the engine thinks.
+    pub async fn stop_line(&mut self, reason: &str) {
         tracing::info!("stopping the line: {reason}");
         if let Err(e) = self.devices.plc.command(PackMlCommand::Hold).await {
             self.note(format!(
@@ -635,5 +924,23 @@ impl Station {
     fn note(&mut self, text: String) {
         tracing::info!("{text}");
         self.notes.push(text);
+    }
+}
+
+fn new_poll() -> tokio::time::Interval {
+    let mut poll = tokio::time::interval(POLL_INTERVAL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    poll
+}
+
+/// The store's counts in the engine's terms.
+fn reconciliation(stored: &BatchSerialCounts) -> Reconciliation {
+    Reconciliation {
+        allocated: stored.allocated,
+        commissioned: stored.commissioned,
+        scrapped: stored.scrapped,
+        sampled: stored.sampled,
+        invalidated: stored.invalidated,
+        returned: stored.returned,
     }
 }

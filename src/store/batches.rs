@@ -157,6 +157,25 @@ impl Store {
         read_batch(&self.conn, id)
     }
 
+    /// The newest `limit` batches, newest first.
+    pub fn list_batches(&self, limit: usize) -> StoreResult<Vec<Batch>> {
+        let ids: Vec<i64> = self
+            .conn
+            .prepare("SELECT id FROM batches ORDER BY id DESC LIMIT ?1")
+            .context("listing batches")?
+            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get(0))
+            .context("listing batches")?
+            .collect::<Result<_, _>>()
+            .context("listing batches")?;
+        let mut batches = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(batch) = read_batch(&self.conn, BatchId(id))? {
+                batches.push(batch);
+            }
+        }
+        Ok(batches)
+    }
+
     /// Changes a batch's state (audited). A closed batch stays closed.
     pub fn set_batch_state(
         &mut self,

@@ -417,6 +417,12 @@ impl Store {
                 Some(SerialState::LabelScrapped) => counts.scrapped += n,
                 Some(SerialState::LabelSampled | SerialState::Sampled) => counts.sampled += n,
                 Some(SerialState::SnInvalid) => counts.invalidated += n,
+                // Commissioned, then taken out by an operator: still counted as
+                // commissioned in the reconciliation, and shown apart.
+                Some(SerialState::Inactive | SerialState::Destroyed) => {
+                    counts.commissioned += n;
+                    counts.decommissioned += n;
+                }
                 _ => counts.outstanding += n,
             }
         }
@@ -569,6 +575,8 @@ pub struct BatchSerialCounts {
     pub sampled: u64,
     pub invalidated: u64,
     pub returned: u64,
+    /// Of the commissioned: taken out later (damaged, destroyed), not samples.
+    pub decommissioned: u64,
     /// Still Allocated or Encoded (not in a final state).
     pub outstanding: u64,
 }

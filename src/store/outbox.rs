@@ -8,11 +8,17 @@
 //! and `failed` (parked: the site server refused it; the operator retries it). A
 //! parked entry holds back the later entries of its client, so that the site server
 //! always receives a client's events in order.
+//!
+//! Two sorts of rows: per-serial rows (kinds [`SERIAL_ROW_KINDS`], one per
+//! commissioned, scrapped or invalidated serial, written by the line) and EPCIS
+//! document chunks (written by the chunker from per-serial rows, sent by the
+//! sender). [`Store::chunk_serial_rows`] replaces per-serial rows by chunks in one
+//! transaction: the chunks are inserted and the rows they hold marked `sent`.
 
 use rusqlite::params;
 
-use crate::store::batches::BatchId;
-use crate::store::error::{SqlContext, StoreResult};
+use crate::store::batches::{BatchId, BatchState};
+use crate::store::error::{SqlContext, StoreError, StoreResult};
 use crate::store::{Store, clock};
 
 /// Row id of an outbox entry.
@@ -42,6 +48,189 @@ CREATE INDEX outbox_by_client ON outbox (client_id, id) WHERE state != 'sent';";
 /// Migration 3 seeds nothing.
 pub(crate) fn seed_nothing_v3(_: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     Ok(())
+}
+
+/// Migration 4: per client and kind, the rows not yet sent in id order (the
+/// sender's next chunk, and the chunker's per-serial rows by batch).
+pub(crate) const V4_SQL: &str = "CREATE INDEX outbox_by_client_kind ON outbox (client_id, kind, batch_id, id) WHERE state != 'sent';";
+
+/// The kinds of per-serial outbox rows the line writes.
+pub const SERIAL_ROW_KINDS: [&str; 3] = ["commissioned", "scrapped", "invalidated"];
+
+/// One client's pending per-serial rows of one batch and kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialRowGroup {
+    pub batch: BatchId,
+    /// One of [`SERIAL_ROW_KINDS`].
+    pub kind: String,
+    pub rows: u64,
+    pub first_id: OutboxId,
+    /// `created_at` of the oldest and newest row.
+    pub oldest_created_at: String,
+    pub newest_created_at: String,
+    pub gtin: String,
+    pub lot: String,
+    /// YYMMDD, as printed.
+    pub expiry: String,
+    pub batch_state: BatchState,
+    pub company_prefix_length: u8,
+}
+
+/// How many of one group's oldest rows to turn into chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupTake {
+    /// Index into the groups given to [`SerialChunker::plan`].
+    pub group: usize,
+    pub rows: u64,
+}
+
+/// Turns per-serial rows into chunk payloads, for [`Store::chunk_serial_rows`].
+pub trait SerialChunker {
+    /// Which groups (given oldest first row first) to chunk now, and how many rows
+    /// of each, in the order their chunks are to be queued.
+    fn plan(&mut self, groups: &[SerialRowGroup]) -> Vec<GroupTake>;
+
+    /// Turns the serials of `group`, oldest first, into chunk payloads, calling
+    /// `emit` with each in order. Every serial taken from `serials` must be in an
+    /// emitted chunk when this returns `Ok`.
+    fn build(
+        &mut self,
+        group: &SerialRowGroup,
+        serials: &mut dyn Iterator<Item = String>,
+        emit: &mut dyn FnMut(String) -> StoreResult<()>,
+    ) -> Result<(), String>;
+}
+
+/// What one call of [`Store::chunk_serial_rows`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChunkingOutcome {
+    /// Chunks queued.
+    pub chunks: u64,
+    /// Per-serial rows consumed.
+    pub rows: u64,
+}
+
+/// Per-serial rows still waiting to be chunked, per client (for `upload status`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WaitingSerials {
+    pub client_id: String,
+    pub rows: u64,
+    pub oldest_created_at: Option<String>,
+}
+
+/// Reads the pending per-serial rows of a batch group in id order, remembering the
+/// last id read and the first read error.
+struct SerialRows<'s> {
+    rows: rusqlite::Rows<'s>,
+    last_id: Option<i64>,
+    count: u64,
+    error: Option<StoreError>,
+}
+
+impl Iterator for SerialRows<'_> {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        if self.error.is_some() {
+            return None;
+        }
+        let row = match self.rows.next() {
+            Ok(Some(row)) => row,
+            Ok(None) => return None,
+            Err(e) => {
+                self.error = Some(StoreError::Sqlite {
+                    context: "reading per-serial outbox rows".to_string(),
+                    source: e,
+                });
+                return None;
+            }
+        };
+        let read = (|| Ok::<_, rusqlite::Error>((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?)))();
+        match read {
+            Ok((id, Some(serial))) => {
+                self.last_id = Some(id);
+                self.count += 1;
+                Some(serial)
+            }
+            Ok((id, None)) => {
+                self.error = Some(StoreError::Corrupt(format!(
+                    "outbox row {id} names no serial in its payload"
+                )));
+                None
+            }
+            Err(e) => {
+                self.error = Some(StoreError::Sqlite {
+                    context: "reading per-serial outbox rows".to_string(),
+                    source: e,
+                });
+                None
+            }
+        }
+    }
+}
+
+fn read_serial_groups(
+    tx: &rusqlite::Connection,
+    client_id: &str,
+) -> StoreResult<Vec<SerialRowGroup>> {
+    let what = "reading the per-serial outbox rows";
+    let mut stmt = tx
+        .prepare(
+            "SELECT g.batch_id, g.kind, g.n, g.first_id, f.created_at, l.created_at,
+                    b.gtin, b.lot, b.expiry, b.state, p.company_prefix_length
+             FROM (SELECT batch_id, kind, count(*) AS n, min(id) AS first_id, max(id) AS last_id
+                   FROM outbox
+                   WHERE client_id = ?1 AND kind IN ('commissioned', 'scrapped', 'invalidated')
+                     AND batch_id IS NOT NULL AND state != 'sent' AND state = 'pending'
+                   GROUP BY batch_id, kind) g
+             JOIN outbox f ON f.id = g.first_id
+             JOIN outbox l ON l.id = g.last_id
+             JOIN batches b ON b.id = g.batch_id
+             JOIN products p ON p.gtin = b.gtin
+             ORDER BY g.first_id",
+        )
+        .context(what)?;
+    let rows = stmt
+        .query_map([client_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, String>(8)?,
+                r.get::<_, String>(9)?,
+                r.get::<_, i64>(10)?,
+            ))
+        })
+        .context(what)?;
+    let mut groups = Vec::new();
+    for row in rows {
+        let (batch, kind, n, first, oldest, newest, gtin, lot, expiry, state_text, cpl) =
+            row.context(what)?;
+        let batch_state = BatchState::parse(&state_text).ok_or_else(|| {
+            StoreError::Corrupt(format!("batch {batch} has unknown state {state_text:?}"))
+        })?;
+        groups.push(SerialRowGroup {
+            batch: BatchId(batch),
+            kind,
+            rows: n.max(0) as u64,
+            first_id: OutboxId(first),
+            oldest_created_at: oldest,
+            newest_created_at: newest,
+            gtin,
+            lot,
+            expiry,
+            batch_state,
+            company_prefix_length: u8::try_from(cpl).map_err(|_| {
+                StoreError::Corrupt(format!("company prefix length {cpl} of GTIN"))
+            })?,
+        });
+    }
+    Ok(groups)
 }
 
 /// One client's outbox, for `upload status`.
@@ -77,6 +266,126 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
 }
 
 impl Store {
+    /// Replaces pending per-serial rows of `client_id` by chunks, in ONE transaction:
+    /// reads the groups (batch, kind), lets `chunker` choose what to take, streams
+    /// each taken group's serials (oldest first) through `chunker`, inserts every
+    /// chunk it emits as a pending `chunk_kind` row (in order), and marks the rows
+    /// consumed `sent`. On any error nothing changes.
+    pub fn chunk_serial_rows(
+        &mut self,
+        client_id: &str,
+        chunk_kind: &str,
+        chunker: &mut dyn SerialChunker,
+    ) -> StoreResult<ChunkingOutcome> {
+        let what = format!("turning the serials of client {client_id} into EPCIS chunks");
+        let tx = self.write_tx(&what)?;
+        let groups = read_serial_groups(&tx, client_id)?;
+        if groups.is_empty() {
+            return Ok(ChunkingOutcome::default());
+        }
+        let plan = chunker.plan(&groups);
+        let now = clock::now();
+        let mut outcome = ChunkingOutcome::default();
+        for take in plan {
+            let Some(group) = groups.get(take.group) else {
+                continue;
+            };
+            if take.rows == 0 {
+                continue;
+            }
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO outbox (client_id, kind, batch_id, payload, state, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+                )
+                .context(&what)?;
+            let mut select = tx
+                .prepare(
+                    "SELECT id, json_extract(payload, '$.serial') FROM outbox
+                     WHERE client_id = ?1 AND kind = ?2 AND batch_id = ?3
+                       AND state != 'sent' AND state = 'pending'
+                     ORDER BY id LIMIT ?4",
+                )
+                .context(&what)?;
+            let limit = i64::try_from(take.rows).unwrap_or(i64::MAX);
+            let rows = select
+                .query(params![client_id, group.kind, group.batch.0, limit])
+                .context(&what)?;
+            let mut serials = SerialRows {
+                rows,
+                last_id: None,
+                count: 0,
+                error: None,
+            };
+            let mut chunks = 0u64;
+            let mut emit = |payload: String| -> StoreResult<()> {
+                insert
+                    .execute(params![client_id, chunk_kind, group.batch.0, payload, now])
+                    .context("queueing an EPCIS chunk")?;
+                chunks += 1;
+                Ok(())
+            };
+            let built = chunker.build(group, &mut serials, &mut emit);
+            if let Some(error) = serials.error.take() {
+                return Err(error);
+            }
+            built.map_err(|message| {
+                StoreError::Invalid(format!(
+                    "the {} serials of batch {} cannot be reported: {message}",
+                    group.kind, group.batch.0
+                ))
+            })?;
+            let (count, last_id) = (serials.count, serials.last_id);
+            drop(serials);
+            if let Some(last_id) = last_id {
+                tx.prepare(
+                    "UPDATE outbox SET state = 'sent', updated_at = ?5
+                     WHERE client_id = ?1 AND kind = ?2 AND batch_id = ?3
+                       AND state != 'sent' AND state = 'pending' AND id <= ?4",
+                )
+                .context(&what)?
+                .execute(params![client_id, group.kind, group.batch.0, last_id, now])
+                .context(&what)?;
+            }
+            outcome.chunks += chunks;
+            outcome.rows += count;
+        }
+        tx.commit().context(&what)?;
+        Ok(outcome)
+    }
+
+    /// Per client, the per-serial rows not yet chunked.
+    pub fn waiting_serials(&self) -> StoreResult<Vec<WaitingSerials>> {
+        let what = "counting per-serial outbox rows";
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT client_id, count(*), min(created_at) FROM outbox
+                 WHERE kind IN ('commissioned', 'scrapped', 'invalidated')
+                   AND state != 'sent' AND state = 'pending'
+                 GROUP BY client_id ORDER BY client_id",
+            )
+            .context(what)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(WaitingSerials {
+                    client_id: r.get(0)?,
+                    rows: r.get::<_, i64>(1)?.max(0) as u64,
+                    oldest_created_at: r.get(2)?,
+                })
+            })
+            .context(what)?;
+        rows.map(|r| r.context(what)).collect()
+    }
+
+    /// Sets this connection's page cache ceiling (KiB), e.g. small for a
+    /// long-running reader that streams through many rows once.
+    pub fn set_page_cache_kib(&self, kib: u32) -> StoreResult<()> {
+        self.conn
+            .pragma_update(None, "cache_size", -i64::from(kib))
+            .context("setting the page cache size")
+    }
+
     /// Queues work for the uploader.
     pub fn enqueue_outbox(
         &mut self,
@@ -238,7 +547,8 @@ impl Store {
         rows.map(|r| r.context(what)).collect()
     }
 
-    /// Per-client counts of the outbox, for `upload status`.
+    /// Per-client counts of the outbox chunks (per-serial rows not included: see
+    /// [`Store::waiting_serials`]), for `upload status`.
     pub fn outbox_status(&self) -> StoreResult<Vec<ClientOutboxStatus>> {
         let what = "summarising the outbox";
         let mut stmt = self
@@ -252,7 +562,8 @@ impl Store {
                         (SELECT last_error FROM outbox l WHERE l.client_id = o.client_id
                            AND l.last_error IS NOT NULL AND l.state != 'sent' ORDER BY l.updated_at DESC, l.id DESC LIMIT 1),
                         min(CASE WHEN state != 'sent' THEN created_at END)
-                 FROM outbox o GROUP BY client_id ORDER BY client_id",
+                 FROM outbox o WHERE kind NOT IN ('commissioned', 'scrapped', 'invalidated')
+                 GROUP BY client_id ORDER BY client_id",
             )
             .context(what)?;
         let rows = stmt

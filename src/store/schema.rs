@@ -24,7 +24,7 @@ use crate::store::error::{SqlContext, StoreError, StoreResult};
 use crate::store::state::{ALLOWED_TRANSITIONS, SerialState};
 
 /// The schema version this program writes.
-pub const LATEST_VERSION: i64 = 3;
+pub const LATEST_VERSION: i64 = 4;
 
 struct Migration {
     version: i64,
@@ -50,6 +50,12 @@ const MIGRATIONS: &[Migration] = &[
         version: 3,
         description: "outbox: capture ID of an in-flight capture",
         sql: crate::store::outbox::V3_SQL,
+        seed: crate::store::outbox::seed_nothing_v3,
+    },
+    Migration {
+        version: 4,
+        description: "outbox: rows not yet sent by client, kind and batch",
+        sql: crate::store::outbox::V4_SQL,
         seed: crate::store::outbox::seed_nothing_v3,
     },
 ];

@@ -4,8 +4,8 @@
 //! their rendering as EPCIS 2.0 JSON-LD or EPCIS 1.2 XML, chunked to the limits the
 //! site server accepts.
 //!
-//! Everything here is pure: events and documents in, bytes out, no I/O. The outbox
-//! and sender build on it: they store the events of a chunk (EPCs, event time, kind,
+//! The documents are pure: events in, bytes out, no I/O. The outbox
+//! and sender build on them: they store the events of a chunk (EPCs, event time, kind,
 //! place) and render them again with [`render_document`] for every resend, which
 //! yields the same event IDs byte for byte.
 //!
@@ -17,6 +17,9 @@
 //! - [`chunking`]: serials → events → documents within the site server's limits.
 //! - [`used_up`]: how each client learns of used-up serials.
 //! - [`checks`]: schema-independent checks run on every event.
+//! - [`sender`]: delivers outbox chunks to each client's site server;
+//!   [`outbox_chunks`]: turns the line's per-serial outbox rows into chunks;
+//!   [`service`]: the uploader the daemon runs (chunk, then send, forever).
 
 pub mod checks;
 pub mod chunking;
@@ -25,7 +28,9 @@ pub mod error;
 pub mod event_hash;
 pub mod json_ld;
 pub mod model;
+pub mod outbox_chunks;
 pub mod sender;
+pub mod service;
 pub mod time;
 pub mod used_up;
 pub mod xml12;

@@ -89,6 +89,10 @@ impl DeviceProtocol for DmccConnection {
         (out, used)
     }
 
+    fn sending_push(&mut self, core: &SharedCore, shot: &Arc<Shot>, at_ns: u64) {
+        lock(core).camera_result_sent(shot.seq, at_ns);
+    }
+
     fn on_push(&mut self, core: &SharedCore, shot: &Arc<Shot>) -> Option<Vec<u8>> {
         let checksum = lock(core).camera_result_checksum;
         Some(

@@ -48,6 +48,10 @@ impl DeviceProtocol for ImageConnection {
         (out, used)
     }
 
+    fn sending_push(&mut self, core: &SharedCore, shot: &Arc<Shot>, at_ns: u64) {
+        lock(core).camera_result_sent(shot.seq, at_ns);
+    }
+
     fn on_push(&mut self, _core: &SharedCore, shot: &Arc<Shot>) -> Option<Vec<u8>> {
         let frame = match &shot.image {
             Some(img) => ImageFrame::Image(GrayImage {

@@ -143,6 +143,8 @@ pub enum Row {
     Item(Box<ItemRecord>),
     Verdict(VerdictArrival),
     Note(LineNote),
+    /// Camera result sent → verdict write received, for one seq.
+    Latency(super::latency::DecisionLatency),
 }
 
 /// Folds events into item records; an item's row is emitted when the item is done

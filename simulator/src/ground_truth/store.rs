@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread;
+use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -51,6 +52,12 @@ CREATE TABLE verdicts (
     late INTEGER NOT NULL,
     encoder INTEGER NOT NULL,
     time_ms REAL NOT NULL
+);
+CREATE TABLE decision_latency (
+    id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    camera_sent_ns INTEGER NOT NULL,
+    verdict_received_ns INTEGER NOT NULL
 );
 CREATE TABLE line_events (id INTEGER PRIMARY KEY, time_ms REAL NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL);
 ";
@@ -199,6 +206,9 @@ fn write_batch(conn: &mut Connection, rows: &[Row]) -> rusqlite::Result<()> {
             tx.prepare("INSERT INTO verdicts(seq, verdict, item_no, late, encoder, time_ms) VALUES (?1,?2,?3,?4,?5,?6)")?;
         let mut note_stmt =
             tx.prepare("INSERT INTO line_events(time_ms, kind, detail) VALUES (?1,?2,?3)")?;
+        let mut latency_stmt = tx.prepare(
+            "INSERT INTO decision_latency(seq, camera_sent_ns, verdict_received_ns) VALUES (?1,?2,?3)",
+        )?;
         for row in rows {
             match row {
                 Row::Item(r) => {
@@ -243,6 +253,13 @@ fn write_batch(conn: &mut Connection, rows: &[Row]) -> rusqlite::Result<()> {
                 }
                 Row::Note(n) => {
                     note_stmt.execute(params![n.time_ms, n.kind, n.detail])?;
+                }
+                Row::Latency(l) => {
+                    latency_stmt.execute(params![
+                        l.seq,
+                        i64::try_from(l.camera_sent_ns).unwrap_or(i64::MAX),
+                        i64::try_from(l.verdict_received_ns).unwrap_or(i64::MAX)
+                    ])?;
                 }
             }
         }
@@ -373,6 +390,30 @@ impl GroundTruth {
                 encoder,
                 time_ms,
             });
+        }
+        Ok(out)
+    }
+
+    /// Per item seq, in the order the verdicts arrived: the time from the camera
+    /// sending its result to the PLC receiving the verdict write for that seq (one
+    /// monotonic clock of the simulator process). Items without a camera result or
+    /// without a verdict are not in it.
+    pub fn decision_latencies(&self) -> Result<Vec<(u32, Duration)>, GroundTruthError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, camera_sent_ns, verdict_received_ns FROM decision_latency ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, sent, received) = row?;
+            let nanos = u64::try_from(received.saturating_sub(sent)).unwrap_or(0);
+            out.push((seq, Duration::from_nanos(nanos)));
         }
         Ok(out)
     }

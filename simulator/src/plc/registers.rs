@@ -79,6 +79,17 @@ pub fn write_holding(
     start: u16,
     values: &[u16],
 ) -> Result<TickOutput, MapException> {
+    write_holding_at(core, start, values, crate::ground_truth::latency::now_ns())
+}
+
+/// [`write_holding`] for a request that arrived at `received_ns` (the simulator's
+/// monotonic clock): verdict writes are paired with their camera result.
+pub fn write_holding_at(
+    core: &mut LineCore,
+    start: u16,
+    values: &[u16],
+    received_ns: u64,
+) -> Result<TickOutput, MapException> {
     let writes = map::check_holding_write(start, values)?;
     let mut events = Vec::new();
     for write in writes {
@@ -94,6 +105,7 @@ pub fn write_holding(
             }
             HoldingWrite::ControllerHeartbeat(value) => core.model.plc.controller_heartbeat = value,
             HoldingWrite::Verdict(slot) => {
+                core.verdict_write_received(slot.seq, received_ns);
                 let index = core.model.plc.slot_of(slot.seq);
                 core.model
                     .write_verdict_slot(index, slot.seq, slot.verdict as u16, &mut events);

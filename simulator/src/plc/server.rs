@@ -101,7 +101,11 @@ fn exception(e: MapException) -> ExceptionCode {
 type ReplyFuture = Pin<Box<dyn Future<Output = Result<Response, ExceptionCode>> + Send>>;
 
 impl PlcService {
-    fn handle(&self, request: Request<'static>) -> Result<Response, ExceptionCode> {
+    fn handle(
+        &self,
+        request: Request<'static>,
+        received_ns: u64,
+    ) -> Result<Response, ExceptionCode> {
         let mut core = lock(&self.core);
         let result = match request {
             Request::ReadInputRegisters(start, count) => {
@@ -112,14 +116,14 @@ impl PlcService {
                     .map(Response::ReadHoldingRegisters)
             }
             Request::WriteSingleRegister(address, value) => {
-                super::registers::write_holding(&mut core, address, &[value]).map(|out| {
+                super::registers::write_holding_at(&mut core, address, &[value], received_ns).map(|out| {
                     (self.sink)(out);
                     Response::WriteSingleRegister(address, value)
                 })
             }
             Request::WriteMultipleRegisters(address, values) => {
                 let count = values.len() as u16;
-                super::registers::write_holding(&mut core, address, &values).map(|out| {
+                super::registers::write_holding_at(&mut core, address, &values, received_ns).map(|out| {
                     (self.sink)(out);
                     Response::WriteMultipleRegisters(address, count)
                 })
@@ -137,6 +141,7 @@ impl tokio_modbus::server::Service for PlcService {
     type Future = ReplyFuture;
 
     fn call(&self, req: Self::Request) -> Self::Future {
+        let received_ns = crate::ground_truth::latency::now_ns();
         if req.slave != self.unit_id && req.slave != 0 && req.slave != 255 {
             return Box::pin(std::future::ready(Err(ExceptionCode::GatewayTargetDevice)));
         }
@@ -176,7 +181,7 @@ impl tokio_modbus::server::Service for PlcService {
         let result = if fail {
             Err(ExceptionCode::ServerDeviceFailure)
         } else {
-            self.handle(req.request)
+            self.handle(req.request, received_ns)
         };
         if delay_ms == 0 {
             return Box::pin(std::future::ready(result));

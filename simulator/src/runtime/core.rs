@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use crate::config::{CameraKind, PrinterKind, SimConfig};
 use crate::faults::{FaultKind, FaultSpec};
-use crate::ground_truth::{CameraReport, GroundTruthWriter, PrintOutcome, Recorder, Row};
+use crate::ground_truth::{
+    CameraReport, GroundTruthWriter, LatencyTracker, PrintOutcome, Recorder, Row,
+};
 use crate::model::{LineEvent, LineModel};
 use crate::printer::model::{PrintDecision, PrinterModel};
 
@@ -64,6 +66,8 @@ pub struct LineCore {
     pub camera_result_checksum: bool,
     pub next_zpl_label_id: u32,
     pub recorder: Recorder,
+    /// Camera result sent → verdict received, per seq.
+    pub latency: LatencyTracker,
     writer: Option<GroundTruthWriter>,
     prints: HashMap<u64, PrintedItem>,
     pending_rows: Vec<Row>,
@@ -94,6 +98,7 @@ impl LineCore {
             camera_result_checksum: false,
             next_zpl_label_id: 1,
             recorder: Recorder::new(config.simulator.images),
+            latency: LatencyTracker::default(),
             writer,
             prints: HashMap::new(),
             pending_rows: Vec::new(),
@@ -257,6 +262,20 @@ impl LineCore {
         self.recorder
             .on_camera(item_no, report, &mut self.pending_rows);
         self.flush_rows();
+    }
+
+    /// The camera is sending its result for `seq` (time from
+    /// [`crate::ground_truth::latency::now_ns`]).
+    pub fn camera_result_sent(&mut self, seq: u32, at_ns: u64) {
+        self.latency.camera_sent(seq, at_ns);
+    }
+
+    /// The PLC received a verdict write for `seq` at `at_ns`; the decision latency
+    /// goes to the ground truth with the next rows written.
+    pub fn verdict_write_received(&mut self, seq: u32, at_ns: u64) {
+        if let Some(pair) = self.latency.verdict_received(seq, at_ns) {
+            self.pending_rows.push(Row::Latency(pair));
+        }
     }
 
     /// A note in the ground truth (control actions, fault changes).

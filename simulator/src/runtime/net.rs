@@ -79,12 +79,15 @@ pub fn draw_reply_fault(core: &SharedCore, kinds: ConnectionFaults) -> ReplyFaul
 /// How a device protocol plugs into [`serve_connection`].
 pub trait DeviceProtocol: Send + 'static {
     /// A pushed notification (print complete, camera result).
-    type Push: Clone + Send + 'static;
+    type Push: Clone + Send + Sync + 'static;
     /// Decodes every complete frame in `buf`, answers it; returns the reply bytes and
     /// how many bytes of `buf` were used.
     fn on_bytes(&mut self, core: &SharedCore, buf: &[u8]) -> (Vec<Vec<u8>>, usize);
     /// Bytes for one pushed notification on this connection (`None` = not for it).
     fn on_push(&mut self, core: &SharedCore, push: &Self::Push) -> Option<Vec<u8>>;
+    /// Called right before the bytes of `push` are written (at `at_ns` on the
+    /// simulator's monotonic clock); nothing by default.
+    fn sending_push(&mut self, _core: &SharedCore, _push: &Self::Push, _at_ns: u64) {}
     /// Bytes to send right after connecting (e.g. a greeting); none by default.
     fn greeting(&mut self) -> Vec<u8> {
         Vec::new()
@@ -124,7 +127,7 @@ pub async fn serve_connection<P: DeviceProtocol>(
                     buf.clear();
                 }
                 for reply in replies {
-                    if !send(&mut stream, &core, kinds, &reply).await {
+                    if !send(&mut stream, &core, kinds, &reply, || {}).await {
                         return;
                     }
                 }
@@ -134,7 +137,10 @@ pub async fn serve_connection<P: DeviceProtocol>(
                     Ok(push) => {
                         // Pushed messages suffer the same connection faults as replies.
                         if let Some(bytes) = protocol.on_push(&core, &push)
-                            && !send(&mut stream, &core, kinds, &bytes).await
+                            && !send(&mut stream, &core, kinds, &bytes, || {
+                                protocol.sending_push(&core, &push, crate::ground_truth::latency::now_ns())
+                            })
+                            .await
                         {
                             return;
                         }
@@ -151,12 +157,14 @@ pub async fn serve_connection<P: DeviceProtocol>(
     }
 }
 
-/// Sends one reply with its faults; false = the connection is closed.
+/// Sends one reply with its faults; `about_to_write` runs right before the reply's
+/// bytes are written. False = the connection is closed.
 async fn send(
     stream: &mut TcpStream,
     core: &SharedCore,
     kinds: ConnectionFaults,
     reply: &[u8],
+    about_to_write: impl FnOnce(),
 ) -> bool {
     let fault = draw_reply_fault(core, kinds);
     if fault.disconnect {
@@ -169,6 +177,7 @@ async fn send(
     if fault.garbage && stream.write_all(GARBAGE).await.is_err() {
         return false;
     }
+    about_to_write();
     stream.write_all(reply).await.is_ok()
 }
 

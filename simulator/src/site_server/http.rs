@@ -34,8 +34,14 @@ impl std::fmt::Display for ConnectionDropped {
 
 impl std::error::Error for ConnectionDropped {}
 
-/// Accepts connections until the server is told to stop.
-pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+/// Accepts connections until the server is told to stop; with an acceptor, each
+/// connection does its TLS handshake first (a failed handshake only ends that
+/// connection).
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    shared: Arc<Shared>,
+) {
     let mut stopping = shared.stopping.clone();
     loop {
         tokio::select! {
@@ -50,10 +56,18 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>
                     }
                 };
                 let shared = shared.clone();
+                let acceptor = acceptor.clone();
                 let mut stop = shared.stopping.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(shared.clone(), req));
-                    let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    let connection = async move {
+                        match acceptor {
+                            None => serve_connection(stream, shared).await,
+                            Some(acceptor) => match acceptor.accept(stream).await {
+                                Ok(tls) => serve_connection(tls, shared).await,
+                                Err(e) => tracing::info!("site server: TLS handshake failed: {e}"),
+                            },
+                        }
+                    };
                     tokio::select! {
                         _ = connection => {}
                         _ = stop.changed() => {}
@@ -61,6 +75,20 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>
                 });
             }
         }
+    }
+}
+
+/// Serves HTTP/1.1 on one connection (plain or TLS) until it ends.
+async fn serve_connection<S>(stream: S, shared: Arc<Shared>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(shared.clone(), req));
+    if let Err(e) = http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await
+    {
+        tracing::debug!("site server: connection ended: {e}");
     }
 }
 

@@ -2,13 +2,15 @@
 //! capture interface (`POST /capture` → 202 + `Location`, `GET /capture/{id}`,
 //! `OPTIONS /capture` with its limits, 413 above them), a synchronous EPCIS 1.2 XML
 //! capture endpoint (`POST /epcis12/capture` → 201 / 400 / 409), a serial-number
-//! request endpoint (`POST /serials/request`), bearer or basic authentication, faults
-//! on demand, and everything it accepted kept in SQLite as ground truth.
+//! request endpoint (`POST /serials/request`), bearer or basic authentication, plain
+//! HTTP or HTTPS, faults on demand, and everything it accepted kept in SQLite as
+//! ground truth.
 //!
 //! - [`parse`]: captured documents → events (pure);
 //! - [`records`]: the SQLite ground truth and its reader API;
 //! - [`faults`]: the fault plan;
-//! - [`http`]: routing and answers.
+//! - [`http`]: routing and answers;
+//! - [`tls`]: the HTTPS certificate and key.
 //!
 //! Start one with [`SiteServer::start`]; it runs until [`SiteServer::stop`] (or drop).
 
@@ -16,6 +18,7 @@ pub mod faults;
 pub mod http;
 pub mod parse;
 pub mod records;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +26,7 @@ use std::sync::{Arc, Mutex};
 
 pub use faults::{FaultTarget, SiteFault};
 pub use records::{CaptureJobRecord, CaptureProblem, RecordsError, SiteRecords, StoredEvent};
+pub use tls::{SiteTls, TlsSetupError};
 
 /// Who may call the site server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +54,8 @@ pub struct SiteServerConfig {
     /// How many `GET /capture/{id}` answers say `running: true` before the job shows
     /// its result (to exercise polling).
     pub polls_while_running: u32,
+    /// Serve HTTPS with this certificate and key instead of plain HTTP.
+    pub tls: Option<SiteTls>,
 }
 
 impl SiteServerConfig {
@@ -62,6 +68,7 @@ impl SiteServerConfig {
             capture_limit: 500,
             file_size_limit: 64 * 1024 * 1024,
             polls_while_running: 0,
+            tls: None,
         }
     }
 }
@@ -77,6 +84,8 @@ pub enum SiteServerError {
     },
     #[error(transparent)]
     Records(#[from] RecordsError),
+    #[error(transparent)]
+    Tls(#[from] TlsSetupError),
 }
 
 /// State shared by every connection.
@@ -101,6 +110,10 @@ pub struct SiteServer {
 impl SiteServer {
     /// Opens the database, binds, and serves on the current tokio runtime.
     pub async fn start(config: SiteServerConfig) -> Result<SiteServer, SiteServerError> {
+        let acceptor = match &config.tls {
+            Some(tls) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(tls)?)),
+            None => None,
+        };
         let records = SiteRecords::open(&config.database)?;
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
@@ -128,7 +141,7 @@ impl SiteServer {
             next_capture: std::sync::atomic::AtomicU64::new(1),
             stopping,
         });
-        let task = tokio::spawn(http::serve(listener, shared.clone()));
+        let task = tokio::spawn(http::serve(listener, acceptor, shared.clone()));
         Ok(SiteServer {
             addr,
             shared,
@@ -142,9 +155,18 @@ impl SiteServer {
         self.addr
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://…` when it serves TLS.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme(), self.addr)
+    }
+
+    /// `https` when it serves TLS, `http` otherwise.
+    pub fn scheme(&self) -> &'static str {
+        if self.shared.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// Plays `fault` on the next `times` requests of kind `target`.

@@ -34,7 +34,30 @@ impl Engine {
                 store_counts,
             } => self.close(reason, store_counts, out),
             OperatorCommand::Recover(recovery) => self.recover(*recovery, out),
+            OperatorCommand::Sampled { serial } => self.sampled(&serial),
         }
+    }
+
+    /// A commissioned serial of the active batch was taken out as a sample.
+    fn sampled(&mut self, serial: &str) -> Result<(), OperatorError> {
+        let batch = self.batch.as_mut().ok_or_else(|| {
+            OperatorError::new(
+                OperatorErrorKind::NoActiveBatch,
+                "no batch is active: the sample belongs to a closed batch",
+            )
+        })?;
+        if batch.counts.commissioned == 0 {
+            return Err(OperatorError::new(
+                OperatorErrorKind::WrongState,
+                format!(
+                    "batch {} has no commissioned serial, so {serial} cannot be a sample of it",
+                    batch.id
+                ),
+            ));
+        }
+        batch.counts.commissioned -= 1;
+        batch.counts.sampled += 1;
+        Ok(())
     }
 
     pub(super) fn active_batch_or_error(&self) -> Result<&ActiveBatch, OperatorError> {
@@ -101,6 +124,10 @@ impl Engine {
             printing: PrintBuffer::new(start.first_message_id),
             tracker: ItemTracker::default(),
             streak: RejectStreak::default(),
+            streak_from_encoder: self
+                .now
+                .encoder
+                .map(|e| e.wrapping_add(self.config.printer_to_camera_counts)),
             counts,
             verified: HashSet::new(),
             stats: BatchStats::default(),
@@ -197,9 +224,14 @@ impl Engine {
                 "the PLC still reports an alarm: clear it at the line (reset), then resume",
             ));
         }
+        let streak_from = self
+            .now
+            .encoder
+            .map(|e| e.wrapping_add(self.config.printer_to_camera_counts));
         if let Some(batch) = self.batch.as_mut() {
             batch.hold = None;
             batch.streak.reset();
+            batch.streak_from_encoder = streak_from;
             batch.printing.retry_supply();
         }
         self.sync_recorded_state(out);

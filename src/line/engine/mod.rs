@@ -65,6 +65,9 @@ pub struct BatchStatus {
     pub printer_queue: usize,
     pub unverified_prints: usize,
     pub items_in_flight: usize,
+    /// The batch's tail: nothing more will be printed unless an item in flight fails
+    /// (stopping, or enough prints out to reach the quantity). Items fed now are blank.
+    pub no_more_prints: bool,
 }
 
 struct ActiveBatch {
@@ -79,6 +82,9 @@ struct ActiveBatch {
     printing: PrintBuffer,
     tracker: ItemTracker,
     streak: RejectStreak,
+    /// Rejects count toward the streak only for items triggered at the camera at or
+    /// after this encoder count (set at start, resume and take-over).
+    streak_from_encoder: Option<u32>,
     counts: Reconciliation,
     verified: HashSet<u64>,
     stats: BatchStats,
@@ -145,6 +151,7 @@ impl Engine {
             printer_queue: batch.printing.queued_len(),
             unverified_prints: batch.printing.candidates_len(),
             items_in_flight: batch.tracker.len(),
+            no_more_prints: matches!(batch.phase, Phase::Stopping) || self.allowance() == 0,
         })
     }
 

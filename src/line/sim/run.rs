@@ -40,6 +40,7 @@ impl SimSettings {
                 printer_to_gate_counts: geometry.gate_at,
                 gate_margin_counts: 150,
                 max_result_lead: 64,
+                printer_to_camera_counts: geometry.camera_at,
             },
             min_grade: Grade::from_tenths(15).unwrap_or(Grade::C),
             consecutive_reject_limit: 8,

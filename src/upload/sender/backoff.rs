@@ -1,4 +1,6 @@
-//! Capped exponential backoff between failed attempts (pure).
+//! Capped exponential backoff between failed attempts, with ±20 % jitter so that
+//! stations that lost the same site server do not all come back at once. The
+//! arithmetic is pure; only [`Backoff::jittered`] draws a random factor.
 
 use std::time::Duration;
 
@@ -30,7 +32,24 @@ impl Backoff {
             .unwrap_or(u32::MAX);
         self.initial.saturating_mul(factor).min(self.max)
     }
+
+    /// [`Backoff::delay`] scaled by `factor` (clamped to 0.8..=1.2).
+    pub fn delay_scaled(&self, consecutive_failures: u32, factor: f64) -> Duration {
+        self.delay(consecutive_failures)
+            .mul_f64(factor.clamp(1.0 - JITTER, 1.0 + JITTER))
+    }
+
+    /// [`Backoff::delay`] with a random ±20 % jitter.
+    pub fn jittered(&self, consecutive_failures: u32) -> Duration {
+        self.delay_scaled(
+            consecutive_failures,
+            rand::random_range((1.0 - JITTER)..=(1.0 + JITTER)),
+        )
+    }
 }
+
+/// The jitter's share of a delay, either way.
+pub const JITTER: f64 = 0.2;
 
 #[cfg(test)]
 mod tests {
@@ -47,5 +66,20 @@ mod tests {
         assert_eq!(b.delay(3), Duration::from_millis(400));
         assert_eq!(b.delay(5), Duration::from_secs(1));
         assert_eq!(b.delay(200), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn jitter_stays_within_twenty_percent() {
+        let b = Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+        };
+        assert_eq!(b.delay_scaled(1, 0.8), Duration::from_millis(80));
+        assert_eq!(b.delay_scaled(1, 5.0), Duration::from_millis(120));
+        assert_eq!(b.delay_scaled(0, 1.2), Duration::ZERO);
+        for _ in 0..100 {
+            let d = b.jittered(4);
+            assert!(d >= Duration::from_millis(640) && d <= Duration::from_millis(960));
+        }
     }
 }

@@ -58,6 +58,11 @@ pub fn queue_chunk(
 
 /// Serials of one product → chunks within `limits` (EPCs per event, events and
 /// bytes per document), lazily, in order.
+///
+/// Streams: events are packed into a document as they come, sized from their EPCs
+/// without rendering, so only one document's events are held at a time whatever the
+/// number of serials. Each finished document is rendered once to confirm its size
+/// (and split in halves in the rare case the estimate was short).
 #[allow(clippy::too_many_arguments)]
 pub fn chunk_payloads<'a, S>(
     format: DocumentFormat,
@@ -72,9 +77,11 @@ where
     S: IntoIterator + 'a,
     S::Item: AsRef<str>,
 {
+    let sizes = EventSizes::new(format, &template, &creation_date)?;
     let epcs = sgtin_epcs(gtin, company_prefix_len, serials);
     let mut events = EventChunker::new(epcs, template, format, limits, &creation_date)?;
     let mut failed = false;
+    let mut carried: Option<(ObjectEvent, usize)> = None;
     let mut ready: std::collections::VecDeque<ChunkPayload> = Default::default();
     Ok(std::iter::from_fn(move || {
         if let Some(chunk) = ready.pop_front() {
@@ -84,15 +91,36 @@ where
             return None;
         }
         let mut group = Vec::new();
-        while group.len() < limits.max_events_per_document {
-            match events.next() {
-                Some(Ok(event)) => group.push(event),
-                Some(Err(e)) => {
-                    failed = true;
-                    return Some(Err(e));
-                }
-                None => break,
+        let mut size = sizes.document;
+        loop {
+            let (event, cost) = match carried.take() {
+                Some(carried) => carried,
+                None => match events.next() {
+                    Some(Ok(event)) => {
+                        let cost = sizes.event(format, &event);
+                        (event, cost)
+                    }
+                    Some(Err(e)) => {
+                        failed = true;
+                        return Some(Err(e));
+                    }
+                    None => break,
+                },
+            };
+            let separator = if group.is_empty() {
+                0
+            } else {
+                format.event_separator().len()
+            };
+            if !group.is_empty()
+                && (group.len() >= limits.max_events_per_document
+                    || size + separator + cost > limits.max_document_bytes)
+            {
+                carried = Some((event, cost));
+                break;
             }
+            size += separator + cost;
+            group.push(event);
         }
         if group.is_empty() {
             return None;
@@ -108,6 +136,54 @@ where
             }
         }
     }))
+}
+
+/// Rendered sizes for one template, measured once: the document without events
+/// and an event without EPCs; an event's size adds its EPC entries.
+struct EventSizes {
+    document: usize,
+    empty_event: usize,
+}
+
+impl EventSizes {
+    fn new(
+        format: DocumentFormat,
+        template: &EventTemplate,
+        creation_date: &EventTime,
+    ) -> Result<EventSizes, DocumentError> {
+        let cbvmda = template.kind.lot_master_data().is_some();
+        let mut head = Vec::new();
+        format.write_document_start(&mut head, creation_date, cbvmda)?;
+        let document = head.len() + format.document_end_len();
+        let mut event = Vec::new();
+        let empty = ObjectEvent {
+            kind: template.kind.clone(),
+            event_time: template.event_time,
+            epcs: Vec::new(),
+            read_point: template.read_point.clone(),
+            biz_location: template.biz_location.clone(),
+        };
+        // Event IDs always have the same length; any hash stands in for the real one.
+        format.write_event(
+            &mut event,
+            &empty,
+            &crate::upload::event_hash::hash_id_of_pre_hash(""),
+        )?;
+        Ok(EventSizes {
+            document,
+            empty_event: event.len(),
+        })
+    }
+
+    fn event(&self, format: DocumentFormat, event: &ObjectEvent) -> usize {
+        self.empty_event
+            + event
+                .epcs
+                .iter()
+                .enumerate()
+                .map(|(i, epc)| format.epc_entry_len(epc, i == 0))
+                .sum::<usize>()
+    }
 }
 
 /// Halves a group of events until each part renders within `max_bytes`.

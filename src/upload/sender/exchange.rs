@@ -143,7 +143,7 @@ fn transport_failure(what: &str, e: &reqwest::Error) -> Attempt {
     let why = if e.is_timeout() {
         "no answer in time".to_string()
     } else if e.is_connect() {
-        "cannot connect".to_string()
+        super::run::connect_failure(e)
     } else {
         // Without the URL's query; the URL never carries credentials.
         e.to_string()
@@ -398,10 +398,79 @@ async fn post_epcis12(
     classify_status(status, &body)
 }
 
+/// What an EPCIS 2.0 site server announces in `OPTIONS /capture`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AnnouncedLimits {
+    /// `GS1-EPCIS-Capture-Limit`: most events in one capture.
+    pub events_per_capture: Option<u64>,
+    /// `GS1-EPCIS-Capture-File-Size-Limit`: most bytes in one capture.
+    pub bytes_per_capture: Option<u64>,
+}
+
+/// Reads the capture limits from the headers of an `OPTIONS /capture` answer (pure).
+pub fn limits_from_headers(headers: &reqwest::header::HeaderMap) -> AnnouncedLimits {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|n| *n > 0)
+    };
+    AnnouncedLimits {
+        events_per_capture: number("GS1-EPCIS-Capture-Limit"),
+        bytes_per_capture: number("GS1-EPCIS-Capture-File-Size-Limit"),
+    }
+}
+
+/// Asks an EPCIS 2.0 site server for its capture limits. A site server that does
+/// not answer `OPTIONS` (or refuses it) announces none; `Err` means "ask again
+/// later" (no connection, no answer in time, 5xx).
+pub async fn announced_limits(
+    http: &reqwest::Client,
+    target: &SiteTarget,
+) -> Result<AnnouncedLimits, String> {
+    let response = request(
+        http,
+        target,
+        reqwest::Method::OPTIONS,
+        target.capture_url.clone(),
+    )
+    .send()
+    .await
+    .map_err(|e| match transport_failure("asking for the capture limits", &e) {
+        Attempt::Retry(why) | Attempt::Park(why) => why,
+        Attempt::Delivered => "asking for the capture limits failed".to_string(),
+    })?;
+    let status = response.status();
+    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+        return Err(format!(
+            "asking for the capture limits: site server answered {status}"
+        ));
+    }
+    if status.is_success() {
+        return Ok(limits_from_headers(response.headers()));
+    }
+    Ok(AnnouncedLimits::default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn capture_limits_are_read_from_headers() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("GS1-EPCIS-Capture-Limit", "500".parse().unwrap());
+        headers.insert("GS1-EPCIS-Capture-File-Size-Limit", "x".parse().unwrap());
+        assert_eq!(
+            limits_from_headers(&headers),
+            AnnouncedLimits {
+                events_per_capture: Some(500),
+                bytes_per_capture: None
+            }
+        );
+    }
 
     fn ids() -> Vec<String> {
         vec!["e1".into(), "e2".into()]

@@ -3,11 +3,12 @@
 //! failures retried with capped exponential backoff, forever.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::Instant;
 
 use super::chunk::{ChunkPayload, OUTBOX_KIND_EPCIS};
 use super::exchange::{self, Attempt, CaptureIdChange};
-use super::target::{SenderError, SiteTarget};
+use super::target::{CaptureProtocol, SenderError, SiteTarget};
 use crate::store::{OutboxEntry, Store};
 
 /// What one pass over the clients did.
@@ -28,27 +29,72 @@ struct ClientBackoff {
 
 /// Sends the outbox of every configured client.
 pub struct Sender {
-    http: reqwest::Client,
+    /// One HTTP client per target, same index (targets without their own CA share one).
+    http: Vec<reqwest::Client>,
     targets: Vec<SiteTarget>,
     backoff: HashMap<String, ClientBackoff>,
+    /// Capture limits each EPCIS 2.0 site server announced (asked once per sender).
+    announced: HashMap<String, exchange::AnnouncedLimits>,
 }
 
 impl Sender {
-    /// One HTTP client (rustls with the `ring` provider, no proxy) for all targets.
+    /// HTTP clients (rustls with the `ring` provider, no proxy): one shared by every
+    /// target that trusts the system's roots alone, one per target whose `ca_file`
+    /// adds the roots of its site server's CA.
     pub fn new(targets: Vec<SiteTarget>) -> Result<Sender, SenderError> {
         // Fails only when a provider is already installed, which is just as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .tls_backend_rustls()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| SenderError::Http(e.to_string()))?;
+        let shared = http_client(Vec::new()).map_err(|e| SenderError::Http(e.to_string()))?;
+        let mut http = Vec::with_capacity(targets.len());
+        for target in &targets {
+            http.push(match &target.ca_file {
+                None => shared.clone(),
+                Some(path) => {
+                    let roots = load_ca_file(&target.client_id, path)?;
+                    http_client(roots).map_err(|e| SenderError::Target {
+                        client: target.client_id.clone(),
+                        message: format!(
+                            "cannot set up HTTPS with the CA file {}: {e}",
+                            path.display()
+                        ),
+                    })?
+                }
+            });
+        }
         Ok(Sender {
             http,
             targets,
             backoff: HashMap::new(),
+            announced: HashMap::new(),
         })
+    }
+
+    /// The targets, in the order they are served.
+    pub fn targets(&self) -> &[SiteTarget] {
+        &self.targets
+    }
+
+    /// The capture limits `client`'s site server announces (`OPTIONS /capture`),
+    /// asked once and remembered; none for an EPCIS 1.2 endpoint. `Err` while the
+    /// site server cannot be asked (documents must not be cut before it is known).
+    pub async fn announced_limits(
+        &mut self,
+        client: &str,
+    ) -> Result<exchange::AnnouncedLimits, String> {
+        if let Some(limits) = self.announced.get(client) {
+            return Ok(*limits);
+        }
+        let Some(index) = self.targets.iter().position(|t| t.client_id == client) else {
+            return Err(format!("client {client} has no upload target"));
+        };
+        let limits = match self.targets[index].protocol {
+            CaptureProtocol::Epcis12 => exchange::AnnouncedLimits::default(),
+            CaptureProtocol::Epcis2Capture => {
+                exchange::announced_limits(&self.http[index], &self.targets[index]).await?
+            }
+        };
+        self.announced.insert(client.to_string(), limits);
+        Ok(limits)
     }
 
     /// Delivers chunks for every client not waiting out a backoff, until each queue
@@ -88,7 +134,7 @@ impl Sender {
                         tracing::info!(client = %client, chunk = entry.id.0, "upload will be retried: {reason}");
                         store.record_outbox_failure(entry.id, &reason)?;
                         let failures = state.failures.saturating_add(1);
-                        let delay = self.targets[index].backoff.delay(failures);
+                        let delay = self.targets[index].backoff.jittered(failures);
                         self.backoff.insert(
                             client.clone(),
                             ClientBackoff {
@@ -126,7 +172,7 @@ impl Sender {
                 .map_err(|e| format!("cannot record the capture ID: {e}"))
         };
         Ok(exchange::attempt(
-            &self.http,
+            &self.http[index],
             &self.targets[index],
             &chunk,
             entry.capture_id.clone(),
@@ -180,4 +226,77 @@ impl Sender {
         }
         Ok(())
     }
+}
+
+/// An HTTP client that trusts the system's roots plus `extra_roots`.
+fn http_client(extra_roots: Vec<reqwest::Certificate>) -> reqwest::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .tls_backend_rustls()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none());
+    if !extra_roots.is_empty() {
+        builder = builder.tls_certs_merge(extra_roots);
+    }
+    builder.build()
+}
+
+/// The CA certificates of a PEM file (one or more `BEGIN CERTIFICATE` blocks).
+fn load_ca_file(client: &str, path: &Path) -> Result<Vec<reqwest::Certificate>, SenderError> {
+    let fail = |message: String| SenderError::Target {
+        client: client.to_string(),
+        message,
+    };
+    let pem = std::fs::read(path).map_err(|e| {
+        fail(format!(
+            "cannot read the CA file {} ({e}); check ca_file in the client configuration",
+            path.display()
+        ))
+    })?;
+    let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        fail(format!(
+            "the CA file {} is not PEM certificates ({e}); give the site server's CA certificate in PEM",
+            path.display()
+        ))
+    })?;
+    if roots.is_empty() {
+        return Err(fail(format!(
+            "the CA file {} holds no `BEGIN CERTIFICATE` block; give the site server's CA certificate in PEM",
+            path.display()
+        )));
+    }
+    Ok(roots)
+}
+
+/// Why a connection failed, in words an operator can act on: a TLS failure names
+/// what rustls refused (an untrusted or wrong certificate) and what to do.
+pub(super) fn connect_failure(e: &reqwest::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if let Some(tls) = find_tls_error(cause) {
+            return match tls {
+                rustls::Error::InvalidCertificate(why) => format!(
+                    "the site server's TLS certificate is not accepted ({why:?}); if the site server uses its own CA, set ca_file to that CA's PEM certificate"
+                ),
+                other => format!("TLS handshake with the site server failed: {other}"),
+            };
+        }
+        source = cause.source();
+    }
+    "cannot connect".to_string()
+}
+
+/// The rustls error `cause` is, or wraps inside (possibly nested) `io::Error`s, whose
+/// `source()` skips the error they wrap.
+fn find_tls_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let mut io = cause.downcast_ref::<std::io::Error>();
+    while let Some(wrapped) = io.and_then(|io| io.get_ref()) {
+        if let Some(tls) = wrapped.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        io = wrapped.downcast_ref::<std::io::Error>();
+    }
+    None
 }

@@ -37,6 +37,8 @@ pub enum CredentialScheme {
     Bearer,
     /// `Authorization: Basic`, the secret being `user:password`.
     Basic,
+    /// `Authorization: Token <secret>` (Django REST framework, e.g. QU4RTET).
+    Token,
 }
 
 /// Where the secret is read from.
@@ -89,6 +91,12 @@ impl Credentials {
         if secret.is_empty() {
             return Err(fail("the site server credentials are empty".to_string()));
         }
+        if secret.chars().any(|c| c.is_control() || !c.is_ascii()) {
+            return Err(fail(
+                "the site server credentials hold characters an HTTP header cannot carry (control characters or non-ASCII); check the secret"
+                    .to_string(),
+            ));
+        }
         if scheme == CredentialScheme::Basic && !secret.contains(':') {
             return Err(fail(
                 "basic credentials must be written as user:password".to_string(),
@@ -103,6 +111,13 @@ impl Credentials {
             CredentialScheme::Basic => {
                 let (user, password) = self.secret.split_once(':').unwrap_or((&self.secret, ""));
                 request.basic_auth(user, Some(password))
+            }
+            CredentialScheme::Token => {
+                let mut value =
+                    reqwest::header::HeaderValue::from_str(&format!("Token {}", self.secret))
+                        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
+                value.set_sensitive(true);
+                request.header(reqwest::header::AUTHORIZATION, value)
             }
         }
     }
@@ -124,6 +139,9 @@ pub struct SiteTarget {
     /// capture ID is kept, so the next attempt polls again rather than resending).
     pub max_polls_per_attempt: u32,
     pub backoff: Backoff,
+    /// A PEM file of extra CA certificates to trust for this site server (besides
+    /// the system's roots), for a site server with its own CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl SiteTarget {
@@ -167,34 +185,56 @@ impl SiteTarget {
             poll_interval: Duration::from_millis(500),
             max_polls_per_attempt: 120,
             backoff: Backoff::default(),
+            ca_file: None,
         })
     }
 }
 
 impl SiteTarget {
-    /// The target a validated client configuration describes: EPCIS 2.0 capture for
-    /// `epcis2-jsonld`, the 1.2 endpoint for `epcis1.2-xml`, a bearer token from the
-    /// environment variable named by `token_env` (if any). Plain HTTP only to loopback.
+    /// The target a validated client configuration describes: its capture protocol
+    /// (EPCIS 2.0 capture or the 1.2 endpoint), credentials read now from the
+    /// environment variable or secrets file it names, its CA file, its request
+    /// timeout. Plain HTTP only to loopback unless the configuration allows it.
     pub fn from_client_config(
         client_id: &str,
         upload: &crate::config::UploadTarget,
     ) -> Result<SiteTarget, SenderError> {
-        let protocol = match upload.format {
-            crate::config::EpcisFormat::Epcis2JsonLd => CaptureProtocol::Epcis2Capture,
-            crate::config::EpcisFormat::Epcis12Xml => CaptureProtocol::Epcis12,
+        use crate::config::model::{UploadAuth, UploadProtocol};
+        let protocol = match upload.protocol() {
+            UploadProtocol::Epcis2Capture => CaptureProtocol::Epcis2Capture,
+            UploadProtocol::Epcis12 => CaptureProtocol::Epcis12,
         };
-        let credentials = upload
-            .token_env
-            .as_ref()
-            .map(|name| {
-                Credentials::load(
-                    client_id,
-                    CredentialScheme::Bearer,
-                    &CredentialSource::Env(name.clone()),
-                )
-            })
-            .transpose()?;
-        SiteTarget::new(client_id, &upload.url, protocol, credentials, false)
+        let scheme = match upload.auth() {
+            UploadAuth::None => None,
+            UploadAuth::Bearer => Some(CredentialScheme::Bearer),
+            UploadAuth::Basic => Some(CredentialScheme::Basic),
+            UploadAuth::Token => Some(CredentialScheme::Token),
+        };
+        let source = match (&upload.token_env, &upload.secrets_file) {
+            (Some(name), _) => Some(CredentialSource::Env(name.clone())),
+            (None, Some(path)) => Some(CredentialSource::File(path.clone())),
+            (None, None) => None,
+        };
+        let credentials = match (scheme, source) {
+            (Some(scheme), Some(source)) => Some(Credentials::load(client_id, scheme, &source)?),
+            (Some(_), None) => {
+                return Err(SenderError::Target {
+                    client: client_id.to_string(),
+                    message: "the configured authentication needs a secret: name it with token_env or secrets_file".to_string(),
+                });
+            }
+            (None, _) => None,
+        };
+        let mut target = SiteTarget::new(
+            client_id,
+            &upload.url,
+            protocol,
+            credentials,
+            upload.allow_plain_http,
+        )?;
+        target.request_timeout = Duration::from_secs(u64::from(upload.timeout_s.max(1)));
+        target.ca_file = upload.ca_file.clone();
+        Ok(target)
     }
 }
 

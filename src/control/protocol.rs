@@ -1,0 +1,182 @@
+//! The control protocol: requests, responses and the status report, as JSON lines.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Largest request or response line accepted (bytes).
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// One request to the daemon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Start a batch. `expiry` is GS1 YYMMDD.
+    BatchStart {
+        gtin: String,
+        lot: String,
+        expiry: String,
+        quantity: u32,
+        client: Option<String>,
+    },
+    /// Pause the active batch (`batch`, when given, must be the active one).
+    BatchPause { batch: Option<i64> },
+    BatchResume { batch: Option<i64> },
+    /// Stop: no more prints, in-flight items finish. `abandon_in_flight` counts items
+    /// whose fate is still unknown as rejected (when a device cannot come back).
+    BatchStop {
+        batch: Option<i64>,
+        abandon_in_flight: bool,
+    },
+    /// Close the stopped batch; a batch that does not balance needs a reason.
+    BatchClose {
+        batch: Option<i64>,
+        reason: Option<String>,
+    },
+    /// The daemon's status: devices, the active batch, recent alarms.
+    Status,
+    /// Take a commissioned (or printed) item out: `reason` is `sample`, `damaged`,
+    /// `destroyed` or another word (decommissioned).
+    ItemDecommission {
+        serial: String,
+        gtin: Option<String>,
+        reason: String,
+    },
+    /// Stop the daemon (refused while a batch is running or paused).
+    Shutdown,
+}
+
+/// The daemon's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub ok: bool,
+    /// One line for the operator: what happened, or what was wrong and what to do.
+    pub message: String,
+    #[serde(default)]
+    pub batch: Option<i64>,
+    #[serde(default)]
+    pub status: Option<StatusReport>,
+}
+
+impl Response {
+    pub fn ok(message: impl Into<String>) -> Response {
+        Response {
+            ok: true,
+            message: message.into(),
+            batch: None,
+            status: None,
+        }
+    }
+
+    pub fn refused(message: impl Into<String>) -> Response {
+        Response {
+            ok: false,
+            message: message.into(),
+            batch: None,
+            status: None,
+        }
+    }
+
+    pub fn with_batch(mut self, batch: i64) -> Response {
+        self.batch = Some(batch);
+        self
+    }
+}
+
+/// What `batch status` shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub pid: u32,
+    pub store: String,
+    /// Set while a batch found unfinished at start-up is being recovered.
+    pub recovering: Option<String>,
+    pub devices: Vec<DeviceView>,
+    /// The PLC's latched alarms in words (empty when none).
+    pub plc_alarms: String,
+    pub batch: Option<BatchView>,
+    /// The latest alarms of the active batch, oldest first.
+    pub alarms: Vec<String>,
+}
+
+/// One device's link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceView {
+    pub name: String,
+    pub online: bool,
+}
+
+/// The active batch, live.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchView {
+    pub id: i64,
+    pub gtin: String,
+    pub client: String,
+    pub lot: String,
+    pub expiry: String,
+    /// Engine state: running, paused, stopping, stopped, ...
+    pub state: String,
+    pub hold: Option<String>,
+    pub quantity: u64,
+    pub commissioned: u64,
+    pub good_verdicts: u64,
+    pub rejects: u64,
+    pub rejects_by_reason: BTreeMap<String, u64>,
+    pub scrapped: u64,
+    pub sampled: u64,
+    pub invalidated: u64,
+    pub returned: u64,
+    pub allocated: u64,
+    /// Items decided per minute over the last few seconds.
+    pub rate_per_min: f64,
+    /// Seconds until the quantity is reached at the current rate.
+    pub eta_s: Option<f64>,
+    pub printer_queue: u64,
+    pub items_in_flight: u64,
+    pub holds: u64,
+}
+
+impl BatchView {
+    /// Whether the batch is finished producing (it can be closed).
+    pub fn is_stopped(&self) -> bool {
+        matches!(self.state.as_str(), "stopped" | "challenge_failed" | "closed")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_as_one_json_line() {
+        let requests = [
+            Request::BatchStart {
+                gtin: "09506000134352".into(),
+                lot: "L1".into(),
+                expiry: "281231".into(),
+                quantity: 10,
+                client: None,
+            },
+            Request::BatchStop {
+                batch: Some(3),
+                abandon_in_flight: false,
+            },
+            Request::Status,
+            Request::ItemDecommission {
+                serial: "ABC".into(),
+                gtin: None,
+                reason: "sample".into(),
+            },
+        ];
+        for request in requests {
+            let line = serde_json::to_string(&request).unwrap();
+            assert!(!line.contains('\n'));
+            assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), request);
+        }
+    }
+
+    #[test]
+    fn unknown_commands_and_fields_are_refused() {
+        assert!(serde_json::from_str::<Request>(r#"{"command":"format_disk"}"#).is_err());
+        assert!(serde_json::from_str::<Request>(r#"{"command":"status","x":1}"#).is_err());
+    }
+}

@@ -1,0 +1,204 @@
+//! `serialstation daemon`: runs the line.
+//!
+//! One process per station: it holds an exclusive lock on the store, connects the
+//! printer, camera and PLC, settles any batch a previous run left unfinished
+//! ([`startup`]), serves the local control socket ([`server`], [`requests`]) and
+//! reports status ([`status`]); the uploader sends the outbox to the site servers
+//! in the background. Logs go to stderr and a log file ([`logging`]).
+//!
+//! Crash-only: every state change is durable before anything acts on it, so a
+//! daemon killed at any instant loses nothing; the next start recovers. A store
+//! failure stops the line and ends the process (exit 1) for the same reason.
+
+pub mod logging;
+pub mod requests;
+pub mod server;
+pub mod startup;
+pub mod status;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+
+use crate::control::protocol::Request;
+use crate::line::OperatorCommand;
+use crate::station::runtime::Wake;
+use crate::station::{Station, StationConfig, StationError};
+use crate::store::{Actor, Store};
+
+use requests::{After, BatchPolicy};
+use server::SocketGuard;
+use startup::PendingRecovery;
+use status::RateWindow;
+
+/// How the daemon runs.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    pub db: PathBuf,
+    pub config: PathBuf,
+    pub socket: PathBuf,
+    pub log_file: PathBuf,
+    pub auto_resume: bool,
+    /// Run the uploader (send the outbox to the clients' site servers).
+    pub upload: bool,
+}
+
+/// Runs the daemon until it is told to stop; returns the exit code.
+pub fn run(options: &DaemonOptions) -> ExitCode {
+    if let Err(e) = logging::init(&options.log_file) {
+        eprintln!("serialstation daemon: {e}");
+        return ExitCode::from(1);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::error!("cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(serve(options)) {
+        Ok(()) => {
+            tracing::info!("station daemon stopped");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            tracing::error!("station daemon stopped: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Takes the store's daemon lock, so that two daemons never drive one store.
+fn lock_store(db: &Path) -> Result<File, String> {
+    let path = db.with_extension("lock");
+    let file = File::create(&path)
+        .map_err(|e| format!("cannot create the lock file {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "another station daemon is running on the store {}: stop it first",
+            db.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(format!("cannot lock {}: {e}", path.display()))
+        }
+    }
+}
+
+async fn serve(options: &DaemonOptions) -> Result<(), String> {
+    let config = StationConfig::load(&options.config).map_err(|e| e.to_string())?;
+    let _lock = lock_store(&options.db)?;
+    let store = Store::open(&options.db).map_err(|e| e.to_string())?;
+    let listener = server::bind(&options.socket)?;
+    let _socket = SocketGuard(options.socket.clone());
+    let (calls_tx, mut calls) = mpsc::channel(32);
+    tokio::spawn(server::accept_loop(listener, calls_tx));
+    let (stop_uploader, uploader_stopped) = watch::channel(false);
+    let uploader = options
+        .upload
+        .then(|| tokio::spawn(startup::uploader(options.db.clone(), uploader_stopped)));
+
+    let mut station = Station::connect(config, store);
+    let mut recovery = PendingRecovery::find(station.store()).map_err(|e| e.to_string())?;
+    let policy = BatchPolicy {
+        auto_resume: options.auto_resume,
+    };
+    let store_shown = options.db.display().to_string();
+    let mut rate = RateWindow::default();
+    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    tracing::info!(
+        socket = %options.socket.display(),
+        store = %store_shown,
+        pid = std::process::id(),
+        "station daemon ready"
+    );
+    if let Some(pending) = &recovery {
+        tracing::warn!("{}", pending.describe());
+    }
+    let result = loop {
+        tokio::select! {
+            wake = station.wait() => {
+                let wake = match wake {
+                    Ok(wake) => wake,
+                    Err(e) => break Err(fatal(&mut station, e).await),
+                };
+                let polled = matches!(wake, Wake::Poll);
+                if let Err(e) = station.handle(wake).await {
+                    break Err(fatal(&mut station, e).await);
+                }
+                if polled && let Some(pending) = recovery.as_mut() {
+                    match pending.attempt(&mut station).await {
+                        Ok(true) => recovery = None,
+                        Ok(false) => {}
+                        Err(e) => break Err(fatal(&mut station, e).await),
+                    }
+                }
+                match station.batch_status() {
+                    Some(status) => rate.sample(status::decided(&status), Instant::now()),
+                    None => rate.reset(),
+                }
+            }
+            call = calls.recv() => {
+                let Some(call) = call else { break Ok(()) };
+                let wants_status = matches!(call.request, Request::Status);
+                let describing = recovery.as_ref().map(|r| r.describe());
+                let (mut response, after) = requests::handle(
+                    &mut station,
+                    call.request,
+                    &call.actor,
+                    &policy,
+                    describing.as_deref(),
+                )
+                .await;
+                if wants_status {
+                    response.status = Some(status::report(&station, &rate, &store_shown, describing));
+                }
+                let _ = call.reply.send(response);
+                if after == After::Shutdown {
+                    break Ok(());
+                }
+            }
+            _ = sigterm.recv() => break Ok(()),
+            _ = sigint.recv() => break Ok(()),
+        }
+    };
+    if result.is_ok() {
+        pause_for_shutdown(&mut station).await;
+    }
+    let _ = stop_uploader.send(true);
+    if let Some(uploader) = uploader {
+        let _ = tokio::time::timeout(Duration::from_secs(5), uploader).await;
+    }
+    result
+}
+
+/// A clean stop while a batch runs: pause it (recorded), so the next start takes it
+/// over held.
+async fn pause_for_shutdown(station: &mut Station) {
+    let running = station
+        .batch_status()
+        .is_some_and(|s| s.hold.is_none() && !matches!(s.state.as_str(), "stopped" | "challenge_failed"));
+    if running {
+        let actor = Actor::new("daemon-shutdown");
+        if let Err(e) = station.operator(OperatorCommand::Pause, &actor).await {
+            tracing::warn!("pausing the batch for shutdown failed: {e}");
+        }
+    }
+}
+
+/// Stops the line after an error the station cannot go on from.
+async fn fatal(station: &mut Station, error: StationError) -> String {
+    station
+        .stop_line(&format!("station error: {error}"))
+        .await;
+    format!("{error}; the line was stopped. Fix the cause and start the daemon again: it recovers the batch")
+}

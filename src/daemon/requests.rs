@@ -1,0 +1,276 @@
+//! What the daemon does with each control request: batch start, pause, resume, stop,
+//! close, status, item decommission and shutdown, each answered with one line that
+//! says what happened or what to do.
+
+use crate::control::protocol::{Request, Response};
+use crate::gs1::Gtin;
+use crate::line::OperatorCommand;
+use crate::station::{BatchRequest, Station, StationError};
+use crate::store::decommission::DecommissionReason;
+use crate::store::{Actor, BatchId, SerialState};
+
+/// What the loop must do after a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum After {
+    Continue,
+    Shutdown,
+}
+
+/// The daemon's per-batch policy.
+#[derive(Debug, Clone)]
+pub struct BatchPolicy {
+    /// Resume by itself after a hold once devices and PLC alarms are back (simulated
+    /// lines and demos; a real line waits for the operator).
+    pub auto_resume: bool,
+}
+
+/// Handles one request. `recovering` is set while start-up recovery is not done.
+pub async fn handle(
+    station: &mut Station,
+    request: Request,
+    actor: &Actor,
+    policy: &BatchPolicy,
+    recovering: Option<&str>,
+) -> (Response, After) {
+    if let Some(what) = recovering
+        && !matches!(request, Request::Status | Request::Shutdown)
+    {
+        return (
+            Response::refused(format!(
+                "the station is still recovering ({what}); wait, `serialstation batch status` shows progress"
+            )),
+            After::Continue,
+        );
+    }
+    match request {
+        Request::Status => (Response::ok("status"), After::Continue),
+        Request::BatchStart {
+            gtin,
+            lot,
+            expiry,
+            quantity,
+            client,
+        } => (
+            start(station, &gtin, lot, expiry, quantity, client, actor, policy).await,
+            After::Continue,
+        ),
+        Request::BatchPause { batch } => (
+            operator(station, batch, OperatorCommand::Pause, actor, "paused").await,
+            After::Continue,
+        ),
+        Request::BatchResume { batch } => (
+            operator(station, batch, OperatorCommand::Resume, actor, "resumed").await,
+            After::Continue,
+        ),
+        Request::BatchStop {
+            batch,
+            abandon_in_flight,
+        } => (
+            operator(
+                station,
+                batch,
+                OperatorCommand::Stop { abandon_in_flight },
+                actor,
+                "stopping: no more prints, the items on the belt finish; close it with `serialstation batch close` once it is stopped",
+            )
+            .await,
+            After::Continue,
+        ),
+        Request::BatchClose { batch, reason } => (close(station, batch, reason).await, After::Continue),
+        Request::ItemDecommission {
+            serial,
+            gtin,
+            reason,
+        } => (
+            decommission(station, &serial, gtin.as_deref(), &reason, actor),
+            After::Continue,
+        ),
+        Request::Shutdown => match station.batch_status() {
+            Some(status) if !matches!(status.state.as_str(), "stopped" | "challenge_failed") => (
+                Response::refused(format!(
+                    "batch {} is {}: stop it first (`serialstation batch stop`); a killed daemon recovers, but a clean stop is better",
+                    status.batch,
+                    status.state.as_str()
+                )),
+                After::Continue,
+            ),
+            _ => (Response::ok("the station daemon stops"), After::Shutdown),
+        },
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn start(
+    station: &mut Station,
+    gtin: &str,
+    lot: String,
+    expiry: String,
+    quantity: u32,
+    client: Option<String>,
+    actor: &Actor,
+    policy: &BatchPolicy,
+) -> Response {
+    let gtin = match Gtin::parse(gtin) {
+        Ok(gtin) => gtin,
+        Err(e) => {
+            return Response::refused(format!(
+                "GTIN {gtin:?} is not valid ({e}): give the 14-digit GTIN of a product in `serialstation product list`"
+            ));
+        }
+    };
+    if let Some(client) = &client {
+        match station.store().product(&gtin) {
+            Ok(Some(product)) if &product.client_id != client => {
+                return Response::refused(format!(
+                    "GTIN {gtin} belongs to client {}, not {client}: check --client and --product",
+                    product.client_id
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => return Response::refused(e.to_string()),
+        }
+    }
+    let request = BatchRequest {
+        gtin: gtin.clone(),
+        lot: lot.clone(),
+        expiry,
+        quantity,
+        actor: actor.clone(),
+        auto_resume: policy.auto_resume,
+        stall_timeout: None,
+    };
+    match station.start_batch(&request).await {
+        Ok(batch) => {
+            tracing::info!(batch = batch.0, %gtin, lot, quantity, operator = actor.as_str(), "batch started");
+            Response::ok(format!(
+                "batch {} started: {quantity} items of GTIN {gtin}, lot {lot}; watch it with `serialstation batch status --watch`",
+                batch.0
+            ))
+            .with_batch(batch.0)
+        }
+        Err(e) => refused(e),
+    }
+}
+
+/// Checks that `batch`, when given, is the active batch.
+fn active_batch(station: &Station, batch: Option<i64>) -> Result<BatchId, Response> {
+    let Some(active) = station.active_batch().map(|line| line.batch) else {
+        return Err(Response::refused(
+            "no batch is active: start one with `serialstation batch start` (`batch list` shows earlier ones)",
+        ));
+    };
+    match batch {
+        Some(asked) if asked != active.0 => Err(Response::refused(format!(
+            "batch {asked} is not the active batch; the active batch is {}",
+            active.0
+        ))),
+        _ => Ok(active),
+    }
+}
+
+async fn operator(
+    station: &mut Station,
+    batch: Option<i64>,
+    command: OperatorCommand,
+    actor: &Actor,
+    done: &str,
+) -> Response {
+    let active = match active_batch(station, batch) {
+        Ok(active) => active,
+        Err(response) => return response,
+    };
+    let what = format!("{command:?}");
+    match station.operator(command, actor).await {
+        Ok(()) => {
+            tracing::info!(batch = active.0, operator = actor.as_str(), "operator: {what}");
+            Response::ok(format!("batch {} {done}", active.0)).with_batch(active.0)
+        }
+        Err(e) => refused(e),
+    }
+}
+
+async fn close(station: &mut Station, batch: Option<i64>, reason: Option<String>) -> Response {
+    let active = match active_batch(station, batch) {
+        Ok(active) => active,
+        Err(response) => return response,
+    };
+    if let Some(reason) = &reason
+        && reason.trim().is_empty()
+    {
+        return Response::refused("the reason is empty: say why the batch is closed unbalanced");
+    }
+    match station.close_batch(active, reason).await {
+        Ok(outcome) => {
+            tracing::info!(batch = active.0, "batch closed: {}", outcome.counts.describe());
+            Response::ok(format!(
+                "batch {} closed: {}; the report: `serialstation batch report {}`",
+                active.0,
+                outcome.counts.describe(),
+                active.0
+            ))
+            .with_batch(active.0)
+        }
+        Err(e) => refused(e),
+    }
+}
+
+fn decommission(
+    station: &mut Station,
+    serial: &str,
+    gtin: Option<&str>,
+    reason: &str,
+    actor: &Actor,
+) -> Response {
+    let reason = match DecommissionReason::parse(reason) {
+        Ok(reason) => reason,
+        Err(message) => return Response::refused(message),
+    };
+    let gtin = match gtin {
+        Some(text) => match Gtin::parse(text) {
+            Ok(gtin) => gtin,
+            Err(e) => return Response::refused(format!("GTIN {text:?} is not valid: {e}")),
+        },
+        None => match station.store().gtins_with_serial(serial) {
+            Ok(found) if found.len() == 1 => match Gtin::parse(&found[0]) {
+                Ok(gtin) => gtin,
+                Err(e) => return Response::refused(e.to_string()),
+            },
+            Ok(found) if found.is_empty() => {
+                return Response::refused(format!(
+                    "serial {serial} is not in this store: check the serial (as printed after (21))"
+                ));
+            }
+            Ok(found) => {
+                return Response::refused(format!(
+                    "serial {serial} exists for GTINs {}: give --gtin",
+                    found.join(", ")
+                ));
+            }
+            Err(e) => return Response::refused(e.to_string()),
+        },
+    };
+    let done = match station
+        .store_mut()
+        .decommission_serial(&gtin, serial, &reason, actor)
+    {
+        Ok(done) => done,
+        Err(e) => return Response::refused(e.to_string()),
+    };
+    let active = station.active_batch().map(|line| line.batch);
+    if done.to == SerialState::Sampled
+        && active == Some(done.batch)
+        && let Err(e) = station.note_sampled(serial)
+    {
+        tracing::warn!("the engine did not take the sample into account: {e}");
+    }
+    tracing::info!(%gtin, serial, reason = reason.as_str(), operator = actor.as_str(), "item decommissioned");
+    Response::ok(format!(
+        "serial {serial} of GTIN {gtin} (batch {}) is now {}; the site server will be told",
+        done.batch.0, done.to
+    ))
+    .with_batch(done.batch.0)
+}
+
+fn refused(error: StationError) -> Response {
+    Response::refused(error.to_string())
+}

@@ -1,0 +1,132 @@
+//! Start-up: the batch a previous run left unfinished is settled in the store
+//! (`crate::station::recovery`) once the printer and the PLC answer, then handed to
+//! the engine held, for the operator to resume. Also starts the uploader.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::line::Device;
+use crate::station::recovery::{RecoveryOptions, recover_batch_with, unfinished_batches};
+use crate::station::{Station, StationError};
+use crate::store::line_records::LineBatch;
+use crate::store::{Actor, Store, StoreError};
+
+/// Least time between two recovery attempts.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// Batches found unfinished at start-up, not yet taken over.
+#[derive(Debug)]
+pub struct PendingRecovery {
+    batches: Vec<(LineBatch, String)>,
+    last_attempt: Option<Instant>,
+    last_problem: Option<String>,
+}
+
+impl PendingRecovery {
+    /// The unfinished batches of the store, if any.
+    pub fn find(store: &Store) -> Result<Option<PendingRecovery>, StoreError> {
+        let batches = unfinished_batches(store)?;
+        Ok((!batches.is_empty()).then_some(PendingRecovery {
+            batches,
+            last_attempt: None,
+            last_problem: None,
+        }))
+    }
+
+    /// One line for the status and the log.
+    pub fn describe(&self) -> String {
+        let names: Vec<String> = self
+            .batches
+            .iter()
+            .map(|(line, state)| format!("batch {} ({state})", line.batch.0))
+            .collect();
+        let mut text = format!(
+            "recovering {} left unfinished by the previous run",
+            names.join(", ")
+        );
+        if let Some(problem) = &self.last_problem {
+            text.push_str(": ");
+            text.push_str(problem);
+        }
+        text
+    }
+
+    /// Tries to recover (every second at most, and only with every device online).
+    /// `Ok(true)` once every batch is settled and the newest is back in the engine.
+    pub async fn attempt(&mut self, station: &mut Station) -> Result<bool, StationError> {
+        if self
+            .last_attempt
+            .is_some_and(|at| at.elapsed() < RETRY_EVERY)
+        {
+            return Ok(false);
+        }
+        self.last_attempt = Some(Instant::now());
+        let offline: Vec<&str> = Device::ALL
+            .iter()
+            .filter(|d| !station.device_online(**d))
+            .map(|d| d.as_str())
+            .collect();
+        if !offline.is_empty() {
+            self.last_problem = Some(format!("waiting for the {} to come online", offline.join(", ")));
+            return Ok(false);
+        }
+        let actor = Actor::new("recovery");
+        let options = RecoveryOptions {
+            attempts: 2,
+            retry_delay: Duration::from_millis(100),
+            ..RecoveryOptions::default()
+        };
+        while let Some((line, state)) = self.batches.first().cloned() {
+            let (store, devices) = station.store_and_devices();
+            let report = match recover_batch_with(
+                store,
+                &line,
+                devices.printer.as_ref(),
+                devices.plc.as_ref(),
+                &actor,
+                options,
+            )
+            .await
+            {
+                Ok(report) => report,
+                Err(e) => {
+                    tracing::warn!("{e}");
+                    self.last_problem = Some(e.to_string());
+                    return Ok(false);
+                }
+            };
+            tracing::warn!("{}", report.summary());
+            for alert in &report.alerts {
+                tracing::warn!(batch = line.batch.0, "{alert}");
+            }
+            for note in &report.notes {
+                tracing::info!(batch = line.batch.0, "{note}");
+            }
+            self.batches.remove(0);
+            if !self.batches.is_empty() {
+                // An older batch: settled, left for `batch report`; the newest runs on.
+                tracing::warn!(
+                    batch = line.batch.0,
+                    "an older unfinished batch was settled; only the newest is taken over"
+                );
+                continue;
+            }
+            let stopping = matches!(state.as_str(), "stopping" | "stopped" | "challenge_failed");
+            station.take_over(line.clone(), stopping, &actor).await?;
+            tracing::warn!(
+                batch = line.batch.0,
+                "batch taken over, paused: check the line, then `serialstation batch resume`"
+            );
+        }
+        Ok(true)
+    }
+}
+
+/// The uploader task: sends the outbox to the clients' site servers until `stop`.
+pub async fn uploader(db: PathBuf, mut stop: watch::Receiver<bool>) {
+    // WIRE-UPLOADER
+    let _ = db;
+    let _ = stop.changed().await;
+}

@@ -1,0 +1,503 @@
+//! Start-up recovery of a batch the station left unfinished (the process was killed or
+//! the machine lost power): settles every serial that is still Allocated or Encoded so
+//! that the batch's counts balance, before the engine takes the batch over held
+//! (`OperatorCommand::Recover`).
+//!
+//! [`plan`] decides (pure); this module does the I/O, in this order:
+//! 1. reads the batch's unsettled serials and the items that can matter, and checks
+//!    that the PLC answers;
+//! 2. clears the printer's buffer: the ids it reports are proven never printed, and
+//!    nothing queued before can print afterwards;
+//! 3. reads the PLC's counters and the fate slots of every GOOD item without a
+//!    recorded fate;
+//! 4. writes REJECT into the verdict slot of every GOOD item whose fate is not final.
+//!    REJECT is the PLC's own default, so this write depends on no record. An item
+//!    the gate had already released before the REJECT landed still leaves through the
+//!    good exit, and its fate is final only once it is there: so recovery runs the
+//!    line (clearing latched PLC alarms as it goes) until every such item has its
+//!    final fate ([`RecoveryOptions::settle_in_flight`]); the items behind them are
+//!    blank (the printer's buffer is empty) or carry no GOOD verdict, and are rejected;
+//! 5. holds the line;
+//! 6. applies the plan's records in one transaction, then writes REJECT for every item
+//!    the plan counts as rejected without a final fate (persist before action; a
+//!    recovery killed between the two writes them on its next run);
+//! 7. checks that nothing of the batch is left outstanding.
+//!
+//! The printer and the PLC must answer: each request is retried a few times, then
+//! recovery gives up with [`RecoveryError::PrinterUnreachable`] or
+//! [`RecoveryError::PlcUnreachable`] and changes nothing in the store; the daemon
+//! runs it again later.
+
+pub mod plan;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serialstation_devices::plc::register_map::{FateCode, PackMlCommand, PackMlState};
+use serialstation_devices::traits::{DeviceError, DeviceFuture, LineIo, Printer};
+
+use crate::line::{ItemFate, Reconciliation};
+use crate::store::line_records::{BatchSerialCounts, LineBatch};
+use crate::store::recovery_reads::RecoveryItem;
+use crate::store::{Actor, BatchId, Store, StoreError, StoreResult};
+
+use plan::{Inconsistency, PlcView, RecoveryInput, RecoveryPlan, RecoveryTally};
+
+/// How patient recovery is with the devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryOptions {
+    /// Attempts per device request (at least 1).
+    pub attempts: u32,
+    /// Wait between two attempts, and between two looks at items in flight.
+    pub retry_delay: Duration,
+    /// Run the line for at most this long so that items in flight with a GOOD verdict
+    /// reach their final fate. `None`: never run the line; such items are counted as
+    /// rejected and named in the report's alerts, for the operator to check the good
+    /// exit.
+    pub settle_in_flight: Option<Duration>,
+}
+
+impl Default for RecoveryOptions {
+    /// 20 attempts 250 ms apart (about 5 s for drivers that have just been started to
+    /// connect, or a device that is briefly away); the line runs up to 60 s to bring
+    /// items in flight to their fate.
+    fn default() -> Self {
+        RecoveryOptions {
+            attempts: 20,
+            retry_delay: Duration::from_millis(250),
+            settle_in_flight: Some(Duration::from_secs(60)),
+        }
+    }
+}
+
+/// Why a batch could not be recovered (the store is unchanged unless said otherwise).
+#[derive(Debug, thiserror::Error)]
+pub enum RecoveryError {
+    #[error(
+        "batch {batch}: the printer cannot be reached to prove which serials were never printed ({last}); check that it is powered and connected, recovery runs again when it is back"
+    )]
+    PrinterUnreachable { batch: i64, last: String },
+    #[error(
+        "batch {batch}: the PLC cannot be reached to learn the fates of items in flight ({last}); check that it is powered and connected, recovery runs again when it is back"
+    )]
+    PlcUnreachable { batch: i64, last: String },
+    #[error(
+        "batch {batch}: items {} are still on the line without a final fate after running it for {waited:?}; clear what stops the line (PLC alarms, jam), recovery runs again",
+        seqs.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    ItemsInFlight {
+        batch: i64,
+        seqs: Vec<u32>,
+        waited: Duration,
+    },
+    #[error("batch {batch} cannot be recovered: {source}")]
+    Store {
+        batch: i64,
+        #[source]
+        source: StoreError,
+    },
+    #[error("batch {batch} cannot be recovered: {source}")]
+    Inconsistent {
+        batch: i64,
+        #[source]
+        source: Inconsistency,
+    },
+    #[error(
+        "batch {batch} still has {} serial(s) outstanding after recovery ({}): the store holds serials in states recovery does not settle",
+        counts.outstanding, describe(counts)
+    )]
+    Unbalanced {
+        batch: i64,
+        counts: BatchSerialCounts,
+    },
+}
+
+/// What recovery did to one batch.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RecoveryReport {
+    pub batch: BatchId,
+    pub tally: RecoveryTally,
+    /// The store's counts of the batch afterwards (nothing outstanding).
+    pub counts: BatchSerialCounts,
+    /// Items the operator must find at the line (unconfirmed rejects, escapes, lost fates).
+    pub alerts: Vec<String>,
+    /// What recovery did to the devices, and what they did not do.
+    pub notes: Vec<String>,
+}
+
+impl RecoveryReport {
+    /// One line for the operator and the log.
+    pub fn summary(&self) -> String {
+        let t = &self.tally;
+        format!(
+            "batch {} recovered: returned {}, invalidated {}, commissioned {}, scrapped {}, verdicts overwritten {}; {}",
+            self.batch.0,
+            t.returned,
+            t.invalidated,
+            t.commissioned,
+            t.scrapped,
+            t.verdicts_overwritten,
+            describe(&self.counts)
+        )
+    }
+
+    /// The counts in the engine's terms, for `BatchRecovery::counts`.
+    pub fn reconciliation(&self) -> Reconciliation {
+        Reconciliation {
+            allocated: self.counts.allocated,
+            commissioned: self.counts.commissioned,
+            scrapped: self.counts.scrapped,
+            sampled: self.counts.sampled,
+            invalidated: self.counts.invalidated,
+            returned: self.counts.returned,
+        }
+    }
+}
+
+fn describe(c: &BatchSerialCounts) -> String {
+    format!(
+        "allocated {} = commissioned {} + scrapped {} + sampled {} + invalidated {} + returned {} (+ {} outstanding)",
+        c.allocated,
+        c.commissioned,
+        c.scrapped,
+        c.sampled,
+        c.invalidated,
+        c.returned,
+        c.outstanding
+    )
+}
+
+/// Batches whose line state is not closed, oldest first, with that state.
+pub fn unfinished_batches(store: &Store) -> StoreResult<Vec<(LineBatch, String)>> {
+    store.unfinished_line_batches()
+}
+
+/// Recovers one batch with the default patience ([`RecoveryOptions::default`]).
+pub async fn recover_batch(
+    store: &mut Store,
+    line: &LineBatch,
+    printer: &dyn Printer,
+    plc: &dyn LineIo,
+    actor: &Actor,
+) -> Result<RecoveryReport, RecoveryError> {
+    recover_batch_with(store, line, printer, plc, actor, RecoveryOptions::default()).await
+}
+
+/// Recovers one batch; see the module documentation for the order of steps.
+pub async fn recover_batch_with(
+    store: &mut Store,
+    line: &LineBatch,
+    printer: &dyn Printer,
+    plc: &dyn LineIo,
+    actor: &Actor,
+    options: RecoveryOptions,
+) -> Result<RecoveryReport, RecoveryError> {
+    let batch = line.batch.0;
+    let store_error = |source| RecoveryError::Store { batch, source };
+    let plc_error = |e: DeviceError| RecoveryError::PlcUnreachable {
+        batch,
+        last: e.to_string(),
+    };
+    let mut notes = Vec::new();
+
+    let serials = store.unsettled_serials(line.batch).map_err(store_error)?;
+    let items = store.recovery_items(line.batch).map_err(store_error)?;
+
+    // The PLC must answer before the printer's buffer is cleared: a clear's proof is
+    // good once only, and would be lost if recovery then gave up for want of the PLC.
+    retry(options, || plc.read_status())
+        .await
+        .map_err(plc_error)?;
+    let never_printed: BTreeSet<u64> = retry(options, || printer.clear_buffer())
+        .await
+        .map_err(|e| RecoveryError::PrinterUnreachable {
+            batch,
+            last: e.to_string(),
+        })?
+        .into_iter()
+        .map(u64::from)
+        .collect();
+    notes.push(format!(
+        "printer buffer cleared: {} message(s) reported never printed",
+        never_printed.len()
+    ));
+
+    let decide = |view: &PlcView| {
+        plan::plan(RecoveryInput {
+            serials: &serials,
+            items: &items,
+            printer: printer.name(),
+            never_printed: Some(&never_printed),
+            plc: view,
+        })
+        .map_err(|source| RecoveryError::Inconsistent { batch, source })
+    };
+
+    let mut view = read_plc(plc, &items, options).await.map_err(plc_error)?;
+    let fenced = decide(&view)?.reject_writes;
+    for seq in &fenced {
+        retry(options, || plc.write_verdict(*seq, false))
+            .await
+            .map_err(plc_error)?;
+    }
+    if let Some(limit) = options.settle_in_flight
+        && !plan::awaiting_fates(&view, &fenced).is_empty()
+    {
+        view = settle_in_flight(plc, &items, &fenced, limit, options, &mut notes)
+            .await
+            .map_err(|e| match e {
+                Settle::Device(e) => plc_error(e),
+                Settle::Timeout(seqs) => RecoveryError::ItemsInFlight {
+                    batch,
+                    seqs,
+                    waited: limit,
+                },
+            })?;
+    }
+    hold_line(plc, options, &mut notes)
+        .await
+        .map_err(plc_error)?;
+    let plan = decide(&view)?;
+
+    apply(store, line, actor, &plan, plc, options).await?;
+
+    let counts = store.batch_serial_counts(line.batch).map_err(store_error)?;
+    if counts.outstanding != 0 {
+        return Err(RecoveryError::Unbalanced { batch, counts });
+    }
+    let report = RecoveryReport {
+        batch: line.batch,
+        tally: plan.tally,
+        counts,
+        alerts: plan.alerts,
+        notes,
+    };
+    tracing::info!("{}", report.summary());
+    for alert in &report.alerts {
+        tracing::warn!("{alert}");
+    }
+    Ok(report)
+}
+
+/// Records first (one transaction), then the REJECT writes that depend on them.
+async fn apply(
+    store: &mut Store,
+    line: &LineBatch,
+    actor: &Actor,
+    plan: &RecoveryPlan,
+    plc: &dyn LineIo,
+    options: RecoveryOptions,
+) -> Result<(), RecoveryError> {
+    let batch = line.batch.0;
+    store
+        .apply_line_records(line, &plan.records, actor)
+        .map_err(|source| RecoveryError::Store { batch, source })?;
+    for seq in &plan.reject_writes {
+        retry(options, || plc.write_verdict(*seq, false))
+            .await
+            .map_err(|e| RecoveryError::PlcUnreachable {
+                batch,
+                last: format!(
+                    "{e}; the serials are settled in the store, the REJECT verdicts are written again on the next run"
+                ),
+            })?;
+    }
+    Ok(())
+}
+
+/// Holds the line if it is running.
+async fn hold_line(
+    plc: &dyn LineIo,
+    options: RecoveryOptions,
+    notes: &mut Vec<String>,
+) -> Result<(), DeviceError> {
+    let status = retry(options, || plc.read_status()).await?;
+    if matches!(
+        status.state,
+        PackMlState::Execute
+            | PackMlState::Starting
+            | PackMlState::Unholding
+            | PackMlState::Unsuspending
+    ) {
+        retry(options, || plc.command(PackMlCommand::Hold)).await?;
+        notes.push(format!("line held (it was {:?})", status.state));
+    }
+    Ok(())
+}
+
+enum Settle {
+    Device(DeviceError),
+    /// These seqs are still without a final fate.
+    Timeout(Vec<u32>),
+}
+
+/// Runs the line until every fenced item on it has its final fate; returns the PLC
+/// as last read.
+async fn settle_in_flight(
+    plc: &dyn LineIo,
+    items: &[RecoveryItem],
+    fenced: &[u32],
+    limit: Duration,
+    options: RecoveryOptions,
+    notes: &mut Vec<String>,
+) -> Result<PlcView, Settle> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut commands = 0u32;
+    loop {
+        let view = read_plc(plc, items, options)
+            .await
+            .map_err(Settle::Device)?;
+        let waiting = plan::awaiting_fates(&view, fenced);
+        if waiting.is_empty() {
+            notes.push(format!(
+                "line run until {} item(s) in flight reached their fate ({commands} command(s) to the PLC)",
+                fenced.len()
+            ));
+            return Ok(view);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Settle::Timeout(waiting));
+        }
+        let status = retry(options, || plc.read_status())
+            .await
+            .map_err(Settle::Device)?;
+        if let Some(command) = next_run_command(status.state, status.alarms.0 != 0) {
+            retry(options, || plc.command(command))
+                .await
+                .map_err(Settle::Device)?;
+            commands += 1;
+        }
+        tokio::time::sleep(options.retry_delay.min(Duration::from_millis(50))).await;
+    }
+}
+
+/// The PackML command that brings the line one step closer to Execute (latched
+/// alarms are reset first), or `None` when it runs or is on its way.
+fn next_run_command(state: PackMlState, alarms: bool) -> Option<PackMlCommand> {
+    if alarms {
+        return Some(PackMlCommand::Reset);
+    }
+    match state {
+        PackMlState::Aborted => Some(PackMlCommand::Clear),
+        PackMlState::Stopped | PackMlState::Complete => Some(PackMlCommand::Reset),
+        PackMlState::Idle => Some(PackMlCommand::Start),
+        PackMlState::Held => Some(PackMlCommand::Unhold),
+        PackMlState::Suspended => Some(PackMlCommand::Unsuspend),
+        _ => None,
+    }
+}
+
+/// The PLC's gate count and the final fates of every GOOD item without a recorded fate.
+async fn read_plc(
+    plc: &dyn LineIo,
+    items: &[RecoveryItem],
+    options: RecoveryOptions,
+) -> Result<PlcView, DeviceError> {
+    let status = retry(options, || plc.read_status()).await?;
+    let asked = plan::seqs_to_ask(items);
+    let wanted: BTreeSet<u32> = asked.iter().copied().collect();
+    let mut fates = BTreeMap::new();
+    for (first, count) in plan::fate_windows(&asked) {
+        for slot in retry(options, || plc.read_fates(first, count)).await? {
+            let fate = match slot.fate {
+                FateCode::ExitedGood => ItemFate::ExitedGood,
+                FateCode::RejectedConfirmed => ItemFate::RejectedConfirmed,
+                FateCode::RejectedUnconfirmed => ItemFate::RejectedUnconfirmed,
+                FateCode::None => continue,
+            };
+            if wanted.contains(&slot.seq) {
+                fates.insert(slot.seq, fate);
+            }
+        }
+    }
+    Ok(PlcView {
+        fates,
+        gate_count: status.gate_count,
+        items_detected: status.items_detected,
+    })
+}
+
+/// Runs a device request until it succeeds or `options.attempts` have failed.
+async fn retry<'a, T>(
+    options: RecoveryOptions,
+    mut request: impl FnMut() -> DeviceFuture<'a, T>,
+) -> Result<T, DeviceError> {
+    let attempts = options.attempts.max(1);
+    let mut attempt = 1;
+    loop {
+        match request().await {
+            Ok(value) => return Ok(value),
+            Err(e) if attempt >= attempts => return Err(e),
+            Err(e) => {
+                tracing::debug!("recovery: attempt {attempt} of {attempts} failed: {e}");
+                attempt += 1;
+                tokio::time::sleep(options.retry_delay).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_is_brought_to_execute_one_command_at_a_time() {
+        use PackMlState::*;
+        assert_eq!(next_run_command(Execute, true), Some(PackMlCommand::Reset));
+        assert_eq!(next_run_command(Execute, false), None);
+        assert_eq!(next_run_command(Aborted, false), Some(PackMlCommand::Clear));
+        assert_eq!(next_run_command(Stopped, false), Some(PackMlCommand::Reset));
+        assert_eq!(
+            next_run_command(Complete, false),
+            Some(PackMlCommand::Reset)
+        );
+        assert_eq!(next_run_command(Idle, false), Some(PackMlCommand::Start));
+        assert_eq!(next_run_command(Held, false), Some(PackMlCommand::Unhold));
+        assert_eq!(
+            next_run_command(Suspended, false),
+            Some(PackMlCommand::Unsuspend)
+        );
+        for moving in [Starting, Unholding, Resetting, Clearing, Holding, Stopping] {
+            assert_eq!(next_run_command(moving, false), None, "{moving:?}");
+        }
+    }
+
+    #[test]
+    fn the_summary_names_every_count() {
+        let report = RecoveryReport {
+            batch: BatchId(3),
+            tally: RecoveryTally {
+                returned: 4,
+                invalidated: 2,
+                commissioned: 1,
+                scrapped: 3,
+                verdicts_overwritten: 1,
+                fates_recorded: 1,
+            },
+            counts: BatchSerialCounts {
+                allocated: 20,
+                commissioned: 11,
+                scrapped: 3,
+                invalidated: 2,
+                returned: 4,
+                ..BatchSerialCounts::default()
+            },
+            alerts: Vec::new(),
+            notes: Vec::new(),
+        };
+        let summary = report.summary();
+        for part in [
+            "batch 3",
+            "returned 4",
+            "invalidated 2",
+            "commissioned 1",
+            "scrapped 3",
+            "verdicts overwritten 1",
+            "allocated 20",
+        ] {
+            assert!(summary.contains(part), "{summary}");
+        }
+        assert!(report.reconciliation().balances());
+    }
+}
