@@ -144,6 +144,9 @@ fn upload(runtime: &tokio::runtime::Runtime, count: usize, format: DocumentForma
         write_serial_rows(&store, batch, count);
         drop(store);
         reset_peak_rss();
+        if std::env::var_os("UPLOAD_SENDER_PHASES").is_some() {
+            println!("  rows written; RSS now {}", rss("VmRSS:"));
+        }
         // The uploader's own connection, as the daemon opens it.
         let mut store = Store::open(&db).expect("store opens");
         store
@@ -151,6 +154,24 @@ fn upload(runtime: &tokio::runtime::Runtime, count: usize, format: DocumentForma
             .expect("cache");
         let mut sender = quick_sender(&store);
         let started = Instant::now();
+        if std::env::var_os("UPLOAD_SENDER_PHASES").is_some() {
+            let client = store.clients().expect("clients").remove(0);
+            let settings = serialstation::upload::outbox_chunks::ClientChunking::from_client(
+                &client,
+                Default::default(),
+            )
+            .expect("settings");
+            let done = serialstation::upload::outbox_chunks::chunk_client(&mut store, &settings, false)
+                .expect("chunked");
+            println!(
+                "  chunking {} serials into {} chunks: {:.2} s, RSS now {}, peak {}",
+                done.rows,
+                done.chunks,
+                started.elapsed().as_secs_f64(),
+                rss("VmRSS:"),
+                rss("VmHWM:")
+            );
+        }
         loop {
             let report = upload_round(&mut store, &mut sender, false)
                 .await
@@ -254,12 +275,17 @@ fn reset_peak_rss() {
 }
 
 fn peak_rss() -> String {
+    rss("VmHWM:")
+}
+
+/// A line of /proc/self/status (`VmRSS:` now, `VmHWM:` peak).
+fn rss(field: &str) -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+                .find(|l| l.starts_with(field))
+                .map(|l| l.trim_start_matches(field).trim().to_string())
         })
         .unwrap_or_else(|| "unknown".into())
 }

@@ -177,6 +177,9 @@ mod tests {
     #[test]
     fn unknown_commands_and_fields_are_refused() {
         assert!(serde_json::from_str::<Request>(r#"{"command":"format_disk"}"#).is_err());
-        assert!(serde_json::from_str::<Request>(r#"{"command":"status","x":1}"#).is_err());
+        assert!(
+            serde_json::from_str::<Request>(r#"{"command":"batch_pause","batch":1,"x":1}"#)
+                .is_err()
+        );
     }
 }

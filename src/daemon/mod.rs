@@ -102,9 +102,11 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
     let (calls_tx, mut calls) = mpsc::channel(32);
     tokio::spawn(server::accept_loop(listener, calls_tx));
     let (stop_uploader, uploader_stopped) = watch::channel(false);
-    let uploader = options
-        .upload
-        .then(|| tokio::spawn(startup::uploader(options.db.clone(), uploader_stopped)));
+    let uploader = if options.upload {
+        Some(startup::spawn_uploader(options.db.clone(), uploader_stopped)?)
+    } else {
+        None
+    };
 
     let mut station = Station::connect(config, store);
     let mut recovery = PendingRecovery::find(station.store()).map_err(|e| e.to_string())?;
@@ -176,7 +178,10 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
     }
     let _ = stop_uploader.send(true);
     if let Some(uploader) = uploader {
-        let _ = tokio::time::timeout(Duration::from_secs(5), uploader).await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !uploader.is_finished() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
     result
 }

@@ -124,9 +124,32 @@ impl PendingRecovery {
     }
 }
 
-/// The uploader task: sends the outbox to the clients' site servers until `stop`.
-pub async fn uploader(db: PathBuf, mut stop: watch::Receiver<bool>) {
-    // WIRE-UPLOADER
-    let _ = db;
-    let _ = stop.changed().await;
+/// Starts the uploader on its own thread (its own store connection and runtime, so
+/// a slow site server never delays the line): it sends the outbox to the clients'
+/// site servers until `stop`.
+pub fn spawn_uploader(
+    db: PathBuf,
+    stop: watch::Receiver<bool>,
+) -> Result<std::thread::JoinHandle<()>, String> {
+    std::thread::Builder::new()
+        .name("uploader".to_string())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    tracing::error!("the uploader cannot start its runtime: {e}");
+                    return;
+                }
+            };
+            let options = crate::upload::service::UploaderOptions::default();
+            if let Err(e) =
+                runtime.block_on(crate::upload::service::run_uploader(db, options, stop))
+            {
+                tracing::error!("the uploader stopped: {e}");
+            }
+        })
+        .map_err(|e| format!("cannot start the uploader thread: {e}"))
 }

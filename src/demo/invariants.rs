@@ -172,3 +172,78 @@ pub fn check_invariants(
     );
     Ok(vec![first, second, third, fourth, fifth])
 }
+
+/// The site server's side: every commissioned serial reached it exactly once, and
+/// every scrapped or invalidated serial was reported used up (never as commissioned).
+pub fn check_upload(
+    site: &serialstation_simulator::site_server::SiteRecords,
+    store: &Store,
+) -> Result<InvariantCheck, String> {
+    let read = |e: serialstation_simulator::site_server::RecordsError| {
+        format!("reading the site server's records: {e}")
+    };
+    // Serial of an SGTIN EPC URI: after the last '.' (the demo's serials are
+    // alphanumeric, so never escaped).
+    let serial_of = |epc: &str| epc.rsplit('.').next().unwrap_or_default().to_string();
+    let mut commissioned_at_site: HashMap<String, u64> = HashMap::new();
+    for epc in site.commissioned_epcs().map_err(read)? {
+        *commissioned_at_site.entry(serial_of(&epc)).or_default() += 1;
+    }
+    let mut used_up_at_site: HashMap<String, u64> = HashMap::new();
+    for epc in site
+        .decommissioned_epcs()
+        .map_err(read)?
+        .into_iter()
+        .chain(site.destroyed_epcs().map_err(read)?)
+    {
+        *used_up_at_site.entry(serial_of(&epc)).or_default() += 1;
+    }
+    let events = outbox_events(store)?;
+    let mut problems = Vec::new();
+    let mut commissioned = 0u64;
+    let mut used_up = 0u64;
+    for ((serial, kind), _) in &events {
+        match kind.as_str() {
+            "commissioned" => {
+                commissioned += 1;
+                let n = commissioned_at_site.get(serial).copied().unwrap_or(0);
+                if n != 1 {
+                    problems.push(format!(
+                        "{serial} was commissioned but the site server got it {n} times"
+                    ));
+                }
+            }
+            "scrapped" | "invalidated" => {
+                used_up += 1;
+                if commissioned_at_site.contains_key(serial) {
+                    problems.push(format!(
+                        "{serial} is {kind} but the site server has it commissioned"
+                    ));
+                }
+                if !used_up_at_site.contains_key(serial) {
+                    problems.push(format!(
+                        "{serial} is {kind} but the site server was never told"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    let extra = commissioned_at_site
+        .keys()
+        .filter(|serial| !events.contains_key(&((*serial).clone(), "commissioned".to_string())))
+        .count();
+    if extra > 0 {
+        problems.push(format!(
+            "the site server has {extra} commissioned serials the station never commissioned"
+        ));
+    }
+    Ok(check(
+        6,
+        "the site server got every commissioned serial once and every used-up one",
+        &problems,
+        format!(
+            "{commissioned} commissioned and {used_up} used-up serials delivered, none twice"
+        ),
+    ))
+}

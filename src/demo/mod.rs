@@ -16,6 +16,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use serialstation_simulator::site_server::{SiteServer, SiteServerConfig};
 use serialstation_simulator::{SimConfig, Simulator};
 
 use crate::config::parse_client_config;
@@ -115,9 +116,16 @@ pub fn run_line_demo(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
         workdir.display()
     );
     println!("store: {} (SQLite)", db.display());
+    // The clients' site server: the simulated one, on this machine.
+    let site = runtime
+        .block_on(SiteServer::start(SiteServerConfig::new(
+            workdir.join("site-server.sqlite"),
+        )))
+        .map_err(|e| format!("cannot start the simulated site server: {e}"))?;
+    println!("site server: {}/capture (simulated, EPCIS 2.0)", site.base_url());
     let mut store = Store::open(&db).map_err(|e| e.to_string())?;
     let actor = Actor::new("demo");
-    load_clients(&mut store, &actor)?;
+    load_clients(&mut store, &actor, &site.base_url())?;
     let gtin = Gtin::parse(DEMO_GTIN).map_err(|e| format!("demo GTIN: {e}"))?;
     let pool = u64::from(options.items) * 2 + 1_000;
     store
@@ -175,10 +183,16 @@ pub fn run_line_demo(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
         log.display()
     );
     let session = operate(&daemon, options, &gtin);
+    let delivered = if session.is_ok() {
+        wait_for_upload(&db, UPLOAD_TIMEOUT)
+    } else {
+        Ok(())
+    };
     let stopped = daemon.shutdown();
     let shutdown = runtime.block_on(simulator.shutdown());
     let (batch, elapsed) = session?;
     stopped?;
+    delivered?;
     let truth_path = shutdown.map_err(|e| format!("closing the simulator's ground truth: {e}"))?;
 
     let store = Store::open_existing(&db).map_err(|e| e.to_string())?;
@@ -195,7 +209,9 @@ pub fn run_line_demo(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
     }
     let truth = serialstation_simulator::GroundTruth::open(&truth_path)
         .map_err(|e| format!("reading the ground truth: {e}"))?;
-    let invariants = invariants::check_invariants(&truth, &store, &report)?;
+    let mut invariants = invariants::check_invariants(&truth, &store, &report)?;
+    invariants.push(site.with_records(|records| invariants::check_upload(records, &store))?);
+    runtime.block_on(site.stop());
     println!();
     for check in &invariants {
         println!("{}", check.line());
@@ -282,6 +298,46 @@ fn operate(
     Ok((batch, begun.elapsed()))
 }
 
+/// Longest wait for the outbox to reach the site server after the batch is closed.
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Waits until the daemon's uploader has delivered every outbox row.
+fn wait_for_upload(db: &Path, timeout: Duration) -> Result<(), String> {
+    let store = Store::open_existing(db).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + timeout;
+    let mut shown = false;
+    loop {
+        let waiting: i64 = store
+            .raw_connection()
+            .query_row("SELECT COUNT(*) FROM outbox WHERE state != 'sent'", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| format!("reading the outbox: {e}"))?;
+        if waiting == 0 {
+            if shown {
+                println!();
+            }
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let status = store
+                .outbox_status()
+                .map(|s| format!("{s:?}"))
+                .unwrap_or_default();
+            return Err(format!(
+                "{waiting} outbox rows were not delivered to the site server within {timeout:?}: {status}"
+            ));
+        }
+        if !shown {
+            print!("upload: waiting for the site server to receive everything");
+            shown = true;
+        }
+        print!(".");
+        let _ = std::io::stdout().flush();
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 /// Nothing commissioned for this long: the demo stops the batch.
 const STALL_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -331,9 +387,11 @@ fn batch_alarms(store: &Store, batch: BatchId) -> Vec<String> {
         .collect()
 }
 
-fn load_clients(store: &mut Store, actor: &Actor) -> Result<(), String> {
+fn load_clients(store: &mut Store, actor: &Actor, site_url: &str) -> Result<(), String> {
     for (name, text) in EXAMPLE_CLIENTS {
-        let report = parse_client_config(name, text);
+        // Every example client reports to the demo's simulated site server.
+        let text = point_at_site_server(text, site_url);
+        let report = parse_client_config(name, &text);
         let config = report
             .config
             .ok_or_else(|| format!("the embedded example client file {name} does not parse"))?;
@@ -409,4 +467,30 @@ pub fn run_line_demo_command(args: &crate::cli::demo::DemoArgs) -> std::process:
             std::process::ExitCode::from(1)
         }
     }
+}
+
+/// The client file with its `[client.upload]` URL replaced by the demo's site server
+/// (keeping the path: `/capture` for EPCIS 2.0, the 1.2 endpoint for XML clients).
+fn point_at_site_server(text: &str, base_url: &str) -> String {
+    let mut section = String::new();
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            section = trimmed.to_string();
+        }
+        if section == "[client.upload]" && trimmed.starts_with("url") {
+            let old = trimmed.split('"').nth(1).unwrap_or("");
+            let path = old
+                .split("://")
+                .nth(1)
+                .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+                .unwrap_or("/capture");
+            out.push_str(&format!("url = \"{base_url}{path}\""));
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
 }

@@ -50,11 +50,14 @@ pub(crate) fn seed_nothing_v3(_: &rusqlite::Transaction<'_>) -> rusqlite::Result
     Ok(())
 }
 
-/// Migration 4: per client and kind, the rows not yet sent in id order (the
-/// sender's next chunk, and the chunker's per-serial rows by batch).
-pub(crate) const V4_SQL: &str = "CREATE INDEX outbox_by_client_kind ON outbox (client_id, kind, batch_id, id) WHERE state != 'sent';";
+/// Migration 4: per client, kind and batch, the rows not yet sent in id order, with
+/// their state, so that the chunker finds and counts its per-serial rows from the
+/// index alone.
+pub(crate) const V4_SQL: &str = "CREATE INDEX outbox_by_client_kind ON outbox (client_id, kind, batch_id, id, state) WHERE state != 'sent';";
 
-/// The kinds of per-serial outbox rows the line writes.
+/// The kinds of per-serial outbox rows the line writes. They are only ever
+/// `pending` or `sent` (never parked), so "not sent" is all their queries ask,
+/// which the partial index answers alone.
 pub const SERIAL_ROW_KINDS: [&str; 3] = ["commissioned", "scrapped", "invalidated"];
 
 /// One client's pending per-serial rows of one batch and kind.
@@ -181,7 +184,7 @@ fn read_serial_groups(
              FROM (SELECT batch_id, kind, count(*) AS n, min(id) AS first_id, max(id) AS last_id
                    FROM outbox
                    WHERE client_id = ?1 AND kind IN ('commissioned', 'scrapped', 'invalidated')
-                     AND batch_id IS NOT NULL AND state != 'sent' AND state = 'pending'
+                     AND batch_id IS NOT NULL AND state != 'sent'
                    GROUP BY batch_id, kind) g
              JOIN outbox f ON f.id = g.first_id
              JOIN outbox l ON l.id = g.last_id
@@ -303,7 +306,7 @@ impl Store {
                 .prepare(
                     "SELECT id, json_extract(payload, '$.serial') FROM outbox
                      WHERE client_id = ?1 AND kind = ?2 AND batch_id = ?3
-                       AND state != 'sent' AND state = 'pending'
+                       AND state != 'sent'
                      ORDER BY id LIMIT ?4",
                 )
                 .context(&what)?;
@@ -341,7 +344,7 @@ impl Store {
                 tx.prepare(
                     "UPDATE outbox SET state = 'sent', updated_at = ?5
                      WHERE client_id = ?1 AND kind = ?2 AND batch_id = ?3
-                       AND state != 'sent' AND state = 'pending' AND id <= ?4",
+                       AND state != 'sent' AND id <= ?4",
                 )
                 .context(&what)?
                 .execute(params![client_id, group.kind, group.batch.0, last_id, now])
@@ -362,7 +365,7 @@ impl Store {
             .prepare(
                 "SELECT client_id, count(*), min(created_at) FROM outbox
                  WHERE kind IN ('commissioned', 'scrapped', 'invalidated')
-                   AND state != 'sent' AND state = 'pending'
+                   AND state != 'sent'
                  GROUP BY client_id ORDER BY client_id",
             )
             .context(what)?;
@@ -375,6 +378,21 @@ impl Store {
                 })
             })
             .context(what)?;
+        rows.map(|r| r.context(what)).collect()
+    }
+
+    /// Clients that have per-serial rows not yet chunked.
+    pub fn clients_with_waiting_serials(&self) -> StoreResult<Vec<String>> {
+        let what = "listing clients with serials to report";
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT client_id FROM outbox
+                 WHERE kind IN ('commissioned', 'scrapped', 'invalidated') AND state != 'sent'
+                 ORDER BY client_id",
+            )
+            .context(what)?;
+        let rows = stmt.query_map([], |r| r.get(0)).context(what)?;
         rows.map(|r| r.context(what)).collect()
     }
 

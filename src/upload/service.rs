@@ -83,11 +83,9 @@ pub async fn upload_round(
     let mut report = RoundReport::default();
     let clients = store.clients().map_err(|e| e.to_string())?;
     let waiting: BTreeSet<String> = store
-        .waiting_serials()
+        .clients_with_waiting_serials()
         .map_err(|e| e.to_string())?
         .into_iter()
-        .filter(|w| w.rows > 0)
-        .map(|w| w.client_id)
         .collect();
     for client in clients.iter().filter(|c| waiting.contains(&c.id)) {
         if !sender.targets().iter().any(|t| t.client_id == client.id) {

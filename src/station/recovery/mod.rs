@@ -341,7 +341,7 @@ async fn settle_in_flight(
     options: RecoveryOptions,
     notes: &mut Vec<String>,
 ) -> Result<PlcView, Settle> {
-    let deadline = tokio::time::Instant::now() + limit;
+    let deadline = tokio::time::Instant::now() + limit.min(Duration::from_secs(3));
     let mut commands = 0u32;
     loop {
         let view = read_plc(plc, items, options)
@@ -361,6 +361,7 @@ async fn settle_in_flight(
         let status = retry(options, || plc.read_status())
             .await
             .map_err(Settle::Device)?;
+        eprintln!("DEBUG settle waiting {waiting:?} state {:?} alarms {} gate {} detected {} trig {} good {} fired {} confirmed {}", status.state, status.alarms.0, status.gate_count, status.items_detected, status.camera_trigger_count, status.good_exit_count, status.reject_fired_count, status.reject_confirmed_count);
         if let Some(command) = next_run_command(status.state, status.alarms.0 != 0) {
             retry(options, || plc.command(command))
                 .await
@@ -371,15 +372,15 @@ async fn settle_in_flight(
     }
 }
 
-/// The PackML command that brings the line one step closer to Execute (latched
-/// alarms are reset first), or `None` when it runs or is on its way.
+/// The PackML command that brings the line one step closer to Execute, or `None`
+/// when it runs or is on its way. Latched alarms are cleared the PackML way: Clear
+/// from Aborted, Reset from Stopped; a line that is Idle with an alarm still set is
+/// stopped first so that Reset can clear it once its cause is gone.
 fn next_run_command(state: PackMlState, alarms: bool) -> Option<PackMlCommand> {
-    if alarms {
-        return Some(PackMlCommand::Reset);
-    }
     match state {
         PackMlState::Aborted => Some(PackMlCommand::Clear),
         PackMlState::Stopped | PackMlState::Complete => Some(PackMlCommand::Reset),
+        PackMlState::Idle if alarms => Some(PackMlCommand::Stop),
         PackMlState::Idle => Some(PackMlCommand::Start),
         PackMlState::Held => Some(PackMlCommand::Unhold),
         PackMlState::Suspended => Some(PackMlCommand::Unsuspend),
@@ -444,9 +445,10 @@ mod tests {
     #[test]
     fn the_line_is_brought_to_execute_one_command_at_a_time() {
         use PackMlState::*;
-        assert_eq!(next_run_command(Execute, true), Some(PackMlCommand::Reset));
         assert_eq!(next_run_command(Execute, false), None);
-        assert_eq!(next_run_command(Aborted, false), Some(PackMlCommand::Clear));
+        assert_eq!(next_run_command(Aborted, true), Some(PackMlCommand::Clear));
+        assert_eq!(next_run_command(Stopped, true), Some(PackMlCommand::Reset));
+        assert_eq!(next_run_command(Idle, true), Some(PackMlCommand::Stop));
         assert_eq!(next_run_command(Stopped, false), Some(PackMlCommand::Reset));
         assert_eq!(
             next_run_command(Complete, false),
