@@ -14,10 +14,15 @@
 //! - `rate`: rising rates without images until a batch has a reject (no faults, so
 //!   every reject is false) or falls behind the line: the highest sustained rate;
 //! - `images`: the same with real DataMatrix images rendered, decoded and graded;
-//! - `memory`: a long batch without images; the resident set of this process
-//!   sampled along the batch, and its peak (VmHWM).
+//! - `memory`: a long batch without images (6,000 items/min, or the first of
+//!   `--rates`); the resident set of this process sampled along the batch, and its
+//!   peak (VmHWM).
 //!
-//! With no scenario named, all four run. `--quick` shortens every batch.
+//! With no scenario named, all four run. `--quick` shortens every batch; `--items N`
+//! sets the batch size and `--rates A,B,…` (items/min) the rates tried.
+//!
+//! Above 6,000 items/min the reject gate is moved downstream so that the line still
+//! allows 60 ms from the camera to the gate (see [`GATE_WINDOW_S`]).
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -41,6 +46,19 @@ const CLIENTS: &[(&str, &str)] = &[
 ];
 const LINE: &str = include_str!("../config/line.toml");
 const GTIN: &str = "09506000134352";
+
+/// Time a real line allows from the camera to the reject gate. The example line's
+/// geometry (500 mm camera to gate, 100 mm pitch) gives more than this up to 6,000
+/// items/min; above, the gate (and the good exit) move downstream so that the line
+/// still allows this much, as a faster line would be built.
+const GATE_WINDOW_S: f64 = 0.060;
+
+/// How far to move the reject gate and the good exit downstream at `rate_per_min`,
+/// in mm, for a line whose camera-to-gate distance is `camera_to_gate_mm`.
+fn gate_shift_mm(rate_per_min: f64, pitch_mm: f64, camera_to_gate_mm: f64) -> f64 {
+    let needed = rate_per_min / 60.0 * GATE_WINDOW_S * pitch_mm;
+    (needed - camera_to_gate_mm).max(0.0).ceil()
+}
 
 /// One batch to run.
 #[derive(Debug, Clone, Copy)]
@@ -125,6 +143,15 @@ fn main() {
         .filter(|a| ["latency", "rate", "images", "memory"].contains(a))
         .collect();
     let wants = |name: &str| named.is_empty() || named.contains(&name);
+    let option = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let items_override: Option<u32> = option("--items").and_then(|v| v.parse().ok());
+    let rates_override: Option<Vec<f64>> =
+        option("--rates").map(|v| v.split(',').filter_map(|r| r.trim().parse().ok()).collect());
     let sim = match simulator_binary() {
         Ok(path) => path,
         Err(message) => {
@@ -160,7 +187,7 @@ fn main() {
     };
 
     if wants("latency") {
-        let items = if quick { 200 } else { 1_200 };
+        let items = items_override.unwrap_or(if quick { 200 } else { 1_200 });
         run(
             "600 items/min, no images".into(),
             Run {
@@ -181,8 +208,11 @@ fn main() {
         );
     }
     if wants("rate") {
-        let items = if quick { 3_000 } else { 20_000 };
-        for rate in [30_000.0, 60_000.0, 90_000.0, 120_000.0] {
+        let items = items_override.unwrap_or(if quick { 3_000 } else { 20_000 });
+        let rates = rates_override
+            .clone()
+            .unwrap_or_else(|| vec![30_000.0, 60_000.0, 90_000.0, 120_000.0]);
+        for rate in rates {
             let m = run(
                 format!("{rate} items/min, no images"),
                 Run {
@@ -198,8 +228,11 @@ fn main() {
         }
     }
     if wants("images") {
-        let items = if quick { 500 } else { 3_000 };
-        for rate in [6_000.0, 12_000.0, 18_000.0, 24_000.0, 30_000.0] {
+        let items = items_override.unwrap_or(if quick { 500 } else { 3_000 });
+        let rates = rates_override
+            .clone()
+            .unwrap_or_else(|| vec![6_000.0, 12_000.0, 18_000.0, 24_000.0, 30_000.0]);
+        for rate in rates {
             let m = run(
                 format!("{rate} items/min, images"),
                 Run {
@@ -215,12 +248,16 @@ fn main() {
         }
     }
     if wants("memory") {
-        let items = if quick { 20_000 } else { 200_000 };
+        let items = items_override.unwrap_or(if quick { 20_000 } else { 200_000 });
+        let rate = rates_override
+            .as_ref()
+            .and_then(|r| r.first().copied())
+            .unwrap_or(6_000.0);
         run(
-            format!("long batch of {items}, no images"),
+            format!("long batch of {items} at {rate} items/min, no images"),
             Run {
                 items,
-                rate_per_min: 60_000.0,
+                rate_per_min: rate,
                 images: false,
                 sample_memory: true,
             },
@@ -229,9 +266,21 @@ fn main() {
     print_table(&table);
 }
 
-/// The `serialstation-sim` binary next to this benchmark's profile (release, then
-/// debug), built with cargo if neither exists.
+/// The `serialstation-sim` binary: `SERIALSTATION_SIM` if set, else the one next
+/// to this benchmark's profile (release, then debug), built with cargo if neither
+/// exists.
 fn simulator_binary() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("SERIALSTATION_SIM") {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!(
+                "SERIALSTATION_SIM={} is not a file; point it at a built serialstation-sim",
+                path.display()
+            ))
+        };
+    }
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     // target/<profile>/deps/line_station-… → target/
     let target = exe
@@ -278,6 +327,13 @@ impl SimProcess {
         let mut config = SimConfig::loopback_any_port(truth.clone());
         config.simulator.images = spec.images;
         config.line.rate_per_min = spec.rate_per_min;
+        let shift = gate_shift_mm(
+            spec.rate_per_min,
+            config.line.pitch_mm,
+            config.line.reject_gate_mm - config.line.camera_mm,
+        );
+        config.line.reject_gate_mm += shift;
+        config.line.good_exit_mm += shift;
         let config_path = dir.join("line.toml");
         let text = toml::to_string(&config).map_err(|e| format!("simulator config: {e}"))?;
         std::fs::write(&config_path, text).map_err(|e| format!("simulator config: {e}"))?;
@@ -345,10 +401,7 @@ fn cpu_time() -> (Duration, Duration) {
     let tv = |t: libc::timeval| {
         Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
     };
-    (
-        tv(usage.ru_utime) + tv(usage.ru_stime),
-        tv(usage.ru_stime),
-    )
+    (tv(usage.ru_utime) + tv(usage.ru_stime), tv(usage.ru_stime))
 }
 
 /// A `Vm…:` line of /proc/self/status, in KiB.
@@ -408,6 +461,11 @@ async fn run_batch_into(sim_binary: &Path, spec: Run, m: &mut Measured) -> Resul
     config.camera.address = sim.camera.to_string();
     config.plc.address = sim.plc.to_string();
     config.line.rate_per_min = spec.rate_per_min;
+    config.line.reject_gate_mm += gate_shift_mm(
+        spec.rate_per_min,
+        config.line.pitch_mm,
+        config.line.reject_gate_mm - config.line.camera_mm,
+    );
     let today = serialstation::gs1::date::today_utc();
     let year = today.year + 2;
     let expiry = format!(

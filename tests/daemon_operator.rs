@@ -114,7 +114,10 @@ fn batch_start_mistakes_are_refused_with_one_line_and_change_nothing() {
     let before = line.snapshot();
     let good = expiry_in_years(2);
     let past = "2020-01-31".to_string();
-    let day_zero = format!("{:02}1200", (serialstation::gs1::date::today_utc().year + 2) % 100);
+    let day_zero = format!(
+        "{:02}1200",
+        (serialstation::gs1::date::today_utc().year + 2) % 100
+    );
     let cases: Vec<(&str, Vec<&str>, i32, &str)> = vec![
         (
             "GTIN with a bad check digit",
@@ -164,13 +167,39 @@ fn batch_start_mistakes_are_refused_with_one_line_and_change_nothing() {
             1,
             "fewer than the quantity",
         ),
-        ("pause without a batch", vec!["batch", "pause"], 1, "no batch is active"),
-        ("resume without a batch", vec!["batch", "resume"], 1, "no batch is active"),
-        ("stop without a batch", vec!["batch", "stop"], 1, "no batch is active"),
-        ("close without a batch", vec!["batch", "close"], 1, "no batch is active"),
+        (
+            "pause without a batch",
+            vec!["batch", "pause"],
+            1,
+            "no batch is active",
+        ),
+        (
+            "resume without a batch",
+            vec!["batch", "resume"],
+            1,
+            "no batch is active",
+        ),
+        (
+            "stop without a batch",
+            vec!["batch", "stop"],
+            1,
+            "no batch is active",
+        ),
+        (
+            "close without a batch",
+            vec!["batch", "close"],
+            1,
+            "no batch is active",
+        ),
         (
             "decommission of an unknown serial",
-            vec!["item", "decommission", "NOSUCHSERIAL1", "--reason", "sample"],
+            vec![
+                "item",
+                "decommission",
+                "NOSUCHSERIAL1",
+                "--reason",
+                "sample",
+            ],
             1,
             "is not in this store",
         ),
@@ -191,11 +220,24 @@ fn batch_start_mistakes_are_refused_with_one_line_and_change_nothing() {
     let mut args = start_args(OTHER_CLIENT_GTIN, "L1", &good, "10");
     args.extend(["--client", "acme"]);
     line.cli(&args).refused(1, "belongs to client nordpharma");
-    assert_eq!(line.snapshot(), before, "--client mismatch: the store changed");
+    assert_eq!(
+        line.snapshot(),
+        before,
+        "--client mismatch: the store changed"
+    );
 
     // Usage errors (clap): exit 2, nothing sent.
     for args in [
-        vec!["batch", "start", "--product", GTIN, "--expiry", &good, "--quantity", "5"],
+        vec![
+            "batch",
+            "start",
+            "--product",
+            GTIN,
+            "--expiry",
+            &good,
+            "--quantity",
+            "5",
+        ],
         start_args(GTIN, "L1", &good, "many"),
         start_args(GTIN, "L1", &good, "-3"),
         vec!["item", "decommission", "ABC"],
@@ -228,8 +270,12 @@ fn mistakes_during_a_batch_are_refused_and_a_second_daemon_is_turned_away() {
     });
     assert_eq!(batch_of(&status).state, "running");
     let batches = line.snapshot().batches;
-    let idle_pool = line.snapshot().pools.into_iter().find(|(gtin, _)| gtin == IDLE_GTIN);
-    let unchanged = |line: &Line, what: &str| {
+    let idle_pool = line
+        .snapshot()
+        .pools
+        .into_iter()
+        .find(|(gtin, _)| gtin == IDLE_GTIN);
+    let unchanged = |line: &Line, what: &str, batches: &[(i64, String)]| {
         let now = line.snapshot();
         assert_eq!(now.batches, batches, "{what}: the batches changed");
         assert_eq!(
@@ -251,8 +297,16 @@ fn mistakes_during_a_batch_are_refused_and_a_second_daemon_is_turned_away() {
             start_args(GTIN, "RUN2", &expiry, "10"),
             "stop and close it",
         ),
-        ("resume when not paused", vec!["batch", "resume"], "is not paused"),
-        ("close while running", vec!["batch", "close"], "cannot be closed"),
+        (
+            "resume when not paused",
+            vec!["batch", "resume"],
+            "is not paused",
+        ),
+        (
+            "close while running",
+            vec!["batch", "close"],
+            "cannot be closed",
+        ),
         (
             "pause naming the wrong batch",
             vec!["batch", "pause", &other],
@@ -270,7 +324,13 @@ fn mistakes_during_a_batch_are_refused_and_a_second_daemon_is_turned_away() {
         ),
         (
             "decommission of an unknown serial",
-            vec!["item", "decommission", "NOSUCHSERIAL1", "--reason", "sample"],
+            vec![
+                "item",
+                "decommission",
+                "NOSUCHSERIAL1",
+                "--reason",
+                "sample",
+            ],
             "is not in this store",
         ),
         (
@@ -282,7 +342,7 @@ fn mistakes_during_a_batch_are_refused_and_a_second_daemon_is_turned_away() {
     for (what, args, needle) in &cases {
         let message = line.cli(args).refused(1, needle);
         println!("{what}: {message}");
-        unchanged(&line, what);
+        unchanged(&line, what, &batches);
         let status = line.status();
         assert_eq!(batch_of(&status).id, batch, "{what}");
         assert_eq!(batch_of(&status).state, "running", "{what}: {status:?}");
@@ -293,7 +353,11 @@ fn mistakes_during_a_batch_are_refused_and_a_second_daemon_is_turned_away() {
     let before = batch_of(&line.status()).commissioned;
     for socket in [line.socket.clone(), line.root.join("second.sock")] {
         let out = line.second_daemon(&socket);
-        assert_eq!(out.code, Some(1), "the second daemon must be refused: {out:?}");
+        assert_eq!(
+            out.code,
+            Some(1),
+            "the second daemon must be refused: {out:?}"
+        );
         assert!(
             out.stderr.contains("another station daemon is running"),
             "{out:?}"
@@ -306,16 +370,26 @@ fn mistakes_during_a_batch_are_refused_and_a_second_daemon_is_turned_away() {
             .as_ref()
             .is_some_and(|b| b.id == batch && b.state == "running" && b.commissioned > before)
     });
-    unchanged(&line, "a second daemon");
+    unchanged(&line, "a second daemon", &batches);
 
     // Paused: pausing again, closing, resuming the wrong batch are refused.
     line.cli(&["batch", "pause", &batch.to_string()]).ok();
     line.wait_until("the batch to be paused", WAIT, |s| {
         s.batch.as_ref().is_some_and(|b| b.state == "paused")
     });
+    let batches = line.snapshot().batches;
+    assert_eq!(batches, vec![(batch, "paused".to_string())]);
     for (what, args, needle) in [
-        ("pause when paused", vec!["batch", "pause"], "already paused"),
-        ("close while paused", vec!["batch", "close"], "cannot be closed"),
+        (
+            "pause when paused",
+            vec!["batch", "pause"],
+            "already paused",
+        ),
+        (
+            "close while paused",
+            vec!["batch", "close"],
+            "cannot be closed",
+        ),
         (
             "resume naming the wrong batch",
             vec!["batch", "resume", other.as_str()],
@@ -324,7 +398,7 @@ fn mistakes_during_a_batch_are_refused_and_a_second_daemon_is_turned_away() {
     ] {
         let message = line.cli(&args).refused(1, needle);
         println!("{what}: {message}");
-        unchanged(&line, what);
+        unchanged(&line, what, &batches);
         assert_eq!(batch_of(&line.status()).state, "paused", "{what}");
     }
 
@@ -343,7 +417,8 @@ fn mistakes_during_a_batch_are_refused_and_a_second_daemon_is_turned_away() {
     line.cli(&["batch", "stop"]).refused(1, "already stopped");
     line.cli(&["batch", "resume"]).refused(1, "not paused");
     line.cli(&["batch", "close"]).ok();
-    line.cli(&["batch", "close"]).refused(1, "no batch is active");
+    line.cli(&["batch", "close"])
+        .refused(1, "no batch is active");
     let verdict = line.judge(batch, Some(commissioned));
     assert_eq!(verdict.report.quantity, 1_500);
 }
@@ -359,7 +434,10 @@ fn an_operator_runs_a_batch_with_pause_resume_and_a_sample_to_a_balanced_close()
     });
     line.start_daemon();
     let idle = line.status();
-    assert!(idle.batch.is_none() && idle.recovering.is_none(), "{idle:?}");
+    assert!(
+        idle.batch.is_none() && idle.recovering.is_none(),
+        "{idle:?}"
+    );
     let text = line.cli(&["batch", "status"]);
     assert!(text.ok().contains("no active batch"), "{text:?}");
 
@@ -378,12 +456,18 @@ fn an_operator_runs_a_batch_with_pause_resume_and_a_sample_to_a_balanced_close()
     assert!(running.devices.iter().all(|d| d.online), "{running:?}");
 
     let paused = line.cli(&["batch", "pause"]);
-    assert!(paused.ok().contains(&format!("batch {batch} paused")), "{paused:?}");
+    assert!(
+        paused.ok().contains(&format!("batch {batch} paused")),
+        "{paused:?}"
+    );
     let status = line.wait_until("the pause", WAIT, |s| {
         s.batch.as_ref().is_some_and(|b| b.state == "paused")
     });
     assert!(
-        batch_of(&status).hold.as_deref().is_some_and(|h| h.contains("operator")),
+        batch_of(&status)
+            .hold
+            .as_deref()
+            .is_some_and(|h| h.contains("operator")),
         "{status:?}"
     );
     let text = line.cli(&["batch", "status"]);
@@ -403,7 +487,10 @@ fn an_operator_runs_a_batch_with_pause_resume_and_a_sample_to_a_balanced_close()
         .expect("a commissioned serial");
     let out = line.cli(&["item", "decommission", &sample, "--reason", "sample"]);
     assert!(out.ok().contains("Sampled"), "{out:?}");
-    assert_eq!(serial_state(&line, GTIN, &sample), Some(SerialState::Sampled));
+    assert_eq!(
+        serial_state(&line, GTIN, &sample),
+        Some(SerialState::Sampled)
+    );
     line.cli(&["item", "decommission", &sample, "--reason", "sample"])
         .refused(1, "not Commissioned");
 
@@ -417,7 +504,10 @@ fn an_operator_runs_a_batch_with_pause_resume_and_a_sample_to_a_balanced_close()
     assert!(watched.ok().contains("STOPPED"), "{watched:?}");
     line.cli(&["batch", "stop"]).refused(1, "already stopped");
     let closed = line.cli(&["batch", "close", &batch.to_string()]);
-    assert!(closed.ok().contains(&format!("batch {batch} closed")), "{closed:?}");
+    assert!(
+        closed.ok().contains(&format!("batch {batch} closed")),
+        "{closed:?}"
+    );
 
     let listed = line.cli(&["batch", "list", "--json"]);
     let list: serde_json::Value = serde_json::from_str(listed.ok().trim()).expect("JSON list");

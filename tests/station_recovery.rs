@@ -119,6 +119,48 @@ fn returned_serials(store: &Store, batch: i64) -> Vec<String> {
         .collect()
 }
 
+/// Prints what the ground truth and the store say about every printed item, for a
+/// failing check.
+fn explain(truth: &GroundTruth, store: &Store, recovery: &str) {
+    eprintln!("recovery: {recovery}");
+    let conn = store.raw_connection();
+    for item in truth.items().expect("ground truth items") {
+        let Some(serial) = item.serial() else {
+            continue;
+        };
+        let state: Option<i64> = conn
+            .query_row(
+                "SELECT state FROM serials WHERE serial = ?1",
+                [serial],
+                |r| r.get(0),
+            )
+            .ok();
+        let mut stmt = conn
+            .prepare(
+                "SELECT batch_id, seq, verdict, reason, fate FROM items WHERE serial_text = ?1",
+            )
+            .expect("items query");
+        let rows: Vec<String> = stmt
+            .query_map([serial], |r| {
+                Ok(format!(
+                    "batch {} seq {} verdict {:?} reason {:?} fate {:?}",
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?
+                ))
+            })
+            .expect("items")
+            .map(|r| r.expect("item row"))
+            .collect();
+        eprintln!(
+            "seq {} serial {serial}: verdict held {:?}, exit {:?}; store state {state:?}, items {rows:?}",
+            item.seq, item.verdict_held, item.exit
+        );
+    }
+}
+
 /// Runs a batch and drops it once `kill_at` items are commissioned plus `extra`.
 async fn run_and_kill(config: &StationConfig, db: &Path, kill_at: u64, extra: Duration) {
     let store = Store::open(db).expect("store opens");
@@ -144,8 +186,19 @@ async fn run_and_kill(config: &StationConfig, db: &Path, kill_at: u64, extra: Du
     drop(station);
 }
 
+/// Which faults the simulated line injects.
+#[derive(Debug, Clone, Copy)]
+enum Faults {
+    None,
+    /// No-reads and skipped prints.
+    Rejects,
+    /// Wrong data and print defects (a doubled print would break invariant 1 by
+    /// itself: the simulated printer repeats a message on its own).
+    BadPrints,
+}
+
 /// Kill mid-batch, recover, run the line again, judge by the ground truth.
-fn crash_recover_and_continue(kill_at: u64, extra: Duration, faults: bool) {
+fn crash_recover_and_continue(kill_at: u64, extra: Duration, faults: Faults) {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("station.sqlite");
     prepare_store(&db);
@@ -155,19 +208,22 @@ fn crash_recover_and_continue(kill_at: u64, extra: Duration, faults: bool) {
         let sim = Simulator::start(sim_config)
             .await
             .expect("simulator starts");
-        if faults {
-            for (fault, rate) in [
+        let faults = match faults {
+            Faults::None => Vec::new(),
+            Faults::Rejects => vec![
                 (FaultKind::CameraNoRead, 0.05),
                 (FaultKind::SkippedPrint, 0.03),
-            ] {
-                sim.control().apply(ControlRequest::SetFault {
-                    fault,
-                    spec: FaultSpec {
-                        rate,
-                        ..FaultSpec::default()
-                    },
-                });
-            }
+            ],
+            Faults::BadPrints => vec![(FaultKind::WrongData, 0.04), (FaultKind::PrintDefect, 0.05)],
+        };
+        for (fault, rate) in faults {
+            sim.control().apply(ControlRequest::SetFault {
+                fault,
+                spec: FaultSpec {
+                    rate,
+                    ..FaultSpec::default()
+                },
+            });
         }
         let config = station_config(&sim, 1_200.0);
 
@@ -193,8 +249,14 @@ fn crash_recover_and_continue(kill_at: u64, extra: Duration, faults: bool) {
         )
         .await
         .expect("the batch recovers");
+        eprintln!("{}", report.summary());
         let counts = report.counts;
-        let recovery_summary = format!("{}\n{:?}\n{:?}\n{:?}", report.summary(), report.tally, report.alerts, report.notes);
+        let recovery_summary = format!(
+            "{}\nalerts: {:?}\nnotes: {:?}",
+            report.summary(),
+            report.alerts,
+            report.notes
+        );
         assert_eq!(counts.outstanding, 0, "{}", report.summary());
         assert!(report.reconciliation().balances(), "{}", report.summary());
         assert_eq!(counts.allocated, before.allocated, "{}", report.summary());
@@ -253,17 +315,7 @@ fn crash_recover_and_continue(kill_at: u64, extra: Duration, faults: bool) {
         let report = BatchReport::build(&store, outcome.batch).expect("report");
         for check in check_invariants(&truth, &store, &report).expect("invariants checked") {
             if !check.passed {
-                eprintln!("{}", recovery_summary);
-                for item in truth.items().expect("items") {
-                    let Some(serial) = item.serial() else { continue };
-                    let row: Option<(i64, Option<i64>)> = store.raw_connection().query_row(
-                        "SELECT state, batch_id FROM serials WHERE serial = ?1", [serial], |r| Ok((r.get(0)?, r.get(1)?))).ok();
-                    let items: Vec<String> = {
-                        let mut st = store.raw_connection().prepare("SELECT batch_id, seq, verdict, reason, fate FROM items WHERE serial_text = ?1").unwrap();
-                        st.query_map([serial], |r| Ok(format!("{:?}", (r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?)))).unwrap().map(|r| r.unwrap()).collect()
-                    };
-                    eprintln!("{item:?}\n   store {row:?} items {items:?}");
-                }
+                explain(&truth, &store, &recovery_summary);
             }
             assert!(check.passed, "{}\n{}", check.line(), report.to_text());
         }
@@ -272,17 +324,24 @@ fn crash_recover_and_continue(kill_at: u64, extra: Duration, faults: bool) {
 
 #[test]
 fn killed_right_after_the_start_the_batch_recovers_and_the_line_goes_on() {
-    crash_recover_and_continue(0, Duration::ZERO, false);
+    crash_recover_and_continue(0, Duration::ZERO, Faults::None);
 }
 
 #[test]
 fn killed_mid_batch_the_batch_recovers_and_the_line_goes_on() {
-    crash_recover_and_continue(7, Duration::from_millis(35), false);
+    crash_recover_and_continue(7, Duration::from_millis(35), Faults::None);
+    crash_recover_and_continue(3, Duration::from_millis(110), Faults::None);
 }
 
 #[test]
 fn killed_mid_batch_with_rejects_the_batch_recovers_and_the_line_goes_on() {
-    crash_recover_and_continue(15, Duration::from_millis(170), true);
+    crash_recover_and_continue(15, Duration::from_millis(170), Faults::Rejects);
+    crash_recover_and_continue(9, Duration::from_millis(5), Faults::Rejects);
+}
+
+#[test]
+fn killed_mid_batch_with_bad_prints_the_batch_recovers_and_the_line_goes_on() {
+    crash_recover_and_continue(12, Duration::from_millis(60), Faults::BadPrints);
 }
 
 /// A batch with allocated serials, some queued to the printer, as a killed station
@@ -474,4 +533,85 @@ fn an_unreachable_printer_or_plc_changes_nothing_and_recovery_succeeds_when_they
             SerialState::Unallocated,
         ]
     );
+}
+
+/// The whole start-up path: kill, recover with the restarted station's own drivers,
+/// hand the batch to the engine (it comes back held), resume it as the operator
+/// would, let it finish and close it. The recovered batch itself must then pass
+/// every invariant, closed and balanced.
+#[test]
+fn a_recovered_batch_is_taken_over_resumed_and_closed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("station.sqlite");
+    prepare_store(&db);
+    runtime().block_on(async {
+        let mut sim_config = SimConfig::loopback_any_port(dir.path().join("truth.sqlite"));
+        sim_config.line.rate_per_min = 1_200.0;
+        let sim = Simulator::start(sim_config)
+            .await
+            .expect("simulator starts");
+        let config = station_config(&sim, 1_200.0);
+        run_and_kill(&config, &db, 10, Duration::from_millis(80)).await;
+
+        let store = Store::open(&db).expect("store reopens");
+        let (line, state) = unfinished_batches(&store)
+            .expect("unfinished batches")
+            .into_iter()
+            .next()
+            .expect("the killed batch is unfinished");
+        let mut station = Station::connect(config.clone(), store);
+        station.wait_for_devices().await.expect("devices online");
+        let actor = Actor::new("recovery");
+        let (store, devices) = station.store_and_devices();
+        let report = recover_batch(
+            store,
+            &line,
+            devices.printer.as_ref(),
+            devices.plc.as_ref(),
+            &actor,
+        )
+        .await
+        .expect("the batch recovers");
+        eprintln!("{}", report.summary());
+        station
+            .take_over(line.clone(), state == "stopping", &actor)
+            .await
+            .expect("the engine takes the batch over");
+        let status = station.batch_status().expect("an active batch");
+        assert!(status.hold.is_some(), "a recovered batch comes back held");
+
+        // The operator resumes (again after any hold) until the batch stops.
+        let mut last_resume: Option<std::time::Instant> = None;
+        loop {
+            let status = station.batch_status().expect("an active batch");
+            if status.state == serialstation::line::BatchState::Stopped {
+                break;
+            }
+            if status.hold.is_some()
+                && last_resume.is_none_or(|at| at.elapsed() >= Duration::from_millis(300))
+            {
+                last_resume = Some(std::time::Instant::now());
+                let _ = station
+                    .operator(serialstation::line::OperatorCommand::Resume, &actor)
+                    .await;
+            }
+            let wake = station.wait().await.expect("drivers running");
+            station.handle(wake).await.expect("the station runs");
+        }
+        let outcome = station
+            .close_batch(line.batch, None)
+            .await
+            .expect("the recovered batch closes");
+        assert_eq!(outcome.counts.commissioned, 80);
+        let store = station.into_store();
+        let truth_path = sim.shutdown().await.expect("ground truth");
+        let truth = GroundTruth::open(&truth_path).expect("ground truth opens");
+        let report = BatchReport::build(&store, line.batch).expect("report");
+        for check in check_invariants(&truth, &store, &report).expect("invariants checked") {
+            if !check.passed {
+                explain(&truth, &store, &report.to_text());
+            }
+            assert!(check.passed, "{}\n{}", check.line(), report.to_text());
+        }
+    });
 }

@@ -241,10 +241,7 @@ fn bad_tls_options_are_refused() {
         "{stderr}"
     );
 
-    let out = sim()
-        .args(["--site-token", "x"])
-        .output()
-        .unwrap();
+    let out = sim().args(["--site-token", "x"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("--site-port"),

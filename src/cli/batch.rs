@@ -32,6 +32,10 @@ pub enum BatchCommand {
         /// The client the product belongs to (checked).
         #[arg(long)]
         client: Option<String>,
+        /// Challenge test: feed this many known-bad items first; production starts
+        /// only if every one is rejected and its reject confirmed.
+        #[arg(long, default_value_t = 0)]
+        challenge: u32,
     },
     /// Pause the running batch: the line stops, nothing is lost.
     Pause { batch: Option<i64> },
@@ -87,6 +91,7 @@ pub fn run(cmd: BatchCommand, db: &Path, socket: &Path) -> ExitCode {
             expiry,
             quantity,
             client,
+            challenge,
         } => {
             let expiry = match gs1_expiry(&expiry) {
                 Ok(expiry) => expiry,
@@ -104,6 +109,7 @@ pub fn run(cmd: BatchCommand, db: &Path, socket: &Path) -> ExitCode {
                     expiry,
                     quantity,
                     client,
+                    challenge,
                 },
             )
         }

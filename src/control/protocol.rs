@@ -18,6 +18,10 @@ pub enum Request {
         expiry: String,
         quantity: u32,
         client: Option<String>,
+        /// Known-bad items to feed first; production starts only if every one is
+        /// rejected and confirmed (0 or absent: no challenge test).
+        #[serde(default)]
+        challenge: u32,
     },
     /// Pause the active batch (`batch`, when given, must be the active one).
     BatchPause { batch: Option<i64> },
@@ -155,6 +159,7 @@ mod tests {
                 expiry: "281231".into(),
                 quantity: 10,
                 client: None,
+                challenge: 0,
             },
             Request::BatchStop {
                 batch: Some(3),

@@ -50,8 +50,17 @@ pub async fn handle(
             expiry,
             quantity,
             client,
+            challenge,
         } => (
-            start(station, &gtin, lot, expiry, quantity, client, actor, policy).await,
+            start(
+                station,
+                &gtin,
+                (lot, expiry, quantity, challenge),
+                client,
+                actor,
+                policy,
+            )
+            .await,
             After::Continue,
         ),
         Request::BatchPause { batch } => (
@@ -99,13 +108,10 @@ pub async fn handle(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn start(
     station: &mut Station,
     gtin: &str,
-    lot: String,
-    expiry: String,
-    quantity: u32,
+    (lot, expiry, quantity, challenge): (String, String, u32, u32),
     client: Option<String>,
     actor: &Actor,
     policy: &BatchPolicy,
@@ -139,12 +145,17 @@ async fn start(
         auto_resume: policy.auto_resume,
         stall_timeout: None,
     };
-    match station.start_batch(&request).await {
+    match station.start_batch_with_challenge(&request, challenge).await {
         Ok(batch) => {
             tracing::info!(batch = batch.0, %gtin, lot, quantity, operator = actor.as_str(), "batch started");
             Response::ok(format!(
-                "batch {} started: {quantity} items of GTIN {gtin}, lot {lot}; watch it with `serialstation batch status --watch`",
-                batch.0
+                "batch {} started: {quantity} items of GTIN {gtin}, lot {lot}{}; watch it with `serialstation batch status --watch`",
+                batch.0,
+                if challenge > 0 {
+                    format!(", after a challenge test of {challenge} known-bad items")
+                } else {
+                    String::new()
+                }
             ))
             .with_batch(batch.0)
         }

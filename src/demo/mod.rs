@@ -246,6 +246,7 @@ fn operate(
         expiry,
         quantity: options.items,
         client: None,
+        challenge: 0,
     })?;
     let batch = BatchId(
         started

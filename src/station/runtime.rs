@@ -96,8 +96,9 @@ pub struct Station {
     printer_suspect: bool,
     poll: tokio::time::Interval,
     supervision: Supervision,
-    /// The PLC's consecutive-reject limit is raised for the batch's tail.
-    tail_relaxed: bool,
+    /// The PLC's consecutive-reject limit is raised (while nothing is printed); the
+    /// good exits counted when it was.
+    tail_relaxed: Option<u64>,
 }
 
 /// What wakes the station: a driver report or the PLC poll.
@@ -157,7 +158,7 @@ impl Station {
             printer_suspect: false,
             poll: new_poll(),
             supervision: Supervision::new(None),
-            tail_relaxed: false,
+            tail_relaxed: None,
         }
     }
 
@@ -216,6 +217,17 @@ impl Station {
     /// Starts a batch: checks the product and the pool, records the batch, hands it
     /// to the engine (which checks the rest: devices online, expiry, lot, quantity).
     pub async fn start_batch(&mut self, request: &BatchRequest) -> Result<BatchId, StationError> {
+        self.start_batch_with_challenge(request, 0).await
+    }
+
+    /// [`Station::start_batch`] with a challenge test: `challenge_items` known-bad
+    /// items are fed first, and production starts only if every one is rejected and
+    /// its reject confirmed.
+    pub async fn start_batch_with_challenge(
+        &mut self,
+        request: &BatchRequest,
+        challenge_items: u32,
+    ) -> Result<BatchId, StationError> {
         if let Some(status) = self.engine.status() {
             return Err(StationError::Refused(format!(
                 "batch {} is still {}: stop and close it (`serialstation batch stop`, then `batch close`) before starting another",
@@ -259,7 +271,7 @@ impl Station {
             pool_available,
             today: crate::gs1::date::today_utc(),
             first_message_id: MessageId(1),
-            challenge_items: 0,
+            challenge_items,
         };
         crate::line::check_batch_start(&probe, &[])
             .map_err(|e| StationError::Refused(e.message))?;
@@ -283,14 +295,16 @@ impl Station {
         if let Err(e) = self
             .devices
             .plc
-            .set_consecutive_reject_limit(self.config.plc.consecutive_reject_limit)
+            .set_consecutive_reject_limit(TAIL_REJECT_LIMIT)
             .await
         {
             self.note(format!(
                 "could not set the PLC's consecutive-reject limit: {e}"
             ));
         }
-        self.tail_relaxed = false;
+        // Items already between the print head and the camera are blank: the
+        // configured limit comes back when the first good item leaves.
+        self.tail_relaxed = Some(0);
         let status = self.read_plc().await?;
         self.camera_cursor = Some(status.camera_trigger_count);
         let start = BatchStart {
@@ -337,15 +351,15 @@ impl Station {
             .pool_status(Some(&line.gtin))?
             .first()
             .map_or(0, |pool| pool.count(SerialState::Unallocated));
-        let limit = if stopping {
-            TAIL_REJECT_LIMIT
-        } else {
-            self.config.plc.consecutive_reject_limit
-        };
-        if let Err(e) = self.devices.plc.set_consecutive_reject_limit(limit).await {
+        if let Err(e) = self
+            .devices
+            .plc
+            .set_consecutive_reject_limit(TAIL_REJECT_LIMIT)
+            .await
+        {
             self.note(format!("could not set the PLC's consecutive-reject limit: {e}"));
         }
-        self.tail_relaxed = stopping;
+        self.tail_relaxed = Some(0);
         let status = self.read_plc().await?;
         self.camera_cursor = Some(status.camera_trigger_count);
         let recovery = BatchRecovery {
@@ -431,7 +445,8 @@ impl Station {
         let Some(status) = self.engine.status() else {
             return Ok(());
         };
-        self.follow_tail(status.no_more_prints).await;
+        self.follow_tail(status.no_more_prints, status.stats.exited_good)
+            .await;
         if matches!(
             status.state,
             BatchState::Stopped | BatchState::ChallengeFailed | BatchState::Closed
@@ -485,22 +500,26 @@ impl Station {
         Ok(())
     }
 
-    /// In the tail of a batch nothing more is printed, yet the infeed keeps bringing
-    /// items, which the PLC rejects (they get no verdict). They are expected, so they
-    /// must not trip the PLC's consecutive-reject stop while the last printed items
-    /// finish: the limit is raised to its maximum for the tail (every such item is
-    /// still rejected) and set back when prints are wanted again.
-    async fn follow_tail(&mut self, in_tail: bool) {
-        if in_tail == self.tail_relaxed {
-            return;
-        }
-        let limit = if in_tail {
-            TAIL_REJECT_LIMIT
-        } else {
-            self.config.plc.consecutive_reject_limit
+    /// While nothing is printed (a challenge test, the tail of a batch) and until the
+    /// first item printed afterwards is verified, the infeed brings blank items, which
+    /// the PLC rejects (they get no verdict). They are expected, so they must not trip
+    /// the PLC's consecutive-reject stop (counted at the gate): its limit is raised to
+    /// the maximum meanwhile (every such item is still rejected, and the engine still
+    /// stops the line on consecutive rejects of printed items) and set back when the
+    /// first good item leaves once prints are wanted again.
+    async fn follow_tail(&mut self, no_prints: bool, good_exits: u64) {
+        let limit = match self.tail_relaxed {
+            None if no_prints => TAIL_REJECT_LIMIT,
+            Some(_) if no_prints => return,
+            Some(relaxed_at) if good_exits > relaxed_at => {
+                self.config.plc.consecutive_reject_limit
+            }
+            _ => return,
         };
         match self.devices.plc.set_consecutive_reject_limit(limit).await {
-            Ok(()) => self.tail_relaxed = in_tail,
+            Ok(()) => {
+                self.tail_relaxed = (limit == TAIL_REJECT_LIMIT).then_some(good_exits);
+            }
             Err(e) => self.note(format!(
                 "could not set the PLC's consecutive-reject limit to {limit}: {e}"
             )),

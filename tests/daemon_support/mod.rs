@@ -24,7 +24,9 @@ use serialstation::pool::{Alphabet, GenerationPlan, SerialOrder};
 use serialstation::report::BatchReport;
 use serialstation::store::{Actor, BatchId, SerialState, Store};
 use serialstation_simulator::faults::{FaultKind, FaultSpec};
-use serialstation_simulator::{Control, ControlRequest, GroundTruth, RunningSimulator, SimConfig, Simulator};
+use serialstation_simulator::{
+    Control, ControlRequest, GroundTruth, RunningSimulator, SimConfig, Simulator,
+};
 
 /// The product the tests run (client `acme`).
 pub const GTIN: &str = "09506000134352";
@@ -87,7 +89,11 @@ impl CliOutput {
     #[track_caller]
     pub fn refused(&self, code: i32, needle: &str) -> String {
         assert_eq!(self.code, Some(code), "expected exit {code}: {self:?}");
-        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
         assert_eq!(lines.len(), 1, "expected one line on stderr: {self:?}");
         assert!(
             lines[0].starts_with("error: "),
@@ -275,7 +281,11 @@ impl Line {
     pub fn shutdown_daemon(&mut self) {
         let response = serialstation::control::call(&self.socket, &self.db, &Request::Shutdown)
             .expect("the daemon answers the shutdown request");
-        assert!(response.ok, "the daemon refused to stop: {}", response.message);
+        assert!(
+            response.ok,
+            "the daemon refused to stop: {}",
+            response.message
+        );
         let mut child = self.daemon.take().expect("a running daemon");
         let deadline = Instant::now() + DAEMON_STOP_TIMEOUT;
         loop {
@@ -288,7 +298,9 @@ impl Line {
                 None => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    panic!("the daemon did not stop within {DAEMON_STOP_TIMEOUT:?} of a shutdown request");
+                    panic!(
+                        "the daemon did not stop within {DAEMON_STOP_TIMEOUT:?} of a shutdown request"
+                    );
                 }
             }
         }
@@ -318,7 +330,9 @@ impl Line {
                 }
             }
         }
-        let output = child.wait_with_output().expect("the second daemon's output");
+        let output = child
+            .wait_with_output()
+            .expect("the second daemon's output");
         CliOutput {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -360,6 +374,24 @@ impl Line {
             .unwrap_or_else(|e| panic!("`batch status --json` is not a status ({e}): {text}"))
     }
 
+    /// One `batch status --json` (`None` if the daemon does not answer); panics if
+    /// the daemon has exited.
+    #[track_caller]
+    fn poll_status(&mut self, what: &str) -> Option<StatusReport> {
+        if let Some(exit) = self.daemon_exit() {
+            panic!("waiting for {what}: the station daemon exited ({exit})");
+        }
+        let out = self.cli(&["batch", "status", "--json"]);
+        (out.code == Some(0)).then(|| {
+            serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| {
+                panic!(
+                    "`batch status --json` is not a status ({e}): {}",
+                    out.stdout
+                )
+            })
+        })
+    }
+
     /// Polls `batch status --json` until `done` holds; panics after `timeout` with
     /// the last status (and, through the fixture, the daemon's log).
     #[track_caller]
@@ -367,26 +399,54 @@ impl Line {
         &mut self,
         what: &str,
         timeout: Duration,
-        mut done: impl FnMut(&StatusReport) -> bool,
+        done: impl FnMut(&StatusReport) -> bool,
     ) -> StatusReport {
+        self.wait(what, timeout, false, done).0
+    }
+
+    /// [`Line::wait_until`], playing the operator meanwhile: whenever the batch is
+    /// held (a PLC alarm, a reject streak, ...), it runs `batch resume`, as the alarm
+    /// asks the operator to once the cause is cleared. Returns the status and the
+    /// reasons of the holds it resumed, in order.
+    #[track_caller]
+    pub fn wait_resuming(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        done: impl FnMut(&StatusReport) -> bool,
+    ) -> (StatusReport, Vec<String>) {
+        self.wait(what, timeout, true, done)
+    }
+
+    #[track_caller]
+    fn wait(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        resume_holds: bool,
+        mut done: impl FnMut(&StatusReport) -> bool,
+    ) -> (StatusReport, Vec<String>) {
         let deadline = Instant::now() + timeout;
         let mut last = None;
+        let mut resumed = Vec::new();
         loop {
-            if let Some(exit) = self.daemon_exit() {
-                panic!("waiting for {what}: the station daemon exited ({exit})");
-            }
-            let out = self.cli(&["batch", "status", "--json"]);
-            if out.code == Some(0) {
-                let status: StatusReport = serde_json::from_str(out.stdout.trim())
-                    .unwrap_or_else(|e| panic!("`batch status --json` is not a status ({e}): {}", out.stdout));
+            if let Some(status) = self.poll_status(what) {
                 if done(&status) {
-                    return status;
+                    return (status, resumed);
+                }
+                if resume_holds
+                    && let Some(batch) = &status.batch
+                    && batch.state == "paused"
+                    && let Some(hold) = &batch.hold
+                    && self.cli(&["batch", "resume"]).code == Some(0)
+                {
+                    resumed.push(hold.clone());
                 }
                 last = Some(status);
             }
             if Instant::now() > deadline {
                 panic!(
-                    "waiting for {what}: not there after {timeout:?}; last status:\n{}",
+                    "waiting for {what}: not there after {timeout:?} (holds resumed: {resumed:?}); last status:\n{}",
                     last.as_ref()
                         .map(serialstation::cli::batch::render_status)
                         .unwrap_or_else(|| "(none)".to_string())
@@ -429,8 +489,13 @@ impl Line {
     /// Sets one simulator fault; panics if the simulator refuses it.
     #[track_caller]
     pub fn set_fault(&self, fault: FaultKind, spec: FaultSpec) {
-        let reply = self.control().apply(ControlRequest::SetFault { fault, spec });
-        assert_eq!(reply["ok"], true, "the simulator refused the fault: {reply}");
+        let reply = self
+            .control()
+            .apply(ControlRequest::SetFault { fault, spec });
+        assert_eq!(
+            reply["ok"], true,
+            "the simulator refused the fault: {reply}"
+        );
     }
 
     pub fn clear_faults(&self) {
@@ -463,7 +528,9 @@ impl Line {
             .prepare("SELECT batch_id, state, count(*) FROM serials GROUP BY batch_id, state ORDER BY 1, 2")
             .expect("serial counts query");
         let serials = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+            })
             .expect("serial counts")
             .collect::<Result<Vec<_>, _>>()
             .expect("serial counts read");
@@ -475,7 +542,12 @@ impl Line {
     }
 
     /// Serials of `batch` in `state`, oldest change first.
-    pub fn serials_in_state(&self, batch: Option<i64>, state: SerialState, limit: usize) -> Vec<String> {
+    pub fn serials_in_state(
+        &self,
+        batch: Option<i64>,
+        state: SerialState,
+        limit: usize,
+    ) -> Vec<String> {
         let store = self.store();
         let conn = store.raw_connection();
         let mut stmt = conn
@@ -517,7 +589,11 @@ impl Line {
         for check in &checks {
             assert!(check.passed, "{}\n{}", check.line(), report.to_text());
         }
-        assert!(report.balanced, "the batch does not balance:\n{}", report.to_text());
+        assert!(
+            report.balanced,
+            "the batch does not balance:\n{}",
+            report.to_text()
+        );
         assert_eq!(report.state, "closed", "{}", report.to_text());
         if let Some(quantity) = quantity {
             assert_eq!(
@@ -578,7 +654,11 @@ pub fn prepare_store(db: &Path, pool: u64) {
         .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no example client files in {}", clients.display());
+    assert!(
+        !files.is_empty(),
+        "no example client files in {}",
+        clients.display()
+    );
     for file in files {
         let text = std::fs::read_to_string(&file).expect("the client file reads");
         let report = parse_client_config(&file.display().to_string(), &text);

@@ -95,7 +95,11 @@ mod tests {
         t.camera_sent(7, 150);
         let pair = t.verdict_received(7, 400).unwrap();
         assert_eq!(pair.latency(), Duration::from_nanos(300));
-        assert_eq!(t.verdict_received(7, 500), None, "a second verdict is not paired");
+        assert_eq!(
+            t.verdict_received(7, 500),
+            None,
+            "a second verdict is not paired"
+        );
         assert_eq!(t.waiting(), 0);
     }
 

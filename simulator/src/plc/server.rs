@@ -116,17 +116,21 @@ impl PlcService {
                     .map(Response::ReadHoldingRegisters)
             }
             Request::WriteSingleRegister(address, value) => {
-                super::registers::write_holding_at(&mut core, address, &[value], received_ns).map(|out| {
-                    (self.sink)(out);
-                    Response::WriteSingleRegister(address, value)
-                })
+                super::registers::write_holding_at(&mut core, address, &[value], received_ns).map(
+                    |out| {
+                        (self.sink)(out);
+                        Response::WriteSingleRegister(address, value)
+                    },
+                )
             }
             Request::WriteMultipleRegisters(address, values) => {
                 let count = values.len() as u16;
-                super::registers::write_holding_at(&mut core, address, &values, received_ns).map(|out| {
-                    (self.sink)(out);
-                    Response::WriteMultipleRegisters(address, count)
-                })
+                super::registers::write_holding_at(&mut core, address, &values, received_ns).map(
+                    |out| {
+                        (self.sink)(out);
+                        Response::WriteMultipleRegisters(address, count)
+                    },
+                )
             }
             _ => Err(MapException::IllegalFunction),
         };

@@ -142,6 +142,10 @@ impl Engine {
         failure: &str,
         out: &mut Vec<Command>,
     ) {
+        let streak_from = self
+            .now
+            .encoder
+            .map(|e| e.wrapping_add(self.config.printer_to_camera_counts));
         let Some(batch) = self.batch.as_mut() else {
             return;
         };
@@ -159,6 +163,8 @@ impl Engine {
         let confirmed = confirmed + 1;
         batch.phase = if confirmed >= expected {
             batch.streak.reset();
+            // Items that passed the print head during the challenge are blank.
+            batch.streak_from_encoder = streak_from;
             Phase::Producing
         } else {
             Phase::Challenge {

@@ -65,8 +65,9 @@ pub struct BatchStatus {
     pub printer_queue: usize,
     pub unverified_prints: usize,
     pub items_in_flight: usize,
-    /// The batch's tail: nothing more will be printed unless an item in flight fails
-    /// (stopping, or enough prints out to reach the quantity). Items fed now are blank.
+    /// Nothing is printed now: the batch's tail (stopping, or enough prints out to
+    /// reach the quantity, unless an item in flight fails) or its challenge test.
+    /// Items fed now are blank (or the challenge's known-bad items).
     pub no_more_prints: bool,
 }
 
@@ -151,7 +152,8 @@ impl Engine {
             printer_queue: batch.printing.queued_len(),
             unverified_prints: batch.printing.candidates_len(),
             items_in_flight: batch.tracker.len(),
-            no_more_prints: matches!(batch.phase, Phase::Stopping) || self.allowance() == 0,
+            no_more_prints: matches!(batch.phase, Phase::Stopping | Phase::Challenge { .. })
+                || self.allowance() == 0,
         })
     }
 

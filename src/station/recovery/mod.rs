@@ -265,9 +265,12 @@ pub async fn recover_batch_with(
     if counts.outstanding != 0 {
         return Err(RecoveryError::Unbalanced { batch, counts });
     }
+    let mut tally = plan.tally;
+    let overwritten: BTreeSet<u32> = fenced.iter().chain(&plan.reject_writes).copied().collect();
+    tally.verdicts_overwritten = overwritten.len() as u64;
     let report = RecoveryReport {
         batch: line.batch,
-        tally: plan.tally,
+        tally,
         counts,
         alerts: plan.alerts,
         notes,
@@ -341,7 +344,7 @@ async fn settle_in_flight(
     options: RecoveryOptions,
     notes: &mut Vec<String>,
 ) -> Result<PlcView, Settle> {
-    let deadline = tokio::time::Instant::now() + limit.min(Duration::from_secs(3));
+    let deadline = tokio::time::Instant::now() + limit;
     let mut commands = 0u32;
     loop {
         let view = read_plc(plc, items, options)
@@ -361,7 +364,6 @@ async fn settle_in_flight(
         let status = retry(options, || plc.read_status())
             .await
             .map_err(Settle::Device)?;
-        eprintln!("DEBUG settle waiting {waiting:?} state {:?} alarms {} gate {} detected {} trig {} good {} fired {} confirmed {}", status.state, status.alarms.0, status.gate_count, status.items_detected, status.camera_trigger_count, status.good_exit_count, status.reject_fired_count, status.reject_confirmed_count);
         if let Some(command) = next_run_command(status.state, status.alarms.0 != 0) {
             retry(options, || plc.command(command))
                 .await

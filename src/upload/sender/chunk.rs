@@ -61,8 +61,8 @@ pub fn queue_chunk(
 ///
 /// Streams: events are packed into a document as they come, sized from their EPCs
 /// without rendering, so only one document's events are held at a time whatever the
-/// number of serials. Each finished document is rendered once to confirm its size
-/// (and split in halves in the rare case the estimate was short).
+/// number of serials. A document whose estimate comes within 5 % of the byte limit
+/// is rendered to confirm its size (and split in halves if the estimate was short).
 #[allow(clippy::too_many_arguments)]
 pub fn chunk_payloads<'a, S>(
     format: DocumentFormat,
@@ -124,6 +124,15 @@ where
         }
         if group.is_empty() {
             return None;
+        }
+        if size <= limits.max_document_bytes / 100 * 95 {
+            // The estimate adds the writers' own sizes; well inside the limit, the
+            // rendered document needs no check.
+            return Some(Ok(ChunkPayload {
+                format,
+                creation_date,
+                events: group,
+            }));
         }
         match split_to_fit(format, creation_date, group, limits.max_document_bytes) {
             Ok(chunks) => {
@@ -212,4 +221,85 @@ fn split_to_fit(
     let mut parts = split_to_fit(format, creation_date, first, max_bytes)?;
     parts.extend(split_to_fit(format, creation_date, second, max_bytes)?);
     Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upload::{EventKind, LotMasterData, Sgln};
+    use serialstation_gs1::Gs1Date;
+
+    fn template(kind: EventKind) -> EventTemplate {
+        EventTemplate {
+            kind,
+            event_time: EventTime::parse_rfc3339("2026-05-04T13:14:15.678+02:00").unwrap(),
+            read_point: Sgln::parse("urn:epc:id:sgln:9506000.00001.0").unwrap(),
+            biz_location: Sgln::parse("urn:epc:id:sgln:9506000.00001.L%2F1").unwrap(),
+        }
+    }
+
+    /// The size estimate that lets most documents skip the check render is exact.
+    #[test]
+    fn estimated_sizes_equal_rendered_sizes() {
+        let gtin = Gtin::parse("09506000134352").unwrap();
+        let creation = EventTime::parse_rfc3339("2026-05-04T14:00:00.000Z").unwrap();
+        let lot = LotMasterData::new("L<&>1", Gs1Date::from_ymd(2027, 6, 30).unwrap()).unwrap();
+        let serials: Vec<String> = (0..57).map(|i| format!("S{i}/\"&<x")).collect();
+        for format in [DocumentFormat::Epcis2JsonLd, DocumentFormat::Epcis12Xml] {
+            for kind in [EventKind::Commissioning(lot.clone()), EventKind::Decommissioning] {
+                let template = template(kind);
+                let sizes = EventSizes::new(format, &template, &creation).unwrap();
+                let limits = ChunkLimits {
+                    max_epcs_per_event: 10,
+                    max_events_per_document: 3,
+                    max_document_bytes: 1 << 20,
+                };
+                let chunks: Vec<ChunkPayload> =
+                    chunk_payloads(format, limits, creation, template, &gtin, 7, &serials)
+                        .unwrap()
+                        .map(Result::unwrap)
+                        .collect();
+                assert_eq!(chunks.len(), 2);
+                for chunk in chunks {
+                    let estimate = sizes.document
+                        + chunk
+                            .events
+                            .iter()
+                            .map(|e| sizes.event(format, e))
+                            .sum::<usize>()
+                        + format.event_separator().len() * (chunk.events.len() - 1);
+                    assert_eq!(estimate, chunk.render().unwrap().bytes.len(), "{format:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn documents_near_the_byte_limit_are_split_to_fit() {
+        let gtin = Gtin::parse("09506000134352").unwrap();
+        let creation = EventTime::parse_rfc3339("2026-05-04T14:00:00.000Z").unwrap();
+        let serials: Vec<String> = (0..400).map(|i| format!("{i:012}")).collect();
+        let limits = ChunkLimits {
+            max_epcs_per_event: 50,
+            max_events_per_document: 100,
+            max_document_bytes: 8192,
+        };
+        let mut total = 0;
+        for chunk in chunk_payloads(
+            DocumentFormat::Epcis2JsonLd,
+            limits,
+            creation,
+            template(EventKind::Decommissioning),
+            &gtin,
+            7,
+            &serials,
+        )
+        .unwrap()
+        {
+            let chunk = chunk.unwrap();
+            assert!(chunk.render().unwrap().bytes.len() <= 8192);
+            total += chunk.events.iter().map(|e| e.epcs.len()).sum::<usize>();
+        }
+        assert_eq!(total, 400);
+    }
 }
