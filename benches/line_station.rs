@@ -98,6 +98,8 @@ struct Measured {
     /// (commissioned so far, VmRSS in KiB).
     rss_samples: Vec<(u64, u64)>,
     peak_rss_kib: u64,
+    /// Size of the store (database and WAL files) after the batch.
+    store_bytes: u64,
     error: Option<String>,
 }
 
@@ -507,6 +509,11 @@ async fn run_batch_into(sim_binary: &Path, spec: Run, m: &mut Measured) -> Resul
     }
     m.rss_samples = samples;
     drop(station);
+    m.store_bytes = ["station.sqlite", "station.sqlite-wal"]
+        .iter()
+        .filter_map(|name| std::fs::metadata(dir.path().join(name)).ok())
+        .map(|meta| meta.len())
+        .sum();
     let truth_path = sim.stop()?;
     let outcome = outcome.map_err(|e| format!("batch failed: {e}"))?;
     m.commissioned = outcome.counts.commissioned;
@@ -566,7 +573,7 @@ fn summary(m: &Measured) -> String {
         return format!("FAILED: {e}");
     }
     format!(
-        "{} commissioned in {:.1} s ({:.0}/min), CPU {:.2} s (system {:.2} s) = {:.1} µs/item, false rejects {}, station rejects {} {:?} (bin {}), holds {}, latency p50 {} p99 {} max {}, peak RSS {:.1} MiB{}{}",
+        "{} commissioned in {:.1} s ({:.0}/min), CPU {:.2} s (system {:.2} s) = {:.1} µs/item, false rejects {}, station rejects {} {:?} (bin {}), holds {}, latency p50 {} p99 {} max {}, peak RSS {:.1} MiB, store {:.1} MiB{}{}",
         m.commissioned,
         m.elapsed.as_secs_f64(),
         m.achieved_per_min(),
@@ -582,6 +589,7 @@ fn summary(m: &Measured) -> String {
         micros(m.percentile(99.0)),
         micros(m.latencies.iter().max().copied()),
         m.peak_rss_kib as f64 / 1024.0,
+        m.store_bytes as f64 / (1024.0 * 1024.0),
         m.alarms
             .first()
             .map_or(String::new(), |a| format!(", first alarm: {a}")),

@@ -3,14 +3,17 @@
 //! One process per station: it holds an exclusive lock on the store, connects the
 //! printer, camera and PLC, settles any batch a previous run left unfinished
 //! ([`startup`]), serves the local control socket ([`server`], [`requests`]) and
-//! reports status ([`status`]); the uploader sends the outbox to the site servers
-//! in the background. Logs go to stderr and a log file ([`logging`]).
+//! reports status ([`status`]); in the background the uploader sends the outbox to
+//! the site servers and the replenisher tops up the pools of active batches from
+//! remote serial sources ([`replenish`]). Logs go to stderr and a log file
+//! ([`logging`]).
 //!
 //! Crash-only: every state change is durable before anything acts on it, so a
 //! daemon killed at any instant loses nothing; the next start recovers. A store
 //! failure stops the line and ends the process (exit 1) for the same reason.
 
 pub mod logging;
+pub mod replenish;
 pub mod requests;
 pub mod server;
 pub mod startup;
@@ -102,11 +105,10 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
     let (calls_tx, mut calls) = mpsc::channel(32);
     tokio::spawn(server::accept_loop(listener, calls_tx));
     let (stop_uploader, uploader_stopped) = watch::channel(false);
-    let uploader = if options.upload {
-        Some(startup::spawn_uploader(options.db.clone(), uploader_stopped)?)
-    } else {
-        None
-    };
+    let mut helpers = vec![replenish::spawn(options.db.clone(), uploader_stopped.clone())?];
+    if options.upload {
+        helpers.push(startup::spawn_uploader(options.db.clone(), uploader_stopped)?);
+    }
 
     let mut station = Station::connect(config, store);
     let mut recovery = PendingRecovery::find(station.store()).map_err(|e| e.to_string())?;
@@ -177,11 +179,9 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
         pause_for_shutdown(&mut station).await;
     }
     let _ = stop_uploader.send(true);
-    if let Some(uploader) = uploader {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !uploader.is_finished() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while helpers.iter().any(|h| !h.is_finished()) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     result
 }

@@ -350,9 +350,7 @@ impl Store {
                 chunks += 1;
                 Ok(())
             };
-            let t0 = std::time::Instant::now();
             let built = chunker.build(group, &mut serials, &mut emit);
-            eprintln!("TMP build {:?}", t0.elapsed());
             if let Some(error) = serials.error.take() {
                 return Err(error);
             }
@@ -364,10 +362,12 @@ impl Store {
             })?;
             let (count, last_id) = (serials.count, serials.last_id);
             drop(serials);
-            let t0 = std::time::Instant::now();
             if let Some(last_id) = last_id {
+                // OR FAIL: no statement journal (which would hold a copy of every
+                // page the statement changes, in memory); on any failure the whole
+                // transaction is dropped anyway.
                 tx.prepare(
-                    "UPDATE outbox SET state = 'sent', updated_at = ?5
+                    "UPDATE OR FAIL outbox SET state = 'sent', updated_at = ?5
                      WHERE client_id = ?1 AND kind = ?2 AND batch_id = ?3
                        AND state != 'sent' AND id <= ?4",
                 )
@@ -375,13 +375,10 @@ impl Store {
                 .execute(params![client_id, group.kind, group.batch.0, last_id, now])
                 .context(&what)?;
             }
-            eprintln!("TMP update {:?}", t0.elapsed());
             outcome.chunks += chunks;
             outcome.rows += count;
         }
-        let t0 = std::time::Instant::now();
         tx.commit().context(&what)?;
-        eprintln!("TMP commit {:?}", t0.elapsed());
         Ok(outcome)
     }
 

@@ -29,9 +29,10 @@ use crate::upload::{
     TimeZoneOffset,
 };
 
-/// Most per-serial rows turned into chunks in one store transaction (the write lock
-/// is held that long; the station's own commits wait behind it).
-pub const MAX_ROWS_PER_TRANSACTION: u64 = 200_000;
+/// Most per-serial rows turned into chunks in one store transaction: the write lock
+/// is held that long (about half a second for this many), and the station's own
+/// commits wait behind it.
+pub const MAX_ROWS_PER_TRANSACTION: u64 = 100_000;
 
 /// When a client's groups are due.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -909,10 +909,11 @@ mod tests {
                 }
                 match case.state {
                     SerialState::Allocated => *good = false,
-                    SerialState::Commissioned if recorded.is_none() => {
-                        if !matches!(*plc, Plc::Lost | Plc::Fate(ItemFate::ExitedGood)) {
-                            *plc = Plc::Fate(ItemFate::ExitedGood);
-                        }
+                    SerialState::Commissioned
+                        if recorded.is_none()
+                            && !matches!(*plc, Plc::Lost | Plc::Fate(ItemFate::ExitedGood)) =>
+                    {
+                        *plc = Plc::Fate(ItemFate::ExitedGood);
                     }
                     _ => {}
                 }
