@@ -433,7 +433,7 @@ async fn run_batch(sim_binary: &Path, spec: Run) -> Measured {
 async fn run_batch_into(sim_binary: &Path, spec: Run, m: &mut Measured) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let mut store =
-        Store::open(&dir.path().join("station.sqlite")).map_err(|e| format!("store: {e}"))?;
+        Store::open(dir.path().join("station.sqlite")).map_err(|e| format!("store: {e}"))?;
     let actor = Actor::new("bench");
     for (name, text) in CLIENTS {
         let config = parse_client_config(name, text)

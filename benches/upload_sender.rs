@@ -54,7 +54,10 @@ fn client_text(base_url: &str, format: DocumentFormat) -> String {
         "max_events_per_document = 10000",
         "max_events_per_document = 10",
     )
-    .replace("max_document_bytes = 16777216", "max_document_bytes = 67108864")
+    .replace(
+        "max_document_bytes = 16777216",
+        "max_document_bytes = 67108864",
+    )
 }
 
 fn store_with_client(path: &Path, client: &str) -> (Store, BatchId) {
@@ -154,6 +157,7 @@ fn upload(runtime: &tokio::runtime::Runtime, count: usize, format: DocumentForma
             .expect("cache");
         let mut sender = quick_sender(&store);
         let started = Instant::now();
+        let cpu_started = cpu_seconds();
         if std::env::var_os("UPLOAD_SENDER_PHASES").is_some() {
             let client = store.clients().expect("clients").remove(0);
             let settings = serialstation::upload::outbox_chunks::ClientChunking::from_client(
@@ -164,10 +168,11 @@ fn upload(runtime: &tokio::runtime::Runtime, count: usize, format: DocumentForma
             let done = serialstation::upload::outbox_chunks::chunk_client(&mut store, &settings, false)
                 .expect("chunked");
             println!(
-                "  chunking {} serials into {} chunks: {:.2} s, RSS now {}, peak {}",
+                "  chunking {} serials into {} chunks: {:.2} s wall, {:.2} s CPU, RSS now {}, peak {}",
                 done.rows,
                 done.chunks,
                 started.elapsed().as_secs_f64(),
+                cpu_seconds() - cpu_started,
                 rss("VmRSS:"),
                 rss("VmHWM:")
             );
@@ -192,6 +197,13 @@ fn upload(runtime: &tokio::runtime::Runtime, count: usize, format: DocumentForma
             }
         }
         let elapsed = started.elapsed();
+        if std::env::var_os("UPLOAD_SENDER_PHASES").is_some() {
+            println!(
+                "  chunking and sending: {:.2} s wall, {:.2} s CPU (every thread, site server included)",
+                elapsed.as_secs_f64(),
+                cpu_seconds() - cpu_started
+            );
+        }
         let stored = server.with_records(|r| r.epc_count().expect("count"));
         assert_eq!(stored, count as i64);
         server.stop().await;
@@ -250,6 +262,7 @@ fn upload_pre_chunked(
         target.poll_interval = Duration::from_millis(1);
         let mut sender = Sender::new(vec![target]).expect("sender");
         let started = Instant::now();
+        let cpu_started = cpu_seconds();
         let serials = (0..count).map(|i| format!("{i:012}"));
         for chunk in
             chunk_payloads(format, limits, time, template, &gtin, 7, serials).expect("limits")
@@ -258,6 +271,10 @@ fn upload_pre_chunked(
         }
         let report = sender.run_until_idle(&mut store).await.expect("sent");
         let elapsed = started.elapsed();
+        println!(
+            "  queueing and sending: {:.2} s CPU (every thread, site server included)",
+            cpu_seconds() - cpu_started
+        );
         assert_eq!(report.parked, 0);
         assert_eq!(
             server.with_records(|r| r.epc_count().expect("count")),
@@ -266,6 +283,19 @@ fn upload_pre_chunked(
         server.stop().await;
         elapsed
     })
+}
+
+/// CPU time (user + system) of the whole process so far, all threads (Linux).
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+            // utime and stime are fields 14 and 15 of the line, in 1/100 s.
+            Some((ticks(11)? + ticks(12)?) / 100.0)
+        })
+        .unwrap_or(0.0)
 }
 
 /// Resets the kernel's peak RSS of this process to its current RSS.

@@ -102,7 +102,11 @@ fn upload_settings_are_checked() {
         Some("urn:epc:id:sgln:9506000.00001.L1")
     );
     assert_eq!(
-        (upload.max_epcs_per_event, upload.timeout_s, upload.flush_after_s),
+        (
+            upload.max_epcs_per_event,
+            upload.timeout_s,
+            upload.flush_after_s
+        ),
         (500, 10, 2)
     );
 
@@ -129,7 +133,11 @@ fn upload_settings_are_checked() {
     );
     let report = parse_client_config("t.toml", &allowed);
     assert!(report.config.is_some(), "{:?}", report.issues);
-    assert!(report.warnings().any(|w| w.message.contains("not encrypted")));
+    assert!(
+        report
+            .warnings()
+            .any(|w| w.message.contains("not encrypted"))
+    );
     assert!(errors(&VALID.replace("https://l3.example.com", "http://127.0.0.1:8080")).is_empty());
 
     // The secrets file must exist (it is read only when the uploader starts).

@@ -13,15 +13,42 @@ use std::time::Duration;
 
 use daemon_support::{Line, LineOptions, batch_of};
 use serialstation::control::protocol::{BatchView, StatusReport};
+use serialstation_simulator::faults::{FaultKind, FaultSpec};
 
 const QUANTITY: u64 = 400;
 const WAIT: Duration = Duration::from_secs(180);
 
 /// Restarts the killed daemon, waits until the batch is recovered and held, and
-/// resumes it. Returns whether a status showed the recovery in progress.
-fn restart_and_resume(line: &mut Line, batch: i64) -> bool {
-    line.start_daemon();
-    let mut saw_recovering = false;
+/// resumes it. With `plc_down`, the PLC refuses every request while the daemon
+/// starts: the status must show the recovery waiting, and batch commands are
+/// refused until the PLC is back. Returns whether a status showed the recovery in
+/// progress.
+fn restart_and_resume(line: &mut Line, batch: i64, plc_down: bool) -> bool {
+    if plc_down {
+        line.set_fault(
+            FaultKind::PlcDisconnect,
+            FaultSpec {
+                rate: 1.0,
+                ..FaultSpec::default()
+            },
+        );
+    }
+    let first = line.start_daemon();
+    let mut saw_recovering = first.recovering.is_some();
+    if plc_down {
+        let waiting = line.wait_until("the recovery to wait for the PLC", WAIT, |s| {
+            s.recovering.is_some()
+        });
+        let text = serialstation::cli::batch::render_status(&waiting);
+        assert!(text.contains("RECOVERING"), "{text}");
+        assert!(waiting.batch.is_none(), "not taken over yet: {waiting:?}");
+        let refused = line.cli(&["batch", "resume"]);
+        refused.refused(1, "still recovering");
+        line.cli(&["batch", "pause"]).refused(1, "still recovering");
+        line.cli(&["batch", "close"]).refused(1, "still recovering");
+        line.clear_faults();
+        saw_recovering = true;
+    }
     let held = line.wait_until("the batch recovered and held", WAIT, |s: &StatusReport| {
         saw_recovering |= s.recovering.is_some();
         s.recovering.is_none()
@@ -56,23 +83,25 @@ fn a_batch_survives_kill_9_of_the_daemon_at_four_moments() {
     line.start_daemon();
     let batch = line.start_batch("KILL9", QUANTITY as u32);
 
-    type Moment = (&'static str, fn(&BatchView) -> bool, bool);
+    // (moment, reached, killed again right after the restart, PLC down at restart)
+    type Moment = (&'static str, fn(&BatchView) -> bool, bool, bool);
     let moments: [Moment; 3] = [
-        ("early", |b| b.commissioned >= 15, false),
+        ("early", |b| b.commissioned >= 15, false, true),
         // Mid-batch, and once more right after the restarted daemon answers.
-        ("mid-batch", |b| b.commissioned >= 180, true),
+        ("mid-batch", |b| b.commissioned >= 180, true, false),
         (
             "the tail",
             |b| {
                 b.commissioned + 6 >= QUANTITY || matches!(b.state.as_str(), "stopping" | "stopped")
             },
             false,
+            false,
         ),
     ];
     let mut kills = 0;
     let mut recovering_seen = 0;
     let mut holds = Vec::new();
-    for (name, reached, twice) in moments {
+    for (name, reached, twice, plc_down) in moments {
         let (at, resumed) = line.wait_resuming(name, WAIT, |s| {
             s.batch
                 .as_ref()
@@ -91,7 +120,7 @@ fn a_batch_survives_kill_9_of_the_daemon_at_four_moments() {
             line.kill_daemon();
             kills += 1;
         }
-        if restart_and_resume(&mut line, batch) {
+        if restart_and_resume(&mut line, batch, plc_down) {
             recovering_seen += 1;
         }
     }
@@ -108,6 +137,10 @@ fn a_batch_survives_kill_9_of_the_daemon_at_four_moments() {
         holds.len()
     );
     assert!(kills >= 3);
+    assert!(
+        recovering_seen >= 1,
+        "the status showed a recovery in progress"
+    );
     assert_eq!(batch_of(&done).commissioned, QUANTITY, "{done:?}");
     let closed = line.cli(&["batch", "close"]);
     assert!(closed.ok().contains("closed"), "{closed:?}");

@@ -350,6 +350,37 @@ fn a_good_item_is_verified_by_seq_recorded_then_written_and_commissioned_only_pa
 }
 
 #[test]
+fn a_camera_read_that_overtakes_the_print_report_proves_the_print() {
+    let (mut line, queued) = Line::running_batch(10);
+    let (first_id, first_serial, first_data) = queued[0].clone();
+    line.send(Event::ItemAtCamera {
+        seq: Seq(41),
+        encoder: 0,
+    });
+    // The camera's result comes before the printer's print-complete report.
+    let out = line.send(read(41, &first_data));
+    assert_eq!(verdicts(&out), vec![(Seq(41), Verdict::Good)]);
+    let encoded = position(&out, |c| {
+        matches!(c, Command::Persist(Transition::SerialEncoded { serial, message_id }) if *serial == first_serial && *message_id == first_id)
+    })
+    .expect("the read acknowledges the print");
+    let written = position(&out, |c| matches!(c, Command::WriteVerdict { .. })).expect("written");
+    assert!(encoded < written, "recorded before the verdict goes out");
+    // The printer's own report, late, is expected: no alarm, no second record.
+    let out = line.send(Event::PrintAcknowledged {
+        message_id: first_id,
+    });
+    assert!(
+        !out.iter()
+            .any(|c| matches!(c, Command::RaiseAlarm(_) | Command::Persist(_))),
+        "{out:?}"
+    );
+    let status = line.engine.status().expect("status");
+    assert_eq!(status.stats.acknowledged_by_read, 1);
+    assert_eq!(status.stats.inconsistencies, 0);
+}
+
+#[test]
 fn reading_the_same_serial_again_is_a_duplicate_and_a_no_read_is_rejected() {
     let (mut line, queued) = Line::running_batch(10);
     let (id, _, data) = queued[0].clone();

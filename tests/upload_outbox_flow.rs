@@ -36,7 +36,10 @@ fn client_text(url: &str, replace: &[(&str, &str)]) -> String {
     // no flushing by age (the tests decide by batch state and event size alone).
     for (from, to) in [
         ("max_epcs_per_event = 10000", "max_epcs_per_event = 40"),
-        ("max_events_per_document = 10000", "max_events_per_document = 3"),
+        (
+            "max_events_per_document = 10000",
+            "max_events_per_document = 3",
+        ),
         ("flush_after_s = 5", "flush_after_s = 86400"),
     ]
     .iter()
@@ -171,7 +174,12 @@ fn quick_sender(store: &Store) -> Sender {
 }
 
 fn waiting(store: &Store) -> u64 {
-    store.waiting_serials().unwrap().iter().map(|w| w.rows).sum()
+    store
+        .waiting_serials()
+        .unwrap()
+        .iter()
+        .map(|w| w.rows)
+        .sum()
 }
 
 fn unsent_chunks(store: &Store) -> u64 {
@@ -195,7 +203,12 @@ async fn rounds_until_idle(store: &mut Store, sender: &mut Sender, force: bool) 
             total.parked += report.parked;
             total.retries += report.retries;
             total.problems = report.problems;
-            let parked: u64 = store.outbox_status().unwrap().iter().map(|s| s.parked).sum();
+            let parked: u64 = store
+                .outbox_status()
+                .unwrap()
+                .iter()
+                .map(|s| s.parked)
+                .sum();
             if parked > 0 || (waiting(store) == 0 && unsent_chunks(store) == 0) {
                 return total;
             }
@@ -251,15 +264,21 @@ async fn commissioned_and_used_up_serials_reach_the_site_server_exactly_once() {
         .outbox_entries_of_batch(line.batch, "epcis-document")
         .unwrap();
     for entry in &entries {
-        let chunk = serialstation::upload::sender::ChunkPayload::from_stored(&entry.payload)
-            .unwrap();
-        assert!(chunk.events.len() <= 2, "the site server's capture limit wins");
+        let chunk =
+            serialstation::upload::sender::ChunkPayload::from_stored(&entry.payload).unwrap();
+        assert!(
+            chunk.events.len() <= 2,
+            "the site server's capture limit wins"
+        );
         assert!(chunk.events.iter().all(|e| e.epcs.len() <= 40));
     }
     server.with_records(|r| {
         assert_eq!(sorted(r.commissioned_epcs().unwrap()), sorted(epcs(good)));
         let used_up: Vec<String> = scrapped.iter().chain(invalidated).cloned().collect();
-        assert_eq!(sorted(r.decommissioned_epcs().unwrap()), sorted(epcs(&used_up)));
+        assert_eq!(
+            sorted(r.decommissioned_epcs().unwrap()),
+            sorted(epcs(&used_up))
+        );
         assert_eq!(r.duplicates_refused().unwrap(), 0);
     });
     // Chunks are queued in the order their serials were recorded.
@@ -267,7 +286,10 @@ async fn commissioned_and_used_up_serials_reach_the_site_server_exactly_once() {
         .iter()
         .map(|e| e.payload.contains("commissioning"))
         .collect();
-    assert!(first_kinds[0], "the first chunk holds the first commissioned serials");
+    assert!(
+        first_kinds[0],
+        "the first chunk holds the first commissioned serials"
+    );
     server.stop().await;
 }
 
@@ -302,7 +324,11 @@ async fn a_site_server_down_for_a_while_loses_nothing_and_lost_answers_make_no_d
     let status = store.outbox_status().unwrap();
     assert!(unsent_chunks(&store) > 0);
     assert!(
-        status[0].last_error.as_deref().unwrap_or("").contains("connect"),
+        status[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("connect"),
         "{status:?}"
     );
 
@@ -313,8 +339,14 @@ async fn a_site_server_down_for_a_while_loses_nothing_and_lost_answers_make_no_d
     let report = rounds_until_idle(&mut store, &mut sender, false).await;
     assert_eq!(report.parked, 0);
     server.with_records(|r| {
-        assert_eq!(sorted(r.commissioned_epcs().unwrap()), sorted(epcs(&serials)));
-        assert!(r.duplicates_refused().unwrap() > 0, "the dropped capture was resent");
+        assert_eq!(
+            sorted(r.commissioned_epcs().unwrap()),
+            sorted(epcs(&serials))
+        );
+        assert!(
+            r.duplicates_refused().unwrap() > 0,
+            "the dropped capture was resent"
+        );
     });
     server.stop().await;
 }
@@ -355,12 +387,19 @@ async fn a_refusal_parks_until_upload_retry_and_bearer_comes_from_a_secrets_file
         .args(["upload", "retry"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut sender = quick_sender(&store);
     let report = rounds_until_idle(&mut store, &mut sender, false).await;
     assert_eq!(report.parked, 0);
     server.with_records(|r| {
-        assert_eq!(sorted(r.commissioned_epcs().unwrap()), sorted(epcs(&serials)))
+        assert_eq!(
+            sorted(r.commissioned_epcs().unwrap()),
+            sorted(epcs(&serials))
+        )
     });
     server.stop().await;
 }
@@ -400,20 +439,34 @@ async fn upload_flush_sends_with_basic_credentials_from_the_environment() {
     };
     let out = run(&["upload", "status"]).await.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("50 serial(s) waiting to be chunked"), "{stdout}");
+    assert!(
+        stdout.contains("50 serial(s) waiting to be chunked"),
+        "{stdout}"
+    );
 
     // The batch still runs and no event is full: only --force chunks them now.
     let out = run(&["upload", "flush"]).await.unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("40 serial(s) queued"));
     let out = run(&["upload", "flush", "--force"]).await.unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = run(&["upload", "status", "--json"]).await.unwrap();
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status[0]["waiting_serials"], 0, "{status}");
     assert_eq!(status[0]["sent"], 2, "{status}");
     server.with_records(|r| {
-        assert_eq!(sorted(r.commissioned_epcs().unwrap()), sorted(epcs(&serials)))
+        assert_eq!(
+            sorted(r.commissioned_epcs().unwrap()),
+            sorted(epcs(&serials))
+        )
     });
     server.stop().await;
 }
@@ -433,12 +486,17 @@ async fn plain_http_to_another_host_is_refused_and_the_serials_wait() {
     let clients = store.clients().unwrap();
     let (mut sender, problems) = sender_for_clients(&clients).unwrap();
     assert!(
-        problems.iter().any(|p| p.contains("plain HTTP") && p.contains("https")),
+        problems
+            .iter()
+            .any(|p| p.contains("plain HTTP") && p.contains("https")),
         "{problems:?}"
     );
     let report = upload_round(&mut store, &mut sender, true).await.unwrap();
     assert_eq!(report.serials_chunked, 0);
-    assert!(report.problems.iter().any(|p| p.contains("acme")), "{report:?}");
+    assert!(
+        report.problems.iter().any(|p| p.contains("acme")),
+        "{report:?}"
+    );
     assert_eq!(waiting(&store), 10, "nothing is lost: the serials wait");
     let kinds: BTreeSet<String> = store
         .pending_outbox(100)

@@ -83,8 +83,7 @@ fn flush(store: &mut Store, force: bool) -> ExitCode {
         Ok(clients) => clients,
         Err(e) => return fail(e),
     };
-    let (mut sender, target_problems) = match crate::upload::service::sender_for_clients(&clients)
-    {
+    let (mut sender, target_problems) = match crate::upload::service::sender_for_clients(&clients) {
         Ok(built) => built,
         Err(e) => return fail(e),
     };
@@ -105,7 +104,11 @@ fn flush(store: &mut Store, force: bool) -> ExitCode {
     };
     println!(
         "{} serial(s) queued in {} chunk(s); {} chunk(s) delivered, {} parked, {} to retry",
-        report.serials_chunked, report.chunks_queued, report.delivered, report.parked, report.retries
+        report.serials_chunked,
+        report.chunks_queued,
+        report.delivered,
+        report.parked,
+        report.retries
     );
     let mut problems = target_problems;
     problems.extend(report.problems);

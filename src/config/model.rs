@@ -219,13 +219,12 @@ impl UploadTarget {
     /// The authentication in force: as configured, else bearer when a secret is
     /// named and none otherwise.
     pub fn auth(&self) -> UploadAuth {
-        self.auth.unwrap_or(
-            if self.token_env.is_some() || self.secrets_file.is_some() {
+        self.auth
+            .unwrap_or(if self.token_env.is_some() || self.secrets_file.is_some() {
                 UploadAuth::Bearer
             } else {
                 UploadAuth::None
-            },
-        )
+            })
     }
 }
 

@@ -488,9 +488,8 @@ fn validate_upload(raw: &Spanned<RawUpload>, loc: &mut Locator<'_>) -> Option<Up
         parsed
     });
     let allow_plain_http = u.allow_plain_http.as_ref().is_some_and(|a| *a.get_ref());
-    let url = required(&u.url, span_of(raw), &format!("{field}.url"), loc).and_then(|url| {
-        validate_upload_url(url, allow_plain_http, &format!("{field}.url"), loc)
-    });
+    let url = required(&u.url, span_of(raw), &format!("{field}.url"), loc)
+        .and_then(|url| validate_upload_url(url, allow_plain_http, &format!("{field}.url"), loc));
     let protocol = match &u.protocol {
         None => Some(None),
         Some(p) => {
@@ -538,8 +537,10 @@ fn validate_upload(raw: &Spanned<RawUpload>, loc: &mut Locator<'_>) -> Option<Up
     };
     let secrets_file = match &u.secrets_file {
         None => Some(None),
-        Some(path) => existing_absolute_file(path, &format!("{field}.secrets_file"), "secrets file", loc)
-            .map(Some),
+        Some(path) => {
+            existing_absolute_file(path, &format!("{field}.secrets_file"), "secrets file", loc)
+                .map(Some)
+        }
     };
     let ca_file = match &u.ca_file {
         None => Some(None),
@@ -549,11 +550,41 @@ fn validate_upload(raw: &Spanned<RawUpload>, loc: &mut Locator<'_>) -> Option<Up
     };
     let auth = validate_upload_auth(u, field, loc);
     let numbers = [
-        ("max_events_per_document", &u.max_events_per_document, 1, 1_000_000, i64::from(DEFAULT_MAX_EVENTS_PER_DOCUMENT)),
-        ("max_epcs_per_event", &u.max_epcs_per_event, 1, 1_000_000, i64::from(DEFAULT_MAX_EPCS_PER_EVENT)),
-        ("max_document_bytes", &u.max_document_bytes, 4096, 1 << 32, DEFAULT_MAX_DOCUMENT_BYTES as i64),
-        ("timeout_s", &u.timeout_s, 1, 3600, i64::from(DEFAULT_UPLOAD_TIMEOUT_S)),
-        ("flush_after_s", &u.flush_after_s, 0, 86_400, i64::from(DEFAULT_FLUSH_AFTER_S)),
+        (
+            "max_events_per_document",
+            &u.max_events_per_document,
+            1,
+            1_000_000,
+            i64::from(DEFAULT_MAX_EVENTS_PER_DOCUMENT),
+        ),
+        (
+            "max_epcs_per_event",
+            &u.max_epcs_per_event,
+            1,
+            1_000_000,
+            i64::from(DEFAULT_MAX_EPCS_PER_EVENT),
+        ),
+        (
+            "max_document_bytes",
+            &u.max_document_bytes,
+            4096,
+            1 << 32,
+            DEFAULT_MAX_DOCUMENT_BYTES as i64,
+        ),
+        (
+            "timeout_s",
+            &u.timeout_s,
+            1,
+            3600,
+            i64::from(DEFAULT_UPLOAD_TIMEOUT_S),
+        ),
+        (
+            "flush_after_s",
+            &u.flush_after_s,
+            0,
+            86_400,
+            i64::from(DEFAULT_FLUSH_AFTER_S),
+        ),
     ]
     .map(|(name, value, min, max, default)| match value {
         None => Some(default),
@@ -570,9 +601,18 @@ fn validate_upload(raw: &Spanned<RawUpload>, loc: &mut Locator<'_>) -> Option<Up
             Some(v)
         }
     });
-    let read_point = validate_location(&u.read_point, span_of(raw), &format!("{field}.read_point"), loc);
-    let biz_location =
-        validate_location(&u.biz_location, span_of(raw), &format!("{field}.biz_location"), loc);
+    let read_point = validate_location(
+        &u.read_point,
+        span_of(raw),
+        &format!("{field}.read_point"),
+        loc,
+    );
+    let biz_location = validate_location(
+        &u.biz_location,
+        span_of(raw),
+        &format!("{field}.biz_location"),
+        loc,
+    );
     let used_up = match &u.used_up {
         None => Some(UsedUpReport::default()),
         Some(name) => {
@@ -712,11 +752,7 @@ fn validate_upload_auth(
             return None;
         }
         (Some(_), None) | (None, Some(_)) if auth == Some(UploadAuth::None) => {
-            let span = u
-                .auth
-                .as_ref()
-                .map(span_of)
-                .unwrap_or_default();
+            let span = u.auth.as_ref().map(span_of).unwrap_or_default();
             loc.error(
                 span,
                 &format!("{field}.auth"),
@@ -759,7 +795,9 @@ fn existing_absolute_file(
         loc.error(
             span_of(path),
             field,
-            format!("the {what} {text} does not exist or is not a file: create it, or correct the path"),
+            format!(
+                "the {what} {text} does not exist or is not a file: create it, or correct the path"
+            ),
         );
         return None;
     }

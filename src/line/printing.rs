@@ -69,7 +69,13 @@ pub(super) struct PrintBuffer {
     clear_pending: bool,
     candidates: HashMap<String, Candidate>,
     ack_order: VecDeque<AckRecord>,
+    /// Messages acknowledged by a camera read before the printer's own report came
+    /// (its late report is then expected, not an inconsistency).
+    acked_by_read: VecDeque<MessageId>,
 }
+
+/// At most this many read-acknowledged ids are remembered.
+const READ_ACKS_KEPT: usize = 1024;
 
 impl PrintBuffer {
     pub(super) fn new(first_message_id: MessageId) -> PrintBuffer {
@@ -82,6 +88,7 @@ impl PrintBuffer {
             clear_pending: false,
             candidates: HashMap::new(),
             ack_order: VecDeque::new(),
+            acked_by_read: VecDeque::new(),
         }
     }
 
@@ -223,6 +230,46 @@ impl PrintBuffer {
             break;
         }
         true
+    }
+
+    /// The message id of a serial sent to the printer and not acknowledged yet.
+    pub(super) fn queued_message_of(&self, serial: &str) -> Option<MessageId> {
+        self.queued
+            .iter()
+            .find(|queued| queued.serial == serial)
+            .map(|queued| queued.message_id)
+    }
+
+    /// The camera read this queued serial on an item before the printer reported
+    /// printing it (the reports travel on different connections): the read proves
+    /// the print, so it is acknowledged now, exactly as the printer's report would.
+    pub(super) fn acknowledge_by_read(
+        &mut self,
+        message_id: MessageId,
+        encoder: Option<u32>,
+        counts: &mut Reconciliation,
+        out: &mut Vec<Command>,
+    ) -> bool {
+        let acknowledged = self.acknowledge(message_id, encoder, counts, out);
+        if acknowledged {
+            if self.acked_by_read.len() == READ_ACKS_KEPT {
+                self.acked_by_read.pop_front();
+            }
+            self.acked_by_read.push_back(message_id);
+        }
+        acknowledged
+    }
+
+    /// Whether the printer's report for `message_id` comes after a camera read
+    /// already acknowledged it (forgets it: each report comes once).
+    pub(super) fn take_read_ack(&mut self, message_id: MessageId) -> bool {
+        match self.acked_by_read.iter().position(|id| *id == message_id) {
+            Some(index) => {
+                self.acked_by_read.remove(index);
+                true
+            }
+            None => false,
+        }
     }
 
     /// What was sent for this serial, if it is an acknowledged, unverified print.

@@ -250,9 +250,8 @@ fn read_serial_groups(
             lot,
             expiry,
             batch_state,
-            company_prefix_length: u8::try_from(cpl).map_err(|_| {
-                StoreError::Corrupt(format!("company prefix length {cpl} of GTIN"))
-            })?,
+            company_prefix_length: u8::try_from(cpl)
+                .map_err(|_| StoreError::Corrupt(format!("company prefix length {cpl} of GTIN")))?,
         });
     }
     Ok(groups)

@@ -65,8 +65,9 @@ pub fn plan_takes(groups: &[SerialRowGroup], rule: &ChunkRule) -> Vec<GroupTake>
             group.batch_state,
             BatchState::Created | BatchState::Running | BatchState::Paused
         );
-        let due_all =
-            rule.force || !running || group.oldest_created_at.as_str() <= rule.flush_cutoff.as_str();
+        let due_all = rule.force
+            || !running
+            || group.oldest_created_at.as_str() <= rule.flush_cutoff.as_str();
         let mut rows = if due_all {
             group.rows
         } else {
@@ -79,10 +80,7 @@ pub fn plan_takes(groups: &[SerialRowGroup], rule: &ChunkRule) -> Vec<GroupTake>
             continue;
         }
         budget -= rows;
-        takes.push(GroupTake {
-            group: index,
-            rows,
-        });
+        takes.push(GroupTake { group: index, rows });
     }
     takes
 }
@@ -216,8 +214,8 @@ pub fn chunk_client(
     force: bool,
 ) -> Result<ClientChunkReport, String> {
     let now_ms = clock::now_unix_ms();
-    let creation_date = EventTime::from_unix_millis(now_ms, TimeZoneOffset::UTC)
-        .map_err(|e| e.to_string())?;
+    let creation_date =
+        EventTime::from_unix_millis(now_ms, TimeZoneOffset::UTC).map_err(|e| e.to_string())?;
     let per_event = settings.limits.max_epcs_per_event.max(1) as u64;
     let max_rows = (MAX_ROWS_PER_TRANSACTION / per_event * per_event).max(per_event);
     let mut chunker = Chunker {

@@ -149,12 +149,8 @@ pub async fn run_uploader(
     options: UploaderOptions,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let mut store = Store::open(&db).map_err(|e| {
-        format!(
-            "the uploader cannot open the store {}: {e}",
-            db.display()
-        )
-    })?;
+    let mut store = Store::open(&db)
+        .map_err(|e| format!("the uploader cannot open the store {}: {e}", db.display()))?;
     if let Err(e) = store.set_page_cache_kib(options.page_cache_kib) {
         tracing::warn!("uploader: {e}");
     }

@@ -216,8 +216,9 @@ impl Line {
         args
     }
 
-    /// Starts the daemon and waits until its socket answers.
-    pub fn start_daemon(&mut self) {
+    /// Starts the daemon and waits until its socket answers; returns its first
+    /// status.
+    pub fn start_daemon(&mut self) -> StatusReport {
         assert!(self.daemon.is_none(), "a daemon is already running");
         let output = OpenOptions::new()
             .create(true)
@@ -238,11 +239,8 @@ impl Line {
         self.starts += 1;
         let deadline = Instant::now() + DAEMON_START_TIMEOUT;
         loop {
-            if self.cli(&["batch", "status", "--json"]).code == Some(0) {
-                return;
-            }
-            if let Some(exit) = self.daemon_exit() {
-                panic!("the station daemon exited at start ({exit})");
+            if let Some(status) = self.poll_status("the daemon to answer") {
+                return status;
             }
             assert!(
                 Instant::now() < deadline,
@@ -261,9 +259,9 @@ impl Line {
     }
 
     /// Kills the daemon with SIGKILL and starts a new one on the same store.
-    pub fn restart_daemon(&mut self) {
+    pub fn restart_daemon(&mut self) -> StatusReport {
         self.kill_daemon();
-        self.start_daemon();
+        self.start_daemon()
     }
 
     /// `Some(exit status)` once the daemon has exited.

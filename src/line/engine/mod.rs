@@ -41,6 +41,8 @@ pub struct BatchStats {
     pub repeated_results: u64,
     /// Reports that did not fit (unknown message id, result far ahead, ...).
     pub inconsistencies: u64,
+    /// Prints acknowledged by the camera read before the printer's own report.
+    pub acknowledged_by_read: u64,
 }
 
 impl BatchStats {
@@ -180,9 +182,13 @@ impl Engine {
                 let encoder = self.now.encoder;
                 let acknowledged = match self.batch.as_mut() {
                     Some(batch) => {
-                        batch
-                            .printing
-                            .acknowledge(message_id, encoder, &mut batch.counts, out)
+                        batch.printing.take_read_ack(message_id)
+                            || batch.printing.acknowledge(
+                                message_id,
+                                encoder,
+                                &mut batch.counts,
+                                out,
+                            )
                     }
                     None => false,
                 };

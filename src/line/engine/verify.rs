@@ -59,17 +59,44 @@ impl Engine {
                     identified: None,
                 },
                 Some((symbology, data, grade)) => {
-                    let printing = &batch.printing;
-                    let verified = &batch.verified;
-                    decision::decide(symbology, data, grade, batch.min_grade, |serial| {
-                        match printing.expected_for(serial) {
-                            Some(expected) => SerialStatus::Candidate(expected),
-                            None if verified.contains(&serial_key(serial)) => {
-                                SerialStatus::VerifiedBefore
+                    let mut unknown_serial: Option<String> = None;
+                    let decide = |printing: &crate::line::printing::PrintBuffer,
+                                  verified: &std::collections::HashSet<u64>,
+                                  unknown: &mut Option<String>| {
+                        decision::decide(symbology, data, grade, batch.min_grade, |serial| {
+                            match printing.expected_for(serial) {
+                                Some(expected) => SerialStatus::Candidate(expected),
+                                None if verified.contains(&serial_key(serial)) => {
+                                    SerialStatus::VerifiedBefore
+                                }
+                                None => {
+                                    *unknown = Some(serial.to_string());
+                                    SerialStatus::Unknown
+                                }
                             }
-                            None => SerialStatus::Unknown,
+                        })
+                    };
+                    let first = decide(&batch.printing, &batch.verified, &mut unknown_serial);
+                    // A serial still waiting for the printer's print-complete report: the
+                    // read proves it was printed (the camera's report overtook the
+                    // printer's), so acknowledge it and decide again.
+                    let queued = unknown_serial
+                        .as_deref()
+                        .and_then(|serial| batch.printing.queued_message_of(serial));
+                    match queued {
+                        Some(message_id)
+                            if batch.printing.acknowledge_by_read(
+                                message_id,
+                                now.encoder,
+                                &mut batch.counts,
+                                out,
+                            ) =>
+                        {
+                            batch.stats.acknowledged_by_read += 1;
+                            decide(&batch.printing, &batch.verified, &mut None)
                         }
-                    })
+                        _ => first,
+                    }
                 }
             }
         };

@@ -246,7 +246,10 @@ mod tests {
         let lot = LotMasterData::new("L<&>1", Gs1Date::from_ymd(2027, 6, 30).unwrap()).unwrap();
         let serials: Vec<String> = (0..57).map(|i| format!("S{i}/\"&<x")).collect();
         for format in [DocumentFormat::Epcis2JsonLd, DocumentFormat::Epcis12Xml] {
-            for kind in [EventKind::Commissioning(lot.clone()), EventKind::Decommissioning] {
+            for kind in [
+                EventKind::Commissioning(lot.clone()),
+                EventKind::Decommissioning,
+            ] {
                 let template = template(kind);
                 let sizes = EventSizes::new(format, &template, &creation).unwrap();
                 let limits = ChunkLimits {

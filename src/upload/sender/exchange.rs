@@ -437,10 +437,12 @@ pub async fn announced_limits(
     )
     .send()
     .await
-    .map_err(|e| match transport_failure("asking for the capture limits", &e) {
-        Attempt::Retry(why) | Attempt::Park(why) => why,
-        Attempt::Delivered => "asking for the capture limits failed".to_string(),
-    })?;
+    .map_err(
+        |e| match transport_failure("asking for the capture limits", &e) {
+            Attempt::Retry(why) | Attempt::Park(why) => why,
+            Attempt::Delivered => "asking for the capture limits failed".to_string(),
+        },
+    )?;
     let status = response.status();
     if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
         return Err(format!(
