@@ -1,6 +1,7 @@
 //! Crash recovery of the real station daemon: one batch on the simulated line, the
 //! daemon killed with SIGKILL at several moments (early, mid-batch, right after a
-//! restart, in the tail), restarted on the same store each time. The restarted
+//! restart, in the tail), restarted on the same store each time (once with the PLC
+//! refusing every request, so the recovery has to wait for it). The restarted
 //! daemon recovers the batch and holds it ("recovered") until the operator resumes;
 //! the batch reaches its quantity and closes, and the five invariants hold from the
 //! simulator's ground truth: no serial printed twice, every good exit commissioned

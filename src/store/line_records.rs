@@ -152,7 +152,7 @@ struct SerialRow {
 
 fn find_serial_row(tx: &Connection, pool: i64, serial: &str) -> StoreResult<Option<SerialRow>> {
     let row: Option<(i64, i64, Option<i64>)> = tx
-        .prepare("SELECT id, state, batch_id FROM serials WHERE pool_id = ?1 AND serial = ?2")
+        .prepare_cached("SELECT id, state, batch_id FROM serials WHERE pool_id = ?1 AND serial = ?2")
         .context("looking up a serial")?
         .query_row(params![pool, serial], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -232,7 +232,7 @@ impl Store {
                     let id = i64::try_from(*message_id).map_err(|_| {
                         StoreError::Invalid(format!("message id {message_id} is too large"))
                     })?;
-                    tx.prepare(
+                    tx.prepare_cached(
                         "INSERT INTO printer_messages (message_id, batch_id, serial_id, queued_at) VALUES (?1, ?2, ?3, ?4)",
                     )
                     .context(&what)?
@@ -255,7 +255,7 @@ impl Store {
                             to,
                         });
                     }
-                    tx.prepare(
+                    tx.prepare_cached(
                         "UPDATE serials SET state = ?1, state_changed_at = ?2 WHERE id = ?3",
                     )
                     .context(&what)?
@@ -267,7 +267,7 @@ impl Store {
                             "lot": line.lot, "expiry": line.expiry, "batch": line.batch.0,
                         })
                         .to_string();
-                        tx.prepare(
+                        tx.prepare_cached(
                             "INSERT INTO outbox (client_id, kind, batch_id, payload, state, created_at, updated_at)
                              VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
                         )
@@ -316,7 +316,7 @@ impl Store {
                         (true, Some(text)) => Some(batch_serial(&tx, pool, line, text)?.id),
                         _ => None,
                     };
-                    tx.prepare(
+                    tx.prepare_cached(
                         "INSERT INTO items (batch_id, seq, serial_id, verdict, reason, grade, created_at, decided_at, serial_text)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
                          ON CONFLICT (batch_id, seq) DO UPDATE SET serial_id = excluded.serial_id,
@@ -344,7 +344,7 @@ impl Store {
                         .or_default() += 1;
                 }
                 LineRecord::ItemFate { seq, fate, serial } => {
-                    tx.prepare(
+                    tx.prepare_cached(
                         "INSERT INTO items (batch_id, seq, created_at, serial_text, fate) VALUES (?1, ?2, ?3, ?4, ?5)
                          ON CONFLICT (batch_id, seq) DO UPDATE SET fate = excluded.fate,
                            serial_text = COALESCE(items.serial_text, excluded.serial_text)",

@@ -624,6 +624,12 @@ impl Drop for Line {
             let _ = child.wait();
         }
         if std::thread::panicking() {
+            // Commit what the simulator logged so far, for a look at the kept dir.
+            if let Some(sim) = &self.sim
+                && let Err(e) = sim.ground_truth()
+            {
+                eprintln!("the simulator's ground truth could not be flushed: {e}");
+            }
             let kept = self.dir.take().map(tempfile::TempDir::keep);
             eprintln!(
                 "---- the station daemon's output (last {LOG_TAIL_LINES} lines of {}; {} start(s)) ----\n{}\n---- end of the daemon's output; test directory kept: {} ----",

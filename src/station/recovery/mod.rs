@@ -233,7 +233,7 @@ pub async fn recover_batch_with(
         .map_err(|source| RecoveryError::Inconsistent { batch, source })
     };
 
-    let mut view = read_plc(plc, &items, options).await.map_err(plc_error)?;
+    let view = read_plc(plc, &items, options).await.map_err(plc_error)?;
     let fenced = decide(&view)?.reject_writes;
     for seq in &fenced {
         retry(options, || plc.write_verdict(*seq, false))
@@ -243,7 +243,7 @@ pub async fn recover_batch_with(
     if let Some(limit) = options.settle_in_flight
         && !plan::awaiting_fates(&view, &fenced).is_empty()
     {
-        view = settle_in_flight(plc, &items, &fenced, limit, options, &mut notes)
+        settle_in_flight(plc, &items, &fenced, limit, options, &mut notes)
             .await
             .map_err(|e| match e {
                 Settle::Device(e) => plc_error(e),
@@ -257,6 +257,9 @@ pub async fn recover_batch_with(
     hold_line(plc, options, &mut notes)
         .await
         .map_err(plc_error)?;
+    // The fates as they stand with the line held: an item that reached its fate since
+    // the last look is settled by it.
+    let view = read_plc(plc, &items, options).await.map_err(plc_error)?;
     let plan = decide(&view)?;
 
     apply(store, line, actor, &plan, plc, options).await?;
@@ -275,10 +278,6 @@ pub async fn recover_batch_with(
         alerts: plan.alerts,
         notes,
     };
-    tracing::info!("{}", report.summary());
-    for alert in &report.alerts {
-        tracing::warn!("{alert}");
-    }
     Ok(report)
 }
 
@@ -334,8 +333,7 @@ enum Settle {
     Timeout(Vec<u32>),
 }
 
-/// Runs the line until every fenced item on it has its final fate; returns the PLC
-/// as last read.
+/// Runs the line until every fenced item on it has its final fate.
 async fn settle_in_flight(
     plc: &dyn LineIo,
     items: &[RecoveryItem],
@@ -343,7 +341,7 @@ async fn settle_in_flight(
     limit: Duration,
     options: RecoveryOptions,
     notes: &mut Vec<String>,
-) -> Result<PlcView, Settle> {
+) -> Result<(), Settle> {
     let deadline = tokio::time::Instant::now() + limit;
     let mut commands = 0u32;
     loop {
@@ -356,7 +354,7 @@ async fn settle_in_flight(
                 "line run until {} item(s) in flight reached their fate ({commands} command(s) to the PLC)",
                 fenced.len()
             ));
-            return Ok(view);
+            return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(Settle::Timeout(waiting));
