@@ -485,6 +485,10 @@ async fn run_batch_into(sim_binary: &Path, spec: Run, m: &mut Measured) -> Resul
         auto_resume: true,
         stall_timeout: Some(Duration::from_secs(15)),
     };
+    // As the daemon does: a small page cache keeps the line's memory flat.
+    store
+        .set_page_cache_kib(16 * 1024)
+        .map_err(|e| e.to_string())?;
     let mut station = Station::connect(config, store);
     let step = u64::from(spec.items / 20).max(1);
     let mut next_sample = 0u64;

@@ -2,7 +2,10 @@
 //! `tests/qu4rtet/run.sh` in a virtualenv on loopback. Serials come from a sequential
 //! and a randomized SerialBox pool through the real binary (`pool request`), a
 //! commissioning EPCIS 1.2 document built by the station is captured by QU4RTET's
-//! EPCIS rule, and QU4RTET's own database must then hold exactly those EPCs.
+//! EPCIS rule, and QU4RTET's own database must then hold exactly those EPCs. Then a
+//! real batch: the station daemon runs the simulated line for a client whose serials
+//! come from SerialBox (topped up automatically while the batch runs) and whose events
+//! go to QU4RTET; every commissioned serial must be captured there, exactly once.
 //!
 //! Skips (printing why) when python3 with venv and pip, or PyPI, is not available;
 //! under `CI` that is a failure instead.
@@ -163,6 +166,118 @@ consecutive_reject_limit = 3
         seq = q.var("QU4RTET_SEQUENTIAL_POOL"),
         rnd = q.var("QU4RTET_RANDOM_POOL"),
     )
+}
+
+/// The client file of the line batch: serials from SerialBox, events to QU4RTET's
+/// capture rule, the token read from `token_file`.
+fn line_client_file(q: &Qu4rtet, token_file: &Path) -> String {
+    client_file(q, "QU4RTET_TEST_TOKEN")
+        .replace(
+            "format = \"epcis1.2-xml\"",
+            &format!(
+                "format = \"epcis1.2-xml\"\nauth = \"token\"\nsecrets_file = \"{}\"\nread_point = \"urn:epc:id:sgln:9506000.00001.0\"\nbiz_location = \"urn:epc:id:sgln:9506000.00001.0\"\nflush_after_s = 1",
+                token_file.display()
+            ),
+        )
+        .replace("id = \"qu4rtet-client\"", "id = \"qu4rtet-line\"")
+}
+
+/// A batch of `quantity` items of `gtin` on the simulated line, run by the real
+/// daemon on `db`; returns the serials it commissioned once the outbox is delivered.
+fn line_batch(db: &Path, dir: &Path, gtin: &str, quantity: u32) -> Vec<String> {
+    use serialstation::control::protocol::Request;
+    use serialstation::demo::daemon_process::{DaemonProcess, line_config_text};
+    use serialstation_simulator::{SimConfig, Simulator};
+    use std::time::{Duration, Instant};
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut sim = SimConfig::loopback_any_port(dir.join("truth.sqlite"));
+    sim.simulator.images = false;
+    sim.line.rate_per_min = 1_200.0;
+    let simulator = runtime.block_on(Simulator::start(sim)).unwrap();
+    let a = simulator.addresses().clone();
+    let line = dir.join("line.toml");
+    std::fs::write(
+        &line,
+        line_config_text(
+            include_str!("../config/line.toml"),
+            &a.printer.to_string(),
+            &a.camera.to_string(),
+            &a.plc.to_string(),
+            a.plc_unit_id,
+            1_200.0,
+        ),
+    )
+    .unwrap();
+    let log = dir.join("daemon.log");
+    let show = || std::fs::read_to_string(&log).unwrap_or_default();
+    let daemon = DaemonProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_serialstation")),
+        db,
+        &line,
+        &log,
+    )
+    .unwrap();
+    let started = daemon
+        .expect_ok(&Request::BatchStart {
+            gtin: gtin.to_string(),
+            lot: "Q4LINE".to_string(),
+            expiry: "291231".to_string(),
+            quantity,
+            client: None,
+            challenge: 0,
+        })
+        .unwrap_or_else(|e| panic!("{e}\n{}", show()));
+    let batch = started.batch.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !daemon.status().unwrap().batch.unwrap().is_stopped() {
+        assert!(Instant::now() < deadline, "the batch did not finish\n{}", show());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    daemon
+        .expect_ok(&Request::BatchClose {
+            batch: Some(batch),
+            reason: None,
+        })
+        .unwrap_or_else(|e| panic!("{e}\n{}", show()));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let store = Store::open_existing(db).unwrap();
+        let waiting: i64 = store
+            .raw_connection()
+            .query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state != 'sent' AND client_id = 'qu4rtet-line'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if waiting == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{waiting} outbox rows not delivered to QU4RTET\n{}",
+            show()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    daemon.shutdown().unwrap();
+    runtime.block_on(simulator.shutdown()).unwrap();
+    let store = Store::open_existing(db).unwrap();
+    let mut stmt = store
+        .raw_connection()
+        .prepare(
+            "SELECT s.serial FROM serials s WHERE s.batch_id = ?1 AND s.state = 7 ORDER BY s.serial",
+        )
+        .unwrap();
+    stmt.query_map([batch], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
 }
 
 fn run_ok(cmd: &mut Command) -> String {
@@ -362,4 +477,45 @@ fn serials_from_serialbox_and_commissioning_captured_by_qu4rtet() {
         .map(|e| e.unwrap())
         .collect();
     assert_eq!(q.captured_epcs(), expected);
+
+    drop(store);
+
+    // A real batch through the daemon for a client served by QU4RTET: serials from
+    // SerialBox (50 to start: the batch's first allocation takes them all, the pool
+    // falls below its low-water mark and the daemon tops it up from SerialBox while
+    // the batch runs), events captured by QU4RTET.
+    let line_db = dir.path().join("line-station.sqlite");
+    let line_config = dir.path().join("line-client.toml");
+    std::fs::write(&line_config, line_client_file(&q, &token_file)).unwrap();
+    run_ok(
+        bin()
+            .arg("--db")
+            .arg(&line_db)
+            .args(["config", "load"])
+            .arg(&line_config),
+    );
+    run_ok(
+        bin()
+            .arg("--db")
+            .arg(&line_db)
+            .args(["pool", "request", "--gtin", SEQUENTIAL_GTIN, "--count", "50"])
+            .env("QU4RTET_TEST_TOKEN", &token),
+    );
+    let line_dir = dir.path().join("line");
+    std::fs::create_dir_all(&line_dir).unwrap();
+    // The daemon reads the SerialBox token from the environment it inherits.
+    // SAFETY: set before any thread of this test reads the environment.
+    unsafe { std::env::set_var("QU4RTET_TEST_TOKEN", &token) };
+    let commissioned = line_batch(&line_db, &line_dir, SEQUENTIAL_GTIN, 40);
+    assert_eq!(commissioned.len(), 40);
+    let line_epcs: BTreeSet<String> = sgtin_epcs(&sequential, 7, &commissioned)
+        .map(|e| e.unwrap())
+        .collect();
+    let captured = q.captured_epcs();
+    assert!(
+        line_epcs.is_subset(&captured),
+        "QU4RTET is missing {:?}",
+        line_epcs.difference(&captured).collect::<Vec<_>>()
+    );
+    assert_eq!(captured.len(), expected.len() + line_epcs.len());
 }

@@ -240,6 +240,7 @@ fn crash_recover_and_continue(kill_at: u64, extra: Duration, faults: Faults) {
         let (devices, mut events) = connect(&config);
         let drain = tokio::spawn(async move { while events.recv().await.is_some() {} });
         let actor = Actor::new("recovery");
+        let started = std::time::Instant::now();
         let report = recover_batch(
             &mut store,
             &line,
@@ -249,7 +250,7 @@ fn crash_recover_and_continue(kill_at: u64, extra: Duration, faults: Faults) {
         )
         .await
         .expect("the batch recovers");
-        eprintln!("{}", report.summary());
+        eprintln!("{} (in {:?})", report.summary(), started.elapsed());
         let counts = report.counts;
         let recovery_summary = format!(
             "{}\nalerts: {:?}\nnotes: {:?}",

@@ -163,18 +163,19 @@ async fn start(
     }
 }
 
-/// Checks that `batch`, when given, is the active batch.
-fn active_batch(station: &Station, batch: Option<i64>) -> Result<BatchId, Response> {
+/// Checks that `batch`, when given, is the active batch; else says what is wrong.
+fn active_batch(station: &Station, batch: Option<i64>) -> Result<BatchId, String> {
     let Some(active) = station.active_batch().map(|line| line.batch) else {
-        return Err(Response::refused(
-            "no batch is active: start one with `serialstation batch start` (`batch list` shows earlier ones)",
-        ));
+        return Err(
+            "no batch is active: start one with `serialstation batch start` (`batch list` shows earlier ones)"
+                .to_string(),
+        );
     };
     match batch {
-        Some(asked) if asked != active.0 => Err(Response::refused(format!(
+        Some(asked) if asked != active.0 => Err(format!(
             "batch {asked} is not the active batch; the active batch is {}",
             active.0
-        ))),
+        )),
         _ => Ok(active),
     }
 }
@@ -188,7 +189,7 @@ async fn operator(
 ) -> Response {
     let active = match active_batch(station, batch) {
         Ok(active) => active,
-        Err(response) => return response,
+        Err(message) => return Response::refused(message),
     };
     let what = format!("{command:?}");
     match station.operator(command, actor).await {
@@ -203,7 +204,7 @@ async fn operator(
 async fn close(station: &mut Station, batch: Option<i64>, reason: Option<String>) -> Response {
     let active = match active_batch(station, batch) {
         Ok(active) => active,
-        Err(response) => return response,
+        Err(message) => return Response::refused(message),
     };
     if let Some(reason) = &reason
         && reason.trim().is_empty()

@@ -202,7 +202,7 @@ pub fn check_upload(
     let mut problems = Vec::new();
     let mut commissioned = 0u64;
     let mut used_up = 0u64;
-    for ((serial, kind), _) in &events {
+    for (serial, kind) in events.keys() {
         match kind.as_str() {
             "commissioned" => {
                 commissioned += 1;

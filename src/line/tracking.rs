@@ -59,6 +59,10 @@ pub(super) struct FateResolution {
     pub item: Option<TrackedItem>,
     /// The fate is for an item already resolved.
     pub stale: bool,
+    /// The fate is for an item that passed the camera before this run of the batch
+    /// began (before the start, or before the station took the batch over after a
+    /// restart): the previous run, or start-up recovery, settled it.
+    pub before_run: bool,
 }
 
 /// The current position of the line, as the engine knows it.
@@ -71,6 +75,8 @@ pub(super) struct LineNow {
 /// The items between camera and gate, in seq order.
 #[derive(Debug, Default)]
 pub(super) struct ItemTracker {
+    /// The first item of this run (the first one reported at the camera).
+    run_start: Option<Seq>,
     front: Option<Seq>,
     items: VecDeque<TrackedItem>,
     undecided_cursor: Option<Seq>,
@@ -114,6 +120,7 @@ impl ItemTracker {
         max_lead: u32,
     ) -> Arrival {
         let Some(end) = self.end() else {
+            self.run_start.get_or_insert(seq);
             self.front = Some(seq);
             self.push(seq, now, trigger_encoder);
             return Arrival::Tracked;
@@ -247,7 +254,12 @@ impl ItemTracker {
             missing: Vec::new(),
             item: None,
             stale: false,
+            before_run: false,
         };
+        if self.run_start.is_none_or(|start| seq.is_before(start)) {
+            resolution.before_run = true;
+            return resolution;
+        }
         let Some(front) = self.front else {
             self.front = Some(seq.next());
             return resolution;

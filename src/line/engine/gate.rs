@@ -18,6 +18,10 @@ impl Engine {
             return;
         };
         let resolution = batch.tracker.resolve_fate(seq);
+        if resolution.before_run {
+            batch.stats.fates_before_run += 1;
+            return;
+        }
         for missing in resolution.missing {
             self.resolve_item(missing.seq, Some(missing), None, out);
         }

@@ -43,6 +43,9 @@ pub struct BatchStats {
     pub inconsistencies: u64,
     /// Prints acknowledged by the camera read before the printer's own report.
     pub acknowledged_by_read: u64,
+    /// Fates of items that passed the camera before this run began (settled by the
+    /// previous run or by start-up recovery).
+    pub fates_before_run: u64,
 }
 
 impl BatchStats {

@@ -2,16 +2,21 @@
 //! what the printer proved never printed and what the PLC knows about its items,
 //! decide where every unsettled serial goes and which verdicts the PLC must get.
 //!
-//! | serial    | evidence                                                    | outcome                          |
-//! |-----------|-------------------------------------------------------------|----------------------------------|
-//! | Allocated | never queued to a printer                                   | back to the pool (never sent)    |
-//! | Allocated | queued; every message listed by the printer's clear         | back to the pool (printer proof) |
-//! | Allocated | queued; not listed, or the printer not asked                | SNInvalid                        |
-//! | Encoded   | GOOD item, fate exited_good (recorded or from the PLC)      | Commissioned                     |
-//! | Encoded   | GOOD item, fate rejected (recorded or from the PLC)         | LabelScrapped                    |
-//! | Encoded   | GOOD item, no final fate (not on the line, or not waited for) | REJECT to the PLC, LabelScrapped |
-//! | Encoded   | GOOD item, its fate overwritten in the PLC's ring           | SNInvalid (fate unknowable)      |
-//! | Encoded   | no GOOD item                                                | LabelScrapped                    |
+//! | serial    | evidence                                               | outcome                          |
+//! |-----------|--------------------------------------------------------|----------------------------------|
+//! | Allocated | never queued to a printer                              | back to the pool (never sent)    |
+//! | Allocated | queued; every message listed by the printer's clear    | back to the pool (printer proof) |
+//! | Allocated | queued; not listed, or the printer not asked           | SNInvalid                        |
+//! | Allocated | a GOOD item names it                                   | inconsistency (error)            |
+//! | Encoded   | GOOD item, fate exited_good (recorded or from the PLC) | Commissioned                     |
+//! | Encoded   | GOOD item, fate rejected (recorded or from the PLC)    | LabelScrapped                    |
+//! | Encoded   | GOOD item, no final fate at the PLC                    | REJECT to the PLC, LabelScrapped |
+//! | Encoded   | GOOD item, its fate overwritten in the PLC's ring      | SNInvalid (fate unknowable)      |
+//! | Encoded   | no GOOD item                                           | LabelScrapped                    |
+//!
+//! (Before the plan is applied, recovery writes REJECT for the items without a final
+//! fate and runs the line until they have one, so that the row "no final fate" is
+//! left only for items the PLC does not know, or when running the line is not allowed.)
 //!
 //! Checks and repairs on items already settled: a GOOD item of a Commissioned serial
 //! with no recorded fate must have `exited_good` at the PLC (its fate is recorded),
