@@ -65,6 +65,7 @@ pub(super) struct PrintBuffer {
     request_outstanding: bool,
     supply_failed: bool,
     queued: VecDeque<QueuedPrint>,
+    first_message_id: u64,
     next_message_id: u64,
     clear_pending: bool,
     candidates: HashMap<String, Candidate>,
@@ -84,6 +85,7 @@ impl PrintBuffer {
             request_outstanding: false,
             supply_failed: false,
             queued: VecDeque::new(),
+            first_message_id: first_message_id.0,
             next_message_id: first_message_id.0,
             clear_pending: false,
             candidates: HashMap::new(),
@@ -230,6 +232,11 @@ impl PrintBuffer {
             break;
         }
         true
+    }
+
+    /// Whether `message_id` was sent before this run of the batch began (ids only grow).
+    pub(super) fn is_before_run(&self, message_id: MessageId) -> bool {
+        message_id.0 < self.first_message_id
     }
 
     /// The message id of a serial sent to the printer and not acknowledged yet.

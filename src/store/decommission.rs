@@ -1,6 +1,7 @@
 //! Decommissioning: an operator takes a commissioned pack out of the batch (a QA
 //! sample, damage, destruction). The serial's state change, its outbox row for the
-//! site server and the audit row are one transaction.
+//! site server (`decommissioned`, or `destroyed`) and the audit row are one
+//! transaction.
 
 use rusqlite::{OptionalExtension, params};
 use serde_json::json;
@@ -125,8 +126,18 @@ impl Store {
         .to_string();
         tx.execute(
             "INSERT INTO outbox (client_id, kind, batch_id, payload, state, created_at, updated_at)
-             VALUES (?1, 'decommissioned', ?2, ?3, 'pending', ?4, ?4)",
-            params![client_id, batch.0, payload, now],
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+            params![
+                client_id,
+                if to == SerialState::Destroyed {
+                    "destroyed"
+                } else {
+                    "decommissioned"
+                },
+                batch.0,
+                payload,
+                now
+            ],
         )
         .context(&what)?;
         audit::append(

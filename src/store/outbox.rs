@@ -10,7 +10,8 @@
 //! always receives a client's events in order.
 //!
 //! Two sorts of rows: per-serial rows (kinds [`SERIAL_ROW_KINDS`], one per
-//! commissioned, scrapped or invalidated serial, written by the line) and EPCIS
+//! commissioned, scrapped or invalidated serial, written by the line, or one per pack
+//! an operator decommissioned or destroyed later) and EPCIS
 //! document chunks (written by the chunker from per-serial rows, sent by the
 //! sender). [`Store::chunk_serial_rows`] replaces per-serial rows by chunks in one
 //! transaction: the chunks are inserted and the rows they hold marked `sent`.
@@ -64,7 +65,13 @@ CREATE INDEX outbox_by_client_kind ON outbox (client_id, kind, batch_id, id, sta
 /// The kinds of per-serial outbox rows the line writes. They are only ever
 /// `pending` or `sent` (never parked), so "not sent" is all their queries ask,
 /// which the partial index answers alone.
-pub const SERIAL_ROW_KINDS: [&str; 3] = ["commissioned", "scrapped", "invalidated"];
+pub const SERIAL_ROW_KINDS: [&str; 5] = [
+    "commissioned",
+    "scrapped",
+    "invalidated",
+    "decommissioned",
+    "destroyed",
+];
 
 /// One client's pending per-serial rows of one batch and kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,7 +212,7 @@ fn read_serial_groups(
                     b.gtin, b.lot, b.expiry, b.state, p.company_prefix_length
              FROM (SELECT batch_id, kind, count(*) AS n, min(id) AS first_id, max(id) AS last_id
                    FROM outbox
-                   WHERE client_id = ?1 AND kind IN ('commissioned', 'scrapped', 'invalidated')
+                   WHERE client_id = ?1 AND kind IN ('commissioned', 'scrapped', 'invalidated', 'decommissioned', 'destroyed')
                      AND batch_id IS NOT NULL AND state != 'sent'
                    GROUP BY batch_id, kind) g
              JOIN outbox f ON f.id = g.first_id
@@ -388,7 +395,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT client_id, count(*), min(created_at) FROM outbox
-                 WHERE kind IN ('commissioned', 'scrapped', 'invalidated')
+                 WHERE kind IN ('commissioned', 'scrapped', 'invalidated', 'decommissioned', 'destroyed')
                    AND state != 'sent'
                  GROUP BY client_id ORDER BY client_id",
             )
@@ -412,7 +419,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT DISTINCT client_id FROM outbox
-                 WHERE kind IN ('commissioned', 'scrapped', 'invalidated') AND state != 'sent'
+                 WHERE kind IN ('commissioned', 'scrapped', 'invalidated', 'decommissioned', 'destroyed') AND state != 'sent'
                  ORDER BY client_id",
             )
             .context(what)?;
@@ -605,7 +612,7 @@ impl Store {
                         (SELECT last_error FROM outbox l WHERE l.client_id = o.client_id
                            AND l.last_error IS NOT NULL AND l.state != 'sent' ORDER BY l.updated_at DESC, l.id DESC LIMIT 1),
                         min(CASE WHEN state != 'sent' THEN created_at END)
-                 FROM outbox o WHERE kind NOT IN ('commissioned', 'scrapped', 'invalidated')
+                 FROM outbox o WHERE kind NOT IN ('commissioned', 'scrapped', 'invalidated', 'decommissioned', 'destroyed')
                  GROUP BY client_id ORDER BY client_id",
             )
             .context(what)?;

@@ -154,6 +154,9 @@ impl Chunker<'_> {
                 )
             }
             "scrapped" | "invalidated" => self.settings.used_up.clone(),
+            // A commissioned pack taken out by an operator (sample, damage) or destroyed.
+            "decommissioned" => EventKind::Decommissioning,
+            "destroyed" => EventKind::Destroying,
             other => return Err(format!("unknown per-serial row kind {other:?}")),
         };
         // Every serial of the event was recorded at or before its newest row.

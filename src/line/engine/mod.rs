@@ -46,6 +46,8 @@ pub struct BatchStats {
     /// Fates of items that passed the camera before this run began (settled by the
     /// previous run or by start-up recovery).
     pub fates_before_run: u64,
+    /// Print reports for messages sent before this run began.
+    pub reports_before_run: u64,
 }
 
 impl BatchStats {
@@ -184,6 +186,12 @@ impl Engine {
             Event::PrintAcknowledged { message_id } => {
                 let encoder = self.now.encoder;
                 let acknowledged = match self.batch.as_mut() {
+                    Some(batch) if batch.printing.is_before_run(message_id) => {
+                        // A message of the run before a restart, printed after it:
+                        // start-up recovery settled its serial (it is never used).
+                        batch.stats.reports_before_run += 1;
+                        true
+                    }
                     Some(batch) => {
                         batch.printing.take_read_ack(message_id)
                             || batch.printing.acknowledge(

@@ -395,6 +395,15 @@ async fn post_epcis12(
             other => other,
         };
     }
+    if status.is_server_error() && body.contains("already been commissioned") {
+        // QU4RTET answers a document with an EPC it already holds with a 500 and its
+        // parser's message: sending it again can never succeed, so it is parked for
+        // the operator instead of retried for ever.
+        return Attempt::Park(format!(
+            "the site server refuses the document because it already holds some of its EPCs ({}); if an earlier attempt of this chunk was stored (its answer was lost), check that the site server holds every EPC of the chunk before retrying",
+            truncate(body.trim())
+        ));
+    }
     classify_status(status, &body)
 }
 
