@@ -402,7 +402,8 @@ impl Station {
         if matches!(command, OperatorCommand::Resume) && self.plc_alarms.any() {
             // Latched PLC alarms are cleared by a reset once their cause is gone.
             self.reset_plc_alarms().await;
-            self.poll_plc().await?;
+            self.poll_plc().await;
+            self.drain_followups().await?;
         }
         let mut out = Vec::new();
         self.engine
@@ -426,18 +427,19 @@ impl Station {
     pub async fn handle(&mut self, wake: Wake) -> Result<(), StationError> {
         match wake {
             Wake::Device(event) => {
-                self.on_device_event(event).await?;
-                // Drain what is already waiting before the next poll.
+                self.on_device_event(event).await;
+                // Take what is already waiting too: one group commit for all of it.
                 while let Ok(event) = self.events.try_recv() {
-                    self.on_device_event(event).await?;
+                    self.on_device_event(event).await;
                 }
             }
             Wake::Poll => {
-                self.poll_plc().await?;
+                self.poll_plc().await;
                 let now_ms = self.started.elapsed().as_millis() as u64;
-                self.feed(Event::Tick { now_ms }).await?;
+                self.followups.push_back(Event::Tick { now_ms });
             }
         }
+        self.drain_followups().await?;
         self.supervise().await
     }
 
@@ -690,7 +692,10 @@ impl Station {
                 )));
             }
             match tokio::time::timeout(left, self.events.recv()).await {
-                Ok(Some(event)) => self.on_device_event(event).await?,
+                Ok(Some(event)) => {
+                    self.on_device_event(event).await;
+                    self.drain_followups().await?;
+                }
                 Ok(None) => return Err(StationError::DriversGone),
                 Err(_) => {}
             }
@@ -706,7 +711,9 @@ impl Station {
             .map_err(|e| StationError::Devices(e.to_string()))
     }
 
-    async fn on_device_event(&mut self, event: DeviceEvent) -> Result<(), StationError> {
+    /// Takes in one driver report: device set-up on link up, and the engine event it
+    /// means queued (for [`Station::drain_followups`]).
+    async fn on_device_event(&mut self, event: DeviceEvent) {
         match events::translate(event) {
             Translated::Engine(event) => {
                 match &event {
@@ -722,13 +729,10 @@ impl Station {
                     Event::PlcAlarms(alarms) => self.plc_alarms = *alarms,
                     _ => {}
                 }
-                self.feed(event).await
+                self.followups.push_back(event);
             }
-            Translated::Note(text) => {
-                self.note(text);
-                Ok(())
-            }
-            Translated::Nothing => Ok(()),
+            Translated::Note(text) => self.note(text),
+            Translated::Nothing => {}
         }
     }
 
@@ -741,12 +745,13 @@ impl Station {
         }
     }
 
-    /// Reads the PLC's counters: the encoder, items newly at the camera, alarms.
-    async fn poll_plc(&mut self) -> Result<(), StationError> {
+    /// Reads the PLC's counters: the encoder, items newly at the camera, alarms (the
+    /// engine events are queued for [`Station::drain_followups`]).
+    async fn poll_plc(&mut self) {
         if self.printer_suspect && self.devices.printer.status().await.is_ok() {
             self.printer_suspect = false;
             self.set_up_printer().await;
-            self.feed(Event::DeviceUp(Device::Printer)).await?;
+            self.followups.push_back(Event::DeviceUp(Device::Printer));
         }
         if self.config.printer.kind == PrinterKind::Zpl
             && !self.printer_suspect
@@ -756,60 +761,58 @@ impl Station {
             self.note(format!("polling the label printer failed: {e}"));
         }
         let Ok(status) = self.devices.plc.read_status().await else {
-            return Ok(());
+            return;
         };
-        self.feed(Event::PlcCounters(events::counters(&status)))
-            .await?;
+        self.followups
+            .push_back(Event::PlcCounters(events::counters(&status)));
         if let Some(cursor) = self.camera_cursor.as_mut() {
             let arrivals = events::camera_arrivals(cursor, &status, MAX_ARRIVALS_PER_POLL);
-            for arrival in arrivals {
-                self.feed(arrival).await?;
-            }
+            self.followups.extend(arrivals);
         }
         let alarms = events::alarms(&status);
         if alarms != self.plc_alarms {
             self.plc_alarms = alarms;
-            self.feed(Event::PlcAlarms(alarms)).await?;
+            self.followups.push_back(Event::PlcAlarms(alarms));
         }
-        Ok(())
     }
 
-    /// Hands one event to the engine and executes what it asks, then any follow-up
-    /// events the execution produced (serials allocated, buffer cleared, ...).
-    async fn feed(&mut self, event: Event) -> Result<(), StationError> {
-        self.followups.push_back(event);
-        self.drain_followups().await
-    }
-
-    /// Feeds the events that executing commands produced, until there are none.
+    /// Hands every queued event to the engine, then executes all it asked for (one
+    /// group commit), until executing produces no more events (serials allocated,
+    /// buffer cleared, ...).
     async fn drain_followups(&mut self) -> Result<(), StationError> {
-        while let Some(event) = self.followups.pop_front() {
+        while !self.followups.is_empty() {
             let mut out = Vec::new();
-            if let Err(e) = self.engine.handle(event, &mut out) {
-                self.note(e.message);
+            while let Some(event) = self.followups.pop_front() {
+                if let Err(e) = self.engine.handle(event, &mut out) {
+                    self.note(e.message);
+                }
             }
             self.execute(out).await?;
         }
         Ok(())
     }
 
-    /// Applies commands in order: persists are collected and committed together
-    /// before the next command that acts; `StopLine` goes out at once.
+    /// Applies commands: `StopLine` goes out at once (a safety action never waits
+    /// for the disk); then every persist is committed in one transaction; then the
+    /// other commands act, in order. So no action leaves the process before the
+    /// record it depends on, and one disk sync covers everything the engine asked for.
     async fn execute(&mut self, commands: Vec<Command>) -> Result<(), StationError> {
         let mut pending: Vec<LineRecord> = Vec::new();
+        let mut actions = Vec::new();
         for command in commands {
             match command {
+                Command::StopLine { reason } => self.stop_line(&reason).await,
                 Command::Persist(transition) => {
                     pending.push(to_record(&transition, self.devices.printer.name()));
                 }
-                Command::StopLine { reason } => self.stop_line(&reason).await,
-                other => {
-                    self.commit(&mut pending)?;
-                    self.act(other).await;
-                }
+                other => actions.push(other),
             }
         }
-        self.commit(&mut pending)
+        self.commit(&mut pending)?;
+        for action in actions {
+            self.act(action).await;
+        }
+        Ok(())
     }
 
     fn commit(&mut self, pending: &mut Vec<LineRecord>) -> Result<(), StationError> {
