@@ -54,7 +54,9 @@ fn the_daemon_tops_up_a_remote_pool_while_a_batch_runs() {
     let mut sim_config = SimConfig::loopback_any_port(dir.path().join("truth.sqlite"));
     sim_config.simulator.images = false;
     sim_config.line.rate_per_min = 1_200.0;
-    let simulator = runtime.block_on(Simulator::start(sim_config)).expect("line");
+    let simulator = runtime
+        .block_on(Simulator::start(sim_config))
+        .expect("line");
 
     // The client's pool starts with a few serials from its site server, below the
     // product's low-water mark of 5,000.
@@ -115,7 +117,11 @@ fn the_daemon_tops_up_a_remote_pool_while_a_batch_runs() {
         if view.is_stopped() {
             break;
         }
-        assert!(Instant::now() < deadline, "the batch did not finish\n{}", log());
+        assert!(
+            Instant::now() < deadline,
+            "the batch did not finish\n{}",
+            log()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(
@@ -136,27 +142,43 @@ fn the_daemon_tops_up_a_remote_pool_while_a_batch_runs() {
         let store = Store::open_existing(&db).expect("store");
         let waiting: i64 = store
             .raw_connection()
-            .query_row("SELECT COUNT(*) FROM outbox WHERE state != 'sent'", [], |r| r.get(0))
+            .query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state != 'sent'",
+                [],
+                |r| r.get(0),
+            )
             .expect("outbox");
         if waiting == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "{waiting} outbox rows not delivered\n{}", log());
+        assert!(
+            Instant::now() < deadline,
+            "{waiting} outbox rows not delivered\n{}",
+            log()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     daemon.shutdown().expect("the daemon stops");
-    let truth = runtime.block_on(simulator.shutdown()).expect("ground truth");
+    let truth = runtime
+        .block_on(simulator.shutdown())
+        .expect("ground truth");
 
     let store = Store::open_existing(&db).expect("store");
     let report = BatchReport::build(&store, batch).expect("report");
     assert_eq!(report.serials.commissioned, 120, "{}", report.to_text());
     let truth = GroundTruth::open(&truth).expect("ground truth");
     let mut checks = check_invariants(&truth, &store, &report).expect("judged");
-    checks.push(site.with_records(|records| check_upload(records, &store)).expect("judged"));
+    checks.push(
+        site.with_records(|records| check_upload(records, &store))
+            .expect("judged"),
+    );
     for check in &checks {
         assert!(check.passed, "{}\n{}", check.line(), log());
     }
     let pool = store.pool_status(Some(&gtin)).expect("pool");
-    assert!(pool[0].count(SerialState::Unallocated) >= 5_000 - 120, "{pool:?}");
+    assert!(
+        pool[0].count(SerialState::Unallocated) >= 5_000 - 120,
+        "{pool:?}"
+    );
     runtime.block_on(site.stop());
 }

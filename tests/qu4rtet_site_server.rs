@@ -235,7 +235,11 @@ fn line_batch(db: &Path, dir: &Path, gtin: &str, quantity: u32) -> Vec<String> {
     let batch = started.batch.unwrap();
     let deadline = Instant::now() + Duration::from_secs(180);
     while !daemon.status().unwrap().batch.unwrap().is_stopped() {
-        assert!(Instant::now() < deadline, "the batch did not finish\n{}", show());
+        assert!(
+            Instant::now() < deadline,
+            "the batch did not finish\n{}",
+            show()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     daemon
@@ -498,7 +502,14 @@ fn serials_from_serialbox_and_commissioning_captured_by_qu4rtet() {
         bin()
             .arg("--db")
             .arg(&line_db)
-            .args(["pool", "request", "--gtin", SEQUENTIAL_GTIN, "--count", "50"])
+            .args([
+                "pool",
+                "request",
+                "--gtin",
+                SEQUENTIAL_GTIN,
+                "--count",
+                "50",
+            ])
             .env("QU4RTET_TEST_TOKEN", &token),
     );
     let line_dir = dir.path().join("line");

@@ -177,7 +177,8 @@ pub fn gs1_expiry(text: &str) -> Result<String, String> {
 }
 
 fn fetch_status(socket: &Path, db: &Path) -> Result<StatusReport, String> {
-    let response: Response = call(socket, db, &Request::Status).map_err(|e: ControlError| e.to_string())?;
+    let response: Response =
+        call(socket, db, &Request::Status).map_err(|e: ControlError| e.to_string())?;
     if !response.ok {
         return Err(response.message);
     }
@@ -210,8 +211,8 @@ fn status(socket: &Path, db: &Path, watch: bool, json: bool) -> ExitCode {
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
         drawn_lines = text.lines().count();
-        let finished = report.batch.as_ref().is_none_or(BatchView::is_stopped)
-            && report.recovering.is_none();
+        let finished =
+            report.batch.as_ref().is_none_or(BatchView::is_stopped) && report.recovering.is_none();
         if !watch || finished {
             return ExitCode::SUCCESS;
         }
@@ -300,7 +301,12 @@ pub fn render_status(report: &StatusReport) -> String {
 
 fn format_eta(seconds: f64) -> String {
     let total = seconds.max(0.0).round() as u64;
-    format!("{}:{:02}:{:02}", total / 3600, (total / 60) % 60, total % 60)
+    format!(
+        "{}:{:02}:{:02}",
+        total / 3600,
+        (total / 60) % 60,
+        total % 60
+    )
 }
 
 fn list(db: &Path, limit: usize, json: bool) -> ExitCode {

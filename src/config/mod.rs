@@ -13,5 +13,6 @@ mod validate;
 
 pub use file::{ConfigIssue, ConfigReport, Severity, check_client_file, parse_client_config};
 pub use model::{
-    Client, ClientConfig, EpcisFormat, Product, SecretSource, SerialSource, TemplateAi, UploadTarget,
+    Client, ClientConfig, EpcisFormat, Product, SecretSource, SerialSource, TemplateAi,
+    UploadTarget,
 };

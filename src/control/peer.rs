@@ -26,7 +26,8 @@ mod tests {
 
     #[test]
     fn finds_the_name_of_a_uid() {
-        let passwd = "root:x:0:0:root:/root:/bin/bash\nop1:x:1001:1001::/home/op1:/bin/sh\nbad line\n";
+        let passwd =
+            "root:x:0:0:root:/root:/bin/bash\nop1:x:1001:1001::/home/op1:/bin/sh\nbad line\n";
         assert_eq!(user_name_in_passwd(passwd, 1001).as_deref(), Some("op1"));
         assert_eq!(user_name_in_passwd(passwd, 0).as_deref(), Some("root"));
         assert_eq!(user_name_in_passwd(passwd, 5), None);

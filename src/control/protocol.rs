@@ -24,8 +24,12 @@ pub enum Request {
         challenge: u32,
     },
     /// Pause the active batch (`batch`, when given, must be the active one).
-    BatchPause { batch: Option<i64> },
-    BatchResume { batch: Option<i64> },
+    BatchPause {
+        batch: Option<i64>,
+    },
+    BatchResume {
+        batch: Option<i64>,
+    },
     /// Stop: no more prints, in-flight items finish. `abandon_in_flight` counts items
     /// whose fate is still unknown as rejected (when a device cannot come back).
     BatchStop {
@@ -142,7 +146,10 @@ pub struct BatchView {
 impl BatchView {
     /// Whether the batch is finished producing (it can be closed).
     pub fn is_stopped(&self) -> bool {
-        matches!(self.state.as_str(), "stopped" | "challenge_failed" | "closed")
+        matches!(
+            self.state.as_str(),
+            "stopped" | "challenge_failed" | "closed"
+        )
     }
 }
 

@@ -15,8 +15,8 @@ pub fn init(file: &Path) -> Result<(), String> {
         .append(true)
         .open(file)
         .map_err(|e| format!("cannot open the log file {}: {e}", file.display()))?;
-    let filter = EnvFilter::try_from_env("SERIALSTATION_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("SERIALSTATION_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)

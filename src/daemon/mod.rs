@@ -93,9 +93,7 @@ fn lock_store(db: &Path) -> Result<File, String> {
             "another station daemon is running on the store {}: stop it first",
             db.display()
         )),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(format!("cannot lock {}: {e}", path.display()))
-        }
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
     }
 }
 
@@ -113,9 +111,15 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
     let (calls_tx, mut calls) = mpsc::channel(32);
     tokio::spawn(server::accept_loop(listener, calls_tx));
     let (stop_uploader, uploader_stopped) = watch::channel(false);
-    let mut helpers = vec![replenish::spawn(options.db.clone(), uploader_stopped.clone())?];
+    let mut helpers = vec![replenish::spawn(
+        options.db.clone(),
+        uploader_stopped.clone(),
+    )?];
     if options.upload {
-        helpers.push(startup::spawn_uploader(options.db.clone(), uploader_stopped)?);
+        helpers.push(startup::spawn_uploader(
+            options.db.clone(),
+            uploader_stopped,
+        )?);
     }
 
     let mut station = Station::connect(config, store);
@@ -197,9 +201,9 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
 /// A clean stop while a batch runs: pause it (recorded), so the next start takes it
 /// over held.
 async fn pause_for_shutdown(station: &mut Station) {
-    let running = station
-        .batch_status()
-        .is_some_and(|s| s.hold.is_none() && !matches!(s.state.as_str(), "stopped" | "challenge_failed"));
+    let running = station.batch_status().is_some_and(|s| {
+        s.hold.is_none() && !matches!(s.state.as_str(), "stopped" | "challenge_failed")
+    });
     if running {
         let actor = Actor::new("daemon-shutdown");
         if let Err(e) = station.operator(OperatorCommand::Pause, &actor).await {
@@ -210,8 +214,8 @@ async fn pause_for_shutdown(station: &mut Station) {
 
 /// Stops the line after an error the station cannot go on from.
 async fn fatal(station: &mut Station, error: StationError) -> String {
-    station
-        .stop_line(&format!("station error: {error}"))
-        .await;
-    format!("{error}; the line was stopped. Fix the cause and start the daemon again: it recovers the batch")
+    station.stop_line(&format!("station error: {error}")).await;
+    format!(
+        "{error}; the line was stopped. Fix the cause and start the daemon again: it recovers the batch"
+    )
 }

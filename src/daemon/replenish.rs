@@ -18,7 +18,10 @@ const CHECK_EVERY: Duration = Duration::from_secs(5);
 const AFTER_FAILURE: Duration = Duration::from_secs(30);
 
 /// Starts the replenisher thread; it runs until `stop` turns true.
-pub fn spawn(db: PathBuf, stop: watch::Receiver<bool>) -> Result<std::thread::JoinHandle<()>, String> {
+pub fn spawn(
+    db: PathBuf,
+    stop: watch::Receiver<bool>,
+) -> Result<std::thread::JoinHandle<()>, String> {
     std::thread::Builder::new()
         .name("replenisher".to_string())
         .spawn(move || {

@@ -145,7 +145,10 @@ async fn start(
         auto_resume: policy.auto_resume,
         stall_timeout: None,
     };
-    match station.start_batch_with_challenge(&request, challenge).await {
+    match station
+        .start_batch_with_challenge(&request, challenge)
+        .await
+    {
         Ok(batch) => {
             tracing::info!(batch = batch.0, %gtin, lot, quantity, operator = actor.as_str(), "batch started");
             Response::ok(format!(
@@ -194,7 +197,11 @@ async fn operator(
     let what = format!("{command:?}");
     match station.operator(command, actor).await {
         Ok(()) => {
-            tracing::info!(batch = active.0, operator = actor.as_str(), "operator: {what}");
+            tracing::info!(
+                batch = active.0,
+                operator = actor.as_str(),
+                "operator: {what}"
+            );
             Response::ok(format!("batch {} {done}", active.0)).with_batch(active.0)
         }
         Err(e) => refused(e),
@@ -213,7 +220,11 @@ async fn close(station: &mut Station, batch: Option<i64>, reason: Option<String>
     }
     match station.close_batch(active, reason).await {
         Ok(outcome) => {
-            tracing::info!(batch = active.0, "batch closed: {}", outcome.counts.describe());
+            tracing::info!(
+                batch = active.0,
+                "batch closed: {}",
+                outcome.counts.describe()
+            );
             Response::ok(format!(
                 "batch {} closed: {}; the report: `serialstation batch report {}`",
                 active.0,

@@ -69,7 +69,10 @@ impl PendingRecovery {
             .map(|d| d.as_str())
             .collect();
         if !offline.is_empty() {
-            self.last_problem = Some(format!("waiting for the {} to come online", offline.join(", ")));
+            self.last_problem = Some(format!(
+                "waiting for the {} to come online",
+                offline.join(", ")
+            ));
             return Ok(false);
         }
         let actor = Actor::new("recovery");

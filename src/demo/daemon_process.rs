@@ -18,7 +18,12 @@ pub struct DaemonProcess {
 impl DaemonProcess {
     /// Starts `exe --db DB daemon --config CONFIG --auto-resume` with its log in `log`,
     /// and waits until its control socket answers.
-    pub fn start(exe: &Path, db: &Path, config: &Path, log: &Path) -> Result<DaemonProcess, String> {
+    pub fn start(
+        exe: &Path,
+        db: &Path,
+        config: &Path,
+        log: &Path,
+    ) -> Result<DaemonProcess, String> {
         let socket = crate::control::default_socket_path(db);
         let child = Command::new(exe)
             .arg("--db")
@@ -89,7 +94,9 @@ impl DaemonProcess {
             match self.child.try_wait() {
                 Ok(Some(status)) if status.success() => return asked.map(|_| ()),
                 Ok(Some(status)) => return Err(format!("the station daemon exited with {status}")),
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
                 Ok(None) => {
                     let _ = self.child.kill();
                     return Err("the station daemon did not stop; it was killed".to_string());

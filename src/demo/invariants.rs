@@ -242,8 +242,6 @@ pub fn check_upload(
         6,
         "the site server got every commissioned serial once and every used-up one",
         &problems,
-        format!(
-            "{commissioned} commissioned and {used_up} used-up serials delivered, none twice"
-        ),
+        format!("{commissioned} commissioned and {used_up} used-up serials delivered, none twice"),
     ))
 }

@@ -122,7 +122,10 @@ pub fn run_line_demo(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
             workdir.join("site-server.sqlite"),
         )))
         .map_err(|e| format!("cannot start the simulated site server: {e}"))?;
-    println!("site server: {}/capture (simulated, EPCIS 2.0)", site.base_url());
+    println!(
+        "site server: {}/capture (simulated, EPCIS 2.0)",
+        site.base_url()
+    );
     let mut store = Store::open(&db).map_err(|e| e.to_string())?;
     let actor = Actor::new("demo");
     load_clients(&mut store, &actor, &site.base_url())?;
@@ -276,7 +279,11 @@ fn operate(
             let abandon = stops_sent > 0;
             println!(
                 "\nnothing commissioned for {STALL_TIMEOUT:?}: {}",
-                if abandon { "abandoning items in flight" } else { "stopping the batch" }
+                if abandon {
+                    "abandoning items in flight"
+                } else {
+                    "stopping the batch"
+                }
             );
             if let Err(e) = daemon.expect_ok(&Request::BatchStop {
                 batch: Some(batch.0),
@@ -310,9 +317,11 @@ fn wait_for_upload(db: &Path, timeout: Duration) -> Result<(), String> {
     loop {
         let waiting: i64 = store
             .raw_connection()
-            .query_row("SELECT COUNT(*) FROM outbox WHERE state != 'sent'", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state != 'sent'",
+                [],
+                |r| r.get(0),
+            )
             .map_err(|e| format!("reading the outbox: {e}"))?;
         if waiting == 0 {
             if shown {

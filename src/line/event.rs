@@ -140,7 +140,9 @@ pub enum OperatorCommand {
     /// An operator took this commissioned serial of the active batch out as a QA
     /// sample; the store has recorded Commissioned → Sampled. The batch counts it as
     /// sampled, so one more item is produced to reach the quantity.
-    Sampled { serial: String },
+    Sampled {
+        serial: String,
+    },
 }
 
 /// A batch to take over after a restart.

@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 
 use crate::gs1::Gtin;
 use crate::line::{
-    BatchId as EngineBatchId, BatchRecovery, BatchStart, BatchState, BatchStatus, Command,
-    Device, Engine, Event, HoldReason, MessageId, OperatorCommand, PlcAlarms, Reconciliation,
+    BatchId as EngineBatchId, BatchRecovery, BatchStart, BatchState, BatchStatus, Command, Device,
+    Engine, Event, HoldReason, MessageId, OperatorCommand, PlcAlarms, Reconciliation,
 };
 use crate::store::line_records::{BatchSerialCounts, LineBatch, LineRecord};
 use crate::store::{Actor, BatchId, NewBatch, SerialState, Store};
@@ -357,7 +357,9 @@ impl Station {
             .set_consecutive_reject_limit(TAIL_REJECT_LIMIT)
             .await
         {
-            self.note(format!("could not set the PLC's consecutive-reject limit: {e}"));
+            self.note(format!(
+                "could not set the PLC's consecutive-reject limit: {e}"
+            ));
         }
         self.tail_relaxed = Some(0);
         let status = self.read_plc().await?;
@@ -513,9 +515,7 @@ impl Station {
         let limit = match self.tail_relaxed {
             None if no_prints => TAIL_REJECT_LIMIT,
             Some(_) if no_prints => return,
-            Some(relaxed_at) if good_exits > relaxed_at => {
-                self.config.plc.consecutive_reject_limit
-            }
+            Some(relaxed_at) if good_exits > relaxed_at => self.config.plc.consecutive_reject_limit,
             _ => return,
         };
         match self.devices.plc.set_consecutive_reject_limit(limit).await {
@@ -892,8 +892,9 @@ impl Station {
         };
         let store = &mut self.store;
         let actor = &self.actor;
-        let serials =
-            off_the_runtime(|| store.allocate_block(line.batch, &line.gtin, count as usize, actor))?;
+        let serials = off_the_runtime(|| {
+            store.allocate_block(line.batch, &line.gtin, count as usize, actor)
+        })?;
         Ok(serials.into_iter().map(|s| s.serial).collect())
     }
 

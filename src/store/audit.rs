@@ -104,17 +104,16 @@ pub(crate) fn append(
     )
     .context(what)?
     .execute(params![
-            id,
-            at,
-            actor.as_str(),
-            record.action,
-            record.subject,
-            before,
-            after,
-            prev_hash,
-            hash
-        ],
-    )
+        id,
+        at,
+        actor.as_str(),
+        record.action,
+        record.subject,
+        before,
+        after,
+        prev_hash,
+        hash
+    ])
     .context(what)?;
     Ok(id)
 }

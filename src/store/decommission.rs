@@ -147,7 +147,9 @@ impl Store {
                 action: "serial.decommission",
                 subject: format!("{gtin} {serial}"),
                 before: Some(json!({"state": from.name()})),
-                after: Some(json!({"state": to.name(), "reason": reason.as_str(), "batch": batch.0})),
+                after: Some(
+                    json!({"state": to.name(), "reason": reason.as_str(), "batch": batch.0}),
+                ),
             },
         )?;
         tx.commit().context(&what)?;
@@ -163,7 +165,9 @@ impl Store {
     pub fn gtins_with_serial(&self, serial: &str) -> StoreResult<Vec<String>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT p.gtin FROM serials s JOIN pools p ON p.id = s.pool_id WHERE s.serial = ?1")
+            .prepare(
+                "SELECT p.gtin FROM serials s JOIN pools p ON p.id = s.pool_id WHERE s.serial = ?1",
+            )
             .context("finding a serial")?;
         let rows = stmt
             .query_map([serial], |r| r.get(0))

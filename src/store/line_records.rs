@@ -152,7 +152,9 @@ struct SerialRow {
 
 fn find_serial_row(tx: &Connection, pool: i64, serial: &str) -> StoreResult<Option<SerialRow>> {
     let row: Option<(i64, i64, Option<i64>)> = tx
-        .prepare_cached("SELECT id, state, batch_id FROM serials WHERE pool_id = ?1 AND serial = ?2")
+        .prepare_cached(
+            "SELECT id, state, batch_id FROM serials WHERE pool_id = ?1 AND serial = ?2",
+        )
         .context("looking up a serial")?
         .query_row(params![pool, serial], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))

@@ -144,7 +144,10 @@ impl Engine {
         let verdict = item_decision.verdict;
         let printed_this_run = match (
             batch.streak_from_encoder,
-            batch.tracker.get(seq).and_then(|item| item.trigger_encoder()),
+            batch
+                .tracker
+                .get(seq)
+                .and_then(|item| item.trigger_encoder()),
         ) {
             (Some(from), Some(at)) => at.wrapping_sub(from) as i32 >= 0,
             _ => true,
@@ -160,8 +163,10 @@ impl Engine {
         batch.tracker.decide(seq, item_decision);
         // Rejects count toward the streak only while producing with prints still
         // wanted; during a challenge or the tail of a batch unprinted items are expected.
-        let counting =
-            matches!(batch.phase, Phase::Producing) && batch.hold.is_none() && allowance > 0 && printed_this_run;
+        let counting = matches!(batch.phase, Phase::Producing)
+            && batch.hold.is_none()
+            && allowance > 0
+            && printed_this_run;
         if verdict == Verdict::Reject && counting && batch.streak.reject(batch.reject_limit) {
             let limit = batch.reject_limit;
             self.hold(HoldReason::ConsecutiveRejects(limit), out);
