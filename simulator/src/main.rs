@@ -172,8 +172,11 @@ fn main() -> ExitCode {
         } else {
             None
         };
+        // Watch for the stop signals before saying `ready`, so that a signal sent as
+        // soon as `ready` is read is never lost (or taken with its default action).
+        let stop = StopSignals::register();
         println!("ready");
-        wait_for_stop_signal().await;
+        stop.wait().await;
         if let Some(site) = site {
             site.stop().await;
         }
@@ -195,25 +198,52 @@ fn main() -> ExitCode {
 }
 
 /// Ctrl-C (SIGINT) or SIGTERM: both stop the line cleanly and commit the ground truth.
-async fn wait_for_stop_signal() {
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+    watched: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignals {
+    /// Registers the handlers now.
+    fn register() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let watched = match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(int), Ok(term)) => Some((int, term)),
+                (Err(e), _) | (_, Err(e)) => {
+                    eprintln!("warning: cannot watch SIGINT/SIGTERM ({e}); stop with Ctrl-C");
+                    None
+                }
+            };
+            StopSignals { watched }
+        }
+        #[cfg(not(unix))]
+        StopSignals {}
+    }
+
+    /// Waits for one of them.
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            match self.watched {
+                Some((mut int, mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
                 }
             }
-            Err(e) => {
-                eprintln!("warning: cannot watch SIGTERM ({e}); stop with Ctrl-C");
-                let _ = tokio::signal::ctrl_c().await;
-            }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -98,6 +98,9 @@ fn lock_store(db: &Path) -> Result<File, String> {
 }
 
 async fn serve(options: &DaemonOptions) -> Result<(), String> {
+    // Before anything can be asked of the daemon, so a stop signal is never lost.
+    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let config = StationConfig::load(&options.config).map_err(|e| e.to_string())?;
     let _lock = lock_store(&options.db)?;
     let store = Store::open(&options.db).map_err(|e| e.to_string())?;
@@ -129,8 +132,6 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
     };
     let store_shown = options.db.display().to_string();
     let mut rate = RateWindow::default();
-    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     tracing::info!(
         socket = %options.socket.display(),
         store = %store_shown,
