@@ -140,14 +140,7 @@ fn the_daemon_tops_up_a_remote_pool_while_a_batch_runs() {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let store = Store::open_existing(&db).expect("store");
-        let waiting: i64 = store
-            .raw_connection()
-            .query_row(
-                "SELECT COUNT(*) FROM outbox WHERE state != 'sent'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("outbox");
+        let waiting = store.outbox_undelivered(None).expect("outbox");
         if waiting == 0 {
             break;
         }

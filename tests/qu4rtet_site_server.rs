@@ -251,14 +251,7 @@ fn line_batch(db: &Path, dir: &Path, gtin: &str, quantity: u32) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let store = Store::open_existing(db).unwrap();
-        let waiting: i64 = store
-            .raw_connection()
-            .query_row(
-                "SELECT COUNT(*) FROM outbox WHERE state != 'sent' AND client_id = 'qu4rtet-line'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let waiting = store.outbox_undelivered(Some("qu4rtet-line")).unwrap();
         if waiting == 0 {
             break;
         }

@@ -28,7 +28,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
 use crate::control::protocol::Request;
-use crate::line::OperatorCommand;
+use crate::line::{BatchState, OperatorCommand};
 use crate::station::runtime::Wake;
 use crate::station::{Station, StationConfig, StationError};
 use crate::store::{Actor, Store};
@@ -203,7 +203,7 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
 /// over held.
 async fn pause_for_shutdown(station: &mut Station) {
     let running = station.batch_status().is_some_and(|s| {
-        s.hold.is_none() && !matches!(s.state.as_str(), "stopped" | "challenge_failed")
+        s.hold.is_none() && !matches!(s.state, BatchState::Stopped | BatchState::ChallengeFailed)
     });
     if running {
         let actor = Actor::new("daemon-shutdown");

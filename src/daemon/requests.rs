@@ -4,7 +4,7 @@
 
 use crate::control::protocol::{Request, Response};
 use crate::gs1::Gtin;
-use crate::line::OperatorCommand;
+use crate::line::{BatchState, OperatorCommand};
 use crate::station::{BatchRequest, Station, StationError};
 use crate::store::decommission::DecommissionReason;
 use crate::store::{Actor, BatchId, SerialState};
@@ -95,7 +95,7 @@ pub async fn handle(
             After::Continue,
         ),
         Request::Shutdown => match station.batch_status() {
-            Some(status) if !matches!(status.state.as_str(), "stopped" | "challenge_failed") => (
+            Some(status) if !matches!(status.state, BatchState::Stopped | BatchState::ChallengeFailed) => (
                 Response::refused(format!(
                     "batch {} is {}: stop it first (`serialstation batch stop`); a killed daemon recovers, but a clean stop is better",
                     status.batch,

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::line::Device;
 use crate::station::recovery::{RecoveryOptions, recover_batch_with, unfinished_batches};
+use crate::station::runtime::device_list;
 use crate::station::{Station, StationError};
 use crate::store::line_records::LineBatch;
 use crate::store::{Actor, Store, StoreError};
@@ -63,15 +63,11 @@ impl PendingRecovery {
             return Ok(false);
         }
         self.last_attempt = Some(Instant::now());
-        let offline: Vec<&str> = Device::ALL
-            .iter()
-            .filter(|d| !station.device_online(**d))
-            .map(|d| d.as_str())
-            .collect();
+        let offline = station.offline_devices();
         if !offline.is_empty() {
             self.last_problem = Some(format!(
                 "waiting for the {} to come online",
-                offline.join(", ")
+                device_list(&offline)
             ));
             return Ok(false);
         }

@@ -315,13 +315,8 @@ fn wait_for_upload(db: &Path, timeout: Duration) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
     let mut shown = false;
     loop {
-        let waiting: i64 = store
-            .raw_connection()
-            .query_row(
-                "SELECT COUNT(*) FROM outbox WHERE state != 'sent'",
-                [],
-                |r| r.get(0),
-            )
+        let waiting = store
+            .outbox_undelivered(None)
             .map_err(|e| format!("reading the outbox: {e}"))?;
         if waiting == 0 {
             if shown {

@@ -1,7 +1,22 @@
-//! Translates the engine's [`Transition`]s into the store's [`LineRecord`]s (pure).
+//! Translates the engine's [`Transition`]s into the store's [`LineRecord`]s, and the
+//! store's batch counts into the engine's [`Reconciliation`] (pure).
 
-use crate::line::{InvalidationCause, ItemFate, ReturnProof, ScrapCause, Transition, Verdict};
-use crate::store::line_records::{LineRecord, SerialOutcome};
+use crate::line::{
+    InvalidationCause, ItemFate, Reconciliation, ReturnProof, ScrapCause, Transition, Verdict,
+};
+use crate::store::line_records::{BatchSerialCounts, LineRecord, SerialOutcome};
+
+/// The store's counts of a batch in the engine's terms.
+pub fn reconciliation_of(stored: &BatchSerialCounts) -> Reconciliation {
+    Reconciliation {
+        allocated: stored.allocated,
+        commissioned: stored.commissioned,
+        scrapped: stored.scrapped,
+        sampled: stored.sampled,
+        invalidated: stored.invalidated,
+        returned: stored.returned,
+    }
+}
 
 /// Everything a record needs besides the transition: the printer's name for proofs.
 pub fn to_record(transition: &Transition, printer: &str) -> LineRecord {

@@ -16,14 +16,14 @@ use crate::line::{
     BatchId as EngineBatchId, BatchRecovery, BatchStart, BatchState, BatchStatus, Command, Device,
     Engine, Event, HoldReason, MessageId, OperatorCommand, PlcAlarms, Reconciliation,
 };
-use crate::store::line_records::{BatchSerialCounts, LineBatch, LineRecord};
+use crate::store::line_records::{LineBatch, LineRecord};
 use crate::store::{Actor, BatchId, NewBatch, SerialState, Store};
 
 use super::config::{PrinterKind, StationConfig};
 use super::devices::{PRINT_JOB, StationDevices, connect};
 use super::events::{self, Translated};
 use super::product::product_spec;
-use super::records::to_record;
+use super::records::{reconciliation_of, to_record};
 
 /// How often the PLC's counters are read.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
@@ -250,15 +250,11 @@ impl Station {
             .pool_status(Some(&request.gtin))?
             .first()
             .map_or(0, |pool| pool.count(SerialState::Unallocated));
-        let offline: Vec<&str> = Device::ALL
-            .iter()
-            .filter(|d| !self.engine.device_online(**d))
-            .map(|d| d.as_str())
-            .collect();
+        let offline = self.engine.offline_devices();
         if !offline.is_empty() {
             return Err(StationError::Devices(format!(
                 "the {} is offline: check its power, cable and the address in the line configuration, then start the batch again",
-                offline.join(", ")
+                device_list(&offline)
             )));
         }
         // The engine checks everything about the batch before the store records it.
@@ -376,7 +372,7 @@ impl Station {
                 first_message_id: MessageId(self.store.next_message_id()?),
                 challenge_items: 0,
             },
-            counts: reconciliation(&stored),
+            counts: reconciliation_of(&stored),
             stopping,
         };
         self.actor = actor.clone();
@@ -530,7 +526,7 @@ impl Station {
 
     /// Clears PLC alarms at the line and resumes, as an unattended operator would.
     async fn try_resume(&mut self) -> Result<(), StationError> {
-        if !Device::ALL.iter().all(|d| self.engine.device_online(*d)) {
+        if !self.engine.offline_devices().is_empty() {
             return Ok(());
         }
         if self.plc_alarms.any() {
@@ -585,7 +581,7 @@ impl Station {
             )));
         }
         let stored = self.store.batch_serial_counts(batch)?;
-        let counts = reconciliation(&stored);
+        let counts = reconciliation_of(&stored);
         let mut out = Vec::new();
         let close = OperatorCommand::Close {
             reason,
@@ -628,6 +624,11 @@ impl Station {
     /// Whether the device's link is up, as the engine knows it.
     pub fn device_online(&self, device: Device) -> bool {
         self.engine.device_online(device)
+    }
+
+    /// The devices whose link is down, as the engine knows it.
+    pub fn offline_devices(&self) -> Vec<Device> {
+        self.engine.offline_devices()
     }
 
     /// The PLC's latched alarms, as last polled.
@@ -678,17 +679,16 @@ impl Station {
     /// Waits until every device is online (batch start needs them).
     pub async fn wait_for_devices(&mut self) -> Result<(), StationError> {
         let deadline = Instant::now() + DEVICES_TIMEOUT;
-        while !Device::ALL.iter().all(|d| self.engine.device_online(*d)) {
+        loop {
+            let offline = self.engine.offline_devices();
+            if offline.is_empty() {
+                break;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                let offline: Vec<&str> = Device::ALL
-                    .iter()
-                    .filter(|d| !self.engine.device_online(**d))
-                    .map(|d| d.as_str())
-                    .collect();
                 return Err(StationError::Devices(format!(
                     "the {} did not come online within {DEVICES_TIMEOUT:?}: check the addresses in the line configuration and that the devices are powered",
-                    offline.join(", ")
+                    device_list(&offline)
                 )));
             }
             match tokio::time::timeout(left, self.events.recv()).await {
@@ -959,18 +959,6 @@ fn new_poll() -> tokio::time::Interval {
     poll
 }
 
-/// The store's counts in the engine's terms.
-fn reconciliation(stored: &BatchSerialCounts) -> Reconciliation {
-    Reconciliation {
-        allocated: stored.allocated,
-        commissioned: stored.commissioned,
-        scrapped: stored.scrapped,
-        sampled: stored.sampled,
-        invalidated: stored.invalidated,
-        returned: stored.returned,
-    }
-}
-
 /// Runs a blocking store call so that the drivers' tasks keep running on the other
 /// workers meanwhile (on a multi-thread runtime; elsewhere it just runs it). The
 /// station loop itself waits for it: persistence comes before action.
@@ -981,4 +969,13 @@ fn off_the_runtime<T>(call: impl FnOnce() -> T) -> T {
         }
         _ => call(),
     }
+}
+
+/// `printer, camera` for messages.
+pub fn device_list(devices: &[Device]) -> String {
+    devices
+        .iter()
+        .map(|d| d.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

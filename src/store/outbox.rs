@@ -435,6 +435,20 @@ impl Store {
             .context("setting the page cache size")
     }
 
+    /// Outbox rows not delivered yet (per-serial rows not chunked, chunks not sent,
+    /// parked ones), of one client or of all.
+    pub fn outbox_undelivered(&self, client_id: Option<&str>) -> StoreResult<u64> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state != 'sent' AND (?1 IS NULL OR client_id = ?1)",
+                [client_id],
+                |r| r.get(0),
+            )
+            .context("counting the outbox rows not delivered")?;
+        Ok(n.max(0) as u64)
+    }
+
     /// Queues work for the uploader.
     pub fn enqueue_outbox(
         &mut self,

@@ -146,6 +146,11 @@ impl Engine {
         self.devices.is_online(device)
     }
 
+    /// The devices whose link is down, in [`Device::ALL`] order.
+    pub fn offline_devices(&self) -> Vec<Device> {
+        self.devices.offline()
+    }
+
     /// The active batch (until it is closed).
     pub fn status(&self) -> Option<BatchStatus> {
         let batch = self.batch.as_ref()?;

@@ -143,14 +143,7 @@ impl RecoveryReport {
 
     /// The counts in the engine's terms, for `BatchRecovery::counts`.
     pub fn reconciliation(&self) -> Reconciliation {
-        Reconciliation {
-            allocated: self.counts.allocated,
-            commissioned: self.counts.commissioned,
-            scrapped: self.counts.scrapped,
-            sampled: self.counts.sampled,
-            invalidated: self.counts.invalidated,
-            returned: self.counts.returned,
-        }
+        crate::station::records::reconciliation_of(&self.counts)
     }
 }
 
