@@ -10,6 +10,11 @@
 //! - [`line`]: the per-item engine (a pure state machine).
 //! - [`cli`]: the command line.
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub use serialstation_gs1 as gs1;
 
 pub mod cli;
@@ -17,6 +22,7 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod demo;
+pub mod limits;
 pub mod line;
 pub mod pool;
 pub mod report;

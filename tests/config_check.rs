@@ -251,7 +251,11 @@ fn syntax_and_type_errors_name_line_and_field_too() {
         one_error(&VALID.replace("low_water_mark = 100", "low_watermark = 100"));
     assert_eq!(line, 18);
     assert_eq!(field, "product[1].low_watermark");
-    assert!(msg.contains("unknown field"), "{msg}");
+    assert!(
+        msg.contains("unknown key `low_watermark` in [[product]] number 1"),
+        "{msg}"
+    );
+    assert!(msg.contains("did you mean `low_water_mark`?"), "{msg}");
 
     let (line, _, _) = one_error(&VALID.replace("name = \"Acme\"", "name = \"Acme"));
     assert_eq!(line, 3);
@@ -394,4 +398,262 @@ fn cli_load_then_product_list_and_audit() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 6 rows"));
+}
+
+#[test]
+fn a_stray_key_is_named_as_such_not_as_a_duplicate() {
+    // Before the first header, `product = "x"` clashes with the [[product]] tables:
+    // the error is at the stray key, and says so.
+    let (line, field, msg) = one_error(&format!("product = \"x\"\n{VALID}"));
+    assert_eq!((line, field.as_str()), (1, "product"));
+    assert!(msg.starts_with("stray key `product`"), "{msg}");
+    assert!(msg.contains("[[product]] tables at line 11"), "{msg}");
+    assert!(!msg.contains("duplicate"), "{msg}");
+
+    // Inside [client.upload] it is an unknown key of that table.
+    let (line, field, msg) = one_error(&with_upload("product = \"x\""));
+    assert_eq!((line, field.as_str()), (9, "client.upload.product"));
+    assert!(
+        msg.starts_with(
+            "unknown key `product` in [client.upload]; expected one of `format`, `url`"
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("start it with a [[product]] line"), "{msg}");
+
+    // A key of another table says where it belongs.
+    let (line, field, msg) = one_error(&with_upload("min_grade = 1.5"));
+    assert_eq!((line, field.as_str()), (9, "client.upload.min_grade"));
+    assert!(msg.contains("`min_grade` belongs in [[product]]"), "{msg}");
+
+    // A table written twice names the first one.
+    let (line, field, msg) = one_error(&format!("{VALID}[client]\nid = \"x\"\n"));
+    assert_eq!((line, field.as_str()), (20, "client"));
+    assert!(
+        msg.contains("[client] is already defined at line 1"),
+        "{msg}"
+    );
+
+    // No Rust type names in type errors.
+    let (line, field, msg) =
+        one_error(&VALID.replace("serial_source = { kind = \"local\" }", "serial_source = 1"));
+    assert_eq!((line, field.as_str()), (4, "client.serial_source"));
+    assert!(msg.contains("expected a table"), "{msg}");
+    assert!(!msg.contains("Raw") && !msg.contains("struct"), "{msg}");
+    let (_, _, msg) = one_error(&VALID.replace("markets = [\"DE\"]", "markets = \"DE\""));
+    assert!(msg.contains("expected an array"), "{msg}");
+
+    // The CLI prints the same, with file and line.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stray.toml");
+    std::fs::write(&path, format!("product = \"x\"\n{VALID}")).unwrap();
+    let out = bin().args(["config", "check"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "{}:1:1: error: product: stray key `product`",
+        path.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}
+
+#[test]
+fn names_must_be_plain_text_of_sensible_length() {
+    // An escape sequence in the product name: refused, naming the character.
+    let (line, field, msg) =
+        one_error(&VALID.replace("name = \"Examplamol\"", "name = \"Examplamol\\u001b[2J\""));
+    assert_eq!((line, field.as_str()), (12, "product[1].name"));
+    assert!(msg.contains("U+001B"), "{msg}");
+    assert!(msg.contains("at character 11"), "{msg}");
+    assert!(msg.contains("remove it"), "{msg}");
+
+    // NUL and a right-to-left override in the client name.
+    let (line, field, msg) = one_error(&VALID.replace("name = \"Acme\"", "name = \"Ac\\u0000me\""));
+    assert_eq!((line, field.as_str()), (3, "client.name"));
+    assert!(msg.contains("U+0000"), "{msg}");
+    let (_, field, msg) =
+        one_error(&VALID.replace("name = \"Acme\"", "name = \"Acme \\u202Egnp.exe\""));
+    assert_eq!(field, "client.name");
+    assert!(
+        msg.contains("U+202E") && msg.contains("at character 6"),
+        "{msg}"
+    );
+    // A C1 control, written as itself.
+    let (_, _, msg) = one_error(&VALID.replace("name = \"Acme\"", "name = \"Acme\u{9b}2J\""));
+    assert!(msg.contains("U+009B"), "{msg}");
+
+    // A URL with an escape character.
+    let (_, field, msg) = one_error(&VALID.replace(
+        "url = \"https://l3.example.com/capture\"",
+        "url = \"https://l3.example.com/\\u001b[2Jcapture\"",
+    ));
+    assert_eq!(field, "client.upload.url");
+    assert!(msg.contains("U+001B"), "{msg}");
+
+    // Names longer than the limit; the limit is in the message.
+    let long = "x".repeat(201);
+    let (line, field, msg) =
+        one_error(&VALID.replace("name = \"Examplamol\"", &format!("name = \"{long}\"")));
+    assert_eq!((line, field.as_str()), (12, "product[1].name"));
+    assert!(
+        msg.contains("201 characters") && msg.contains("at most 200"),
+        "{msg}"
+    );
+    assert!(
+        errors(&VALID.replace(
+            "name = \"Examplamol\"",
+            &format!("name = \"{}\"", "é".repeat(200))
+        ))
+        .is_empty()
+    );
+
+    // Messages never carry a control character to the terminal.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("esc.toml");
+    std::fs::write(
+        &path,
+        VALID.replace("min_grade = 1.5", "\"min\\u001b[2J\" = 1.5"),
+    )
+    .unwrap();
+    let out = bin().args(["config", "check"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(stderr.contains("min\\u{1b}[2J"), "{stderr}");
+}
+
+#[test]
+fn oversized_files_are_refused_before_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.toml");
+    let name = "x".repeat(10 * 1024 * 1024);
+    std::fs::write(&path, VALID.replace("Examplamol", &name)).unwrap();
+    let out = bin().args(["config", "check"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.len() < 2000, "the message must not quote the file");
+    let expected = format!("{}: error: the file is 10.0 MiB", path.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(stderr.contains("at most 1 MiB"), "{stderr}");
+}
+
+/// VALID as another file would write it: client `id`, and `edit` applied.
+fn variant(id: &str, edit: impl Fn(String) -> String) -> String {
+    edit(VALID.replace("id = \"acme\"", &format!("id = \"{id}\"")))
+}
+
+#[test]
+fn a_client_or_gtin_defined_differently_in_two_files_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let a = write("a.toml", VALID);
+    // The same definitions again: accepted (loading them twice changes nothing).
+    let same = write("same.toml", VALID);
+    let out = bin()
+        .args(["config", "check"])
+        .arg(&a)
+        .arg(&same)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Client acme with another name: refused, naming both files and the client.
+    let renamed = write(
+        "renamed.toml",
+        &variant("acme", |t| t.replace("\"Acme\"", "\"Acme AG\"")),
+    );
+    let out = bin()
+        .args(["config", "check"])
+        .arg(&a)
+        .arg(&renamed)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "{}:2:6: error: client.id: client acme is already defined in {}:2, differently (name differs)",
+        renamed.display(),
+        a.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+
+    // The GTIN under another client with another grade: refused, naming both files.
+    let other = write(
+        "other.toml",
+        &variant("other", |t| t.replace("min_grade = 1.5", "min_grade = 2.5")),
+    );
+    let db = dir.path().join("s.sqlite");
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["config", "load"])
+        .arg(&a)
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "{}:11:8: error: product[1].gtin: GTIN 09506000134352 is already defined in {}:11, differently (client, min_grade differ)",
+        other.display(),
+        a.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(stderr.contains("nothing was loaded"), "{stderr}");
+}
+
+#[test]
+fn product_list_escapes_control_characters_from_older_stores() {
+    use serialstation::config::ClientConfig;
+    use serialstation::store::{Actor, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite");
+    // A store written before names were checked: the name goes in unchecked.
+    let mut config: ClientConfig = parse_client_config("t.toml", VALID).config.unwrap();
+    config.products[0].name = "Examplamol\u{1b}[2J\u{202e}\u{9b}".to_string();
+    let mut store = Store::open(&db).unwrap();
+    store
+        .load_client_config(&config, &Actor::new("test"))
+        .unwrap();
+    drop(store);
+
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["product", "list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Examplamol\\u{1b}[2J\\u{202e}\\u{9b}"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(['\u{1b}', '\u{202e}', '\u{9b}']),
+        "{stdout:?}"
+    );
+
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["product", "list", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains(['\u{1b}', '\u{202e}', '\u{9b}']),
+        "{stdout:?}"
+    );
+    let list: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(list[0]["name"], "Examplamol\u{1b}[2J\u{202e}\u{9b}");
 }

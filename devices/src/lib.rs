@@ -6,6 +6,11 @@
 //! One module per protocol (`tij`, `zpl`, `dmcc`, `image_camera`, `plc`), each with
 //! its codec for both directions of the wire (the simulator uses the device side).
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod dmcc;
 pub mod framing;
 pub mod image_camera;

@@ -5,6 +5,11 @@
 //! The core model is pure and deterministic ([`model`]); [`runtime`] runs it in real
 //! time behind real sockets. Start a line with [`Simulator::start`].
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod camera;
 pub mod config;
 pub mod control;

@@ -2,6 +2,11 @@
 //! server, or both, and prints where each one listens, one machine-readable line
 //! each, until Ctrl-C.
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;

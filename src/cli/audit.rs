@@ -14,6 +14,16 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Start a new anchor file when the old one is known to be lost (recorded in
+    /// the audit trail with the reason). Refused while an anchor file exists.
+    Anchor {
+        /// Required: start a new anchor file.
+        #[arg(long)]
+        new: bool,
+        /// Why the old anchor file is gone.
+        #[arg(long)]
+        reason: String,
+    },
     /// Show the last audit rows (oldest first).
     List {
         /// How many rows.
@@ -26,7 +36,7 @@ pub enum AuditCommand {
 }
 
 pub fn run(cmd: AuditCommand, db: &Path) -> ExitCode {
-    let store = match Store::open_existing(db) {
+    let mut store = match Store::open_existing(db) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
@@ -43,9 +53,12 @@ pub fn run(cmd: AuditCommand, db: &Path) -> ExitCode {
                     "error: the audit trail was tampered with at row {}: {} ({} rows before it are intact)",
                     broken.id, broken.reason, v.rows_checked
                 );
+            } else if let Some(problem) = v.anchor.as_ref().and_then(|a| a.problem.as_ref()) {
+                eprintln!("error: the audit trail does not match its anchors: {problem}");
             } else {
+                let anchors = v.anchor.as_ref().map_or(0, |a| a.anchors);
                 println!(
-                    "audit trail intact: {} rows, head hash {}",
+                    "audit trail intact: {} rows, head hash {}; {anchors} anchors match",
                     v.rows_checked, v.head_hash
                 );
             }
@@ -53,6 +66,20 @@ pub fn run(cmd: AuditCommand, db: &Path) -> ExitCode {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
+            }
+        }
+        AuditCommand::Anchor { new, reason } => {
+            if !new {
+                return fail("say --new to start a new anchor file");
+            }
+            match store.start_new_anchor(&crate::store::Actor::current_os_user(), &reason) {
+                Ok((rows, head)) => {
+                    println!(
+                        "new anchor file started at row {rows} (head hash {head}); the reason is in the audit trail"
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
             }
         }
         AuditCommand::List { limit, json } => {

@@ -100,6 +100,12 @@ pub fn run(cmd: BatchCommand, db: &Path, socket: &Path) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            if let Err(message) =
+                crate::limits::check_batch_start(u64::from(quantity), u64::from(challenge))
+            {
+                eprintln!("error: {message}");
+                return ExitCode::from(2);
+            }
             answer(
                 socket,
                 db,

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::pool::fail;
-use crate::config::{ConfigReport, check_client_file};
+use crate::config::text::escape_unsafe;
+use crate::config::{AcrossFiles, ConfigReport, check_client_file};
 use crate::store::products::Change;
 use crate::store::{Actor, Store};
 
@@ -55,13 +56,17 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// Checks every file, prints every issue, and returns the reports if none has errors.
+/// Checks every file, and the files against each other (a client or a GTIN defined
+/// in two files must be defined identically), prints every issue, and returns the
+/// reports if none has errors.
 fn check_all(paths: &[PathBuf]) -> Result<Vec<ConfigReport>, ExitCode> {
     let files = expand(paths).map_err(fail)?;
     let mut reports = Vec::new();
     let mut errors = 0usize;
+    let mut across = AcrossFiles::new();
     for file in &files {
-        let report = check_client_file(file);
+        let mut report = check_client_file(file);
+        across.check(&file.display().to_string(), &mut report);
         for issue in &report.issues {
             eprintln!("{issue}");
         }
@@ -71,12 +76,15 @@ fn check_all(paths: &[PathBuf]) -> Result<Vec<ConfigReport>, ExitCode> {
             Some(c) if file_errors == 0 => {
                 println!(
                     "{}: OK (client {}, {} product(s))",
-                    file.display(),
+                    escape_unsafe(&file.display().to_string()),
                     c.client.id,
                     c.products.len()
                 )
             }
-            _ => eprintln!("{}: {file_errors} error(s)", file.display()),
+            _ => eprintln!(
+                "{}: {file_errors} error(s)",
+                escape_unsafe(&file.display().to_string())
+            ),
         }
         reports.push(report);
     }

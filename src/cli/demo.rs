@@ -60,6 +60,23 @@ pub struct DemoArgs {
 }
 
 pub fn run(args: DemoArgs) -> ExitCode {
+    if let Err(e) = crate::limits::check_count(
+        "--items",
+        u64::from(args.items),
+        crate::limits::MAX_DEMO_ITEMS,
+        "a demo batch is for watching the line; use `serialstation daemon` for long runs",
+    ) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    if !(args.rate_per_min.is_finite() && args.rate_per_min > 0.0 && args.rate_per_min <= 600_000.0)
+    {
+        eprintln!(
+            "error: --rate {}: give items per minute, more than 0 and at most 600,000",
+            args.rate_per_min
+        );
+        return ExitCode::from(2);
+    }
     if !args.scripted {
         return crate::demo::run_line_demo_command(&args);
     }

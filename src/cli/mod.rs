@@ -15,6 +15,8 @@ pub mod gs1;
 pub mod item;
 pub mod pool;
 pub mod product;
+pub mod progress;
+pub mod store;
 pub mod upload;
 pub mod vision;
 
@@ -60,6 +62,9 @@ pub enum Command {
     /// The audit trail: verify its hash chain, list its rows.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// The store itself: full integrity check, online backup.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
     /// GS1 DataMatrix: encode, decode and grade.
     #[command(subcommand)]
     Vision(vision::VisionCommand),
@@ -110,6 +115,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Config(cmd) => config::run(cmd, &cli.db),
         Command::Product(cmd) => product::run(cmd, &cli.db),
         Command::Audit(cmd) => audit::run(cmd, &cli.db),
+        Command::Store(cmd) => store::run(cmd, &cli.db),
         Command::Vision(cmd) => vision::run(cmd),
         Command::Upload(cmd) => upload::run(cmd, &cli.db),
         Command::Batch(cmd) => batch::run(cmd, &cli.db, &socket),

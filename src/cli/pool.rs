@@ -219,7 +219,19 @@ fn import(db: &Path, gtin: &str, column: Option<&str>, delimiter: char, file: &P
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    match store.import_serials(&gtin, lines, &shown.to_string(), &Actor::current_os_user()) {
+    let interrupt = super::progress::Interrupt::watch();
+    let mut progress = super::progress::Progress::new("reading lines:", 0);
+    let lines = BoundedLines {
+        lines,
+        read: 0,
+        ended: false,
+        interrupt,
+        progress: &mut progress,
+    };
+    let imported =
+        store.import_serials(&gtin, lines, &shown.to_string(), &Actor::current_os_user());
+    progress.finish();
+    match imported {
         Ok(ImportOutcome::Imported { count }) => {
             println!("imported {count} serials from {shown} into the pool of GTIN {gtin}");
             ExitCode::SUCCESS
@@ -245,6 +257,51 @@ fn import(db: &Path, gtin: &str, column: Option<&str>, delimiter: char, file: &P
     }
 }
 
+/// The lines of a pool file, read at most [`crate::limits::MAX_IMPORT_LINES`] and
+/// until Ctrl-C: either ends the file with a problem line, so the import (all or
+/// nothing) imports nothing and says why.
+struct BoundedLines<'a, I> {
+    lines: I,
+    read: u64,
+    ended: bool,
+    interrupt: super::progress::Interrupt,
+    progress: &'a mut super::progress::Progress,
+}
+
+impl<I> Iterator for BoundedLines<'_, I>
+where
+    I: Iterator<Item = Result<crate::store::SerialLine, crate::store::LineProblem>>,
+{
+    type Item = Result<crate::store::SerialLine, crate::store::LineProblem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.ended {
+            return None;
+        }
+        let stop = |reason: String| Some(Err(crate::store::LineProblem { line: 0, reason }));
+        if self.read % 10_000 == 0 {
+            self.progress.update(self.read);
+            if self.interrupt.requested() {
+                self.ended = true;
+                return stop(format!(
+                    "stopped by the operator after {} lines",
+                    crate::limits::thousands(self.read)
+                ));
+            }
+        }
+        let item = self.lines.next()?;
+        self.read += 1;
+        if self.read > crate::limits::MAX_IMPORT_LINES {
+            self.ended = true;
+            return stop(format!(
+                "the file has more than {} lines, the most one import takes: split it into several files",
+                crate::limits::thousands(crate::limits::MAX_IMPORT_LINES)
+            ));
+        }
+        Some(item)
+    }
+}
+
 fn generate(db: &Path, gtin: &str, plan: &GenerationPlan) -> ExitCode {
     let gtin = match parse_gtin(gtin) {
         Ok(g) => g,
@@ -254,7 +311,15 @@ fn generate(db: &Path, gtin: &str, plan: &GenerationPlan) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    match store.generate_serials(&gtin, plan, &Actor::current_os_user()) {
+    let interrupt = super::progress::Interrupt::watch();
+    let mut progress = super::progress::Progress::new("generating", plan.count);
+    let generated =
+        store.generate_serials_watched(&gtin, plan, &Actor::current_os_user(), &mut |done| {
+            progress.update(done);
+            !interrupt.requested()
+        });
+    progress.finish();
+    match generated {
         Ok(outcome) => {
             let kind = if plan.order == SerialOrder::Random {
                 "random"

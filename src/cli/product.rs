@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cli::pool::fail;
+use crate::config::text::{escape_unsafe, escape_unsafe_json};
 use crate::store::Store;
 
 #[derive(clap::Subcommand, Debug)]
@@ -28,8 +29,10 @@ fn list(db: &Path, json: bool) -> ExitCode {
         Err(e) => return fail(e),
     };
     if json {
+        // Names from older stores may hold control characters: escape them (the
+        // JSON value is the same).
         match serde_json::to_string(&products) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => println!("{}", escape_unsafe_json(&text)),
             Err(e) => return fail(format!("cannot print the product list: {e}")),
         }
         return ExitCode::SUCCESS;
@@ -46,13 +49,15 @@ fn list(db: &Path, json: bool) -> ExitCode {
     );
     for p in products {
         let template: Vec<String> = p.code_template.iter().map(|t| t.ai()).collect();
+        // Stores written before names were checked may hold control characters
+        // (e.g. "\u{1b}[2J" clears the screen): show them escaped, never raw.
         println!(
             "{:<12} {:<14} {:<24} {:>9.1}  {}",
-            p.client_id,
+            escape_unsafe(&p.client_id),
             p.gtin,
             template.join(","),
             p.min_grade,
-            p.name
+            escape_unsafe(&p.name)
         );
     }
     ExitCode::SUCCESS

@@ -37,10 +37,10 @@ pub enum VisionCommand {
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
         /// Pixels per module.
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
+        #[arg(long, default_value_t = 10, value_parser = module_px_arg)]
         module_px: u32,
         /// Quiet zone around the symbol, in modules (GS1 healthcare asks for at least 1).
-        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=20))]
+        #[arg(long, default_value_t = 2, value_parser = quiet_zone_arg)]
         quiet_zone: u32,
         /// Symbol shape.
         #[arg(long, value_enum, default_value_t = ShapeArg::Square)]
@@ -183,10 +183,100 @@ fn run_encode(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--module-px`: 1 to 100 (clap's own range check would say `1..=100`).
+fn module_px_arg(text: &str) -> Result<u32, String> {
+    whole_number_in(text, 1, 100)
+}
+
+/// `--quiet-zone`: 0 to 20 modules.
+fn quiet_zone_arg(text: &str) -> Result<u32, String> {
+    whole_number_in(text, 0, 20)
+}
+
+fn whole_number_in(text: &str, min: u32, max: u32) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("give a whole number from {min} to {max}")),
+    }
+}
+
 fn read_png(path: &Path) -> Result<GrayImage, String> {
-    let image =
-        image::open(path).map_err(|e| format!("cannot read image {}: {e}", path.display()))?;
+    let image = image::open(path).map_err(|e| {
+        format!(
+            "cannot read image {}: {}",
+            path.display(),
+            image_error_words(&e)
+        )
+    })?;
     Ok(image.to_luma8())
+}
+
+/// An image error in words: the `png` crate writes chunk types with `Debug`
+/// (`ChunkType { type: IDAT, critical: true, .. }`) and `image` writes formats and
+/// extensions with `Debug` too.
+fn image_error_words(e: &image::ImageError) -> String {
+    use image::ImageError;
+    match e {
+        ImageError::IoError(io) => io.to_string(),
+        ImageError::Decoding(_) => {
+            let text = e.to_string();
+            // "Format error decoding Png: <what the png crate says>"
+            let detail = text
+                .strip_prefix("Format error decoding ")
+                .and_then(|rest| rest.split_once(": "))
+                .map_or(text.as_str(), |(_, detail)| detail);
+            let detail = without_chunk_debug(detail);
+            let detail = detail.trim().trim_end_matches('.');
+            let words = if detail.starts_with("CRC error") {
+                match chunk_named_in(detail) {
+                    Some(chunk) => format!("corrupt {chunk} chunk: its checksum does not match"),
+                    None => "corrupt chunk: its checksum does not match".to_string(),
+                }
+            } else if detail.starts_with("Corrupt deflate stream") {
+                "corrupt compressed image data".to_string()
+            } else if detail.is_empty() {
+                "corrupt or truncated file".to_string()
+            } else {
+                let mut chars = detail.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_lowercase().chain(chars).collect::<String>()
+                })
+            };
+            format!("the file is not a readable PNG image ({words}); save it again as a PNG")
+        }
+        ImageError::Unsupported(_) => {
+            "the file is not a PNG image (or not one this program reads): give a PNG file"
+                .to_string()
+        }
+        ImageError::Limits(_) => "the image is too large to read".to_string(),
+        _ => without_chunk_debug(&e.to_string()),
+    }
+}
+
+/// `text` with every `ChunkType { type: IDAT, .. }` written as its name, `IDAT`.
+fn without_chunk_debug(text: &str) -> String {
+    const START: &str = "ChunkType { type: ";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(START) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + START.len()..];
+        let name_end = after.find([',', ' ', '}']).unwrap_or(after.len());
+        out.push_str(&after[..name_end]);
+        rest = match after.find('}') {
+            Some(close) => &after[close + 1..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The chunk named in "... while decoding IDAT chunk", if any.
+fn chunk_named_in(detail: &str) -> Option<&str> {
+    let before = detail.rsplit_once(" chunk")?.0;
+    let name = before.rsplit(' ').next()?;
+    (name.len() == 4 && name.bytes().all(|b| b.is_ascii_alphabetic())).then_some(name)
 }
 
 fn write_png(image: &GrayImage, path: &Path) -> Result<(), String> {

@@ -4,14 +4,21 @@
 //! - [`model`]: the validated client and product master types;
 //! - [`file`]: reading a client file (TOML with spans) into the model, with every
 //!   problem located;
-//! - [`markets`]: known markets and what their regulations require.
+//! - [`markets`]: known markets and what their regulations require;
+//! - [`text`]: what text an operator reads back may contain, and how to show it;
+//! - [`across`]: the checks across client files loaded together.
 
+pub mod across;
 pub mod file;
 pub mod markets;
 pub mod model;
+pub mod text;
 mod validate;
 
-pub use file::{ConfigIssue, ConfigReport, Severity, check_client_file, parse_client_config};
+pub use across::AcrossFiles;
+pub use file::{
+    ConfigIssue, ConfigReport, DefinedAt, Severity, check_client_file, parse_client_config,
+};
 pub use model::{
     Client, ClientConfig, EpcisFormat, Product, SecretSource, SerialSource, TemplateAi,
     UploadTarget,

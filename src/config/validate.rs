@@ -19,6 +19,7 @@ use crate::config::model::{
     DEFAULT_FLUSH_AFTER_S, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_EPCS_PER_EVENT,
     DEFAULT_UPLOAD_TIMEOUT_S, UploadAuth, UploadProtocol, UsedUpReport,
 };
+use crate::config::text::{MAX_NAME_CHARS, describe_char, first_unsafe_char, why_unsafe};
 use crate::gs1::{ElementString, Gtin};
 
 /// GS1 healthcare's minimum print quality for GS1 DataMatrix (1.5/08/660).
@@ -103,13 +104,61 @@ fn required<'a, T>(
     value.as_ref()
 }
 
-fn non_empty_text(value: &Spanned<String>, field: &str, loc: &mut Locator<'_>) -> Option<String> {
-    let text = value.get_ref().trim();
+/// A name an operator reads back (client and product names): not empty, at most
+/// [`MAX_NAME_CHARS`] characters, and plain text (no control or bidirectional
+/// characters, see [`crate::config::text`]).
+fn operator_text(value: &Spanned<String>, field: &str, loc: &mut Locator<'_>) -> Option<String> {
+    let raw = value.get_ref();
+    let text = raw.trim();
     if text.is_empty() {
         loc.error(span_of(value), field, "must not be empty");
         return None;
     }
-    Some(text.to_string())
+    let mut ok = true;
+    let chars = raw.chars().count();
+    if chars > MAX_NAME_CHARS {
+        ok = false;
+        loc.error(
+            span_of(value),
+            field,
+            format!(
+                "is {chars} characters long; a name may have at most {MAX_NAME_CHARS} characters: shorten it"
+            ),
+        );
+    }
+    if let Some((position, c)) = first_unsafe_char(raw) {
+        ok = false;
+        loc.error(
+            span_of(value),
+            field,
+            format!(
+                "contains the character {} at character {position} of the name: {}; remove it and write the name as plain text",
+                describe_char(c),
+                why_unsafe(c)
+            ),
+        );
+    }
+    ok.then(|| text.to_string())
+}
+
+/// A URL or path the station shows in messages: refused if it contains a control or
+/// bidirectional character (see [`crate::config::text`]).
+fn plain_value(value: &Spanned<String>, field: &str, what: &str, loc: &mut Locator<'_>) -> bool {
+    match first_unsafe_char(value.get_ref()) {
+        None => true,
+        Some((position, c)) => {
+            loc.error(
+                span_of(value),
+                field,
+                format!(
+                    "contains the character {} at character {position}: {}; a {what} has none, so remove it",
+                    describe_char(c),
+                    why_unsafe(c)
+                ),
+            );
+            false
+        }
+    }
 }
 
 fn validate_client(raw: &Spanned<RawClient>, loc: &mut Locator<'_>) -> Option<Client> {
@@ -129,7 +178,7 @@ fn validate_client(raw: &Spanned<RawClient>, loc: &mut Locator<'_>) -> Option<Cl
         ok.then(|| text.clone())
     });
     let name = required(&c.name, span.clone(), "client.name", loc)
-        .and_then(|n| non_empty_text(n, "client.name", loc));
+        .and_then(|n| operator_text(n, "client.name", loc));
     let serial_source = required(&c.serial_source, span.clone(), "client.serial_source", loc)
         .and_then(|s| validate_serial_source(s, loc));
     let upload =
@@ -390,6 +439,9 @@ fn validate_secret(
             ok.then(|| Some(SecretSource::Env(text.clone())))
         }
         (None, Some(file)) => {
+            if !plain_value(file, &format!("{field}.token_file"), "file path", loc) {
+                return None;
+            }
             let path = std::path::Path::new(file.get_ref());
             if !path.is_absolute() {
                 loc.error(
@@ -415,6 +467,9 @@ fn validate_source_url(
     field: &str,
     loc: &mut Locator<'_>,
 ) -> Option<String> {
+    if !plain_value(url, field, "URL", loc) {
+        return None;
+    }
     let text = url.get_ref().trim();
     let rest = text
         .strip_prefix("https://")
@@ -669,6 +724,9 @@ fn validate_upload_url(
     field: &str,
     loc: &mut Locator<'_>,
 ) -> Option<String> {
+    if !plain_value(url, field, "URL", loc) {
+        return None;
+    }
     let text = url.get_ref().trim();
     let rest = text
         .strip_prefix("https://")
@@ -781,6 +839,9 @@ fn existing_absolute_file(
     what: &str,
     loc: &mut Locator<'_>,
 ) -> Option<std::path::PathBuf> {
+    if !plain_value(path, field, "file path", loc) {
+        return None;
+    }
     let text = path.get_ref();
     let p = std::path::Path::new(text);
     if !p.is_absolute() {
@@ -880,7 +941,7 @@ fn validate_product(
         }
     });
     let name = required(&p.name, span.clone(), &f("name"), loc)
-        .and_then(|n| non_empty_text(n, &f("name"), loc));
+        .and_then(|n| operator_text(n, &f("name"), loc));
     let gcp_len = required(
         &p.company_prefix_length,
         span.clone(),

@@ -97,6 +97,11 @@ fn lock_store(db: &Path) -> Result<File, String> {
     }
 }
 
+/// How often the running daemon writes the audit trail's head to the anchor file:
+/// rows cut off the end of the trail after the last anchor cannot be seen, so this is
+/// the window of that blind spot. An anchor costs one small append and sync.
+const ANCHOR_INTERVAL: Duration = Duration::from_secs(5);
+
 async fn serve(options: &DaemonOptions) -> Result<(), String> {
     // Before anything can be asked of the daemon, so a stop signal is never lost.
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
@@ -132,6 +137,7 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
     };
     let store_shown = options.db.display().to_string();
     let mut rate = RateWindow::default();
+    let mut last_anchor = Instant::now();
     tracing::info!(
         socket = %options.socket.display(),
         store = %store_shown,
@@ -162,6 +168,12 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
                 match station.batch_status() {
                     Some(status) => rate.sample(status::decided(&status), Instant::now()),
                     None => rate.reset(),
+                }
+                if polled && last_anchor.elapsed() >= ANCHOR_INTERVAL {
+                    last_anchor = Instant::now();
+                    if let Err(e) = station.store_mut().anchor_audit() {
+                        tracing::warn!("{e}");
+                    }
                 }
             }
             call = calls.recv() => {

@@ -116,6 +116,9 @@ async fn start(
     actor: &Actor,
     policy: &BatchPolicy,
 ) -> Response {
+    if let Err(e) = crate::limits::check_batch_start(u64::from(quantity), u64::from(challenge)) {
+        return Response::refused(e);
+    }
     let gtin = match Gtin::parse(gtin) {
         Ok(gtin) => gtin,
         Err(e) => {
@@ -194,13 +197,13 @@ async fn operator(
         Ok(active) => active,
         Err(message) => return Response::refused(message),
     };
-    let what = format!("{command:?}");
     match station.operator(command, actor).await {
         Ok(()) => {
             tracing::info!(
                 batch = active.0,
                 operator = actor.as_str(),
-                "operator: {what}"
+                "operator: batch {} {done}",
+                active.0
             );
             Response::ok(format!("batch {} {done}", active.0)).with_batch(active.0)
         }

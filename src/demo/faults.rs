@@ -13,6 +13,16 @@ pub enum FaultLevel {
     Harsh,
 }
 
+impl std::fmt::Display for FaultLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FaultLevel::None => "none",
+            FaultLevel::Default => "default",
+            FaultLevel::Harsh => "harsh",
+        })
+    }
+}
+
 fn rate(rate: f64) -> FaultSpec {
     FaultSpec {
         rate,

@@ -1,5 +1,6 @@
-//! The five invariants of DESIGN.md, judged from the simulator's ground truth (what
-//! physically happened) and the station's store (what it recorded and reported).
+//! The station's invariants (ARCHITECTURE.md, "Invariants and where they are
+//! enforced"), judged from the simulator's ground truth (what physically happened)
+//! and the station's store (what it recorded and reported).
 
 use std::collections::HashMap;
 

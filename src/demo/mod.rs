@@ -4,7 +4,7 @@
 //! default), creates a working directory with a fresh store, loads the example
 //! clients (embedded), generates a serial pool, runs one batch through the station
 //! runtime on real loopback sockets with a live progress line, prints the batch
-//! report, and checks the five invariants of DESIGN.md against the simulator's
+//! report, and checks the invariants of ARCHITECTURE.md against the simulator's
 //! ground truth and the store. [`faults`] holds the fault profiles, [`invariants`]
 //! the checks.
 
@@ -237,7 +237,7 @@ fn operate(
     let expiry = expiry_two_years_ahead();
     let lot = format!("DEMO{}", options.seed);
     println!(
-        "batch: {} items of GTIN {gtin}, lot {lot}, expiry {expiry}, at {} items/min, faults {:?}, images {}",
+        "batch: {} items of GTIN {gtin}, lot {lot}, expiry {expiry}, at {} items/min, faults {}, images {}",
         options.items,
         options.rate_per_min,
         options.faults,
@@ -327,10 +327,26 @@ fn wait_for_upload(db: &Path, timeout: Duration) -> Result<(), String> {
         if Instant::now() > deadline {
             let status = store
                 .outbox_status()
-                .map(|s| format!("{s:?}"))
+                .map(|clients| {
+                    clients
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "client {}: {} pending, {} in flight, {} parked, last error: {}",
+                                c.client_id,
+                                c.pending,
+                                c.in_flight,
+                                c.parked,
+                                c.last_error.as_deref().unwrap_or("none")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
                 .unwrap_or_default();
             return Err(format!(
-                "{waiting} outbox rows were not delivered to the site server within {timeout:?}: {status}"
+                "{waiting} outbox rows were not delivered to the site server within {} s: {status}",
+                timeout.as_secs()
             ));
         }
         if !shown {

@@ -1,6 +1,6 @@
 //! The per-item engine: a pure state machine, events in, commands out.
 //!
-//! The engine runs one batch at a time through the per-item loop of DESIGN.md:
+//! The engine runs one batch at a time through the per-item loop described in ARCHITECTURE.md ("One item through the code"):
 //! it keeps the printer's buffer topped up from write-ahead allocated serial
 //! blocks, matches every camera read to its item by the PLC's sequence number,
 //! decides GOOD or REJECT by the rules of [`decision`], supervises rejects (an

@@ -139,7 +139,7 @@ pub enum Verdict {
     Reject,
 }
 
-/// Why an item was rejected; the names are the ones DESIGN.md and the reports use.
+/// Why an item was rejected; the names are the ones ARCHITECTURE.md and the reports use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RejectReason {
     /// The camera could not read a code.

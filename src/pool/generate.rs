@@ -117,6 +117,12 @@ pub fn check_plan(
     if plan.count == 0 {
         return Err("--count 0 generates nothing: give the number of serials to add".to_string());
     }
+    crate::limits::check_count(
+        "--count",
+        plan.count,
+        crate::limits::MAX_GENERATE_COUNT,
+        "run the command several times for more",
+    )?;
     if plan.order == SerialOrder::Sequential {
         let eu: Vec<&str> = market_codes
             .iter()

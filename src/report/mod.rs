@@ -21,6 +21,10 @@ pub struct BatchReport {
     pub serials: BatchSerialCounts,
     pub balanced: bool,
     pub items: BatchItemSummary,
+    /// The audit trail when the report was made: rows and head hash. A later
+    /// `audit verify` must still find this row with this hash.
+    pub audit_rows: u64,
+    pub audit_head: String,
 }
 
 impl BatchReport {
@@ -34,6 +38,7 @@ impl BatchReport {
         })?;
         let serials = store.batch_serial_counts(batch)?;
         let items = store.batch_item_summary(batch)?;
+        let (audit_rows, audit_head) = store.audit_head()?;
         let accounted = serials.commissioned
             + serials.scrapped
             + serials.sampled
@@ -48,9 +53,13 @@ impl BatchReport {
             state: store
                 .batch_line_state(batch)?
                 .unwrap_or_else(|| record.state.as_str().to_string()),
-            balanced: serials.outstanding == 0 && accounted == serials.allocated,
+            balanced: serials.outstanding == 0
+                && accounted == serials.allocated
+                && serials.held == serials.allocated,
             serials,
             items,
+            audit_rows,
+            audit_head,
         })
     }
 
@@ -80,7 +89,7 @@ impl BatchReport {
             if self.balanced {
                 "balanced".to_string()
             } else {
-                format!("NOT balanced: {} outstanding", s.outstanding)
+                unbalanced_reason(s)
             }
         );
         if s.decommissioned > 0 {
@@ -100,8 +109,32 @@ impl BatchReport {
         );
         let _ = writeln!(text, "  grades:{}", list_or_none(&self.items.grades));
         let _ = writeln!(text, "  at the gate:{}", list_or_none(&self.items.fates));
+        let _ = writeln!(
+            text,
+            "  audit trail at this report: {} rows, head hash {}",
+            self.audit_rows, self.audit_head
+        );
         text
     }
+}
+
+/// Why the numbers do not balance, in the operator's words.
+fn unbalanced_reason(s: &BatchSerialCounts) -> String {
+    let mut why = Vec::new();
+    if s.outstanding > 0 {
+        why.push(format!("{} outstanding", s.outstanding));
+    }
+    if s.held != s.allocated {
+        why.push(format!(
+            "the allocation records hand out {} serials, but {} are bound to the batch or returned with              printer proof: a record was lost or changed outside the station",
+            s.allocated, s.held
+        ));
+    }
+    let accounted = s.commissioned + s.scrapped + s.sampled + s.invalidated + s.returned;
+    if why.is_empty() && accounted != s.allocated {
+        why.push(format!("{accounted} accounted for"));
+    }
+    format!("NOT balanced: {}", why.join("; "))
 }
 
 fn list(map: &BTreeMap<String, u64>, open: &str, close: &str) -> String {

@@ -33,7 +33,7 @@ pub fn product_spec(product: &Product) -> Result<ProductSpec, String> {
     }
     let min_grade = Grade::from_decimal(product.min_grade as f32).ok_or_else(|| {
         format!(
-            "product {} has min_grade {}, outside 0.0..=4.0",
+            "product {} has min_grade {}, outside 0.0 to 4.0",
             product.gtin, product.min_grade
         )
     })?;

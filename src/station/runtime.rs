@@ -940,7 +940,7 @@ impl Station {
             if let Some(command) = command
                 && let Err(e) = self.devices.plc.command(command).await
             {
-                self.note(format!("the PLC refused {command:?}: {e}"));
+                self.note(format!("the PLC refused the command {command}: {e}"));
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

@@ -7,8 +7,9 @@
 //! alike), including the row id. The first row's `prev_hash` is 64 zeros. Editing a
 //! row breaks its own hash; deleting or inserting a row breaks the id sequence and the
 //! next row's `prev_hash`. The database also refuses UPDATE and DELETE on the table.
-//! Cutting rows off the end cannot be seen from inside the file; [`AuditVerification`]
-//! gives the row count and head hash so they can be compared with a printed report.
+//! Cutting rows off the end cannot be seen from inside the file: the anchor file
+//! beside the store ([`crate::store::anchor`]) and every batch report record the row
+//! count and head hash, and verification checks the trail against them.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
@@ -52,11 +53,13 @@ pub struct AuditVerification {
     /// Hash of the last row (the genesis hash for an empty trail).
     pub head_hash: String,
     pub first_broken: Option<BrokenAuditRow>,
+    /// The trail against the anchor file beside the store (rows cut off the end).
+    pub anchor: Option<crate::store::anchor::AnchorCheck>,
 }
 
 impl AuditVerification {
     pub fn is_intact(&self) -> bool {
-        self.first_broken.is_none()
+        self.first_broken.is_none() && self.anchor.as_ref().is_none_or(|a| a.problem.is_none())
     }
 }
 
@@ -186,14 +189,21 @@ pub fn verify(conn: &Connection) -> StoreResult<AuditVerification> {
                 id: entry.id,
                 reason,
             }),
+            anchor: None,
         };
         if entry.id != expected_id {
+            let missing = if entry.id == expected_id + 1 {
+                format!("row {expected_id} is missing (deleted)")
+            } else {
+                format!(
+                    "rows {expected_id} to {} are missing (deleted)",
+                    entry.id - 1
+                )
+            };
             return Ok(broken(format!(
-                "row {} follows row {}: rows {}..={} are missing (deleted)",
+                "row {} follows row {}: {missing}",
                 entry.id,
                 expected_id - 1,
-                expected_id,
-                entry.id - 1
             )));
         }
         if entry.prev_hash != expected_prev {
@@ -226,13 +236,26 @@ pub fn verify(conn: &Connection) -> StoreResult<AuditVerification> {
         rows_checked: checked,
         head_hash: expected_prev,
         first_broken: None,
+        anchor: None,
     })
 }
 
 impl Store {
     /// Checks the audit trail's hash chain from the first row to the last.
+    /// Also checks the trail against the anchor file beside the store, so that rows
+    /// cut off the end show too.
     pub fn verify_audit(&self) -> StoreResult<AuditVerification> {
-        verify(&self.conn)
+        let mut v = verify(&self.conn)?;
+        v.anchor = Some(crate::store::anchor::check(
+            &self.conn,
+            &crate::store::anchor::anchor_path(&self.path),
+        )?);
+        Ok(v)
+    }
+
+    /// The trail's current row count and head hash, as batch reports print them.
+    pub fn audit_head(&self) -> StoreResult<(u64, String)> {
+        crate::store::anchor::head(&self.conn)
     }
 
     /// The last `limit` audit rows, oldest first.

@@ -113,11 +113,13 @@ impl Store {
         let year = clock::year_of_unix_ms(clock::now_unix_ms());
         let expiry = Gs1Date::parse_yymmdd(&batch.expiry, false, year)
             .map_err(|e| StoreError::Invalid(format!("expiry {:?}: {e}", batch.expiry)))?;
-        if batch.quantity == 0 {
-            return Err(StoreError::Invalid(
-                "a batch needs a quantity of at least 1".to_string(),
-            ));
-        }
+        crate::limits::check_count(
+            "quantity",
+            u64::from(batch.quantity),
+            crate::limits::MAX_BATCH_QUANTITY,
+            "split the order into several batches",
+        )
+        .map_err(StoreError::Invalid)?;
         let quantity = i64::try_from(batch.quantity).map_err(|_| {
             StoreError::Invalid(format!("quantity {} is too large", batch.quantity))
         })?;

@@ -39,6 +39,16 @@ pub enum StoreError {
     /// Stored data could not be read back (corrupt row, unknown state code, bad JSON).
     #[error("the store holds data this program cannot read: {0}")]
     Corrupt(String),
+    /// The operator stopped long work (Ctrl-C); its transaction rolled back.
+    #[error("{0}")]
+    Cancelled(String),
+    /// SQLite found damaged pages; the message says what to do. Nothing was written.
+    #[error("{0}")]
+    Damaged(String),
+    /// The file is not a station store (another application's database, or not a
+    /// database at all). Nothing was written.
+    #[error("{0}")]
+    Foreign(String),
 }
 
 /// Adds "what the store was doing" to rusqlite errors.
@@ -48,9 +58,16 @@ pub(crate) trait SqlContext<T> {
 
 impl<T> SqlContext<T> for Result<T, rusqlite::Error> {
     fn context(self, what: &str) -> StoreResult<T> {
-        self.map_err(|source| StoreError::Sqlite {
-            context: what.to_string(),
-            source,
+        self.map_err(|source| match source.sqlite_error_code() {
+            // A damaged page met in the middle of work: the transaction rolls back, and
+            // the operator needs to know it is the file, not the request.
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                crate::store::integrity::damaged("in use", &[format!("{source}, while {what}")])
+            }
+            _ => StoreError::Sqlite {
+                context: what.to_string(),
+                source,
+            },
         })
     }
 }

@@ -437,7 +437,19 @@ impl Store {
             )
             .context(&what)?;
         counts.returned = returned.max(0) as u64;
-        counts.allocated += counts.returned;
+        // What was handed out comes from the allocation records, not from where the
+        // serials are now: a lost return proof or a serial unbound behind the
+        // station's back then shows as an unbalanced batch.
+        let handed_out: i64 = self
+            .conn
+            .query_row(
+                "SELECT COALESCE(SUM(count), 0) FROM allocations WHERE batch_id = ?1",
+                [batch.0],
+                |r| r.get(0),
+            )
+            .context(&what)?;
+        counts.held = counts.allocated + counts.returned;
+        counts.allocated = handed_out.max(0) as u64;
         Ok(counts)
     }
 
@@ -571,7 +583,11 @@ fn set_state(
 /// The store's counts of one batch's serials.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BatchSerialCounts {
+    /// Serials handed out to the batch, from the allocation records.
     pub allocated: u64,
+    /// Serials bound to the batch now plus those returned with printer proof: equals
+    /// `allocated` unless a record was lost or changed outside the station.
+    pub held: u64,
     pub commissioned: u64,
     pub scrapped: u64,
     pub sampled: u64,

@@ -7,6 +7,9 @@
 //! - [`serials`]: pools, import, generation, block allocation, state changes, status;
 //! - [`batches`]: batches and items (minimal; the line engine extends them);
 //! - [`audit`]: the hash-chained audit trail and its verification;
+//! - [`anchor`]: the trail's head written outside the file, so truncation shows;
+//! - [`integrity`]: whose file this is, page checks, the full store check;
+//! - [`backup`]: online backups through SQLite's backup API;
 //! - [`outbox`]: work for the uploader (minimal).
 //!
 //! Durability: WAL with `synchronous=FULL`, so a committed transaction survives power
@@ -15,11 +18,14 @@
 //! file. Every method that changes state writes its audit row in the same transaction.
 
 pub mod actor;
+pub mod anchor;
 pub mod audit;
+pub mod backup;
 pub mod batches;
 pub mod clock;
 pub mod decommission;
 pub mod error;
+pub mod integrity;
 pub mod line_records;
 pub mod outbox;
 pub mod products;
@@ -56,6 +62,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The audit trail's head as last written to the anchor file; `None` when this
+    /// store keeps no anchor file (it had audit rows but no anchor file when opened:
+    /// `audit verify` reports that, and writing a new one would hide it).
+    anchored: Option<(u64, String)>,
 }
 
 impl std::fmt::Debug for Store {
@@ -79,10 +89,30 @@ impl Store {
         .context(&format!(
             "opening the store {shown} (check the path and its permissions)"
         ))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .context("setting the busy timeout")?;
+        // Whose file it is and whether its pages are sound, before anything (even the
+        // switch to WAL) writes to it.
+        let identity = integrity::identify(&conn, &shown)?;
+        if let integrity::Identity::Foreign {
+            application_id,
+            tables,
+        } = &identity
+        {
+            return Err(integrity::foreign_error(&shown, *application_id, tables));
+        }
+        if identity != integrity::Identity::Empty {
+            integrity::quick_check(&conn, &shown)?;
+        }
         configure(&conn, &shown)?;
         schema::migrate(&mut conn, &shown)?;
         schema::check_transition_table(&conn)?;
-        Ok(Store { conn, path })
+        let anchored = start_anchor(&conn, &path, &identity)?;
+        Ok(Store {
+            conn,
+            path,
+            anchored,
+        })
     }
 
     /// Opens an existing store; refuses to create one (for commands that only read,
@@ -101,6 +131,22 @@ impl Store {
     /// The file this store lives in.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Writes the audit trail's head to the anchor file if it moved since the last
+    /// anchor. Commands do this when they end (on drop); the daemon also every few
+    /// seconds. Does nothing for a store that keeps no anchor file.
+    pub fn anchor_audit(&mut self) -> StoreResult<()> {
+        let Some((rows, hash)) = &self.anchored else {
+            return Ok(());
+        };
+        let now = anchor::head(&self.conn)?;
+        if now.0 == *rows && now.1 == *hash {
+            return Ok(());
+        }
+        anchor::append(&anchor::anchor_path(&self.path), now.0, &now.1)?;
+        self.anchored = Some(now);
+        Ok(())
     }
 
     /// The schema version of the open store.
@@ -124,9 +170,69 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Starts a new anchor file for a store whose anchor file is lost, recording who
+    /// and why in the audit trail first. Refused while an anchor file exists.
+    pub fn start_new_anchor(&mut self, actor: &Actor, reason: &str) -> StoreResult<(u64, String)> {
+        let file = anchor::anchor_path(&self.path);
+        if file.exists() {
+            return Err(StoreError::Invalid(format!(
+                "the anchor file {} exists: a new one is started only when it is lost",
+                file.display()
+            )));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(StoreError::Invalid(
+                "--reason is empty: say why the anchor file is gone".to_string(),
+            ));
+        }
+        self.record_action(
+            actor,
+            "audit.anchor_new",
+            "audit trail",
+            serde_json::json!({ "reason": reason, "anchor_file": file.display().to_string() }),
+        )?;
+        let head = anchor::head(&self.conn)?;
+        anchor::append(&file, head.0, &head.1)?;
+        self.anchored = Some(head.clone());
+        Ok(head)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Err(e) = self.anchor_audit() {
+            tracing::warn!("{e}");
+        }
+    }
+}
+
+/// Starts the anchor file of a new store, or of one written before anchors existed,
+/// and returns the head it records; for a store that has one, the current head. A
+/// store with audit rows but no anchor file keeps none (see [`Store::anchored`]).
+fn start_anchor(
+    conn: &Connection,
+    path: &Path,
+    identity: &integrity::Identity,
+) -> StoreResult<Option<(u64, String)>> {
+    let file = anchor::anchor_path(path);
+    let head = anchor::head(conn)?;
+    if file.exists() {
+        return Ok(Some(head));
+    }
+    let new_store = matches!(
+        identity,
+        integrity::Identity::Empty | integrity::Identity::UnmarkedStation
+    );
+    if new_store || head.0 == 0 {
+        anchor::append(&file, head.0, &head.1)?;
+        return Ok(Some(head));
+    }
+    Ok(None)
+}
+
 fn configure(conn: &Connection, shown: &str) -> StoreResult<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .context("setting the busy timeout")?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .context(&format!("switching {shown} to WAL"))?;

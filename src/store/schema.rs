@@ -24,7 +24,7 @@ use crate::store::error::{SqlContext, StoreError, StoreResult};
 use crate::store::state::{ALLOWED_TRANSITIONS, SerialState};
 
 /// The schema version this program writes.
-pub const LATEST_VERSION: i64 = 4;
+pub const LATEST_VERSION: i64 = 5;
 
 struct Migration {
     version: i64,
@@ -58,7 +58,56 @@ const MIGRATIONS: &[Migration] = &[
         sql: crate::store::outbox::V4_SQL,
         seed: crate::store::outbox::seed_nothing_v3,
     },
+    Migration {
+        version: 5,
+        description: "allocation records for reconciliation; the station's application id",
+        sql: V5_SQL,
+        seed: seed_allocations_and_mark,
+    },
 ];
+
+/// Migration 5: one append-only row per block of serials allocated to a batch, written
+/// in the allocation's transaction, so that reconciliation counts what was handed out
+/// from a record of its own instead of from where the serials are now.
+const V5_SQL: &str = r#"
+CREATE TABLE allocations (
+    id              INTEGER PRIMARY KEY,
+    batch_id        INTEGER NOT NULL REFERENCES batches(id),
+    pool_id         INTEGER NOT NULL REFERENCES pools(id),
+    count           INTEGER NOT NULL CHECK (count > 0),
+    first_serial_id INTEGER NOT NULL,
+    last_serial_id  INTEGER NOT NULL CHECK (last_serial_id >= first_serial_id),
+    allocated_at    TEXT NOT NULL
+) STRICT;
+CREATE INDEX allocations_by_batch ON allocations (batch_id);
+CREATE TRIGGER allocations_no_update BEFORE UPDATE ON allocations
+BEGIN SELECT RAISE(ABORT, 'allocation records are append-only'); END;
+CREATE TRIGGER allocations_no_delete BEFORE DELETE ON allocations
+BEGIN SELECT RAISE(ABORT, 'allocation records are append-only'); END;
+"#;
+
+/// Fills the allocation records of a store written before migration 5 from the audit
+/// trail's `serials.allocate` rows (each names its batch, GTIN, count and serial
+/// range), and marks the file as the station's.
+fn seed_allocations_and_mark(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO allocations (batch_id, pool_id, count, first_serial_id, last_serial_id, allocated_at)
+         SELECT CAST(substr(a.subject, 7) AS INTEGER), p.id,
+                json_extract(a.after, '$.allocated'),
+                json_extract(a.after, '$.first_serial_id'),
+                json_extract(a.after, '$.last_serial_id'),
+                a.at
+         FROM audit a JOIN pools p ON p.gtin = json_extract(a.after, '$.gtin')
+         WHERE a.action = 'serials.allocate' AND json_extract(a.after, '$.allocated') > 0
+         ORDER BY a.id",
+        [],
+    )?;
+    tx.pragma_update(
+        None,
+        "application_id",
+        crate::store::integrity::APPLICATION_ID,
+    )
+}
 
 const V1_SQL: &str = r#"
 CREATE TABLE schema_migrations (
@@ -338,8 +387,18 @@ pub fn check_transition_table(conn: &Connection) -> StoreResult<()> {
         .collect();
     in_code.sort_unstable();
     if in_db != in_code {
+        let show = |pairs: &[(i64, i64)]| {
+            pairs
+                .iter()
+                .map(|(from, to)| format!("{from}→{to}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         return Err(StoreError::Corrupt(format!(
-            "the serial transition table in the database ({in_db:?}) differs from this program's ({in_code:?})"
+            "the serial transition table in the database ({}) differs from this program's ({}): \
+             the store was altered outside the station; restore it from its last backup",
+            show(&in_db),
+            show(&in_code)
         )));
     }
     Ok(())

@@ -23,6 +23,9 @@ use crate::store::products::read_product;
 use crate::store::state::{SerialState, can_transition, needs_printer_proof};
 use crate::store::{Actor, Store, clock};
 
+/// How often long pool work reports progress (and may be stopped), in serials.
+pub const PROGRESS_EVERY: u64 = 10_000;
+
 /// How many line problems an import keeps in detail (the total is always counted).
 pub const MAX_KEPT_PROBLEMS: usize = 1000;
 
@@ -397,6 +400,19 @@ impl Store {
         plan: &GenerationPlan,
         actor: &Actor,
     ) -> StoreResult<GenerateOutcome> {
+        self.generate_serials_watched(gtin, plan, actor, &mut |_| true)
+    }
+
+    /// [`Store::generate_serials`], calling `watch(added)` every
+    /// [`PROGRESS_EVERY`] serials; when it returns false (the operator pressed
+    /// Ctrl-C), the transaction rolls back and nothing is added.
+    pub fn generate_serials_watched(
+        &mut self,
+        gtin: &Gtin,
+        plan: &GenerationPlan,
+        actor: &Actor,
+        watch: &mut dyn FnMut(u64) -> bool,
+    ) -> StoreResult<GenerateOutcome> {
         let what = format!("generating serials for the pool of GTIN {gtin}");
         let tx = self.write_tx(&what)?;
         let product = read_product(&tx, gtin.as_str())?.ok_or_else(|| no_product(gtin))?;
@@ -456,6 +472,12 @@ impl Store {
                     == 1
                 {
                     added += 1;
+                    if added % PROGRESS_EVERY == 0 && !watch(added) {
+                        return Err(StoreError::Cancelled(format!(
+                            "stopped after {added} of {} serials: nothing was added to the pool of GTIN {gtin}",
+                            plan.count
+                        )));
+                    }
                 } else {
                     collisions += 1;
                     if collisions > collision_limit {
@@ -569,6 +591,20 @@ impl Store {
         }
         allocated.sort_unstable_by_key(|a| a.id);
         if let (Some(first), Some(last)) = (allocated.first(), allocated.last()) {
+            tx.prepare_cached(
+                "INSERT INTO allocations (batch_id, pool_id, count, first_serial_id, last_serial_id, allocated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .context(&what)?
+            .execute(params![
+                batch.0,
+                pool_id,
+                allocated.len() as i64,
+                first.id.0,
+                last.id.0,
+                clock::now()
+            ])
+            .context(&what)?;
             audit::append(
                 &tx,
                 actor,

@@ -181,7 +181,7 @@ impl LineIo for ModbusPlc {
             if !register_map::CONSECUTIVE_REJECT_LIMIT_RANGE.contains(&limit) {
                 return Err(DeviceError::InvalidRequest {
                     device: self.name.clone(),
-                    detail: format!("consecutive-reject limit {limit} is outside 1..=1000"),
+                    detail: format!("consecutive-reject limit {limit} is outside 1 to 1000"),
                 });
             }
             self.write_registers(HR_CONSECUTIVE_REJECT_LIMIT, &[limit])

@@ -128,9 +128,9 @@ pub enum RegisterMapError {
         "register-map version {0} is not supported (this build speaks version {MAP_VERSION}); update the PLC program or the controller"
     )]
     UnsupportedVersion(u16),
-    #[error("line state {0} is not a PackML StateCurrent (0..=17)")]
+    #[error("line state {0} is not a PackML StateCurrent (0 to 17)")]
     BadState(u16),
-    #[error("{0} is not a PackML CntrlCmd (1..=9)")]
+    #[error("{0} is not a PackML CntrlCmd (1 to 9)")]
     BadCommand(u16),
     #[error("verdict code {0} is unknown (0 none, 1 good, 2 reject)")]
     BadVerdict(u16),
@@ -138,7 +138,7 @@ pub enum RegisterMapError {
         "fate code {0} is unknown (0 none, 1 exited_good, 2 rejected_confirmed, 3 rejected_unconfirmed)"
     )]
     BadFate(u16),
-    #[error("consecutive-reject limit {0} is outside 1..=1000")]
+    #[error("consecutive-reject limit {0} is outside 1 to 1000")]
     BadRejectLimit(u16),
 }
 

@@ -259,7 +259,7 @@ fn parse_bx(params: &[u8]) -> Result<(u8, u8), ZplError> {
         .and_then(|m| m.trim().parse().ok())
         .filter(|m| (1..=100).contains(m))
         .ok_or(ZplError::BadBarcodeParameters(
-            "module size must be 1..=100 dots",
+            "module size must be 1 to 100 dots",
         ))?;
     if fields.get(2).is_some_and(|s| !s.is_empty() && *s != b"200") {
         return Err(ZplError::BadBarcodeParameters(

@@ -134,40 +134,23 @@ pub fn split_digital_link(input: &str, start: usize) -> Result<Vec<RawPair<'_>>,
     }
 
     // Walk back from the end in (AI, value) pairs until the primary key.
-    let mut path_pairs: Vec<(&'static AiEntry, &str, usize)> = Vec::new();
-    let mut i = segments.len();
-    let mut key_found = false;
-    while i >= 2 {
-        let (ai, ai_pos) = segments[i - 2];
-        let (value, value_pos) = segments[i - 1];
-        if !is_numeric_key(ai) {
-            break;
+    let path_pairs = match walk_path(&segments, segments.len()) {
+        Ok(Some(pairs)) => pairs,
+        outcome => {
+            // A path such as /01/<GTIN>/21/<serial>/10 ends with an AI and no value:
+            // say so, rather than that the pairs (shifted by one) are not AIs.
+            if let Some(e) = dangling_ai(&segments) {
+                return Err(e);
+            }
+            return Err(match outcome {
+                Err(e) => e,
+                Ok(_) => dl_error(
+                    "the Digital Link path has no GS1 primary key (such as /01/<GTIN>)".to_string(),
+                )
+                .at(path_start),
+            });
         }
-        let entry = lookup(ai).ok_or_else(|| {
-            Gs1Error::new(
-                Gs1ErrorKind::UnknownAi,
-                format!(
-                    "position {}: ({ai}) in the Digital Link path is not a GS1 AI",
-                    ai_pos + 1
-                ),
-            )
-            .with_ai(ai)
-            .at(ai_pos)
-        })?;
-        path_pairs.push((entry, value, value_pos));
-        i -= 2;
-        if entry.dl_primary_key.is_some() {
-            key_found = true;
-            break;
-        }
-    }
-    if !key_found {
-        return Err(dl_error(
-            "the Digital Link path has no GS1 primary key (such as /01/<GTIN>)".to_string(),
-        )
-        .at(path_start));
-    }
-    path_pairs.reverse();
+    };
     let key = path_pairs[0].0;
     check_qualifier_order(key, &path_pairs[1..])?;
 
@@ -233,6 +216,69 @@ pub fn split_digital_link(input: &str, start: usize) -> Result<Vec<RawPair<'_>>,
         }
     }
     Ok(pairs)
+}
+
+/// An AI of the path with its value and the value's offset in the input.
+type PathPair<'a> = (&'static AiEntry, &'a str, usize);
+
+/// Walks back from `segments[..end]` in (AI, value) pairs until the primary key: the
+/// pairs in path order, or `None` if no primary key is reached.
+fn walk_path<'a>(
+    segments: &[(&'a str, usize)],
+    end: usize,
+) -> Result<Option<Vec<PathPair<'a>>>, Gs1Error> {
+    let mut path_pairs: Vec<PathPair<'a>> = Vec::new();
+    let mut i = end.min(segments.len());
+    while i >= 2 {
+        let (ai, ai_pos) = segments[i - 2];
+        let (value, value_pos) = segments[i - 1];
+        if !is_numeric_key(ai) {
+            break;
+        }
+        let entry = lookup(ai).ok_or_else(|| {
+            Gs1Error::new(
+                Gs1ErrorKind::UnknownAi,
+                format!(
+                    "position {}: ({ai}) in the Digital Link path is not a GS1 AI",
+                    ai_pos + 1
+                ),
+            )
+            .with_ai(ai)
+            .at(ai_pos)
+        })?;
+        path_pairs.push((entry, value, value_pos));
+        i -= 2;
+        if entry.dl_primary_key.is_some() {
+            path_pairs.reverse();
+            return Ok(Some(path_pairs));
+        }
+    }
+    Ok(None)
+}
+
+/// The error for a path whose last segment is an AI without a value (e.g.
+/// `/01/<GTIN>/21/<serial>/10`): the last segment is a GS1 AI, and either the path
+/// before it is a valid key and qualifiers, or the AI is itself a primary key.
+fn dangling_ai(segments: &[(&str, usize)]) -> Option<Gs1Error> {
+    let &(last, pos) = segments.last()?;
+    if !is_numeric_key(last) {
+        return None;
+    }
+    let entry = lookup(last)?;
+    let before_is_a_link = matches!(walk_path(segments, segments.len() - 1), Ok(Some(_)));
+    if !before_is_a_link && entry.dl_primary_key.is_none() {
+        return None;
+    }
+    Some(
+        dl_error(format!(
+            "position {}: the Digital Link path ends with AI ({}) but gives it no value: add /<value> after it, or remove the trailing /{}",
+            pos + 1,
+            entry.ai,
+            entry.ai
+        ))
+        .with_ai(entry.ai)
+        .at(pos),
+    )
 }
 
 /// The qualifiers must all belong to one alternative path of the key, in its order.
@@ -385,4 +431,39 @@ pub fn to_digital_link(ais: &[AiValue], base: &str) -> Result<String, Gs1Error> 
         path.push_str(&query.join("&"));
     }
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_ending_in_an_ai_without_a_value_says_so() {
+        for (uri, ai) in [
+            ("https://id.gs1.org/01/09506000134352/21/ABC/10", "10"),
+            ("https://id.gs1.org/01/09506000134352/21/ABC/10/", "10"),
+            ("https://id.gs1.org/01/09506000134352/10", "10"),
+            ("https://id.gs1.org/01/09506000134352/22/X/10", "10"),
+            ("https://id.gs1.org/01", "01"),
+        ] {
+            let err = split_digital_link(uri, 0).unwrap_err();
+            assert_eq!(err.kind, Gs1ErrorKind::DigitalLink, "{uri}: {err}");
+            assert!(
+                err.message
+                    .contains(&format!("ends with AI ({ai}) but gives it no value")),
+                "{uri}: {err}"
+            );
+            assert_eq!(err.ai.as_deref(), Some(ai), "{uri}");
+            assert_eq!(err.position, uri.rfind(ai), "{uri}");
+        }
+        // Digits that happen to be an AI are a value when they follow an AI.
+        let pairs = split_digital_link("https://id.gs1.org/01/09506000134352/21/10", 0).unwrap();
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(pairs[1].value, "10");
+        // Without a primary key the message stays the same.
+        let err = split_digital_link("https://id.gs1.org/10/ABC", 0).unwrap_err();
+        assert!(err.message.contains("no GS1 primary key"), "{err}");
+        let err = split_digital_link("https://id.gs1.org/21/ABC/10", 0).unwrap_err();
+        assert!(err.message.contains("no GS1 primary key"), "{err}");
+    }
 }

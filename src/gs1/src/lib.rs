@@ -10,6 +10,11 @@
 //! This is its own crate (inside `src/gs1/`) because the vision module in `devices/`
 //! and the simulator need it too, and the root package depends on both.
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod ai;
 pub mod ai_table;
 pub mod cset;

@@ -177,6 +177,13 @@ pub async fn request_serials(
     if count == 0 {
         return Err(config("ask for at least 1 serial".to_string()));
     }
+    crate::limits::check_count(
+        "--count",
+        count,
+        crate::limits::MAX_REQUEST_COUNT,
+        "request several times for more",
+    )
+    .map_err(config)?;
     let described = describe_source(source, gtin.as_str());
     let http_client = http::http_client().map_err(config)?;
     let mut outcome = RequestOutcome {

@@ -315,7 +315,7 @@ async fn hold_line(
             | PackMlState::Unsuspending
     ) {
         retry(options, || plc.command(PackMlCommand::Hold)).await?;
-        notes.push(format!("line held (it was {:?})", status.state));
+        notes.push(format!("line held (it was {})", status.state));
     }
     Ok(())
 }

@@ -270,7 +270,7 @@ async fn post_capture(
 }
 
 /// 5xx, 408, 429 and unexpected successes retry; other 4xx park.
-fn classify_status(status: StatusCode, body: &str) -> Attempt {
+pub fn classify_status(status: StatusCode, body: &str) -> Attempt {
     if status.is_server_error()
         || status == StatusCode::REQUEST_TIMEOUT
         || status == StatusCode::TOO_MANY_REQUESTS

@@ -267,6 +267,34 @@ fn load_ca_file(client: &str, path: &Path) -> Result<Vec<reqwest::Certificate>, 
     Ok(roots)
 }
 
+/// What is wrong with a certificate rustls refused, in words (its `Debug` names are
+/// Rust identifiers such as `UnknownIssuer`, and its `Display` falls back to them).
+fn certificate_problem(why: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as C;
+    let words = match why {
+        C::UnknownIssuer => "it is signed by a CA this station does not trust",
+        C::BadEncoding => "it cannot be read",
+        C::Expired => "it has expired",
+        C::NotValidYet => "it is not valid yet",
+        C::NotValidForName => "it is not issued for the host name in the URL",
+        C::Revoked => "it has been revoked",
+        C::BadSignature => "its signature is not valid",
+        C::UnhandledCriticalExtension => "it has a critical extension that cannot be checked",
+        C::InvalidPurpose => "it is not issued for TLS servers",
+        C::UnknownRevocationStatus => "its revocation status is unknown",
+        C::ExpiredRevocationList => "the certificate revocation list has expired",
+        C::ApplicationVerificationFailure => "the station's own checks refused it",
+        // These carry details and have a written message of their own.
+        C::ExpiredContext { .. }
+        | C::NotValidYetContext { .. }
+        | C::NotValidForNameContext { .. }
+        | C::InvalidPurposeContext { .. }
+        | C::ExpiredRevocationListContext { .. } => return why.to_string(),
+        _ => "the TLS checks refused it",
+    };
+    words.to_string()
+}
+
 /// Why a connection failed, in words an operator can act on: a TLS failure names
 /// what rustls refused (an untrusted or wrong certificate) and what to do.
 pub(super) fn connect_failure(e: &reqwest::Error) -> String {
@@ -275,7 +303,8 @@ pub(super) fn connect_failure(e: &reqwest::Error) -> String {
         if let Some(tls) = find_tls_error(cause) {
             return match tls {
                 rustls::Error::InvalidCertificate(why) => format!(
-                    "the site server's TLS certificate is not accepted ({why:?}); if the site server uses its own CA, set ca_file to that CA's PEM certificate"
+                    "the site server's TLS certificate is not accepted ({}); if the site server uses its own CA, set ca_file to that CA's PEM certificate",
+                    certificate_problem(why)
                 ),
                 other => format!("TLS handshake with the site server failed: {other}"),
             };
