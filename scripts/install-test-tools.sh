@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the independent tools the interoperability tests compare against:
-# zint and dmtx-utils (other DataMatrix encoders/decoders), and a Python
+# zint and dmtx-utils (other DataMatrix encoders/decoders), headless Chromium
+# (renders the HTML batch record), and a Python
 # virtualenv with zxing-cpp (another decoder) and pymodbus (a Modbus/TCP peer
-# nobody here wrote). Idempotent; safe to run again. Tests find the venv at
-# target/pyvenv and skip what is missing, except under CI=true, where a missing
-# tool is a failure.
+# nobody here wrote), and tmux (a terminal for the console test). Idempotent;
+# safe to run again. Tests find the venv at target/pyvenv and skip what is
+# missing, except under CI=true, where a missing tool is a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,13 @@ command -v zint >/dev/null 2>&1 || need_apt+=(zint)
 command -v dmtxread >/dev/null 2>&1 || need_apt+=(dmtx-utils)
 command -v xmllint >/dev/null 2>&1 || need_apt+=(libxml2-utils)
 command -v mbpoll >/dev/null 2>&1 || need_apt+=(mbpoll)
+# Headless Chromium renders the HTML batch record (tests/batch_record_browser.rs).
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
+   && ! command -v google-chrome >/dev/null 2>&1; then
+  need_apt+=(chromium)
+fi
+# tmux: the console test types into `serialstation console` in a tmux pane.
+command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

@@ -17,8 +17,10 @@
 
 pub use serialstation_gs1 as gs1;
 
+pub mod access;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod control;
 pub mod daemon;
 pub mod demo;

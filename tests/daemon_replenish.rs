@@ -133,6 +133,7 @@ fn the_daemon_tops_up_a_remote_pool_while_a_batch_runs() {
         .expect_ok(&Request::BatchClose {
             batch: Some(batch.0),
             reason: None,
+            signature: None,
         })
         .expect("closes balanced");
 

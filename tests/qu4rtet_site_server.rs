@@ -246,6 +246,7 @@ fn line_batch(db: &Path, dir: &Path, gtin: &str, quantity: u32) -> Vec<String> {
         .expect_ok(&Request::BatchClose {
             batch: Some(batch),
             reason: None,
+            signature: None,
         })
         .unwrap_or_else(|e| panic!("{e}\n{}", show()));
     let deadline = Instant::now() + Duration::from_secs(120);

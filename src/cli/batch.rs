@@ -3,14 +3,16 @@
 //! `list` and `report` read the store directly, so they work without the daemon.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::cli::password::SignArgs;
 use crate::cli::pool::fail;
 use crate::control::protocol::{BatchView, Request, Response, StatusReport};
 use crate::control::{ControlError, call};
 use crate::report::BatchReport;
+use crate::report::record::BatchRecord;
 use crate::store::{BatchId, Store};
 
 #[derive(clap::Subcommand, Debug)]
@@ -39,8 +41,13 @@ pub enum BatchCommand {
     },
     /// Pause the running batch: the line stops, nothing is lost.
     Pause { batch: Option<i64> },
-    /// Resume a paused (or held) batch.
-    Resume { batch: Option<i64> },
+    /// Resume a paused (or held) batch. After a consecutive-reject stop, a
+    /// supervisor signs (--sign).
+    Resume {
+        batch: Option<i64>,
+        #[command(flatten)]
+        sign: SignArgs,
+    },
     /// Stop the batch: no more prints; the items on the belt finish.
     Stop {
         batch: Option<i64>,
@@ -52,10 +59,30 @@ pub enum BatchCommand {
     /// Close a stopped batch (its reconciliation must balance, or give --reason).
     Close {
         batch: Option<i64>,
-        /// Why a batch that does not balance is closed anyway (recorded).
+        /// Why a batch that does not balance is closed anyway (recorded; signed with
+        /// --sign by a supervisor or QA where users are enrolled).
         #[arg(long)]
         reason: Option<String>,
+        #[command(flatten)]
+        sign: SignArgs,
     },
+    /// QA's release of a closed batch on its record (signed: "approved").
+    Release {
+        batch: i64,
+        /// A remark recorded with the release.
+        #[arg(long)]
+        comment: Option<String>,
+        #[command(flatten)]
+        sign: SignArgs,
+    },
+    /// Acknowledge an alarm of the active batch (its number in `batch status`), or
+    /// all of them.
+    Ack {
+        /// The alarm's number; without it, every alarm.
+        alarm: Option<u64>,
+    },
+    /// Who you are to the station: user and role.
+    Whoami,
     /// The batches in the store, newest first.
     List {
         /// How many.
@@ -78,8 +105,15 @@ pub enum BatchCommand {
         /// The batch number.
         batch: i64,
         /// Print JSON instead of text.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "html")]
         json: bool,
+        /// Write the electronic batch record as one self-contained HTML file (charts,
+        /// signatures, item-level reconciliation, audit rows) to --output.
+        #[arg(long, requires = "output")]
+        html: bool,
+        /// The file the HTML record is written to (replaced if it exists).
+        #[arg(short = 'o', long = "output", value_name = "FILE", requires = "html")]
+        output: Option<PathBuf>,
     },
 }
 
@@ -120,7 +154,28 @@ pub fn run(cmd: BatchCommand, db: &Path, socket: &Path) -> ExitCode {
             )
         }
         BatchCommand::Pause { batch } => answer(socket, db, &Request::BatchPause { batch }),
-        BatchCommand::Resume { batch } => answer(socket, db, &Request::BatchResume { batch }),
+        BatchCommand::Resume { batch, sign } => match sign.signature() {
+            Ok(signature) => answer(socket, db, &Request::BatchResume { batch, signature }),
+            Err(e) => crate::cli::pool::fail(e),
+        },
+        BatchCommand::Release {
+            batch,
+            comment,
+            sign,
+        } => match sign.signature() {
+            Ok(signature) => answer(
+                socket,
+                db,
+                &Request::BatchRelease {
+                    batch,
+                    comment,
+                    signature,
+                },
+            ),
+            Err(e) => crate::cli::pool::fail(e),
+        },
+        BatchCommand::Ack { alarm } => answer(socket, db, &Request::AlarmAck { id: alarm }),
+        BatchCommand::Whoami => answer(socket, db, &Request::Whoami),
         BatchCommand::Stop {
             batch,
             abandon_in_flight,
@@ -132,12 +187,41 @@ pub fn run(cmd: BatchCommand, db: &Path, socket: &Path) -> ExitCode {
                 abandon_in_flight,
             },
         ),
-        BatchCommand::Close { batch, reason } => {
-            answer(socket, db, &Request::BatchClose { batch, reason })
-        }
+        BatchCommand::Close {
+            batch,
+            reason,
+            sign,
+        } => match sign.signature() {
+            Ok(signature) => answer(
+                socket,
+                db,
+                &Request::BatchClose {
+                    batch,
+                    reason,
+                    signature,
+                },
+            ),
+            Err(e) => crate::cli::pool::fail(e),
+        },
         BatchCommand::Status { watch, json } => status(socket, db, watch, json),
         BatchCommand::List { limit, json } => list(db, limit, json),
-        BatchCommand::Report { batch, json } => report(db, batch, json),
+        BatchCommand::Report {
+            batch,
+            json,
+            html,
+            output,
+        } => match (html, output) {
+            (true, Some(output)) => html_record(db, batch, &output),
+            (true, None) => {
+                eprintln!("error: --html needs -o FILE: the record is written to a file");
+                ExitCode::from(2)
+            }
+            (false, Some(_)) => {
+                eprintln!("error: -o/--output is for --html; without it the report is printed");
+                ExitCode::from(2)
+            }
+            (false, None) => report(db, batch, json),
+        },
     }
 }
 
@@ -394,6 +478,63 @@ fn report(db: &Path, batch: i64, json: bool) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// `batch report N --html -o FILE`: builds the electronic batch record and writes it
+/// to `FILE.partial`, synced, then renamed to `FILE`, so that `FILE` is never half
+/// written. Exit 1 on errors, and (as the text report) when the batch does not
+/// balance; the record is written either way.
+fn html_record(db: &Path, batch: i64, output: &Path) -> ExitCode {
+    let store = match Store::open_existing(db) {
+        Ok(store) => store,
+        Err(e) => return fail(e),
+    };
+    let record = match BatchRecord::build(&store, BatchId(batch)) {
+        Ok(record) => record,
+        Err(e) => return fail(e),
+    };
+    drop(store);
+    let html = crate::report::html::render(&record);
+    if let Err(message) = write_replacing(output, html.as_bytes()) {
+        return fail(message);
+    }
+    println!("batch record written to {}", output.display());
+    let mut ok = true;
+    if !record.report.balanced {
+        eprintln!("warning: batch {batch} does not balance: see the record's reconciliation");
+        ok = false;
+    }
+    if !record.reconciliation.adds_up() {
+        eprintln!(
+            "warning: some of batch {batch}'s item-level checks do not add up: see the record's checks"
+        );
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Writes `bytes` to `path` through `path.partial` and a rename.
+fn write_replacing(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let written = write_synced(&partial, bytes).and_then(|()| std::fs::rename(&partial, path));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&partial);
+        format!(
+            "cannot write the batch record to {} ({e}): check the directory exists and is writable",
+            path.display()
+        )
+    })
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 #[cfg(test)]

@@ -20,6 +20,10 @@ pub enum ConfigCommand {
     Load {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Read your password from standard input to sign (stations with enrolled
+        /// users: QA or an administrator signs every configuration change).
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -29,7 +33,10 @@ pub fn run(cmd: ConfigCommand, db: &Path) -> ExitCode {
             Ok(_) => ExitCode::SUCCESS,
             Err(code) => code,
         },
-        ConfigCommand::Load { files } => load(db, &files),
+        ConfigCommand::Load {
+            files,
+            password_stdin,
+        } => load(db, &files, password_stdin),
     }
 }
 
@@ -94,7 +101,7 @@ fn check_all(paths: &[PathBuf]) -> Result<Vec<ConfigReport>, ExitCode> {
     Ok(reports)
 }
 
-fn load(db: &Path, paths: &[PathBuf]) -> ExitCode {
+fn load(db: &Path, paths: &[PathBuf], password_stdin: bool) -> ExitCode {
     let reports = match check_all(paths) {
         Ok(r) => r,
         Err(code) => {
@@ -106,7 +113,23 @@ fn load(db: &Path, paths: &[PathBuf]) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let actor = Actor::current_os_user();
+    let subject = reports
+        .iter()
+        .filter_map(|r| r.config.as_ref())
+        .map(|c| format!("client {}", c.client.id))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let actor = match crate::cli::user::sign_if_enrolled(
+        &mut store,
+        crate::cli::password::PasswordSource::from_flag(password_stdin),
+        crate::access::Action::ChangeConfiguration,
+        "config.load",
+        &subject,
+    ) {
+        Ok(Some(signed)) => Actor::new(signed.signer),
+        Ok(None) => Actor::current_os_user(),
+        Err(e) => return fail(format!("{e}; nothing was loaded")),
+    };
     for config in reports.iter().filter_map(|r| r.config.as_ref()) {
         match store.load_client_config(config, &actor) {
             Ok(report) => {

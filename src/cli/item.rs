@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cli::batch::answer;
+use crate::cli::password::SignArgs;
 use crate::control::protocol::Request;
 
 #[derive(clap::Subcommand, Debug)]
@@ -21,6 +22,8 @@ pub enum ItemCommand {
         /// The GTIN, when the serial exists for more than one product.
         #[arg(long)]
         gtin: Option<String>,
+        #[command(flatten)]
+        sign: SignArgs,
     },
 }
 
@@ -30,14 +33,19 @@ pub fn run(cmd: ItemCommand, db: &Path, socket: &Path) -> ExitCode {
             serial,
             reason,
             gtin,
-        } => answer(
-            socket,
-            db,
-            &Request::ItemDecommission {
-                serial,
-                gtin,
-                reason,
-            },
-        ),
+            sign,
+        } => match sign.signature() {
+            Ok(signature) => answer(
+                socket,
+                db,
+                &Request::ItemDecommission {
+                    serial,
+                    gtin,
+                    reason,
+                    signature,
+                },
+            ),
+            Err(e) => crate::cli::pool::fail(e),
+        },
     }
 }

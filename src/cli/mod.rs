@@ -9,15 +9,18 @@ use clap::{Parser, Subcommand};
 pub mod audit;
 pub mod batch;
 pub mod config;
+pub mod console;
 pub mod daemon;
 pub mod demo;
 pub mod gs1;
 pub mod item;
+pub mod password;
 pub mod pool;
 pub mod product;
 pub mod progress;
 pub mod store;
 pub mod upload;
+pub mod user;
 pub mod vision;
 
 #[derive(Parser, Debug)]
@@ -62,6 +65,9 @@ pub enum Command {
     /// The audit trail: verify its hash chain, list its rows.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Users, roles and electronic signatures.
+    #[command(subcommand)]
+    User(user::UserCommand),
     /// The store itself: full integrity check, online backup.
     #[command(subcommand)]
     Store(store::StoreCommand),
@@ -77,6 +83,8 @@ pub enum Command {
     /// Items: take a commissioned pack out (sample, damaged, destroyed).
     #[command(subcommand)]
     Item(item::ItemCommand),
+    /// The operator's full-screen console (over the daemon's socket).
+    Console(console::ConsoleArgs),
     /// Run the line: the station daemon with its local control socket.
     Daemon(daemon::DaemonArgs),
     /// The main job: a demonstration session in a working directory it names.
@@ -116,10 +124,12 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Product(cmd) => product::run(cmd, &cli.db),
         Command::Audit(cmd) => audit::run(cmd, &cli.db),
         Command::Store(cmd) => store::run(cmd, &cli.db),
+        Command::User(cmd) => user::run(cmd, &cli.db),
         Command::Vision(cmd) => vision::run(cmd),
         Command::Upload(cmd) => upload::run(cmd, &cli.db),
         Command::Batch(cmd) => batch::run(cmd, &cli.db, &socket),
         Command::Item(cmd) => item::run(cmd, &cli.db, &socket),
+        Command::Console(args) => console::run(args, &cli.db, &socket),
         Command::Daemon(args) => daemon::run(args, &cli.db, &socket),
         Command::Demo(args) => demo::run(args),
     }

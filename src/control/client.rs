@@ -33,6 +33,17 @@ pub fn default_socket_path(db: &Path) -> PathBuf {
 
 /// Sends one request and reads the answer.
 pub fn call(socket: &Path, db: &Path, request: &Request) -> Result<Response, ControlError> {
+    call_with_timeout(socket, db, request, ANSWER_TIMEOUT)
+}
+
+/// [`call`] with its own limit on how long to wait for the answer (the console polls
+/// the status with a short one, so that a daemon that hangs shows at once).
+pub fn call_with_timeout(
+    socket: &Path,
+    db: &Path,
+    request: &Request,
+    timeout: Duration,
+) -> Result<Response, ControlError> {
     let shown = socket.display().to_string();
     let unreachable = |reason: String| ControlError::Unreachable {
         path: shown.clone(),
@@ -45,7 +56,10 @@ pub fn call(socket: &Path, db: &Path, request: &Request) -> Result<Response, Con
     };
     let mut stream = UnixStream::connect(socket).map_err(|e| unreachable(e.to_string()))?;
     stream
-        .set_read_timeout(Some(ANSWER_TIMEOUT))
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| unreachable(e.to_string()))?;
+    stream
+        .set_write_timeout(Some(timeout))
         .map_err(|e| unreachable(e.to_string()))?;
     let mut line = serde_json::to_string(request).map_err(|e| bad(e.to_string()))?;
     line.push('\n');

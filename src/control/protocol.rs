@@ -24,11 +24,13 @@ pub enum Request {
         challenge: u32,
     },
     /// Pause the active batch (`batch`, when given, must be the active one).
-    BatchPause {
-        batch: Option<i64>,
-    },
+    BatchPause { batch: Option<i64> },
+    /// Resume a paused or held batch. After a consecutive-reject stop, or to go on
+    /// after a failed challenge test, it needs a signature where users are enrolled.
     BatchResume {
         batch: Option<i64>,
+        #[serde(default)]
+        signature: Option<SignatureInput>,
     },
     /// Stop: no more prints, in-flight items finish. `abandon_in_flight` counts items
     /// whose fate is still unknown as rejected (when a device cannot come back).
@@ -36,11 +38,29 @@ pub enum Request {
         batch: Option<i64>,
         abandon_in_flight: bool,
     },
-    /// Close the stopped batch; a batch that does not balance needs a reason.
+    /// Close the stopped batch; a batch that does not balance needs a reason and,
+    /// where users are enrolled, a signature ("closed with reason").
     BatchClose {
         batch: Option<i64>,
         reason: Option<String>,
+        #[serde(default)]
+        signature: Option<SignatureInput>,
     },
+    /// QA's release of a closed batch on its record: a signature ("approved").
+    BatchRelease {
+        batch: i64,
+        #[serde(default)]
+        comment: Option<String>,
+        #[serde(default)]
+        signature: Option<SignatureInput>,
+    },
+    /// Acknowledge an alarm by its id in the status report (or every alarm).
+    AlarmAck {
+        #[serde(default)]
+        id: Option<u64>,
+    },
+    /// Who the caller is to the station: user name and role.
+    Whoami,
     /// The daemon's status: devices, the active batch, recent alarms.
     Status,
     /// Take a commissioned (or printed) item out: `reason` is `sample`, `damaged`,
@@ -49,9 +69,26 @@ pub enum Request {
         serial: String,
         gtin: Option<String>,
         reason: String,
+        #[serde(default)]
+        signature: Option<SignatureInput>,
     },
     /// Stop the daemon (refused while a batch is running or paused).
     Shutdown,
+}
+
+/// An electronic signature as the caller gives it: the password entered again. The
+/// signer is the caller (the socket's peer credentials); the meaning is the
+/// request's own ("closed with reason", "approved", "decommissioned", ...).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureInput {
+    pub password: String,
+}
+
+impl std::fmt::Debug for SignatureInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SignatureInput { password: <hidden> }")
+    }
 }
 
 /// The daemon's answer.
@@ -104,6 +141,34 @@ pub struct StatusReport {
     pub batch: Option<BatchView>,
     /// The latest alarms of the active batch, oldest first.
     pub alarms: Vec<String>,
+    /// The same alarms with their ids, for acknowledgement.
+    #[serde(default)]
+    pub alarm_list: Vec<AlarmView>,
+    /// Items decided per minute, one value per 10 seconds over the last 10 minutes,
+    /// oldest first (for a sparkline).
+    #[serde(default)]
+    pub rate_history: Vec<f64>,
+    /// The caller, as the station knows them.
+    #[serde(default)]
+    pub caller: Option<CallerView>,
+}
+
+/// One alarm of the active batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmView {
+    pub id: u64,
+    /// UTC time the daemon first reported it.
+    pub at: String,
+    pub text: String,
+    pub acknowledged: bool,
+}
+
+/// The caller of a request: OS user name and station role ("unrestricted" while no
+/// users are enrolled).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallerView {
+    pub user: String,
+    pub role: String,
 }
 
 /// One device's link.
@@ -111,6 +176,9 @@ pub struct StatusReport {
 pub struct DeviceView {
     pub name: String,
     pub online: bool,
+    /// UTC time the link last changed (came up or went down), when known.
+    #[serde(default)]
+    pub since: Option<String>,
 }
 
 /// The active batch, live.
@@ -177,7 +245,11 @@ mod tests {
                 serial: "ABC".into(),
                 gtin: None,
                 reason: "sample".into(),
+                signature: Some(SignatureInput {
+                    password: "pw".into(),
+                }),
             },
+            Request::AlarmAck { id: Some(3) },
         ];
         for request in requests {
             let line = serde_json::to_string(&request).unwrap();

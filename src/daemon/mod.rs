@@ -12,6 +12,7 @@
 //! daemon killed at any instant loses nothing; the next start recovers. A store
 //! failure stops the line and ends the process (exit 1) for the same reason.
 
+pub mod access;
 pub mod logging;
 pub mod replenish;
 pub mod requests;
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
-use crate::control::protocol::Request;
+use crate::control::protocol::{CallerView, Request};
 use crate::line::{BatchState, OperatorCommand};
 use crate::station::runtime::Wake;
 use crate::station::{Station, StationConfig, StationError};
@@ -36,7 +37,7 @@ use crate::store::{Actor, Store};
 use requests::{After, BatchPolicy};
 use server::SocketGuard;
 use startup::PendingRecovery;
-use status::RateWindow;
+use status::LiveView;
 
 /// Page cache of the station's store connection, KiB.
 const STATION_PAGE_CACHE_KIB: u32 = 16 * 1024;
@@ -117,7 +118,8 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
     let listener = server::bind(&options.socket)?;
     let _socket = SocketGuard(options.socket.clone());
     let (calls_tx, mut calls) = mpsc::channel(32);
-    tokio::spawn(server::accept_loop(listener, calls_tx));
+    let access = access::Access::open(options.db.clone())?;
+    tokio::spawn(server::accept_loop(listener, calls_tx, access));
     let (stop_uploader, uploader_stopped) = watch::channel(false);
     let mut helpers = vec![replenish::spawn(
         options.db.clone(),
@@ -136,7 +138,7 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
         auto_resume: options.auto_resume,
     };
     let store_shown = options.db.display().to_string();
-    let mut rate = RateWindow::default();
+    let mut live = LiveView::default();
     let mut last_anchor = Instant::now();
     tracing::info!(
         socket = %options.socket.display(),
@@ -165,10 +167,7 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
                         Err(e) => break Err(fatal(&mut station, e).await),
                     }
                 }
-                match station.batch_status() {
-                    Some(status) => rate.sample(status::decided(&status), Instant::now()),
-                    None => rate.reset(),
-                }
+                live.observe(&station, Instant::now());
                 if polled && last_anchor.elapsed() >= ANCHOR_INTERVAL {
                     last_anchor = Instant::now();
                     if let Err(e) = station.store_mut().anchor_audit() {
@@ -180,16 +179,27 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
                 let Some(call) = call else { break Ok(()) };
                 let wants_status = matches!(call.request, Request::Status);
                 let describing = recovery.as_ref().map(|r| r.describe());
+                let caller_view = CallerView {
+                    user: call.caller.actor.as_str().to_string(),
+                    role: call.caller.role_name(),
+                };
                 let (mut response, after) = requests::handle(
                     &mut station,
                     call.request,
-                    &call.actor,
+                    &call.caller,
                     &policy,
                     describing.as_deref(),
+                    &mut live,
                 )
                 .await;
                 if wants_status {
-                    response.status = Some(status::report(&station, &rate, &store_shown, describing));
+                    response.status = Some(status::report(
+                        &station,
+                        &live,
+                        &store_shown,
+                        describing,
+                        Some(caller_view),
+                    ));
                 }
                 let _ = call.reply.send(response);
                 if after == After::Shutdown {

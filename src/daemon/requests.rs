@@ -2,8 +2,12 @@
 //! close, status, item decommission and shutdown, each answered with one line that
 //! says what happened or what to do.
 
+use crate::access::Action;
 use crate::control::protocol::{Request, Response};
+use crate::daemon::access::{Caller, Standing};
+use crate::daemon::status::LiveView;
 use crate::gs1::Gtin;
+use crate::line::HoldReason;
 use crate::line::{BatchState, OperatorCommand};
 use crate::station::{BatchRequest, Station, StationError};
 use crate::store::decommission::DecommissionReason;
@@ -24,16 +28,85 @@ pub struct BatchPolicy {
     pub auto_resume: bool,
 }
 
+/// The action the rules of [`crate::access`] know `request` as, given the station's
+/// state (`None`: reading only, open to every caller).
+fn action_of(station: &Station, request: &Request) -> Option<Action> {
+    Some(match request {
+        Request::Status | Request::Whoami => return None,
+        Request::BatchStart { .. } => Action::StartBatch,
+        Request::BatchPause { .. } => Action::PauseBatch,
+        Request::BatchResume { .. } => {
+            let after_reject_stop = station
+                .batch_status()
+                .is_some_and(|s| matches!(s.hold, Some(HoldReason::ConsecutiveRejects(_))));
+            if after_reject_stop {
+                Action::ResumeAfterRejectStop
+            } else {
+                Action::ResumeBatch
+            }
+        }
+        Request::BatchStop { .. } => Action::StopBatch,
+        Request::BatchClose { reason, .. } => {
+            if reason.is_some() {
+                Action::CloseUnbalancedBatch
+            } else {
+                Action::CloseBalancedBatch
+            }
+        }
+        Request::ItemDecommission { .. } => Action::Decommission,
+        Request::BatchRelease { .. } => Action::ReleaseBatch,
+        Request::AlarmAck { .. } => Action::AcknowledgeAlarm,
+        Request::Shutdown => Action::StopDaemon,
+    })
+}
+
+/// Applies the rules: the caller's role must allow the action, and an action that
+/// needs a signature must carry a granted one.
+fn authorize(station: &Station, request: &Request, caller: &Caller) -> Result<(), String> {
+    let Some(action) = action_of(station, request) else {
+        return Ok(());
+    };
+    let role = match caller.standing {
+        Standing::Unrestricted => return Ok(()),
+        Standing::Enrolled(role) => role,
+        Standing::Reader => {
+            return Err(format!(
+                "{} is not enrolled at this station: ask an administrator",
+                caller.actor.as_str()
+            ));
+        }
+    };
+    crate::access::permit(role, action)?;
+    if let Some(meaning) = action.rule().signature
+        && caller.signed.is_none()
+    {
+        return Err(format!(
+            "to {} takes your electronic signature (\"{meaning}\"): give it again with --sign, \
+             which asks for your password",
+            action.rule().describe
+        ));
+    }
+    Ok(())
+}
+
 /// Handles one request. `recovering` is set while start-up recovery is not done.
 pub async fn handle(
     station: &mut Station,
     request: Request,
-    actor: &Actor,
+    caller: &Caller,
     policy: &BatchPolicy,
     recovering: Option<&str>,
+    live: &mut LiveView,
 ) -> (Response, After) {
+    if let Err(refusal) = authorize(station, &request, caller) {
+        return (Response::refused(refusal), After::Continue);
+    }
+    let actor = &caller.actor;
     if let Some(what) = recovering
-        && !matches!(request, Request::Status | Request::Shutdown)
+        && !matches!(
+            request,
+            Request::Status | Request::Whoami | Request::Shutdown
+        )
     {
         return (
             Response::refused(format!(
@@ -44,6 +117,19 @@ pub async fn handle(
     }
     match request {
         Request::Status => (Response::ok("status"), After::Continue),
+        Request::Whoami => (
+            Response::ok(format!(
+                "{} ({})",
+                caller.actor.as_str(),
+                caller.role_name()
+            )),
+            After::Continue,
+        ),
+        Request::AlarmAck { id } => (acknowledge(station, live, id, actor), After::Continue),
+        Request::BatchRelease { batch, comment, .. } => (
+            release(station, batch, comment.as_deref(), caller),
+            After::Continue,
+        ),
         Request::BatchStart {
             gtin,
             lot,
@@ -67,7 +153,7 @@ pub async fn handle(
             operator(station, batch, OperatorCommand::Pause, actor, "paused").await,
             After::Continue,
         ),
-        Request::BatchResume { batch } => (
+        Request::BatchResume { batch, .. } => (
             operator(station, batch, OperatorCommand::Resume, actor, "resumed").await,
             After::Continue,
         ),
@@ -85,11 +171,14 @@ pub async fn handle(
             .await,
             After::Continue,
         ),
-        Request::BatchClose { batch, reason } => (close(station, batch, reason).await, After::Continue),
+        Request::BatchClose { batch, reason, .. } => {
+            (close(station, batch, reason).await, After::Continue)
+        }
         Request::ItemDecommission {
             serial,
             gtin,
             reason,
+            ..
         } => (
             decommission(station, &serial, gtin.as_deref(), &reason, actor),
             After::Continue,
@@ -208,6 +297,58 @@ async fn operator(
             Response::ok(format!("batch {} {done}", active.0)).with_batch(active.0)
         }
         Err(e) => refused(e),
+    }
+}
+
+fn acknowledge(
+    station: &mut Station,
+    live: &mut LiveView,
+    id: Option<u64>,
+    actor: &Actor,
+) -> Response {
+    match live.acknowledge(id) {
+        Err(message) => Response::refused(message),
+        Ok(done) if done.is_empty() => Response::ok("nothing to acknowledge"),
+        Ok(done) => {
+            let ids: Vec<String> = done.iter().map(|a| a.id.to_string()).collect();
+            let details = serde_json::json!({
+                "alarms": done.iter().map(|a| serde_json::json!({"id": a.id, "text": a.text, "raised_at": a.at})).collect::<Vec<_>>(),
+            });
+            let subject = live_subject(station);
+            if let Err(e) =
+                station
+                    .store_mut()
+                    .record_action(actor, "alarm.acknowledge", &subject, details)
+            {
+                return Response::refused(e.to_string());
+            }
+            Response::ok(format!("acknowledged alarm {}", ids.join(", ")))
+        }
+    }
+}
+
+fn live_subject(station: &Station) -> String {
+    station.active_batch().map_or_else(
+        || "station".to_string(),
+        |line| format!("batch {}", line.batch.0),
+    )
+}
+
+/// QA's release of a closed batch: recorded with the signature already granted.
+fn release(station: &mut Station, batch: i64, comment: Option<&str>, caller: &Caller) -> Response {
+    match station.store_mut().release_batch(
+        BatchId(batch),
+        comment,
+        &caller.actor,
+        caller.signed.as_ref(),
+    ) {
+        Ok(()) => Response::ok(format!(
+            "batch {batch} released by {} ({}); the record: `serialstation batch report {batch} --html -o batch-{batch}.html`",
+            caller.actor.as_str(),
+            caller.role_name()
+        ))
+        .with_batch(batch),
+        Err(e) => Response::refused(e.to_string()),
     }
 }
 

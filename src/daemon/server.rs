@@ -11,12 +11,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::control::peer::actor_name;
 use crate::control::protocol::{MAX_LINE_BYTES, Request, Response};
-use crate::store::Actor;
+use crate::daemon::access::{Access, Caller};
 
 /// One request on its way to the station loop, with who sent it and where to answer.
 pub struct ControlCall {
     pub request: Request,
-    pub actor: Actor,
+    pub caller: Caller,
     pub reply: oneshot::Sender<Response>,
 }
 
@@ -53,13 +53,14 @@ pub fn bind(path: &Path) -> Result<UnixListener, String> {
 }
 
 /// Accepts connections until the station loop goes away.
-pub async fn accept_loop(listener: UnixListener, calls: mpsc::Sender<ControlCall>) {
+pub async fn accept_loop(listener: UnixListener, calls: mpsc::Sender<ControlCall>, access: Access) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
                 let calls = calls.clone();
+                let access = access.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = serve_connection(stream, calls).await {
+                    if let Err(e) = serve_connection(stream, calls, access).await {
                         tracing::info!("control connection: {e}");
                     }
                 });
@@ -78,9 +79,10 @@ pub async fn accept_loop(listener: UnixListener, calls: mpsc::Sender<ControlCall
 async fn serve_connection(
     stream: UnixStream,
     calls: mpsc::Sender<ControlCall>,
+    access: Access,
 ) -> Result<(), String> {
-    let actor = match stream.peer_cred() {
-        Ok(cred) => Actor::new(actor_name(cred.uid())),
+    let login = match stream.peer_cred() {
+        Ok(cred) => actor_name(cred.uid()),
         Err(e) => return Err(format!("peer credentials unavailable: {e}")),
     };
     let (read, mut write) = stream.into_split();
@@ -94,21 +96,24 @@ async fn serve_connection(
         Err(e) => Response::refused(format!(
             "the request is not understood ({e}); use the serialstation command line"
         )),
-        Ok(request) => {
-            let (reply, answer) = oneshot::channel();
-            let call = ControlCall {
-                request,
-                actor,
-                reply,
-            };
-            if calls.send(call).await.is_err() {
-                Response::refused("the station daemon is shutting down")
-            } else {
-                answer.await.unwrap_or_else(|_| {
-                    Response::refused("the station daemon stopped before answering")
-                })
+        Ok(request) => match access.resolve(login, &request).await {
+            Err(refusal) => Response::refused(refusal),
+            Ok(caller) => {
+                let (reply, answer) = oneshot::channel();
+                let call = ControlCall {
+                    request,
+                    caller,
+                    reply,
+                };
+                if calls.send(call).await.is_err() {
+                    Response::refused("the station daemon is shutting down")
+                } else {
+                    answer.await.unwrap_or_else(|_| {
+                        Response::refused("the station daemon stopped before answering")
+                    })
+                }
             }
-        }
+        },
     };
     let mut text = serde_json::to_string(&response)
         .unwrap_or_else(|e| format!(r#"{{"ok":false,"message":"cannot encode the answer: {e}"}}"#));

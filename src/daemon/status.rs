@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::control::protocol::{BatchView, DeviceView, StatusReport};
+use crate::control::protocol::{AlarmView, BatchView, CallerView, DeviceView, StatusReport};
 use crate::line::{BatchStatus, Device, RejectReason};
 use crate::station::Station;
 
@@ -60,6 +60,116 @@ impl RateWindow {
     }
 }
 
+/// The rate history's bucket and length: one value per 10 s over 10 minutes.
+const HISTORY_BUCKET: Duration = Duration::from_secs(10);
+const HISTORY_BUCKETS: usize = 60;
+
+/// What the daemon watches between requests for the status report: the rate and its
+/// history, the alarms with their ids and acknowledgements, and when each device's
+/// link last changed.
+#[derive(Debug, Default)]
+pub struct LiveView {
+    pub rate: RateWindow,
+    history: VecDeque<f64>,
+    bucket: Option<(Instant, u64)>,
+    alarms: AlarmBook,
+    devices: BTreeMap<&'static str, (bool, String)>,
+}
+
+/// The active batch's alarms, numbered from 1 in the order they were raised, with
+/// the time the daemon first saw each and whether an operator acknowledged it.
+#[derive(Debug, Default)]
+struct AlarmBook {
+    batch: Option<i64>,
+    entries: Vec<AlarmView>,
+}
+
+impl LiveView {
+    /// Looks at the station after every wake-up.
+    pub fn observe(&mut self, station: &Station, now: Instant) {
+        match station.batch_status() {
+            Some(status) => {
+                let decided = decided(&status);
+                self.rate.sample(decided, now);
+                match self.bucket {
+                    Some((start, count)) if now.duration_since(start) >= HISTORY_BUCKET => {
+                        let minutes = now.duration_since(start).as_secs_f64() / 60.0;
+                        self.history
+                            .push_back(decided.saturating_sub(count) as f64 / minutes);
+                        while self.history.len() > HISTORY_BUCKETS {
+                            self.history.pop_front();
+                        }
+                        self.bucket = Some((now, decided));
+                    }
+                    Some(_) => {}
+                    None => self.bucket = Some((now, decided)),
+                }
+            }
+            None => {
+                self.rate.reset();
+                self.bucket = None;
+            }
+        }
+        let batch = station.active_batch().map(|line| line.batch.0);
+        if batch != self.alarms.batch {
+            self.alarms = AlarmBook {
+                batch,
+                entries: Vec::new(),
+            };
+            self.history.clear();
+        }
+        let raised = station.alarms();
+        if raised.len() < self.alarms.entries.len() {
+            self.alarms.entries.clear();
+        }
+        for text in &raised[self.alarms.entries.len()..] {
+            let id = self.alarms.entries.len() as u64 + 1;
+            self.alarms.entries.push(AlarmView {
+                id,
+                at: crate::store::clock::now(),
+                text: text.clone(),
+                acknowledged: false,
+            });
+        }
+        for device in Device::ALL {
+            let online = station.device_online(device);
+            let entry = self
+                .devices
+                .entry(device.as_str())
+                .or_insert_with(|| (online, crate::store::clock::now()));
+            if entry.0 != online {
+                *entry = (online, crate::store::clock::now());
+            }
+        }
+    }
+
+    /// Acknowledges alarm `id`, or every alarm; returns how many were newly
+    /// acknowledged, or a message when there is no such alarm.
+    pub fn acknowledge(&mut self, id: Option<u64>) -> Result<Vec<AlarmView>, String> {
+        let mut done = Vec::new();
+        match id {
+            Some(id) => {
+                let Some(alarm) = self.alarms.entries.iter_mut().find(|a| a.id == id) else {
+                    return Err(format!(
+                        "there is no alarm {id} for the active batch: see the alarm list in `serialstation batch status`"
+                    ));
+                };
+                if !alarm.acknowledged {
+                    alarm.acknowledged = true;
+                    done.push(alarm.clone());
+                }
+            }
+            None => {
+                for alarm in self.alarms.entries.iter_mut().filter(|a| !a.acknowledged) {
+                    alarm.acknowledged = true;
+                    done.push(alarm.clone());
+                }
+            }
+        }
+        Ok(done)
+    }
+}
+
 /// Items with a verdict so far.
 pub fn decided(status: &BatchStatus) -> u64 {
     status.stats.good_verdicts + status.stats.total_rejects()
@@ -68,15 +178,18 @@ pub fn decided(status: &BatchStatus) -> u64 {
 /// Builds the report from the station's live state.
 pub fn report(
     station: &Station,
-    rate: &RateWindow,
+    live: &LiveView,
     store: &str,
     recovering: Option<String>,
+    caller: Option<CallerView>,
 ) -> StatusReport {
+    let rate = &live.rate;
     let devices = Device::ALL
         .iter()
         .map(|device| DeviceView {
             name: device.as_str().to_string(),
             online: station.device_online(*device),
+            since: live.devices.get(device.as_str()).map(|(_, at)| at.clone()),
         })
         .collect();
     let batch = station
@@ -132,6 +245,9 @@ pub fn report(
         plc_alarms: station.plc_alarms().describe(),
         batch,
         alarms: alarms[alarms.len().saturating_sub(10)..].to_vec(),
+        alarm_list: live.alarms.entries[live.alarms.entries.len().saturating_sub(20)..].to_vec(),
+        rate_history: live.history.iter().copied().collect(),
+        caller,
     }
 }
 

@@ -301,6 +301,7 @@ fn operate(
     let closed = daemon.expect_ok(&Request::BatchClose {
         batch: Some(batch.0),
         reason: None,
+        signature: None,
     })?;
     println!("{}", closed.message);
     Ok((batch, begun.elapsed()))

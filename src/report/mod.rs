@@ -2,6 +2,14 @@
 //! up (allocated = commissioned + scrapped + sampled + invalidated + returned),
 //! rejects by reason, the grade distribution and the items' fates at the gate,
 //! read from the store; rendered as text for the operator or as JSON.
+//!
+//! [`record`] builds the electronic batch record (this report plus the item-level
+//! reconciliation, the items over time, states and holds, audit rows, signatures,
+//! the challenge test and upload delivery), and [`html`] renders it as one
+//! self-contained HTML file (`serialstation batch report N --html -o FILE`).
+
+pub mod html;
+pub mod record;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

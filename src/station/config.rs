@@ -152,8 +152,9 @@ impl StationConfig {
         let printer_to_gate = self.counts(self.line.reject_gate_mm - self.line.print_head_mm);
         let pitch = self.counts(self.line.pitch_mm).max(1);
         let items_per_second = self.line.rate_per_min / 60.0;
-        let depth = ((items_per_second * 0.5).ceil() as usize)
-            .clamp(4, self.printer.buffer_capacity.min(64));
+        // At most the printer's buffer (which may hold fewer than 4 messages).
+        let most = self.printer.buffer_capacity.min(64);
+        let depth = ((items_per_second * 0.5).ceil() as usize).clamp(most.min(4), most);
         EngineConfig {
             printer_queue_depth: depth,
             serial_block_size: 256,

@@ -35,6 +35,20 @@ impl Actor {
         }
     }
 
+    /// The login name of the OS user running this process (the name users are
+    /// enrolled under), without the uid.
+    pub fn os_login_name() -> String {
+        let from_passwd = process_uid().and_then(|uid| {
+            std::fs::read_to_string("/etc/passwd")
+                .ok()
+                .and_then(|text| user_name_for_uid(&text, uid))
+        });
+        from_passwd
+            .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
+            .or_else(|| std::env::var("LOGNAME").ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "unknown-user".to_string())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.name
     }

@@ -237,3 +237,59 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 }
+
+impl Store {
+    /// QA's release of a closed batch on its record, once. `signed` is the granted
+    /// signature ("approved"), absent only on a station with no enrolled user.
+    pub fn release_batch(
+        &mut self,
+        batch: BatchId,
+        comment: Option<&str>,
+        actor: &Actor,
+        signed: Option<&crate::store::users::Signed>,
+    ) -> StoreResult<()> {
+        let what = format!("releasing batch {}", batch.0);
+        let tx = self.write_tx(&what)?;
+        let b = read_batch(&tx, batch)?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no batch {}", batch.0)))?;
+        if b.state != BatchState::Closed {
+            return Err(StoreError::Invalid(format!(
+                "batch {} is {}: only a closed batch is released (close it first)",
+                batch.0,
+                b.state.as_str()
+            )));
+        }
+        let subject = format!("batch {}", batch.0);
+        let released: Option<String> = tx
+            .query_row(
+                "SELECT actor || ' at ' || at FROM audit WHERE action = 'batch.release' AND subject = ?1 LIMIT 1",
+                [&subject],
+                |r| r.get(0),
+            )
+            .optional()
+            .context(&what)?;
+        if let Some(by) = released {
+            return Err(StoreError::Invalid(format!(
+                "batch {} was already released by {by}",
+                batch.0
+            )));
+        }
+        audit::append(
+            &tx,
+            actor,
+            AuditRecord {
+                action: "batch.release",
+                subject,
+                before: Some(json!({ "state": "closed" })),
+                after: Some(json!({
+                    "released": true,
+                    "comment": comment,
+                    "signer": signed.map(|s| s.signer.clone()),
+                    "role": signed.map(|s| s.role.as_str()),
+                    "meaning": signed.map(|s| s.meaning.clone()),
+                })),
+            },
+        )?;
+        tx.commit().context(&what)
+    }
+}

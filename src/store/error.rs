@@ -39,6 +39,10 @@ pub enum StoreError {
     /// Stored data could not be read back (corrupt row, unknown state code, bad JSON).
     #[error("the store holds data this program cannot read: {0}")]
     Corrupt(String),
+    /// A signature was refused (wrong password, locked or unknown account); the
+    /// refusal itself is in the audit trail.
+    #[error("{0}")]
+    SignatureRefused(String),
     /// The operator stopped long work (Ctrl-C); its transaction rolled back.
     #[error("{0}")]
     Cancelled(String),

@@ -530,7 +530,7 @@ impl Store {
     }
 }
 
-fn grade_letter(grade: f64) -> char {
+pub(crate) fn grade_letter(grade: f64) -> char {
     match grade {
         g if g >= 3.5 => 'A',
         g if g >= 2.5 => 'B',

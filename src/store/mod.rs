@@ -10,7 +10,8 @@
 //! - [`anchor`]: the trail's head written outside the file, so truncation shows;
 //! - [`integrity`]: whose file this is, page checks, the full store check;
 //! - [`backup`]: online backups through SQLite's backup API;
-//! - [`outbox`]: work for the uploader (minimal).
+//! - [`outbox`]: work for the uploader (minimal);
+//! - [`users`]: enrolled users, roles, password hashes and signatures.
 //!
 //! Durability: WAL with `synchronous=FULL`, so a committed transaction survives power
 //! loss (state here decides whether a serial may ever be printed, so no commit may be
@@ -23,16 +24,19 @@ pub mod audit;
 pub mod backup;
 pub mod batches;
 pub mod clock;
+pub mod console_reads;
 pub mod decommission;
 pub mod error;
 pub mod integrity;
 pub mod line_records;
 pub mod outbox;
 pub mod products;
+pub mod record_reads;
 pub mod recovery_reads;
 pub mod schema;
 pub mod serials;
 pub mod state;
+pub mod users;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

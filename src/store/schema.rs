@@ -24,7 +24,7 @@ use crate::store::error::{SqlContext, StoreError, StoreResult};
 use crate::store::state::{ALLOWED_TRANSITIONS, SerialState};
 
 /// The schema version this program writes.
-pub const LATEST_VERSION: i64 = 5;
+pub const LATEST_VERSION: i64 = 6;
 
 struct Migration {
     version: i64,
@@ -63,6 +63,12 @@ const MIGRATIONS: &[Migration] = &[
         description: "allocation records for reconciliation; the station's application id",
         sql: V5_SQL,
         seed: seed_allocations_and_mark,
+    },
+    Migration {
+        version: 6,
+        description: "users with roles and password hashes, for electronic signatures",
+        sql: crate::store::users::V6_SQL,
+        seed: crate::store::outbox::seed_nothing_v3,
     },
 ];
 

@@ -3,7 +3,7 @@
 //! in-process on its own multi-thread runtime, `line.toml` pointing at it, and the
 //! real `serialstation` binary as the daemon (started, killed with SIGKILL,
 //! restarted) and as the operator's CLI. The judge at the end shuts everything down
-//! and checks the five invariants of DESIGN.md from the simulator's ground truth.
+//! and checks the invariants (ARCHITECTURE.md) from the simulator's ground truth.
 //!
 //! When a test fails, the fixture keeps its directory and prints the daemon's log.
 
@@ -341,6 +341,34 @@ impl Line {
     /// Runs `serialstation --db DB --socket SOCKET ARGS...`.
     pub fn cli(&self, args: &[&str]) -> CliOutput {
         self.cli_with_socket(&self.socket, args)
+    }
+
+    /// Runs the CLI with `input` on its standard input (passwords with
+    /// `--password-stdin`, one per line).
+    pub fn cli_with_input(&self, args: &[&str], input: &str) -> CliOutput {
+        use std::io::Write as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_serialstation"))
+            .arg("--db")
+            .arg(&self.db)
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(args)
+            .env_remove("SERIALSTATION_DB")
+            .env_remove("SERIALSTATION_SOCKET")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the serialstation binary runs");
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(input.as_bytes());
+        }
+        let output = child.wait_with_output().expect("the command ends");
+        CliOutput {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
     }
 
     /// Runs the CLI against another socket path.

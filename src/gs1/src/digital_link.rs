@@ -157,16 +157,20 @@ pub fn split_digital_link(input: &str, start: usize) -> Result<Vec<RawPair<'_>>,
     let mut pairs: Vec<RawPair<'_>> = Vec::with_capacity(path_pairs.len() + 4);
     for (entry, raw, pos) in path_pairs {
         let mut value = percent_decode(raw, pos)?;
+        let mut value_pos = pos;
         if entry.ai == "01"
             && matches!(value.len(), 8 | 12 | 13)
             && value.bytes().all(|b| b.is_ascii_digit())
         {
+            // Padded to 14 digits: shift positions so that a digit of the padded
+            // value points at the same digit of the input.
+            value_pos = pos.saturating_sub(14 - value.len());
             value = Cow::Owned(format!("{value:0>14}"));
         }
         pairs.push(RawPair {
             entry,
             value,
-            value_pos: pos,
+            value_pos,
         });
     }
 
@@ -206,7 +210,8 @@ pub fn split_digital_link(input: &str, start: usize) -> Result<Vec<RawPair<'_>>,
                 .with_ai(key)
                 .at(param_pos));
             }
-            let value_pos = param_pos + key.len() + 1;
+            // After the '=', or at the end of a parameter that has none.
+            let value_pos = param_pos + key.len() + usize::from(param.contains('='));
             let value = percent_decode(raw, value_pos)?;
             pairs.push(RawPair {
                 entry,
