@@ -279,7 +279,7 @@ where
             return None;
         }
         let stop = |reason: String| Some(Err(crate::store::LineProblem { line: 0, reason }));
-        if self.read % 10_000 == 0 {
+        if self.read.is_multiple_of(10_000) {
             self.progress.update(self.read);
             if self.interrupt.requested() {
                 self.ended = true;

@@ -1057,7 +1057,8 @@ pub fn reconcile(input: &ReconInput<'_>) -> ItemReconciliation {
             .collect(),
         rows: Vec::new(),
     };
-    let verdict_rows: [(&str, &dyn Fn(&ItemClass) -> bool); 3] = [
+    type ClassTest<'a> = &'a dyn Fn(&ItemClass) -> bool;
+    let verdict_rows: [(&str, ClassTest<'_>); 3] = [
         ("GOOD", &good),
         ("rejected", &reject),
         ("no verdict", &undecided),

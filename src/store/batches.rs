@@ -115,7 +115,7 @@ impl Store {
             .map_err(|e| StoreError::Invalid(format!("expiry {:?}: {e}", batch.expiry)))?;
         crate::limits::check_count(
             "quantity",
-            u64::from(batch.quantity),
+            batch.quantity,
             crate::limits::MAX_BATCH_QUANTITY,
             "split the order into several batches",
         )

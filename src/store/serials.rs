@@ -472,7 +472,7 @@ impl Store {
                     == 1
                 {
                     added += 1;
-                    if added % PROGRESS_EVERY == 0 && !watch(added) {
+                    if added.is_multiple_of(PROGRESS_EVERY) && !watch(added) {
                         return Err(StoreError::Cancelled(format!(
                             "stopped after {added} of {} serials: nothing was added to the pool of GTIN {gtin}",
                             plan.count
