@@ -376,6 +376,8 @@ fn a_backup_is_consistent_while_another_connection_writes() {
                     )
                     .unwrap();
                 n += 1;
+                // A line commits in groups, not in a tight loop.
+                std::thread::sleep(std::time::Duration::from_millis(1));
             }
             n
         })
@@ -448,7 +450,7 @@ fn counts_too_large_to_be_meant_are_refused_at_once() {
             "4000000000",
         ],
     );
-    assert_eq!(start.status.code(), Some(2));
+    assert_eq!(start.status.code(), Some(1));
     let message = stderr(&start);
     assert!(
         message.contains("challenge test of 4,000,000,000 items"),

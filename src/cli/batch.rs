@@ -134,11 +134,12 @@ pub fn run(cmd: BatchCommand, db: &Path, socket: &Path) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            // Refused as the daemon would refuse it (exit 1), before anything is sent.
             if let Err(message) =
                 crate::limits::check_batch_start(u64::from(quantity), u64::from(challenge))
             {
                 eprintln!("error: {message}");
-                return ExitCode::from(2);
+                return ExitCode::from(1);
             }
             answer(
                 socket,

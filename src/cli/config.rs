@@ -130,17 +130,28 @@ fn load(db: &Path, paths: &[PathBuf], password_stdin: bool) -> ExitCode {
         Ok(None) => Actor::current_os_user(),
         Err(e) => return fail(format!("{e}; nothing was loaded")),
     };
-    for config in reports.iter().filter_map(|r| r.config.as_ref()) {
+    let configs: Vec<_> = reports.iter().filter_map(|r| r.config.as_ref()).collect();
+    let mut progress = crate::cli::progress::Progress::new("loading files", configs.len() as u64);
+    for (done, config) in configs.into_iter().enumerate() {
+        progress.update(done as u64);
         match store.load_client_config(config, &actor) {
             Ok(report) => {
-                println!("client {}: {}", report.client_id, describe(report.client));
+                progress.println(&format!(
+                    "client {}: {}",
+                    report.client_id,
+                    describe(report.client)
+                ));
                 for (gtin, change) in report.products {
-                    println!("  product {gtin}: {}", describe(change));
+                    progress.println(&format!("  product {gtin}: {}", describe(change)));
                 }
             }
-            Err(e) => return fail(e),
+            Err(e) => {
+                progress.finish();
+                return fail(e);
+            }
         }
     }
+    progress.finish();
     ExitCode::SUCCESS
 }
 

@@ -2,12 +2,9 @@
 //! Ctrl-C. The work itself polls [`Interrupt::requested`] at safe points and rolls
 //! back when it is set, so a stopped command leaves nothing half-done.
 
-use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
-use crate::limits::thousands;
 
 /// Set once the operator pressed Ctrl-C (SIGINT) or the process got SIGTERM.
 #[derive(Clone)]
@@ -51,60 +48,45 @@ impl Interrupt {
     }
 }
 
-/// A one-line progress display on stderr, shown only on a terminal and redrawn at
-/// most a few times a second.
+/// A one-line progress display on stderr (indicatif), drawn only on a terminal and
+/// at most a few times a second.
 pub struct Progress {
-    what: String,
-    total: u64,
-    started: Instant,
-    last_drawn: Option<Instant>,
-    visible: bool,
+    bar: indicatif::ProgressBar,
 }
 
 impl Progress {
+    /// `total` 0 means unknown: a spinner with the count.
     pub fn new(what: &str, total: u64) -> Progress {
-        Progress {
-            what: what.to_string(),
-            total,
-            started: Instant::now(),
-            last_drawn: None,
-            visible: std::io::stderr().is_terminal(),
-        }
-    }
-
-    /// Shows `done` of the total (a total of 0 means unknown: only `done` shows).
-    pub fn update(&mut self, done: u64) {
-        if !self.visible
-            || self
-                .last_drawn
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(200))
-        {
-            return;
-        }
-        self.last_drawn = Some(Instant::now());
-        let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
-        let of_total = if self.total == 0 {
-            String::new()
+        let bar = if total == 0 {
+            indicatif::ProgressBar::new_spinner()
         } else {
-            format!(
-                " of {} ({}%)",
-                thousands(self.total),
-                done.saturating_mul(100) / self.total
-            )
+            indicatif::ProgressBar::new(total)
         };
-        let _ = write!(
-            std::io::stderr(),
-            "\r{} {}{of_total}, {} per second; Ctrl-C stops with nothing added \x1b[K",
-            self.what,
-            thousands(done),
-            thousands(rate as u64)
-        );
+        let template = if total == 0 {
+            "{spinner} {prefix} {human_pos} ({per_sec}); Ctrl-C stops with nothing added"
+        } else {
+            "{prefix} [{bar:30}] {human_pos}/{human_len} ({percent}%, {per_sec}, {eta} left); Ctrl-C stops with nothing added"
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(what.to_string());
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(5));
+        Progress { bar }
     }
 
-    /// Clears the line.
+    /// Shows `done` of the total.
+    pub fn update(&mut self, done: u64) {
+        self.bar.set_position(done);
+    }
+
+    /// Prints a line on stdout without tearing the progress line.
+    pub fn println(&self, line: &str) {
+        self.bar.suspend(|| println!("{line}"));
+    }
+
+    /// Takes the line away.
     pub fn finish(&mut self) {
-        if self.visible && self.last_drawn.is_some() {
-            let _ = write!(std::io::stderr(), "\r\x1b[K");
-        }
+        self.bar.finish_and_clear();
     }
 }

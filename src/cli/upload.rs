@@ -224,7 +224,9 @@ fn export(store: &Store, batch: BatchId, format: &str, out: &Path) -> ExitCode {
         eprintln!("error: cannot create {}: {e}", out.display());
         return ExitCode::from(1);
     }
-    for entry in &entries {
+    let mut progress = crate::cli::progress::Progress::new("exporting chunks", entries.len() as u64);
+    for (done, entry) in entries.iter().enumerate() {
+        progress.update(done as u64);
         let chunk = match ChunkPayload::from_stored(&entry.payload) {
             Ok(chunk) => chunk,
             Err(message) => {
@@ -250,12 +252,13 @@ fn export(store: &Store, batch: BatchId, format: &str, out: &Path) -> ExitCode {
             eprintln!("error: cannot write {}: {e}", path.display());
             return ExitCode::from(1);
         }
-        println!(
+        progress.println(&format!(
             "{} ({} events, {} EPCs)",
             path.display(),
             document.events.len(),
             document.epc_count()
-        );
+        ));
     }
+    progress.finish();
     ExitCode::SUCCESS
 }

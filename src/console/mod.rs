@@ -321,7 +321,7 @@ fn gather(store: &Store, batch: Option<i64>) -> StoreResult<History> {
         ..History::default()
     };
     if let Some(id) = batch {
-        history.rejects = store.recent_rejects(BatchId(id), RECENT_REJECTS)?;
+        history.rejects = store.batch_last_rejects(BatchId(id), RECENT_REJECTS)?;
         history.grades = store.batch_item_summary(BatchId(id))?.grades;
     }
     let mut rows: BTreeMap<String, Backlog> = BTreeMap::new();

@@ -10,7 +10,7 @@ use crate::control::protocol::{
     AlarmView, BatchView, Request, Response, SignatureInput, StatusReport,
 };
 use crate::gs1::Gs1Date;
-use crate::store::console_reads::RejectedItem;
+use crate::store::record_reads::RejectedItem;
 
 use super::forms::{Form, FormOutcome, Submission};
 
@@ -549,7 +549,13 @@ impl Console {
 
     /// After "yes": ask for the password first if the action is signed, else send.
     fn proceed(&mut self, submission: Submission) -> Option<Action> {
-        match submission.sign.clone() {
+        // A station with no enrolled user signs nothing: no password to ask.
+        let unrestricted = self
+            .status
+            .as_ref()
+            .and_then(|s| s.caller.as_ref())
+            .is_some_and(|c| c.role == "unrestricted");
+        match submission.sign.clone().filter(|_| !unrestricted) {
             Some(meaning) => {
                 self.dialog = Some(Dialog::Password(PasswordPrompt {
                     submission,

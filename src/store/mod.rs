@@ -24,7 +24,6 @@ pub mod audit;
 pub mod backup;
 pub mod batches;
 pub mod clock;
-pub mod console_reads;
 pub mod decommission;
 pub mod error;
 pub mod integrity;

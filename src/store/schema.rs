@@ -343,6 +343,11 @@ pub fn migrate(conn: &mut Connection, path_for_messages: &str) -> StoreResult<()
             supported: LATEST_VERSION,
         });
     }
+    if found == LATEST_VERSION {
+        // Nothing to do: no write lock taken, so opening a store beside a busy writer
+        // (the daemon) never waits for it.
+        return Ok(());
+    }
     for migration in MIGRATIONS {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
