@@ -41,7 +41,7 @@ pub fn spawn(
 }
 
 async fn run(db: PathBuf, mut stop: watch::Receiver<bool>) {
-    let mut store = match Store::open(&db) {
+    let mut store = match Store::open_another(&db) {
         Ok(store) => store,
         Err(e) => {
             tracing::error!("the replenisher cannot open the store: {e}");

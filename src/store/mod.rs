@@ -61,6 +61,13 @@ const PAGE_CACHE_KIB: i64 = 256 * 1024;
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Whether opening checks the store's pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageCheck {
+    Quick,
+    AlreadyDone,
+}
+
 /// The station's store: one SQLite file.
 pub struct Store {
     conn: Connection,
@@ -81,6 +88,18 @@ impl Store {
     /// Opens (creating if missing) the store at `path` and migrates it to the
     /// current schema. Refuses a store written by a newer program.
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Store> {
+        Store::open_with(path, PageCheck::Quick)
+    }
+
+    /// A further connection of a process that already opened the store with its
+    /// page check (the daemon's uploader, replenisher and access threads): the
+    /// mark is still checked, the pages are not checked again (see BENCHMARKS.md,
+    /// "Store integrity", for what that saves on a large store).
+    pub fn open_another(path: impl AsRef<Path>) -> StoreResult<Store> {
+        Store::open_with(path, PageCheck::AlreadyDone)
+    }
+
+    fn open_with(path: impl AsRef<Path>, check: PageCheck) -> StoreResult<Store> {
         let path = path.as_ref().to_path_buf();
         let shown = path.display().to_string();
         let mut conn = Connection::open_with_flags(
@@ -104,7 +123,7 @@ impl Store {
         {
             return Err(integrity::foreign_error(&shown, *application_id, tables));
         }
-        if identity != integrity::Identity::Empty {
+        if identity != integrity::Identity::Empty && check == PageCheck::Quick {
             integrity::quick_check(&conn, &shown)?;
         }
         configure(&conn, &shown)?;

@@ -139,7 +139,8 @@ pub async fn upload_round(
     Ok(report)
 }
 
-/// Runs until `shutdown` turns true: on its own store connection (`Store::open(db)`),
+/// Runs until `shutdown` turns true: on its own store connection of the daemon
+/// (`Store::open_another(db)`: the daemon checked the pages when it opened the store),
 /// every `poll_interval` chunks what is due, then lets the sender pass; logs with
 /// tracing; never returns on a site server error (backoff forever); returns `Err`
 /// only if the store cannot be opened. Client targets are read from the store's
@@ -149,7 +150,7 @@ pub async fn run_uploader(
     options: UploaderOptions,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let mut store = Store::open(&db)
+    let mut store = Store::open_another(&db)
         .map_err(|e| format!("the uploader cannot open the store {}: {e}", db.display()))?;
     if let Err(e) = store.set_page_cache_kib(options.page_cache_kib) {
         tracing::warn!("uploader: {e}");
