@@ -657,6 +657,33 @@ fn a_challenge_test_must_see_every_known_bad_item_rejected_and_confirmed() {
 }
 
 #[test]
+fn a_failed_challenge_test_overridden_comes_back_paused_and_produces_on_resume() {
+    let mut line = Line::online();
+    line.operator(OperatorCommand::Start(Box::new(BatchStart {
+        challenge_items: 2,
+        ..start(10)
+    })))
+    .expect("starts");
+    // Nothing to override while the challenge runs.
+    assert!(line.operator(OperatorCommand::OverrideChallenge).is_err());
+    line.send(Event::ItemAtCamera {
+        seq: Seq(1),
+        encoder: 0,
+    });
+    line.send(Event::CameraNoRead { seq: Seq(1) });
+    line.send(Event::ItemFateReported {
+        seq: Seq(1),
+        fate: ItemFate::ExitedGood,
+    });
+    assert_eq!(line.state(), BatchState::ChallengeFailed);
+    line.operator(OperatorCommand::OverrideChallenge)
+        .expect("a failed challenge can be overridden");
+    assert_eq!(line.state(), BatchState::Paused);
+    line.operator(OperatorCommand::Resume).expect("resumes");
+    assert_eq!(line.state(), BatchState::Running);
+}
+
+#[test]
 fn a_print_acknowledged_out_of_order_invalidates_the_skipped_message() {
     let (mut line, queued) = Line::running_batch(10);
     let out = line.send(Event::PrintAcknowledged {

@@ -61,6 +61,8 @@ pub enum Action {
     ResumeBatch,
     /// Resume after the line stopped itself on consecutive rejects.
     ResumeAfterRejectStop,
+    /// Go on producing after a failed challenge test.
+    OverrideChallenge,
     StopBatch,
     CloseBalancedBatch,
     CloseUnbalancedBatch,
@@ -86,11 +88,12 @@ pub struct Rule {
 const LINE: &[Role] = &[Role::Operator, Role::Supervisor];
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::StartBatch,
         Action::PauseBatch,
         Action::ResumeBatch,
         Action::ResumeAfterRejectStop,
+        Action::OverrideChallenge,
         Action::StopBatch,
         Action::CloseBalancedBatch,
         Action::CloseUnbalancedBatch,
@@ -112,6 +115,11 @@ impl Action {
                     &[Role::Supervisor],
                     Some("resumed after a consecutive-reject stop"),
                     "resume after a consecutive-reject stop",
+                ),
+                Action::OverrideChallenge => (
+                    &[Role::Supervisor, Role::Qa],
+                    Some("failed challenge test overridden"),
+                    "go on producing after a failed challenge test",
                 ),
                 Action::StopBatch => (LINE, None, "stop a batch"),
                 Action::CloseBalancedBatch => (LINE, None, "close a batch that balances"),
@@ -231,6 +239,7 @@ mod tests {
             Action::CloseUnbalancedBatch,
             Action::Decommission,
             Action::ResumeAfterRejectStop,
+            Action::OverrideChallenge,
             Action::ChangeConfiguration,
             Action::ReleaseBatch,
         ] {

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-
 /// Set once the operator pressed Ctrl-C (SIGINT) or the process got SIGTERM.
 #[derive(Clone)]
 pub struct Interrupt(Arc<AtomicBool>);

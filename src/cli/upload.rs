@@ -224,7 +224,8 @@ fn export(store: &Store, batch: BatchId, format: &str, out: &Path) -> ExitCode {
         eprintln!("error: cannot create {}: {e}", out.display());
         return ExitCode::from(1);
     }
-    let mut progress = crate::cli::progress::Progress::new("exporting chunks", entries.len() as u64);
+    let mut progress =
+        crate::cli::progress::Progress::new("exporting chunks", entries.len() as u64);
     for (done, entry) in entries.iter().enumerate() {
         progress.update(done as u64);
         let chunk = match ChunkPayload::from_stored(&entry.payload) {

@@ -54,11 +54,33 @@ impl Caller {
 #[derive(Clone)]
 pub struct Access {
     store: Arc<Mutex<Store>>,
+    resume: SharedResumeKind,
 }
 
+/// What the daemon's loop last saw of the active batch, for the meaning of a
+/// resume's signature (the connection task does not see the station).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ResumeKind {
+    #[default]
+    Plain,
+    AfterRejectStop,
+    OverrideChallenge,
+}
+
+/// Shared between the loop (writer) and the connection tasks (readers).
+pub type SharedResumeKind = Arc<Mutex<ResumeKind>>;
+
 /// What a request's signature means, and what it is for.
-pub fn signature_meaning(request: &Request) -> Option<(&'static str, &'static str, String)> {
+pub fn signature_meaning(
+    request: &Request,
+    resume: ResumeKind,
+) -> Option<(&'static str, &'static str, String)> {
     match request {
+        Request::BatchResume { batch, .. } if resume == ResumeKind::OverrideChallenge => Some((
+            "failed challenge test overridden",
+            "batch.resume",
+            subject_batch(*batch),
+        )),
         Request::BatchClose { batch, .. } => {
             Some(("closed with reason", "batch.close", subject_batch(*batch)))
         }
@@ -94,10 +116,11 @@ fn signature_of(request: &Request) -> Option<&SignatureInput> {
 }
 
 impl Access {
-    pub fn open(db: PathBuf) -> Result<Access, String> {
+    pub fn open(db: PathBuf, resume: SharedResumeKind) -> Result<Access, String> {
         let store = Store::open_another(&db).map_err(|e| e.to_string())?;
         Ok(Access {
             store: Arc::new(Mutex::new(store)),
+            resume,
         })
     }
 
@@ -106,7 +129,11 @@ impl Access {
     pub async fn resolve(&self, login: String, request: &Request) -> Result<Caller, String> {
         let store = Arc::clone(&self.store);
         let signature = signature_of(request).cloned();
-        let meaning = signature_meaning(request);
+        let resume = *self
+            .resume
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let meaning = signature_meaning(request, resume);
         let read_only = matches!(request, Request::Status | Request::Whoami);
         let work = move || -> Result<Caller, String> {
             let mut store = store

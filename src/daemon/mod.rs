@@ -118,7 +118,8 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
     let listener = server::bind(&options.socket)?;
     let _socket = SocketGuard(options.socket.clone());
     let (calls_tx, mut calls) = mpsc::channel(32);
-    let access = access::Access::open(options.db.clone())?;
+    let resume_kind = access::SharedResumeKind::default();
+    let access = access::Access::open(options.db.clone(), resume_kind.clone())?;
     tokio::spawn(server::accept_loop(listener, calls_tx, access));
     let (stop_uploader, uploader_stopped) = watch::channel(false);
     let mut helpers = vec![replenish::spawn(
@@ -168,6 +169,8 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
                     }
                 }
                 live.observe(&station, Instant::now());
+                *resume_kind.lock().unwrap_or_else(|p| p.into_inner()) =
+                    requests::resume_kind(&station);
                 if polled && last_anchor.elapsed() >= ANCHOR_INTERVAL {
                     last_anchor = Instant::now();
                     if let Err(e) = station.store_mut().anchor_audit() {

@@ -4,7 +4,7 @@
 
 use crate::access::Action;
 use crate::control::protocol::{Request, Response};
-use crate::daemon::access::{Caller, Standing};
+use crate::daemon::access::{Caller, ResumeKind, Standing};
 use crate::daemon::status::LiveView;
 use crate::gs1::Gtin;
 use crate::line::HoldReason;
@@ -35,16 +35,11 @@ fn action_of(station: &Station, request: &Request) -> Option<Action> {
         Request::Status | Request::Whoami => return None,
         Request::BatchStart { .. } => Action::StartBatch,
         Request::BatchPause { .. } => Action::PauseBatch,
-        Request::BatchResume { .. } => {
-            let after_reject_stop = station
-                .batch_status()
-                .is_some_and(|s| matches!(s.hold, Some(HoldReason::ConsecutiveRejects(_))));
-            if after_reject_stop {
-                Action::ResumeAfterRejectStop
-            } else {
-                Action::ResumeBatch
-            }
-        }
+        Request::BatchResume { .. } => match resume_kind(station) {
+            ResumeKind::Plain => Action::ResumeBatch,
+            ResumeKind::AfterRejectStop => Action::ResumeAfterRejectStop,
+            ResumeKind::OverrideChallenge => Action::OverrideChallenge,
+        },
         Request::BatchStop { .. } => Action::StopBatch,
         Request::BatchClose { reason, .. } => {
             if reason.is_some() {
@@ -60,6 +55,17 @@ fn action_of(station: &Station, request: &Request) -> Option<Action> {
     })
 }
 
+/// What a resume of the active batch would be.
+pub fn resume_kind(station: &Station) -> ResumeKind {
+    match station.batch_status() {
+        Some(s) if s.state == BatchState::ChallengeFailed => ResumeKind::OverrideChallenge,
+        Some(s) if matches!(s.hold, Some(HoldReason::ConsecutiveRejects(_))) => {
+            ResumeKind::AfterRejectStop
+        }
+        _ => ResumeKind::Plain,
+    }
+}
+
 /// Applies the rules: the caller's role must allow the action, and an action that
 /// needs a signature must carry a granted one.
 fn authorize(station: &Station, request: &Request, caller: &Caller) -> Result<(), String> {
@@ -67,6 +73,14 @@ fn authorize(station: &Station, request: &Request, caller: &Caller) -> Result<()
         return Ok(());
     };
     let role = match caller.standing {
+        Standing::Unrestricted if action == Action::OverrideChallenge => {
+            return Err(
+                "a failed challenge test is overridden only with an electronic signature, and no user \
+                 is enrolled at this station: close this batch and start again after checking the reject \
+                 station, or enrol users (README: \"Users, roles and signatures\")"
+                    .to_string(),
+            );
+        }
         Standing::Unrestricted => return Ok(()),
         Standing::Enrolled(role) => role,
         Standing::Reader => {
@@ -153,6 +167,11 @@ pub async fn handle(
             operator(station, batch, OperatorCommand::Pause, actor, "paused").await,
             After::Continue,
         ),
+        Request::BatchResume { batch, .. }
+            if resume_kind(station) == ResumeKind::OverrideChallenge =>
+        {
+            (override_challenge(station, batch, actor).await, After::Continue)
+        }
         Request::BatchResume { batch, .. } => (
             operator(station, batch, OperatorCommand::Resume, actor, "resumed").await,
             After::Continue,
@@ -325,6 +344,35 @@ fn acknowledge(
             Response::ok(format!("acknowledged alarm {}", ids.join(", ")))
         }
     }
+}
+
+/// A failed challenge test overridden (the signature is already granted), then
+/// the batch resumed.
+async fn override_challenge(station: &mut Station, batch: Option<i64>, actor: &Actor) -> Response {
+    let overridden = operator(
+        station,
+        batch,
+        OperatorCommand::OverrideChallenge,
+        actor,
+        "overrides its failed challenge test",
+    )
+    .await;
+    if !overridden.ok {
+        return overridden;
+    }
+    let resumed = operator(station, batch, OperatorCommand::Resume, actor, "resumed").await;
+    let message = if resumed.ok {
+        format!(
+            "{}: its failed challenge test is overridden (signed)",
+            resumed.message
+        )
+    } else {
+        format!(
+            "the failed challenge test is overridden (signed) and the batch is paused; it did not resume: {}",
+            resumed.message
+        )
+    };
+    Response { message, ..resumed }
 }
 
 fn live_subject(station: &Station) -> String {

@@ -143,6 +143,10 @@ pub enum OperatorCommand {
     Sampled {
         serial: String,
     },
+    /// Go on producing after a failed challenge test: signed by the person who
+    /// takes responsibility (the daemon checks the signature). The batch comes back
+    /// paused, for a normal resume once the line is checked.
+    OverrideChallenge,
 }
 
 /// A batch to take over after a restart.

@@ -35,7 +35,36 @@ impl Engine {
             } => self.close(reason, store_counts, out),
             OperatorCommand::Recover(recovery) => self.recover(*recovery, out),
             OperatorCommand::Sampled { serial } => self.sampled(&serial),
+            OperatorCommand::OverrideChallenge => self.override_challenge(out),
         }
+    }
+
+    /// A failed challenge test overridden: the batch produces after all, paused
+    /// first so that the line starts only on a resume. Items that passed the print
+    /// head during the challenge are blanks and do not count in the reject streak.
+    fn override_challenge(&mut self, out: &mut Vec<Command>) -> Result<(), OperatorError> {
+        let streak_from = self
+            .now
+            .encoder
+            .map(|e| e.wrapping_add(self.config.printer_to_camera_counts));
+        let batch = self.active_batch_or_error()?;
+        if !matches!(batch.phase, Phase::ChallengeFailed) {
+            return Err(OperatorError::new(
+                OperatorErrorKind::WrongState,
+                format!(
+                    "batch {} has no failed challenge test to override",
+                    batch.id
+                ),
+            ));
+        }
+        if let Some(batch) = self.batch.as_mut() {
+            batch.phase = Phase::Producing;
+            batch.streak.reset();
+            batch.streak_from_encoder = streak_from;
+            batch.hold = Some(HoldReason::Operator);
+        }
+        self.sync_recorded_state(out);
+        Ok(())
     }
 
     /// A commissioned serial of the active batch was taken out as a sample.
