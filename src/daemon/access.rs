@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::access::Role;
 use crate::control::protocol::{Request, SignatureInput};
+use crate::line::{BatchState, BatchStatus, HoldReason};
 use crate::store::users::Signed;
 use crate::store::{Actor, Store, StoreError};
 
@@ -65,6 +66,19 @@ pub enum ResumeKind {
     Plain,
     AfterRejectStop,
     OverrideChallenge,
+}
+
+impl ResumeKind {
+    /// What resuming the batch in `status` would be.
+    pub fn of(status: Option<&BatchStatus>) -> ResumeKind {
+        match status {
+            Some(s) if s.state == BatchState::ChallengeFailed => ResumeKind::OverrideChallenge,
+            Some(s) if matches!(s.hold, Some(HoldReason::ConsecutiveRejects(_))) => {
+                ResumeKind::AfterRejectStop
+            }
+            _ => ResumeKind::Plain,
+        }
+    }
 }
 
 /// Shared between the loop (writer) and the connection tasks (readers).

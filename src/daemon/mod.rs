@@ -168,9 +168,8 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
                         Err(e) => break Err(fatal(&mut station, e).await),
                     }
                 }
-                live.observe(&station, Instant::now());
-                *resume_kind.lock().unwrap_or_else(|p| p.into_inner()) =
-                    requests::resume_kind(&station);
+                let kind = live.observe(&station, Instant::now());
+                *resume_kind.lock().unwrap_or_else(|p| p.into_inner()) = kind;
                 if polled && last_anchor.elapsed() >= ANCHOR_INTERVAL {
                     last_anchor = Instant::now();
                     if let Err(e) = station.store_mut().anchor_audit() {

@@ -7,7 +7,6 @@ use crate::control::protocol::{Request, Response};
 use crate::daemon::access::{Caller, ResumeKind, Standing};
 use crate::daemon::status::LiveView;
 use crate::gs1::Gtin;
-use crate::line::HoldReason;
 use crate::line::{BatchState, OperatorCommand};
 use crate::station::{BatchRequest, Station, StationError};
 use crate::store::decommission::DecommissionReason;
@@ -56,14 +55,8 @@ fn action_of(station: &Station, request: &Request) -> Option<Action> {
 }
 
 /// What a resume of the active batch would be.
-pub fn resume_kind(station: &Station) -> ResumeKind {
-    match station.batch_status() {
-        Some(s) if s.state == BatchState::ChallengeFailed => ResumeKind::OverrideChallenge,
-        Some(s) if matches!(s.hold, Some(HoldReason::ConsecutiveRejects(_))) => {
-            ResumeKind::AfterRejectStop
-        }
-        _ => ResumeKind::Plain,
-    }
+fn resume_kind(station: &Station) -> ResumeKind {
+    ResumeKind::of(station.batch_status().as_ref())
 }
 
 /// Applies the rules: the caller's role must allow the action, and an action that

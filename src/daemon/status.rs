@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::control::protocol::{AlarmView, BatchView, CallerView, DeviceView, StatusReport};
+use crate::daemon::access::ResumeKind;
 use crate::line::{BatchStatus, Device, RejectReason};
 use crate::station::Station;
 
@@ -85,11 +86,13 @@ struct AlarmBook {
 }
 
 impl LiveView {
-    /// Looks at the station after every wake-up.
-    pub fn observe(&mut self, station: &Station, now: Instant) {
-        match station.batch_status() {
+    /// Looks at the station after every wake-up; returns what a resume of the active
+    /// batch would be (from the same status, built once per wake-up).
+    pub fn observe(&mut self, station: &Station, now: Instant) -> ResumeKind {
+        let status = station.batch_status();
+        match &status {
             Some(status) => {
-                let decided = decided(&status);
+                let decided = decided(status);
                 self.rate.sample(decided, now);
                 match self.bucket {
                     Some((start, count)) if now.duration_since(start) >= HISTORY_BUCKET => {
@@ -141,6 +144,7 @@ impl LiveView {
                 *entry = (online, crate::store::clock::now());
             }
         }
+        ResumeKind::of(status.as_ref())
     }
 
     /// Acknowledges alarm `id`, or every alarm; returns how many were newly

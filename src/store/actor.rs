@@ -19,17 +19,8 @@ impl Actor {
 
     /// The OS user running this process, e.g. `alice (uid 1000)`.
     pub fn current_os_user() -> Actor {
-        let uid = process_uid();
-        let from_passwd = uid.and_then(|uid| {
-            std::fs::read_to_string("/etc/passwd")
-                .ok()
-                .and_then(|text| user_name_for_uid(&text, uid))
-        });
-        let name = from_passwd
-            .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
-            .or_else(|| std::env::var("LOGNAME").ok().filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| "unknown-user".to_string());
-        match uid {
+        let name = Actor::os_login_name();
+        match process_uid() {
             Some(uid) => Actor::new(format!("{name} (uid {uid})")),
             None => Actor::new(name),
         }

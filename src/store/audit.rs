@@ -11,7 +11,7 @@
 //! beside the store ([`crate::store::anchor`]) and every batch report record the row
 //! count and head hash, and verification checks the trail against them.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 
 use crate::store::Store;
@@ -78,16 +78,9 @@ pub(crate) fn append(
     record: AuditRecord<'_>,
 ) -> StoreResult<i64> {
     let what = "writing the audit trail";
-    let last: Option<(i64, String)> = conn
-        .prepare_cached("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
-        .context(what)?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()
-        .context(what)?;
-    let (id, prev_hash) = match last {
-        Some((id, hash)) => (id + 1, hash),
-        None => (1, GENESIS_HASH.to_string()),
-    };
+    // The head: rows so far (ids run 1..=rows) and the last hash, genesis if none.
+    let (rows, prev_hash) = crate::store::anchor::head(conn)?;
+    let id = i64::try_from(rows).unwrap_or(i64::MAX - 1) + 1;
     let before = record.before.map(|v| v.to_string());
     let after = record.after.map(|v| v.to_string());
     let at = clock::now();
@@ -154,7 +147,7 @@ fn row_hash(
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+pub(crate) fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     Ok(AuditEntry {
         id: r.get(0)?,
         at: r.get(1)?,

@@ -489,19 +489,10 @@ impl Store {
             )
             .context(&what)?;
         let rows = stmt
-            .query_map(params![subject(batch), batch.0, limit], |r| {
-                Ok(AuditEntry {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    actor: r.get(2)?,
-                    action: r.get(3)?,
-                    subject: r.get(4)?,
-                    before: r.get(5)?,
-                    after: r.get(6)?,
-                    prev_hash: r.get(7)?,
-                    hash: r.get(8)?,
-                })
-            })
+            .query_map(
+                params![subject(batch), batch.0, limit],
+                crate::store::audit::entry_from_row,
+            )
             .context(&what)?;
         rows.map(|r| r.context(&what)).collect()
     }
