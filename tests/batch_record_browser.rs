@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use batch_record_support::{finished_batch, run};
 use serialstation::report::html::{
-    GRADE_COLOUR, HELD_COLOUR, NOT_RECORDED_COLOUR, RATE_AREA_COLOUR, REASON_COLOURS, STATE_COLOURS,
+    GRADE_COLOUR, HELD_COLOUR, LATENCY_COLOUR, RATE_AREA_COLOUR, REASON_COLOURS, STATE_COLOURS,
 };
 
 /// The page at A4's proportions, two pages tall (the charts are on the first).
@@ -159,10 +159,7 @@ fn every_chart_of_the_record_shows_its_marks_in_a_browser() {
         ),
         ("grade distribution".to_string(), GRADE_COLOUR.to_string()),
         ("rate over time".to_string(), RATE_AREA_COLOUR.to_string()),
-        (
-            "decision latency (not recorded)".to_string(),
-            NOT_RECORDED_COLOUR.to_string(),
-        ),
+        ("decision latency".to_string(), LATENCY_COLOUR.to_string()),
         (
             "timeline: running".to_string(),
             colour_of("running", &STATE_COLOURS),

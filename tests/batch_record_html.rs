@@ -77,7 +77,7 @@ fn the_html_record_has_charts_reconciliation_and_escaped_store_text() {
         "class=\"mark grade g-c\"",
         "class=\"mark rate-area\"",
         "class=\"mark rate-line\"",
-        "class=\"mark not-recorded\"",
+        "class=\"mark latency\"",
         "class=\"mark state state-challenge\"",
         "class=\"mark state state-running\"",
         "class=\"mark state state-paused hold\"",
@@ -115,7 +115,20 @@ fn the_html_record_has_charts_reconciliation_and_escaped_store_text() {
     assert!(html.contains("fine &lt;really&gt;"));
     assert!(html.contains("Upload delivery per client"));
     assert!(html.contains("<td>acme</td>"));
-    assert!(html.contains("decision latency") && html.contains("not recorded"));
+    // The decision latency the station stored: 18 items in three bins, the empty
+    // bins between them drawn too.
+    assert!(html.contains("18 items timed from the station taking in the camera readout"));
+    assert!(
+        html.contains(
+            "median in the 0–1 ms bin, 99th percentile in the 8–10 ms bin, largest 9.4 ms"
+        )
+    );
+    assert_eq!(
+        html.matches("class=\"mark latency\"").count(),
+        8,
+        "bins 0 to 8–10 ms"
+    );
+    assert!(!html.contains("mark not-recorded"));
 
     // Store text is escaped wherever it appears.
     assert!(html.contains("L&lt;script&gt;&amp;1"), "the lot is escaped");

@@ -118,6 +118,30 @@ fn a_label_printer_and_an_image_camera_run_a_batch_that_balances() {
         let store = station.into_store();
         assert!(outcome.counts.balances(), "{:?}", outcome.counts);
         assert_invariants(&truth, &store, outcome.batch, 40);
+
+        // Every verdict written to the PLC after a camera readout was timed, and the
+        // batch record draws the histogram from what the station stored.
+        let bins = store
+            .batch_decision_latency(outcome.batch)
+            .expect("latency reads");
+        let timed: u64 = bins.iter().map(|b| b.items).sum();
+        let report = BatchReport::build(&store, outcome.batch).expect("report");
+        let verdicts = report.items.good + report.items.rejects_by_reason.values().sum::<u64>();
+        assert!(
+            (40..=verdicts).contains(&timed),
+            "{timed} items timed, {verdicts} verdicts: {bins:?}"
+        );
+        assert!(
+            bins.iter()
+                .all(|b| b.max_us >= u64::from(b.lower_ms) * 1000)
+        );
+        let record = serialstation::report::record::BatchRecord::build(&store, outcome.batch)
+            .expect("record");
+        assert!(record.latency.recorded, "{:?}", record.latency);
+        assert_eq!(
+            record.latency.histogram.iter().map(|(_, n)| n).sum::<u64>(),
+            timed
+        );
     });
 }
 

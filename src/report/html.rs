@@ -1036,13 +1036,12 @@ fn chart_latency(out: &mut String, record: &BatchRecord) {
             );
         }
         out.push_str("</tbody>\n</table>\n");
-    } else {
-        let _ = writeln!(
-            out,
-            "<p class=\"note\">Decision latency: {}.</p>",
-            escape(&latency.note)
-        );
     }
+    let _ = writeln!(
+        out,
+        "<p class=\"note\">Decision latency: {}.</p>",
+        escape(&latency.note)
+    );
     out.push_str("</figure>\n");
 }
 

@@ -22,6 +22,7 @@ use crate::store::{Actor, BatchId, NewBatch, SerialState, Store};
 use super::config::{PrinterKind, StationConfig};
 use super::devices::{PRINT_JOB, StationDevices, connect};
 use super::events::{self, Translated};
+use super::latency::LatencyBook;
 use super::product::product_spec;
 use super::records::{reconciliation_of, to_record};
 
@@ -99,6 +100,8 @@ pub struct Station {
     /// The PLC's consecutive-reject limit is raised (while nothing is printed); the
     /// good exits counted when it was.
     tail_relaxed: Option<u64>,
+    /// Readout stamps and decision latencies not yet stored.
+    latency: LatencyBook,
 }
 
 /// What wakes the station: a driver report or the PLC poll.
@@ -159,6 +162,7 @@ impl Station {
             poll: new_poll(),
             supervision: Supervision::new(None),
             tail_relaxed: None,
+            latency: LatencyBook::default(),
         }
     }
 
@@ -281,6 +285,7 @@ impl Station {
             &request.actor,
         )?;
         self.actor = request.actor.clone();
+        self.latency.clear();
         self.line = Some(LineBatch {
             batch,
             gtin: request.gtin.clone(),
@@ -376,6 +381,7 @@ impl Station {
             stopping,
         };
         self.actor = actor.clone();
+        self.latency.clear();
         self.line = Some(line.clone());
         let mut out = Vec::new();
         if let Err(e) = self.engine.handle(
@@ -717,6 +723,9 @@ impl Station {
         match events::translate(event) {
             Translated::Engine(event) => {
                 match &event {
+                    Event::CameraResult { seq, .. } | Event::CameraNoRead { seq } => {
+                        self.latency.readout(seq.0, Instant::now());
+                    }
                     Event::DeviceUp(Device::Printer) => {
                         self.printer_suspect = false;
                         self.set_up_printer().await;
@@ -819,6 +828,15 @@ impl Station {
         if pending.is_empty() {
             return Ok(());
         }
+        let bins = self.latency.take_unstored();
+        if !bins.is_empty() {
+            pending.push(LineRecord::DecisionLatency {
+                bins: bins
+                    .into_iter()
+                    .map(|(lower, bin)| (lower, bin.items, bin.max_us))
+                    .collect(),
+            });
+        }
         let line = self.line.as_ref().ok_or_else(|| {
             StationError::Refused("the engine asked to record a state change with no batch".into())
         })?;
@@ -872,10 +890,13 @@ impl Station {
             },
             Command::WriteVerdict { seq, verdict } => {
                 let good = verdict == crate::line::Verdict::Good;
-                if let Err(e) = self.devices.plc.write_verdict(seq.0, good).await {
-                    self.note(format!(
+                match self.devices.plc.write_verdict(seq.0, good).await {
+                    Ok(()) => {
+                        self.latency.verdict_written(seq.0, Instant::now());
+                    }
+                    Err(e) => self.note(format!(
                         "writing the verdict of item {seq} failed ({e}): the PLC rejects it"
-                    ));
+                    )),
                 }
             }
             Command::StartLine => self.start_line().await,

@@ -21,6 +21,18 @@ use crate::store::{Actor, Store, clock};
 
 /// Migration 2: printer messages (message id -> serial, for recovery and unique ids),
 /// the serial text and PLC fate of every item, and the engine's own batch state.
+/// Migration 7: the decision-latency histogram of each batch (see
+/// `crate::station::latency`): one row per bin, added to by the line's commits.
+pub(crate) const V7_SQL: &str = r#"
+CREATE TABLE decision_latency (
+    batch_id   INTEGER NOT NULL REFERENCES batches(id),
+    lower_ms   INTEGER NOT NULL CHECK (lower_ms >= 0),
+    items      INTEGER NOT NULL CHECK (items >= 0),
+    max_us     INTEGER NOT NULL CHECK (max_us >= 0),
+    PRIMARY KEY (batch_id, lower_ms)
+) STRICT, WITHOUT ROWID;
+"#;
+
 pub(crate) const V2_SQL: &str = r#"
 CREATE TABLE printer_messages (
     message_id INTEGER PRIMARY KEY CHECK (message_id > 0),
@@ -127,6 +139,9 @@ pub enum LineRecord {
         fate: String,
         serial: Option<String>,
     },
+    /// Decision latencies measured since the last commit: per histogram bin (lower
+    /// edge in ms), the items and the largest latency (µs).
+    DecisionLatency { bins: Vec<(u32, u64, u64)> },
     /// The batch is closed with these counts.
     BatchClosed {
         counts: serde_json::Value,
@@ -355,6 +370,25 @@ impl Store {
                     .execute(params![line.batch.0, i64::from(*seq), now, serial, fate])
                     .context(&what)?;
                     *tally.entry("fate").or_default() += 1;
+                }
+                LineRecord::DecisionLatency { bins } => {
+                    for (lower_ms, items, max_us) in bins {
+                        tx.prepare_cached(
+                            "INSERT INTO decision_latency (batch_id, lower_ms, items, max_us)
+                             VALUES (?1, ?2, ?3, ?4)
+                             ON CONFLICT (batch_id, lower_ms) DO UPDATE SET
+                               items = items + excluded.items,
+                               max_us = max(max_us, excluded.max_us)",
+                        )
+                        .context(&what)?
+                        .execute(params![
+                            line.batch.0,
+                            i64::from(*lower_ms),
+                            i64::try_from(*items).unwrap_or(i64::MAX),
+                            i64::try_from(*max_us).unwrap_or(i64::MAX)
+                        ])
+                        .context(&what)?;
+                    }
                 }
                 LineRecord::BatchClosed {
                     counts,

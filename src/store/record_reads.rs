@@ -6,10 +6,10 @@
 //! Times are the store's own UTC text (`YYYY-MM-DDTHH:MM:SS.mmmZ`, see
 //! [`crate::store::clock`]), so that they compare and cut (`substr`) as text.
 //!
-//! Nothing here records how long a decision took: `items.created_at` and
-//! `items.decided_at` are both written with the time of the transaction that
-//! stores the verdict (an item first seen by its fate gets `created_at` from that
-//! fate's transaction), so neither is the time of the camera read.
+//! How long decisions took is not in `items`: `items.created_at` and
+//! `items.decided_at` are both the time of the transaction that stores the verdict,
+//! not of the camera read. The station measures the latency itself and stores a
+//! histogram per batch (`decision_latency`, see `crate::station::latency`).
 
 use std::collections::BTreeMap;
 
@@ -21,6 +21,16 @@ use crate::store::batches::BatchId;
 use crate::store::error::{SqlContext, StoreError, StoreResult};
 use crate::store::outbox::SERIAL_ROW_KINDS;
 use crate::store::state::SerialState;
+
+/// One bin of a batch's decision-latency histogram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct LatencyBin {
+    /// Lower edge of the bin (ms); the bin ends at the next bin's edge.
+    pub lower_ms: u32,
+    pub items: u64,
+    /// The largest latency in the bin (µs).
+    pub max_us: u64,
+}
 
 /// The items of one batch decided in one minute.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -493,6 +503,30 @@ impl Store {
                 params![subject(batch), batch.0, limit],
                 crate::store::audit::entry_from_row,
             )
+            .context(&what)?;
+        rows.map(|r| r.context(&what)).collect()
+    }
+
+    /// The decision-latency histogram of a batch: per bin (lower edge in ms, from
+    /// the lowest), the items and the largest latency in µs. Empty when the station
+    /// recorded none (a batch run by an older version, or no verdict written).
+    pub fn batch_decision_latency(&self, batch: BatchId) -> StoreResult<Vec<LatencyBin>> {
+        let what = format!("reading the decision latency of batch {}", batch.0);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT lower_ms, items, max_us FROM decision_latency
+                 WHERE batch_id = ?1 ORDER BY lower_ms",
+            )
+            .context(&what)?;
+        let rows = stmt
+            .query_map([batch.0], |r| {
+                Ok(LatencyBin {
+                    lower_ms: r.get::<_, i64>(0)?.clamp(0, i64::from(u32::MAX)) as u32,
+                    items: count(r.get(1)?),
+                    max_us: count(r.get(2)?),
+                })
+            })
             .context(&what)?;
         rows.map(|r| r.context(&what)).collect()
     }

@@ -24,7 +24,7 @@ use crate::store::error::{SqlContext, StoreError, StoreResult};
 use crate::store::state::{ALLOWED_TRANSITIONS, SerialState};
 
 /// The schema version this program writes.
-pub const LATEST_VERSION: i64 = 6;
+pub const LATEST_VERSION: i64 = 7;
 
 struct Migration {
     version: i64,
@@ -68,6 +68,12 @@ const MIGRATIONS: &[Migration] = &[
         version: 6,
         description: "users with roles and password hashes, for electronic signatures",
         sql: crate::store::users::V6_SQL,
+        seed: crate::store::outbox::seed_nothing_v3,
+    },
+    Migration {
+        version: 7,
+        description: "decision latency per batch: items and the largest latency per histogram bin",
+        sql: crate::store::line_records::V7_SQL,
         seed: crate::store::outbox::seed_nothing_v3,
     },
 ];

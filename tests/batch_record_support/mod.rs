@@ -195,6 +195,10 @@ pub fn finished_batch(dir: &Path) -> PathBuf {
         records.push(serial(s(i), SerialOutcome::Scrapped));
         seq += 1;
     }
+    // What the station measured for these 18 verdicts: bins by lower edge (ms).
+    records.push(LineRecord::DecisionLatency {
+        bins: vec![(0, 12, 950), (1, 5, 1_800), (8, 1, 9_400)],
+    });
     apply(&mut store, &line, records);
     pause();
 
