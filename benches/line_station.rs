@@ -30,10 +30,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serialstation::config::parse_client_config;
+use serialstation::config::{StationConfig, parse_client_config};
 use serialstation::gs1::Gtin;
 use serialstation::pool::{Alphabet, GenerationPlan, SerialOrder};
-use serialstation::station::{BatchRequest, Station, StationConfig};
+use serialstation::station::{BatchRequest, Station};
 use serialstation::store::{Actor, Store};
 use serialstation_simulator::{GroundTruth, SimConfig};
 

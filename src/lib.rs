@@ -18,6 +18,7 @@
 pub use serialstation_gs1 as gs1;
 
 pub mod access;
+pub mod aggregation;
 pub mod cli;
 pub mod config;
 pub mod console;
@@ -26,6 +27,7 @@ pub mod daemon;
 pub mod demo;
 pub mod limits;
 pub mod line;
+pub mod net;
 pub mod pool;
 pub mod report;
 pub mod station;

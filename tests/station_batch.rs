@@ -5,13 +5,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serialstation::config::parse_client_config;
+use serialstation::config::line::{CameraKind, PrinterKind};
+use serialstation::config::{StationConfig, parse_client_config};
 use serialstation::demo::invariants::check_invariants;
 use serialstation::gs1::Gtin;
 use serialstation::pool::{Alphabet, GenerationPlan, SerialOrder};
 use serialstation::report::BatchReport;
-use serialstation::station::config::{CameraKind, PrinterKind};
-use serialstation::station::{BatchRequest, Station, StationConfig};
+use serialstation::station::{BatchRequest, Station};
 use serialstation::store::{Actor, Store};
 use serialstation_simulator::config::{CameraKind as SimCamera, PrinterKind as SimPrinter};
 use serialstation_simulator::faults::{FaultKind, FaultSpec};

@@ -9,17 +9,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serialstation::config::parse_client_config;
+use serialstation::config::line::{CameraKind, PrinterKind};
+use serialstation::config::{StationConfig, parse_client_config};
 use serialstation::demo::invariants::check_invariants;
 use serialstation::gs1::Gtin;
 use serialstation::pool::{Alphabet, GenerationPlan, SerialOrder};
 use serialstation::report::BatchReport;
-use serialstation::station::config::{CameraKind, PrinterKind};
 use serialstation::station::devices::connect;
 use serialstation::station::recovery::{
     RecoveryError, RecoveryOptions, recover_batch, recover_batch_with, unfinished_batches,
 };
-use serialstation::station::{BatchRequest, Station, StationConfig};
+use serialstation::station::{BatchRequest, Station};
 use serialstation::store::line_records::{LineBatch, LineRecord, SerialOutcome};
 use serialstation::store::{Actor, NewBatch, SerialState, Store};
 use serialstation_simulator::faults::{FaultKind, FaultSpec};

@@ -11,6 +11,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod backoff;
 pub mod dmcc;
 pub mod framing;
 pub mod image_camera;

@@ -1,10 +1,10 @@
-//! Connection machinery shared by every TCP driver: link settings, capped
-//! exponential backoff (pure), and the session task that owns one device
-//! connection: it connects, reconnects with backoff, sends one request at a time
-//! with a timeout, decodes the byte stream with the protocol's codec, routes
-//! replies to the waiting request and everything else to the event channel, and
-//! reports link changes. A request timeout or a closed socket drops the
-//! connection (so a late reply can never be matched to the next request).
+//! Connection machinery shared by every TCP driver: link settings and the session
+//! task that owns one device connection: it connects, reconnects with capped
+//! exponential backoff (`backoff.rs`), sends one request at a time with a
+//! timeout, decodes the byte stream with the protocol's codec, routes replies to
+//! the waiting request and everything else to the event channel, and reports link
+//! changes. A request timeout or a closed socket drops the connection (so a late
+//! reply can never be matched to the next request).
 
 use std::fmt::Display;
 use std::time::Duration;
@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until, timeout};
 
+use crate::backoff::Backoff;
 use crate::framing::Decoded;
 use crate::traits::{DeviceError, DeviceEvent, DeviceEventKind, LinkState};
 
@@ -46,37 +47,6 @@ impl LinkConfig {
             backoff_max: Duration::from_secs(10),
             keepalive_interval: Duration::from_secs(2),
         }
-    }
-}
-
-/// Capped exponential backoff: initial, 2×, 4×, … up to max; `reset` after a success.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    initial: Duration,
-    max: Duration,
-    next: Duration,
-}
-
-impl Backoff {
-    pub fn new(initial: Duration, max: Duration) -> Self {
-        let initial = initial.max(Duration::from_millis(1));
-        let max = max.max(initial);
-        Backoff {
-            initial,
-            max,
-            next: initial,
-        }
-    }
-
-    /// The delay before the next attempt; doubles the one after.
-    pub fn next_delay(&mut self) -> Duration {
-        let delay = self.next;
-        self.next = self.next.saturating_mul(2).min(self.max);
-        delay
-    }
-
-    pub fn reset(&mut self) {
-        self.next = self.initial;
     }
 }
 
@@ -379,7 +349,9 @@ async fn run_session<P: StreamProtocol>(
     jobs: mpsc::Receiver<Job<P>>,
     events: mpsc::Sender<DeviceEvent>,
 ) {
-    let mut backoff = Backoff::new(config.backoff_initial, config.backoff_max);
+    let backoff = Backoff::new(config.backoff_initial, config.backoff_max);
+    // Failed connections in a row: they set the wait before the next attempt.
+    let mut failures: u32 = 0;
     let mut session = Session {
         config,
         protocol,
@@ -395,7 +367,7 @@ async fn run_session<P: StreamProtocol>(
         .await;
         let reason = match attempt {
             Ok(Ok(stream)) => {
-                backoff.reset();
+                failures = 0;
                 last_reported = Some(LinkState::Up);
                 session.emit(DeviceEventKind::Link(LinkState::Up)).await;
                 match session.run_connection(stream).await {
@@ -416,25 +388,12 @@ async fn run_session<P: StreamProtocol>(
             last_reported = Some(down.clone());
             session.emit(DeviceEventKind::Link(down)).await;
         }
+        failures = failures.saturating_add(1);
         if !session
-            .wait_disconnected(backoff.next_delay(), &reason)
+            .wait_disconnected(backoff.delay(failures), &reason)
             .await
         {
             return;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap_and_resets() {
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(450));
-        let delays: Vec<u128> = (0..5).map(|_| backoff.next_delay().as_millis()).collect();
-        assert_eq!(delays, vec![100, 200, 400, 450, 450]);
-        backoff.reset();
-        assert_eq!(backoff.next_delay(), Duration::from_millis(100));
     }
 }

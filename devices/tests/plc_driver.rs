@@ -204,11 +204,12 @@ async fn status_verdicts_commands_and_exceptions() {
             verdict: VerdictCode::Reject
         }
     );
+    let next_round = 70_000 + u32::from(register_map::VERDICT_RING_SLOTS);
     assert!(
-        !plc.read_verdict_slot(70_000 + 256)
+        !plc.read_verdict_slot(next_round)
             .await
             .expect("slot")
-            .releases(70_000 + 256)
+            .releases(next_round)
     );
 
     plc.command(PackMlCommand::Stop).await.expect("command");
@@ -361,13 +362,14 @@ async fn fates_overwritten_while_away_are_reported_lost() {
         _ => None,
     })
     .await;
+    let ring = u32::from(register_map::FATE_RING_SLOTS);
     assert_eq!(
         lost,
-        (0, 44),
+        (0, 300 - ring),
         "300 fates, a ring of 256: the oldest 44 are gone"
     );
     let mut seen = Vec::new();
-    while seen.len() < 256 {
+    while seen.len() < ring as usize {
         seen.push(
             wait_for(&mut events, |kind| match kind {
                 DeviceEventKind::ItemFate { seq, .. } => Some(*seq),
@@ -376,5 +378,5 @@ async fn fates_overwritten_while_away_are_reported_lost() {
             .await,
         );
     }
-    assert_eq!(seen, (44..300).collect::<Vec<_>>());
+    assert_eq!(seen, (300 - ring..300).collect::<Vec<_>>());
 }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::faults::{FaultKind, FaultSpec};
+use crate::imaging::DEFECT_KINDS;
 
 /// The whole simulator configuration (`simulator/line.toml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -388,7 +389,7 @@ impl SimConfig {
             if let Some(bad) = spec
                 .kinds
                 .iter()
-                .find(|k| !crate::imaging::DEFECT_KINDS.contains(&k.as_str()))
+                .find(|k| !DEFECT_KINDS.contains(&k.as_str()))
             {
                 return Err((
                     "faults",
@@ -396,7 +397,7 @@ impl SimConfig {
                     format!(
                         "{}: unknown defect `{bad}`; known: {}",
                         kind.name(),
-                        crate::imaging::DEFECT_KINDS.join(", ")
+                        DEFECT_KINDS.join(", ")
                     ),
                 ));
             }

@@ -10,6 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::faults::{FaultKind, FaultSpec};
+use crate::imaging::DEFECT_KINDS;
 use crate::model::{Alarm, PackMlCommand};
 use crate::runtime::core::{SharedCore, lock};
 use crate::runtime::net::wait_true;
@@ -86,9 +87,9 @@ impl Control {
                 if let Some(bad) = spec
                     .kinds
                     .iter()
-                    .find(|k| !crate::imaging::DEFECT_KINDS.contains(&k.as_str()))
+                    .find(|k| !DEFECT_KINDS.contains(&k.as_str()))
                 {
-                    return json!({"ok": false, "error": format!("unknown defect `{bad}`; known: {}", crate::imaging::DEFECT_KINDS.join(", "))});
+                    return json!({"ok": false, "error": format!("unknown defect `{bad}`; known: {}", DEFECT_KINDS.join(", "))});
                 }
                 core.set_fault(fault, spec);
                 json!({"ok": true})

@@ -2,11 +2,14 @@
 //! real GS1 DataMatrix image with the vision module, applies the chosen print
 //! defects, decodes and grades the image for real. In throughput mode (no images)
 //! the camera reports the printed data as it is and says that no image was made.
+//!
+//! Owns the vocabulary of prints and camera jobs ([`DEFECT_KINDS`],
+//! [`DefectChoice`], [`PrintedItem`], [`CameraJob`]) and imports nothing else from
+//! this crate: `config` and `control` check defect names against it, and
+//! `runtime::core` builds the jobs.
 
 use serialstation_devices::readout::{CameraReadout, Grade, ReadOutcome, SymbologyId};
 use serialstation_devices::vision;
-
-use crate::runtime::core::CameraJob;
 
 /// Print defect kinds the simulator can apply (each one is a model of the vision
 /// module's `defects`).
@@ -27,6 +30,35 @@ pub const DEFECT_KINDS: &[&str] = &[
     "damage_finder",
     "rotate",
 ];
+
+/// A print defect chosen for one item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DefectChoice {
+    /// One of [`DEFECT_KINDS`].
+    pub kind: String,
+    pub severity: f64,
+}
+
+/// What went on an item at the print head, kept until its camera trigger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrintedItem {
+    pub data: Vec<u8>,
+    /// GS1 DataMatrix (FNC1 first) or plain DataMatrix.
+    pub gs1: bool,
+    pub defects: Vec<DefectChoice>,
+}
+
+/// One camera trigger for the camera worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CameraJob {
+    pub item_no: u64,
+    pub seq: u32,
+    pub print: Option<PrintedItem>,
+    /// The camera will report a no-read whatever it sees (fault).
+    pub forced_no_read: bool,
+    /// Extra latency before the result goes out (fault), ms.
+    pub delay_ms: u64,
+}
 
 /// Measurement conditions the simulated camera grades with.
 fn grade_options() -> vision::GradeOptions {

@@ -3,8 +3,7 @@
 //! or prevents the read, and throughput mode says that it made no image.
 
 use serialstation_devices::readout::ReadOutcome;
-use serialstation_simulator::imaging::{DEFECT_KINDS, shoot};
-use serialstation_simulator::runtime::core::{CameraJob, DefectChoice, PrintedItem};
+use serialstation_simulator::imaging::{CameraJob, DEFECT_KINDS, DefectChoice, PrintedItem, shoot};
 
 fn job(defects: Vec<DefectChoice>) -> CameraJob {
     CameraJob {

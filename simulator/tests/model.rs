@@ -9,6 +9,7 @@ use serialstation_simulator::faults::{FaultKind, FaultSpec};
 use serialstation_simulator::model::{
     Alarm, Fate, LineEvent, LineModel, PackMlCommand, PackMlState, Verdict,
 };
+use serialstation_simulator::runtime::core::RING_SLOTS;
 
 fn config() -> SimConfig {
     let mut c = SimConfig::default_line();
@@ -55,7 +56,7 @@ fn fates(events: &[LineEvent]) -> Vec<(u32, Fate)> {
 fn items_are_tracked_by_encoder_position_in_order() {
     let cfg = config();
     let g = cfg.line.geometry();
-    let mut model = LineModel::new(&cfg, 256);
+    let mut model = LineModel::new(&cfg, RING_SLOTS);
     let events = run(&mut model, 2000, |_| Some(Verdict::Good));
     // Every station event of an item happens at entry + the station's offset.
     let mut entry = std::collections::HashMap::new();
@@ -108,7 +109,7 @@ fn encoder_and_seq_wrap() {
     let mut cfg = config();
     cfg.line.encoder_start = u32::MAX - 5_000;
     cfg.line.first_seq = u32::MAX - 20;
-    let mut model = LineModel::new(&cfg, 256);
+    let mut model = LineModel::new(&cfg, RING_SLOTS);
     let events = run(&mut model, 1000, |_| Some(Verdict::Good));
     let good: Vec<u32> = fates(&events).into_iter().map(|(s, _)| s).collect();
     assert!(
@@ -122,7 +123,7 @@ fn encoder_and_seq_wrap() {
 #[test]
 fn no_verdict_means_reject() {
     let cfg = config();
-    let mut model = LineModel::new(&cfg, 256);
+    let mut model = LineModel::new(&cfg, RING_SLOTS);
     let events = run(&mut model, 1500, |seq| {
         (seq % 2 == 0).then_some(Verdict::Good)
     });
@@ -139,8 +140,8 @@ fn no_verdict_means_reject() {
 #[test]
 fn explicit_reject_and_stale_slot_reject() {
     let cfg = config();
-    let mut model = LineModel::new(&cfg, 256);
-    // GOOD written for seq + 256 (same slot, other seq) must not release seq.
+    let mut model = LineModel::new(&cfg, RING_SLOTS);
+    // GOOD written for seq + RING_SLOTS (same slot, other seq) must not release seq.
     let events = run(&mut model, 1000, |seq| {
         if seq == 3 {
             None
@@ -154,9 +155,9 @@ fn explicit_reject_and_stale_slot_reject() {
             .iter()
             .all(|(_, f)| *f == Fate::RejectedConfirmed)
     );
-    let mut model = LineModel::new(&cfg, 256);
+    let mut model = LineModel::new(&cfg, RING_SLOTS);
     let mut ev = Vec::new();
-    model.write_verdict(256, Verdict::Good, &mut ev);
+    model.write_verdict(RING_SLOTS as u32, Verdict::Good, &mut ev);
     let events = run(&mut model, 300, |_| None);
     let f = fates(&events);
     assert!(
@@ -169,7 +170,7 @@ fn explicit_reject_and_stale_slot_reject() {
 #[test]
 fn late_verdict_means_reject_and_is_logged_late() {
     let cfg = config();
-    let mut model = LineModel::new(&cfg, 256);
+    let mut model = LineModel::new(&cfg, RING_SLOTS);
     let mut all = run(&mut model, 400, |_| None);
     // Write GOOD for every item that already passed the gate.
     let passed: Vec<u32> = all
@@ -210,7 +211,7 @@ fn unconfirmed_reject_raises_alarm_and_stops() {
             ..Default::default()
         },
     );
-    let mut model = LineModel::new(&cfg, 256);
+    let mut model = LineModel::new(&cfg, RING_SLOTS);
     let events = run(&mut model, 1500, |seq| (seq != 9).then_some(Verdict::Good));
     let f = fates(&events);
     assert!(f.contains(&(9, Fate::RejectedUnconfirmed)), "{f:?}");
@@ -244,7 +245,7 @@ fn gate_that_does_not_fire_lets_the_item_escape_and_stops() {
             ..Default::default()
         },
     );
-    let mut model = LineModel::new(&cfg, 256);
+    let mut model = LineModel::new(&cfg, RING_SLOTS);
     let events = run(&mut model, 1000, |seq| (seq != 4).then_some(Verdict::Good));
     assert!(fates(&events).contains(&(4, Fate::RejectedUnconfirmed)));
     assert_eq!(model.plc.state, PackMlState::Aborted);
@@ -265,7 +266,7 @@ fn gate_that_does_not_fire_lets_the_item_escape_and_stops() {
 fn consecutive_rejects_stop_the_line() {
     let mut cfg = config();
     cfg.plc.consecutive_reject_limit = 3;
-    let mut model = LineModel::new(&cfg, 256);
+    let mut model = LineModel::new(&cfg, RING_SLOTS);
     let events = run(&mut model, 2000, |seq| (seq < 5).then_some(Verdict::Good));
     assert_eq!(model.plc.state, PackMlState::Aborted);
     assert!(model.plc.alarm_active(Alarm::ConsecutiveRejects));
@@ -295,8 +296,8 @@ fn same_seed_same_run() {
         },
     );
     cfg.plc.consecutive_reject_limit = 1000;
-    let mut a = LineModel::new(&cfg, 256);
-    let mut b = LineModel::new(&cfg, 256);
+    let mut a = LineModel::new(&cfg, RING_SLOTS);
+    let mut b = LineModel::new(&cfg, RING_SLOTS);
     let ea = run(&mut a, 3000, |s| (s % 3 != 0).then_some(Verdict::Good));
     let eb = run(&mut b, 3000, |s| (s % 3 != 0).then_some(Verdict::Good));
     assert_eq!(ea, eb);
@@ -305,8 +306,8 @@ fn same_seed_same_run() {
 #[test]
 fn large_steps_give_the_same_events_as_small_ones() {
     let cfg = config();
-    let mut fine = LineModel::new(&cfg, 256);
-    let mut coarse = LineModel::new(&cfg, 256);
+    let mut fine = LineModel::new(&cfg, RING_SLOTS);
+    let mut coarse = LineModel::new(&cfg, RING_SLOTS);
     let fine_events = run(&mut fine, 1000, |_| None);
     let mut coarse_events = Vec::new();
     for _ in 0..10 {
@@ -321,7 +322,7 @@ fn large_steps_give_the_same_events_as_small_ones() {
 fn thousand_items_per_second() {
     let mut cfg = config();
     cfg.line.rate_per_min = 60_000.0;
-    let mut model = LineModel::new(&cfg, 256);
+    let mut model = LineModel::new(&cfg, RING_SLOTS);
     let events = run(&mut model, 2000, |_| Some(Verdict::Good));
     let entered = events
         .iter()

@@ -78,12 +78,41 @@ pub fn run(args: DemoArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     if !args.scripted {
-        return crate::demo::run_line_demo_command(&args);
+        return run_line_demo(&args);
     }
     match run_demo(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("demo failed: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The line demo (`crate::demo::run_line_demo`) with these arguments; exit 1 if it
+/// could not run or any invariant failed.
+fn run_line_demo(args: &DemoArgs) -> ExitCode {
+    let options = crate::demo::LineDemoOptions {
+        workdir: args.workdir.clone(),
+        items: args.items,
+        rate_per_min: args.rate_per_min,
+        faults: args.faults,
+        images: !args.no_images,
+        seed: args.seed,
+        progress: true,
+        daemon_exe: None,
+    };
+    match crate::demo::run_line_demo(&options) {
+        Ok(outcome) if outcome.passed() => {
+            println!("\nline demo passed: every invariant holds");
+            ExitCode::SUCCESS
+        }
+        Ok(_) => {
+            println!("\nline demo FAILED: an invariant does not hold (see above)");
+            ExitCode::from(1)
+        }
+        Err(message) => {
+            eprintln!("line demo failed: {message}");
             ExitCode::from(1)
         }
     }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod batch;
 pub mod config;
 pub mod console;
+pub mod container;
 pub mod daemon;
 pub mod demo;
 pub mod gs1;
@@ -83,6 +84,12 @@ pub enum Command {
     /// Items: take a commissioned pack out (sample, damaged, destroyed).
     #[command(subcommand)]
     Item(item::ItemCommand),
+    /// Aggregation: open, pack, unpack, replace, close, label, verify, rework, tree.
+    #[command(subcommand)]
+    Container(container::ContainerCommand),
+    /// SSCC pools for containers: generate, status.
+    #[command(subcommand)]
+    Sscc(container::SsccCommand),
     /// The operator's full-screen console (over the daemon's socket).
     Console(console::ConsoleArgs),
     /// Run the line: the station daemon with its local control socket.
@@ -129,6 +136,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Upload(cmd) => upload::run(cmd, &cli.db),
         Command::Batch(cmd) => batch::run(cmd, &cli.db, &socket),
         Command::Item(cmd) => item::run(cmd, &cli.db, &socket),
+        Command::Container(cmd) => container::run(cmd, &cli.db),
+        Command::Sscc(cmd) => container::run_sscc(cmd, &cli.db),
         Command::Console(args) => console::run(args, &cli.db, &socket),
         Command::Daemon(args) => daemon::run(args, &cli.db, &socket),
         Command::Demo(args) => demo::run(args),

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::file::{ConfigIssue, ConfigReport, Severity};
+use crate::config::file::ConfigReport;
+use crate::config::located::{ConfigIssue, Severity};
 use crate::config::model::{Client, Product};
 
 /// A definition seen in an earlier file: where, and what.

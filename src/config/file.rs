@@ -2,6 +2,10 @@
 //! and its products. Every problem is reported with file, line, column and field, and
 //! all problems are reported at once, not only the first.
 //!
+//! The text is read (at most [`MAX_FILE_BYTES`]) and parsed into the file as
+//! written (`raw.rs`; TOML errors are explained here, in the terms of the file),
+//! which `validate` then turns into the model ([`crate::config::model`]).
+//!
 //! File layout (see `config/clients/*.toml` for complete examples):
 //!
 //! ```toml
@@ -10,7 +14,7 @@
 //! name = "Acme Pharma GmbH"
 //! serial_source = { kind = "local" }          # or { kind = "site_server", url = "https://..." }
 //!                                             # or { kind = "serialbox", url = "https://...", pool = "..." }
-//!                                             # (see validate.rs for token_env, token_file,
+//!                                             # (see validate/serial_source.rs for token_env, token_file,
 //!                                             #  pools, replenish_count, allow_plain_http)
 //! [client.upload]
 //! format = "epcis2-jsonld"                    # or "epcis1.2-xml"
@@ -33,61 +37,14 @@
 //! consecutive_reject_limit = 3
 //! ```
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
-use serde::Deserialize;
-use toml::Spanned;
-
+use crate::config::located::{ConfigIssue, Locator, Severity};
 use crate::config::model::ClientConfig;
-use crate::config::text::{MAX_FILE_BYTES, escape_unsafe};
+use crate::config::raw::RawFile;
+use crate::config::text::MAX_FILE_BYTES;
 use crate::config::validate;
-
-/// How serious a configuration problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// The file cannot be used.
-    Error,
-    /// The file can be used, but something looks wrong.
-    Warning,
-}
-
-/// One problem in a configuration file, located.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ConfigIssue {
-    pub severity: Severity,
-    pub file: String,
-    /// 1-based; 0 when the problem concerns the whole file.
-    pub line: usize,
-    /// 1-based, in characters.
-    pub column: usize,
-    /// The field concerned, e.g. `product[2].min_grade` (products counted from 1).
-    pub field: String,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigIssue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        // Everything here may quote the file: never let it act on the terminal.
-        let file = escape_unsafe(&self.file);
-        if self.line == 0 {
-            write!(f, "{file}: {kind}: ")?;
-        } else {
-            write!(f, "{file}:{}:{}: {kind}: ", self.line, self.column)?;
-        }
-        if !self.field.is_empty() {
-            write!(f, "{}: ", escape_unsafe(&self.field))?;
-        }
-        f.write_str(&escape_unsafe(&self.message))
-    }
-}
 
 /// The outcome of reading a client file: the validated configuration when there are
 /// no errors, and every issue found (warnings may accompany a valid configuration).
@@ -118,147 +75,6 @@ impl ConfigReport {
         self.issues
             .iter()
             .filter(|i| i.severity == Severity::Warning)
-    }
-}
-
-// ----- the file as written (spans kept for messages) -----
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawFile {
-    pub client: Option<Spanned<RawClient>>,
-    #[serde(default)]
-    pub product: Vec<Spanned<RawProduct>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawClient {
-    pub id: Option<Spanned<String>>,
-    pub name: Option<Spanned<String>>,
-    pub serial_source: Option<Spanned<RawSerialSource>>,
-    pub upload: Option<Spanned<RawUpload>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawSerialSource {
-    pub kind: Option<Spanned<String>>,
-    pub url: Option<Spanned<String>>,
-    pub pool: Option<Spanned<String>>,
-    pub pools: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
-    pub token_env: Option<Spanned<String>>,
-    pub token_file: Option<Spanned<String>>,
-    /// Present only to refuse it with a clear message: tokens never go in files.
-    pub token: Option<Spanned<toml::Value>>,
-    pub replenish_count: Option<Spanned<i64>>,
-    pub allow_plain_http: Option<Spanned<bool>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawUpload {
-    pub format: Option<Spanned<String>>,
-    pub url: Option<Spanned<String>>,
-    pub token_env: Option<Spanned<String>>,
-    /// Present only to refuse it with a clear message: tokens never go in files.
-    pub token: Option<Spanned<toml::Value>>,
-    pub max_events_per_document: Option<Spanned<i64>>,
-    pub protocol: Option<Spanned<String>>,
-    pub auth: Option<Spanned<String>>,
-    pub secrets_file: Option<Spanned<String>>,
-    pub allow_plain_http: Option<Spanned<bool>>,
-    pub ca_file: Option<Spanned<String>>,
-    pub timeout_s: Option<Spanned<i64>>,
-    pub read_point: Option<Spanned<RawLocation>>,
-    pub biz_location: Option<Spanned<RawLocation>>,
-    pub max_epcs_per_event: Option<Spanned<i64>>,
-    pub max_document_bytes: Option<Spanned<i64>>,
-    pub used_up: Option<Spanned<String>>,
-    pub flush_after_s: Option<Spanned<i64>>,
-}
-
-/// A read point or business location: an SGLN EPC URI, or a GLN with its company
-/// prefix length and an optional extension.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum RawLocation {
-    Uri(String),
-    Gln {
-        gln: String,
-        company_prefix_length: i64,
-        #[serde(default)]
-        extension: Option<String>,
-    },
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawProduct {
-    pub gtin: Option<Spanned<String>>,
-    pub name: Option<Spanned<String>>,
-    pub company_prefix_length: Option<Spanned<i64>>,
-    pub markets: Option<Spanned<Vec<Spanned<String>>>>,
-    pub code_template: Option<Spanned<Vec<Spanned<String>>>>,
-    #[serde(default)]
-    pub nhrn: BTreeMap<String, Spanned<String>>,
-    pub min_grade: Option<Spanned<f64>>,
-    pub low_water_mark: Option<Spanned<i64>>,
-    pub consecutive_reject_limit: Option<Spanned<i64>>,
-}
-
-/// Turns byte spans into located issues for one file.
-pub(crate) struct Locator<'a> {
-    file: &'a str,
-    text: &'a str,
-    pub issues: Vec<ConfigIssue>,
-}
-
-impl<'a> Locator<'a> {
-    pub fn new(file: &'a str, text: &'a str) -> Locator<'a> {
-        Locator {
-            file,
-            text,
-            issues: Vec::new(),
-        }
-    }
-
-    /// 1-based line and column (in characters) of a byte offset.
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let before = self.text.get(..offset).unwrap_or(self.text);
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before
-            .get(line_start..)
-            .map_or(1, |s| s.chars().count() + 1);
-        (line, column)
-    }
-
-    pub fn push(
-        &mut self,
-        severity: Severity,
-        span: Option<Range<usize>>,
-        field: &str,
-        message: impl Into<String>,
-    ) {
-        let (line, column) = span.map_or((0, 0), |s| self.line_col(s.start));
-        self.issues.push(ConfigIssue {
-            severity,
-            file: self.file.to_string(),
-            line,
-            column,
-            field: field.to_string(),
-            message: message.into(),
-        });
-    }
-
-    pub fn error(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
-        self.push(Severity::Error, Some(span), field, message);
-    }
-
-    pub fn warning(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
-        self.push(Severity::Warning, Some(span), field, message);
     }
 }
 
@@ -498,7 +314,7 @@ fn table_label(table: &str) -> String {
 }
 
 /// The keys of each table of a client file, for hints about a key written in the
-/// wrong table. (The parser itself knows them from `Raw*` above; these lists only
+/// wrong table. (The parser itself knows them from `Raw*` in `raw.rs`; these lists only
 /// feed hints, so a key missing here costs a hint, never a wrong error.)
 const TABLE_KEYS: [(&str, &[&str]); 5] = [
     ("the top level of the file", &["client", "product"]),
@@ -789,7 +605,7 @@ fn explain_toml_error(
     span: Option<Range<usize>>,
     message: &str,
 ) -> (Option<Range<usize>>, String, String) {
-    let entries = scan_text(loc.text);
+    let entries = scan_text(loc.text());
     let Some(line) = span.as_ref().map(|s| loc.line_col(s.start).0) else {
         return (span, String::new(), plain_type_words(message));
     };
@@ -951,14 +767,6 @@ pub fn check_client_file(path: &Path) -> ConfigReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_and_column_count_characters() {
-        let loc = Locator::new("f", "a = 1\nbé = 2\n");
-        assert_eq!(loc.line_col(0), (1, 1));
-        assert_eq!(loc.line_col(6), (2, 1));
-        assert_eq!(loc.line_col(12), (2, 6));
-    }
 
     #[test]
     fn field_at_names_table_and_key() {

@@ -28,10 +28,11 @@ use std::time::{Duration, Instant};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
+use crate::config::StationConfig;
 use crate::control::protocol::{CallerView, Request};
 use crate::line::{BatchState, OperatorCommand};
 use crate::station::runtime::Wake;
-use crate::station::{Station, StationConfig, StationError};
+use crate::station::{Station, StationError};
 use crate::store::{Actor, Store};
 
 use requests::{After, BatchPolicy};

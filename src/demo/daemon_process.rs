@@ -150,7 +150,7 @@ pub fn line_config_text(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::station::StationConfig;
+    use crate::config::StationConfig;
 
     #[test]
     fn the_example_line_gets_the_simulator_addresses() {

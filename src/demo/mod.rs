@@ -462,35 +462,6 @@ fn expiry_two_years_ahead() -> String {
     format!("{:02}{:02}{:02}", year % 100, today.month, day)
 }
 
-/// `serialstation demo`: runs the line demo and turns its outcome into the
-/// exit code (1 if it could not run or any invariant failed).
-pub fn run_line_demo_command(args: &crate::cli::demo::DemoArgs) -> std::process::ExitCode {
-    let options = LineDemoOptions {
-        workdir: args.workdir.clone(),
-        items: args.items,
-        rate_per_min: args.rate_per_min,
-        faults: args.faults,
-        images: !args.no_images,
-        seed: args.seed,
-        progress: true,
-        daemon_exe: None,
-    };
-    match run_line_demo(&options) {
-        Ok(outcome) if outcome.passed() => {
-            println!("\nline demo passed: every invariant holds");
-            std::process::ExitCode::SUCCESS
-        }
-        Ok(_) => {
-            println!("\nline demo FAILED: an invariant does not hold (see above)");
-            std::process::ExitCode::from(1)
-        }
-        Err(message) => {
-            eprintln!("line demo failed: {message}");
-            std::process::ExitCode::from(1)
-        }
-    }
-}
-
 /// The client file with its `[client.upload]` URL replaced by the demo's site server
 /// (keeping the path: `/capture` for EPCIS 2.0, the 1.2 endpoint for XML clients).
 fn point_at_site_server(text: &str, base_url: &str) -> String {

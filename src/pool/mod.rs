@@ -1,9 +1,10 @@
 //! Serial number pools, the pure part: what a serial the line may print looks like,
 //! reading pool files (one serial per line, or CSV with a named column), and planning
 //! and generating new serials (random with a CSPRNG, or sequential) under the EU FMD
-//! guess-probability rule. No database here: the store owns the pools themselves;
-//! [`request`] asks a client's site server for serials and imports them through the
-//! store.
+//! guess-probability rule. No database here: the store owns the pools themselves
+//! and takes serials in as [`SerialLine`]s (re-exported as `store::SerialLine`);
+//! only [`request`], which asks a client's site server for serials and imports them
+//! through the store, uses the store.
 
 pub mod generate;
 pub mod request;
@@ -11,6 +12,21 @@ pub mod serial_file;
 
 pub use generate::{Alphabet, GenerationPlan, SerialOrder};
 pub use serial_file::{SerialFileError, SerialFileReader};
+
+/// A serial read from line `line` of a pool file (or the `line`-th serial of a site
+/// server's answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialLine {
+    pub line: u64,
+    pub serial: String,
+}
+
+/// Why line `line` of a pool file cannot be imported (line 0: the input as a whole).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LineProblem {
+    pub line: u64,
+    pub reason: String,
+}
 
 /// Longest serial the line prints (AI 21 is X..20).
 pub const MAX_SERIAL_LENGTH: usize = 20;

@@ -10,7 +10,7 @@
 
 use std::io::BufRead;
 
-use crate::store::{LineProblem, SerialLine};
+use super::{LineProblem, SerialLine};
 
 /// A pool file that cannot be read at all (as opposed to problems on single lines).
 #[derive(Debug, thiserror::Error)]

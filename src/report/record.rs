@@ -498,19 +498,17 @@ pub fn parse_utc_ms(text: &str) -> Option<i64> {
     {
         return None;
     }
-    let days = days_from_civil(year, month, day);
+    let days = days_from_civil(year, month, day)?;
     Some((((days * 24 + hour) * 60 + minute) * 60 + second) * 1000 + millis)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// Days since 1970-01-01 of a proleptic Gregorian date (the `time` crate's
+/// calendar). A day past the end of its month runs on into the next month.
+fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
+    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let first = time::Date::from_calendar_date(i32::try_from(year).ok()?, month, 1).ok()?;
+    let midnight = time::UtcDateTime::new(first, time::Time::MIDNIGHT).unix_timestamp();
+    Some(midnight.div_euclid(86_400) + day - 1)
 }
 
 /// Merges per-minute counts into at most `max` buckets of whole minutes, from the

@@ -13,7 +13,8 @@ use serialstation_devices::traits::{Camera, DeviceEvent, LineIo, Printer};
 use serialstation_devices::zpl::{LabelLayout, ZplPrinter};
 use tokio::sync::mpsc;
 
-use super::config::{CameraKind, PrinterKind, StationConfig};
+use crate::config::line::{CameraKind, PrinterKind, StationConfig};
+
 use super::events::{CAMERA_NAME, PLC_NAME, PRINTER_NAME};
 
 /// The printer job whose variable field takes the serialized data.

@@ -1,20 +1,20 @@
 //! The station runtime: the line engine wired to the store and the device drivers.
 //!
-//! [`config`] reads `config/line.toml` and derives the engine's tuning; [`devices`]
+//! `tuning` derives the engine's tuning from the line configuration; [`devices`]
 //! starts the drivers; [`events`] turns driver reports into engine events and
 //! [`records`] turns engine transitions into store records (both pure);
 //! [`latency`] times each decision from camera readout to PLC write (pure);
 //! [`product`] builds the engine's product spec; [`runtime`] is the event loop that
 //! runs a batch with persistence before action.
 
-pub mod config;
 pub mod devices;
 pub mod events;
 pub mod latency;
+pub mod policy;
 pub mod product;
 pub mod records;
 pub mod recovery;
 pub mod runtime;
+mod tuning;
 
-pub use config::{StationConfig, StationConfigError};
 pub use runtime::{BatchOutcome, BatchRequest, Station, StationError};

@@ -3,39 +3,41 @@
 //! engine's commands in order, making every persist durable in the store before
 //! any later command leaves the process (consecutive persists are one group
 //! commit). `StopLine` is the exception: it goes to the PLC at once.
+//!
+//! The station's own decisions around the engine (supervision, automatic resume,
+//! stall stop, the reject limit at a batch's tail, the PackML start walk, the
+//! printer's suspect latch) are made in the pure [`super::policy`]; this module
+//! observes, asks the policy, and acts.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use serialstation_devices::plc::register_map::{LineStatus, PackMlCommand, PackMlState};
+use serialstation_devices::plc::register_map::{LineStatus, PackMlCommand};
 use serialstation_devices::traits::DeviceEvent;
 use tokio::sync::mpsc;
 
+use crate::config::line::{PrinterKind, StationConfig};
 use crate::gs1::Gtin;
 use crate::line::{
     BatchId as EngineBatchId, BatchRecovery, BatchStart, BatchState, BatchStatus, Command, Device,
-    Engine, Event, HoldReason, MessageId, OperatorCommand, PlcAlarms, Reconciliation,
+    Engine, Event, MessageId, OperatorCommand, PlcAlarms, Reconciliation,
 };
 use crate::store::line_records::{LineBatch, LineRecord};
 use crate::store::{Actor, BatchId, NewBatch, SerialState, Store};
 
-use super::config::{PrinterKind, StationConfig};
 use super::devices::{PRINT_JOB, StationDevices, connect};
 use super::events::{self, Translated};
 use super::latency::LatencyBook;
+use super::policy::{
+    DEVICES_TIMEOUT, Deadline, LOOK_INTERVAL, MAX_LOOKS, Observation, POLL_INTERVAL, PrinterWatch,
+    ResumeStep, StartStep, SupervisionOptions, Supervisor, TailRejectLimit, Watch,
+    alarm_reset_command, resume_step, start_step, tick_ms,
+};
 use super::product::product_spec;
 use super::records::{reconciliation_of, to_record};
 
-/// How often the PLC's counters are read.
-const POLL_INTERVAL: Duration = Duration::from_millis(20);
-/// Longest wait for every device to come online at batch start.
-const DEVICES_TIMEOUT: Duration = Duration::from_secs(20);
 /// At most this many items are reported at the camera from one poll.
 const MAX_ARRIVALS_PER_POLL: u32 = 256;
-/// The PLC's consecutive-reject limit while a batch is stopping (its maximum).
-const TAIL_REJECT_LIMIT: u16 = 1000;
-/// Least time between two automatic resume attempts.
-const RESUME_RETRY: Duration = Duration::from_millis(500);
 
 /// Why the station could not run (or finish) a batch.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +68,15 @@ pub struct BatchRequest {
     pub stall_timeout: Option<Duration>,
 }
 
+impl BatchRequest {
+    fn supervision(&self) -> SupervisionOptions {
+        SupervisionOptions {
+            auto_resume: self.auto_resume,
+            stall_timeout: self.stall_timeout,
+        }
+    }
+}
+
 /// How a batch ended.
 #[derive(Debug, Clone)]
 pub struct BatchOutcome {
@@ -94,12 +105,11 @@ pub struct Station {
     plc_alarms: PlcAlarms,
     alarms: Vec<String>,
     notes: Vec<String>,
-    printer_suspect: bool,
+    printer_watch: PrinterWatch,
     poll: tokio::time::Interval,
-    supervision: Supervision,
-    /// The PLC's consecutive-reject limit is raised (while nothing is printed); the
-    /// good exits counted when it was.
-    tail_relaxed: Option<u64>,
+    supervision: Supervisor,
+    /// The PLC's consecutive-reject limit around the stretches where nothing is printed.
+    reject_limit: TailRejectLimit,
     /// Readout stamps and decision latencies not yet stored.
     latency: LatencyBook,
 }
@@ -111,39 +121,11 @@ pub enum Wake {
     Poll,
 }
 
-/// The unattended-operator policy of the running batch and its bookkeeping.
-#[derive(Debug)]
-struct Supervision {
-    auto_resume: bool,
-    stall_timeout: Option<Duration>,
-    begun: Instant,
-    holds: u64,
-    was_held: bool,
-    last_resume_try: Instant,
-    last_progress: (Instant, u64),
-    stop_requested: bool,
-}
-
-impl Supervision {
-    fn new(request: Option<&BatchRequest>) -> Supervision {
-        let now = Instant::now();
-        Supervision {
-            auto_resume: request.is_some_and(|r| r.auto_resume),
-            stall_timeout: request.and_then(|r| r.stall_timeout),
-            begun: now,
-            holds: 0,
-            was_held: false,
-            last_resume_try: now,
-            last_progress: (now, 0),
-            stop_requested: false,
-        }
-    }
-}
-
 impl Station {
     /// Starts the drivers for `config` (inside a tokio runtime).
     pub fn connect(config: StationConfig, store: Store) -> Station {
         let (devices, events) = connect(&config);
+        let reject_limit = TailRejectLimit::new(config.plc.consecutive_reject_limit);
         Station {
             store,
             engine: Engine::new(config.engine_config()),
@@ -158,10 +140,10 @@ impl Station {
             plc_alarms: PlcAlarms::default(),
             alarms: Vec::new(),
             notes: Vec::new(),
-            printer_suspect: false,
+            printer_watch: PrinterWatch::default(),
             poll: new_poll(),
-            supervision: Supervision::new(None),
-            tail_relaxed: None,
+            supervision: Supervisor::new(SupervisionOptions::default(), Instant::now()),
+            reject_limit,
             latency: LatencyBook::default(),
         }
     }
@@ -249,11 +231,7 @@ impl Station {
                 ))
             })?;
         let spec = product_spec(&product).map_err(StationError::Refused)?;
-        let pool_available = self
-            .store
-            .pool_status(Some(&request.gtin))?
-            .first()
-            .map_or(0, |pool| pool.count(SerialState::Unallocated));
+        let pool_available = self.pool_available(&request.gtin)?;
         let offline = self.engine.offline_devices();
         if !offline.is_empty() {
             return Err(StationError::Devices(format!(
@@ -293,36 +271,14 @@ impl Station {
             lot: request.lot.clone(),
             expiry: request.expiry.clone(),
         });
-        if let Err(e) = self
-            .devices
-            .plc
-            .set_consecutive_reject_limit(TAIL_REJECT_LIMIT)
-            .await
-        {
-            self.note(format!(
-                "could not set the PLC's consecutive-reject limit: {e}"
-            ));
-        }
-        // Items already between the print head and the camera are blank: the
-        // configured limit comes back when the first good item leaves.
-        self.tail_relaxed = Some(0);
-        let status = self.read_plc().await?;
-        self.camera_cursor = Some(status.camera_trigger_count);
+        self.ready_line().await?;
         let start = BatchStart {
             batch: EngineBatchId(batch.0 as u64),
             first_message_id: MessageId(self.store.next_message_id()?),
             ..probe
         };
-        let mut out = Vec::new();
-        if let Err(e) = self.engine.handle(
-            Event::Operator(OperatorCommand::Start(Box::new(start))),
-            &mut out,
-        ) {
-            self.line = None;
-            self.camera_cursor = None;
-            return Err(StationError::Refused(e.message));
-        }
-        self.supervision = Supervision::new(Some(request));
+        let out = self.hand_to_engine(OperatorCommand::Start(Box::new(start)))?;
+        self.supervision = Supervisor::new(request.supervision(), Instant::now());
         self.alarms.clear();
         self.execute(out).await?;
         Ok(batch)
@@ -347,24 +303,8 @@ impl Station {
         })?;
         let spec = product_spec(&product).map_err(StationError::Refused)?;
         let stored = self.store.batch_serial_counts(line.batch)?;
-        let pool_available = self
-            .store
-            .pool_status(Some(&line.gtin))?
-            .first()
-            .map_or(0, |pool| pool.count(SerialState::Unallocated));
-        if let Err(e) = self
-            .devices
-            .plc
-            .set_consecutive_reject_limit(TAIL_REJECT_LIMIT)
-            .await
-        {
-            self.note(format!(
-                "could not set the PLC's consecutive-reject limit: {e}"
-            ));
-        }
-        self.tail_relaxed = Some(0);
-        let status = self.read_plc().await?;
-        self.camera_cursor = Some(status.camera_trigger_count);
+        let pool_available = self.pool_available(&line.gtin)?;
+        self.ready_line().await?;
         let recovery = BatchRecovery {
             start: BatchStart {
                 batch: EngineBatchId(line.batch.0 as u64),
@@ -383,17 +323,46 @@ impl Station {
         self.actor = actor.clone();
         self.latency.clear();
         self.line = Some(line.clone());
+        let out = self.hand_to_engine(OperatorCommand::Recover(Box::new(recovery)))?;
+        self.supervision = Supervisor::new(SupervisionOptions::default(), Instant::now());
+        self.execute(out).await
+    }
+
+    /// Unallocated serials in the pool of `gtin`.
+    fn pool_available(&self, gtin: &Gtin) -> Result<u64, StationError> {
+        Ok(self
+            .store
+            .pool_status(Some(gtin))?
+            .first()
+            .map_or(0, |pool| pool.count(SerialState::Unallocated)))
+    }
+
+    /// Readies the line for a batch being started or taken over: the items already
+    /// between the print head and the camera are blank, so the PLC's reject limit
+    /// is raised until the first good item leaves (see [`TailRejectLimit`]); items
+    /// the camera triggers on from now are the batch's.
+    async fn ready_line(&mut self) -> Result<(), StationError> {
+        let limit = self.reject_limit.at_start();
+        if let Err(e) = self.devices.plc.set_consecutive_reject_limit(limit).await {
+            self.note(format!(
+                "could not set the PLC's consecutive-reject limit: {e}"
+            ));
+        }
+        let status = self.read_plc().await?;
+        self.camera_cursor = Some(status.camera_trigger_count);
+        Ok(())
+    }
+
+    /// Hands a batch start or take-over to the engine; if the engine refuses it,
+    /// the station lets go of the batch too.
+    fn hand_to_engine(&mut self, command: OperatorCommand) -> Result<Vec<Command>, StationError> {
         let mut out = Vec::new();
-        if let Err(e) = self.engine.handle(
-            Event::Operator(OperatorCommand::Recover(Box::new(recovery))),
-            &mut out,
-        ) {
+        if let Err(e) = self.engine.handle(Event::Operator(command), &mut out) {
             self.line = None;
             self.camera_cursor = None;
             return Err(StationError::Refused(e.message));
         }
-        self.supervision = Supervision::new(None);
-        self.execute(out).await
+        Ok(out)
     }
 
     /// Pause, resume or stop the active batch for `actor`.
@@ -439,7 +408,7 @@ impl Station {
             }
             Wake::Poll => {
                 self.poll_plc().await;
-                let now_ms = self.started.elapsed().as_millis() as u64;
+                let now_ms = tick_ms(self.started, Instant::now());
                 self.followups.push_back(Event::Tick { now_ms });
             }
         }
@@ -447,83 +416,38 @@ impl Station {
         self.supervise().await
     }
 
+    /// Observe → decide → act, once per wake-up: the PLC's reject limit follows
+    /// the batch's tail; the supervisor counts holds, and for an unattended batch
+    /// tries a resume and stops a stalled batch.
     async fn supervise(&mut self) -> Result<(), StationError> {
         let Some(status) = self.engine.status() else {
             return Ok(());
         };
         self.follow_tail(status.no_more_prints, status.stats.exited_good)
             .await;
-        if matches!(
-            status.state,
-            BatchState::Stopped | BatchState::ChallengeFailed | BatchState::Closed
-        ) {
-            return Ok(());
-        }
-        let sup = &mut self.supervision;
-        if status.counts.commissioned != sup.last_progress.1 {
-            sup.last_progress = (Instant::now(), status.counts.commissioned);
-        }
-        let held = status.hold.is_some();
-        if held && !sup.was_held {
-            sup.holds += 1;
-        }
-        sup.was_held = held;
-        let auto_resumable = !matches!(
-            status.hold,
-            None | Some(HoldReason::SerialsExhausted)
-                | Some(HoldReason::Operator)
-                | Some(HoldReason::Recovered)
-        );
-        if sup.auto_resume && auto_resumable && sup.last_resume_try.elapsed() >= RESUME_RETRY {
-            sup.last_resume_try = Instant::now();
-            self.try_resume().await?;
-        }
-        let sup = &mut self.supervision;
-        if let Some(stall) = sup.stall_timeout
-            && sup.last_progress.0.elapsed() >= stall
+        match self
+            .supervision
+            .observe(Observation::of(&status), Instant::now())
         {
-            let abandon = sup.stop_requested;
-            sup.stop_requested = true;
-            sup.last_progress.0 = Instant::now();
-            self.note(format!(
-                "nothing commissioned for {stall:?}: {}",
-                if abandon {
-                    "abandoning items in flight"
-                } else {
-                    "stopping the batch"
-                }
-            ));
-            let mut out = Vec::new();
-            let command = OperatorCommand::Stop {
-                abandon_in_flight: abandon,
-            };
-            match self.engine.handle(Event::Operator(command), &mut out) {
-                Ok(()) => self.execute(out).await?,
-                Err(e) => self.note(e.message),
-            }
-            self.drain_followups().await?;
+            Watch::Over => return Ok(()),
+            Watch::Continue => {}
+            Watch::TryResume => self.try_resume().await?,
+        }
+        if let Some(stop) = self.supervision.stall_check(Instant::now()) {
+            self.note(stop.describe());
+            self.command_by_itself(stop.command()).await?;
         }
         Ok(())
     }
 
-    /// While nothing is printed (a challenge test, the tail of a batch) and until the
-    /// first item printed afterwards is verified, the infeed brings blank items, which
-    /// the PLC rejects (they get no verdict). They are expected, so they must not trip
-    /// the PLC's consecutive-reject stop (counted at the gate): its limit is raised to
-    /// the maximum meanwhile (every such item is still rejected, and the engine still
-    /// stops the line on consecutive rejects of printed items) and set back when the
-    /// first good item leaves once prints are wanted again.
+    /// Raises the PLC's consecutive-reject limit while nothing is printed and sets
+    /// it back once a good item leaves afterwards (see [`TailRejectLimit`]).
     async fn follow_tail(&mut self, no_prints: bool, good_exits: u64) {
-        let limit = match self.tail_relaxed {
-            None if no_prints => TAIL_REJECT_LIMIT,
-            Some(_) if no_prints => return,
-            Some(relaxed_at) if good_exits > relaxed_at => self.config.plc.consecutive_reject_limit,
-            _ => return,
+        let Some(limit) = self.reject_limit.decide(no_prints, good_exits).limit() else {
+            return;
         };
         match self.devices.plc.set_consecutive_reject_limit(limit).await {
-            Ok(()) => {
-                self.tail_relaxed = (limit == TAIL_REJECT_LIMIT).then_some(good_exits);
-            }
+            Ok(()) => self.reject_limit.applied(limit, good_exits),
             Err(e) => self.note(format!(
                 "could not set the PLC's consecutive-reject limit to {limit}: {e}"
             )),
@@ -532,36 +456,32 @@ impl Station {
 
     /// Clears PLC alarms at the line and resumes, as an unattended operator would.
     async fn try_resume(&mut self) -> Result<(), StationError> {
-        if !self.engine.offline_devices().is_empty() {
-            return Ok(());
-        }
-        if self.plc_alarms.any() {
-            self.reset_plc_alarms().await;
-            return Ok(());
-        }
-        let mut out = Vec::new();
-        match self
-            .engine
-            .handle(Event::Operator(OperatorCommand::Resume), &mut out)
-        {
-            Ok(()) => {
-                self.execute(out).await?;
-                self.drain_followups().await
-            }
-            Err(e) => {
-                self.note(e.message);
+        let devices_offline = !self.engine.offline_devices().is_empty();
+        match resume_step(devices_offline, self.plc_alarms.any()) {
+            ResumeStep::WaitForDevices => Ok(()),
+            ResumeStep::ResetPlcAlarms => {
+                self.reset_plc_alarms().await;
                 Ok(())
             }
+            ResumeStep::Resume => self.command_by_itself(OperatorCommand::Resume).await,
         }
+    }
+
+    /// Gives the engine a command the station decided by itself (no operator
+    /// asked): a refusal is noted, not an error.
+    async fn command_by_itself(&mut self, command: OperatorCommand) -> Result<(), StationError> {
+        let mut out = Vec::new();
+        match self.engine.handle(Event::Operator(command), &mut out) {
+            Ok(()) => self.execute(out).await?,
+            Err(e) => self.note(e.message),
+        }
+        self.drain_followups().await
     }
 
     /// Asks the PLC to reset its latched alarms (they clear once their cause is gone).
     async fn reset_plc_alarms(&mut self) {
         if let Ok(status) = self.devices.plc.read_status().await {
-            let command = match status.state {
-                PackMlState::Aborted => PackMlCommand::Clear,
-                _ => PackMlCommand::Reset,
-            };
+            let command = alarm_reset_command(status.state);
             if let Err(e) = self.devices.plc.command(command).await {
                 self.note(format!("could not reset the PLC: {e}"));
             }
@@ -610,10 +530,10 @@ impl Station {
             status,
             counts,
             alarms: self.alarms.clone(),
-            holds: self.supervision.holds,
-            elapsed: self.supervision.begun.elapsed(),
+            holds: self.supervision.holds(),
+            elapsed: self.supervision.elapsed(Instant::now()),
         };
-        self.supervision = Supervision::new(None);
+        self.supervision = Supervisor::new(SupervisionOptions::default(), Instant::now());
         Ok(outcome)
     }
 
@@ -649,7 +569,7 @@ impl Station {
 
     /// Holds of the active batch so far.
     pub fn holds(&self) -> u64 {
-        self.supervision.holds
+        self.supervision.holds()
     }
 
     /// The drivers (for start-up recovery, which talks to the printer and the PLC).
@@ -684,19 +604,19 @@ impl Station {
 
     /// Waits until every device is online (batch start needs them).
     pub async fn wait_for_devices(&mut self) -> Result<(), StationError> {
-        let deadline = Instant::now() + DEVICES_TIMEOUT;
+        let deadline = Deadline::after(Instant::now(), DEVICES_TIMEOUT);
         loop {
             let offline = self.engine.offline_devices();
             if offline.is_empty() {
                 break;
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            let Some(left) = deadline.left(Instant::now()) else {
                 return Err(StationError::Devices(format!(
-                    "the {} did not come online within {DEVICES_TIMEOUT:?}: check the addresses in the line configuration and that the devices are powered",
-                    device_list(&offline)
+                    "the {} did not come online within {:?}: check the addresses in the line configuration and that the devices are powered",
+                    device_list(&offline),
+                    deadline.wait()
                 )));
-            }
+            };
             match tokio::time::timeout(left, self.events.recv()).await {
                 Ok(Some(event)) => {
                     self.on_device_event(event).await;
@@ -727,7 +647,7 @@ impl Station {
                         self.latency.readout(seq.0, Instant::now());
                     }
                     Event::DeviceUp(Device::Printer) => {
-                        self.printer_suspect = false;
+                        self.printer_watch.back();
                         self.set_up_printer().await;
                     }
                     Event::DeviceUp(Device::Camera) => {
@@ -757,13 +677,13 @@ impl Station {
     /// Reads the PLC's counters: the encoder, items newly at the camera, alarms (the
     /// engine events are queued for [`Station::drain_followups`]).
     async fn poll_plc(&mut self) {
-        if self.printer_suspect && self.devices.printer.status().await.is_ok() {
-            self.printer_suspect = false;
+        if self.printer_watch.wants_probe() && self.devices.printer.status().await.is_ok() {
+            self.printer_watch.back();
             self.set_up_printer().await;
             self.followups.push_back(Event::DeviceUp(Device::Printer));
         }
         if self.config.printer.kind == PrinterKind::Zpl
-            && !self.printer_suspect
+            && self.printer_watch.may_poll_buffer()
             && let Err(e) = self.devices.printer.buffer_level().await
         {
             // A label printer confirms prints only through its polled buffer level.
@@ -923,8 +843,7 @@ impl Station {
     /// holds, its buffer is cleared and accounted for when it answers again).
     fn printer_failed(&mut self, message: String) {
         self.note(message);
-        if !self.printer_suspect {
-            self.printer_suspect = true;
+        if self.printer_watch.request_failed() {
             self.followups.push_back(Event::DeviceDown(Device::Printer));
         }
     }
@@ -939,9 +858,10 @@ impl Station {
         }
     }
 
-    /// Brings the PLC to Execute from wherever it is (clearing latched alarms).
+    /// Brings the PLC to Execute from wherever it is (clearing latched alarms),
+    /// one command per look ([`start_step`]).
     async fn start_line(&mut self) {
-        for _ in 0..100 {
+        for _ in 0..MAX_LOOKS {
             let status = match self.devices.plc.read_status().await {
                 Ok(status) => status,
                 Err(e) => {
@@ -949,21 +869,16 @@ impl Station {
                     return;
                 }
             };
-            let command = match status.state {
-                PackMlState::Execute => return,
-                PackMlState::Aborted => Some(PackMlCommand::Clear),
-                PackMlState::Stopped | PackMlState::Complete => Some(PackMlCommand::Reset),
-                PackMlState::Idle => Some(PackMlCommand::Start),
-                PackMlState::Held => Some(PackMlCommand::Unhold),
-                PackMlState::Suspended => Some(PackMlCommand::Unsuspend),
-                _ => None,
-            };
-            if let Some(command) = command
-                && let Err(e) = self.devices.plc.command(command).await
-            {
-                self.note(format!("the PLC refused the command {command}: {e}"));
+            match start_step(status.state) {
+                StartStep::Running => return,
+                StartStep::Send(command) => {
+                    if let Err(e) = self.devices.plc.command(command).await {
+                        self.note(format!("the PLC refused the command {command}: {e}"));
+                    }
+                }
+                StartStep::Wait => {}
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(LOOK_INTERVAL).await;
         }
         self.note("the PLC did not reach Execute: check its alarms at the line".to_string());
     }

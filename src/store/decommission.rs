@@ -107,6 +107,20 @@ impl Store {
                 }
             )));
         }
+        let holder: Option<String> = tx
+            .query_row(
+                "SELECT s.sscc FROM container_children k JOIN ssccs s ON s.id = k.parent_id
+                 WHERE k.serial_id = ?1 AND k.removed_at IS NULL",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .context(&what)?;
+        if let Some(holder) = holder {
+            return Err(StoreError::Invalid(format!(
+                "serial {serial} is packed in container {holder}: unpack it first                  (`container unpack {holder} <scan>`), then decommission it"
+            )));
+        }
         let batch = BatchId(batch.ok_or_else(|| {
             StoreError::Corrupt(format!("commissioned serial {serial} has no batch"))
         })?);

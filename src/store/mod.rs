@@ -10,6 +10,7 @@
 //! - [`anchor`]: the trail's head written outside the file, so truncation shows;
 //! - [`integrity`]: whose file this is, page checks, the full store check;
 //! - [`backup`]: online backups through SQLite's backup API;
+//! - [`containers`]: aggregation: SSCC pools, containers and their children;
 //! - [`outbox`]: work for the uploader (minimal);
 //! - [`users`]: enrolled users, roles, password hashes and signatures.
 //!
@@ -24,6 +25,7 @@ pub mod audit;
 pub mod backup;
 pub mod batches;
 pub mod clock;
+pub mod containers;
 pub mod decommission;
 pub mod error;
 pub mod integrity;

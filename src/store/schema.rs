@@ -24,7 +24,7 @@ use crate::store::error::{SqlContext, StoreError, StoreResult};
 use crate::store::state::{ALLOWED_TRANSITIONS, SerialState};
 
 /// The schema version this program writes.
-pub const LATEST_VERSION: i64 = 7;
+pub const LATEST_VERSION: i64 = 8;
 
 struct Migration {
     version: i64,
@@ -74,6 +74,12 @@ const MIGRATIONS: &[Migration] = &[
         version: 7,
         description: "decision latency per batch: items and the largest latency per histogram bin",
         sql: crate::store::line_records::V7_SQL,
+        seed: crate::store::outbox::seed_nothing_v3,
+    },
+    Migration {
+        version: 8,
+        description: "aggregation: SSCC pools, containers and their children",
+        sql: crate::store::containers::V8_SQL,
         seed: crate::store::outbox::seed_nothing_v3,
     },
 ];

@@ -33,19 +33,8 @@ pub const MAX_KEPT_PROBLEMS: usize = 1000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct SerialId(pub i64);
 
-/// A serial read from line `line` of a pool file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SerialLine {
-    pub line: u64,
-    pub serial: String,
-}
-
-/// Why line `line` of a pool file cannot be imported.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct LineProblem {
-    pub line: u64,
-    pub reason: String,
-}
+/// Serials to import and the problems found in them: pure types of `pool`.
+pub use crate::pool::{LineProblem, SerialLine};
 
 /// Alias used in import results.
 pub type ImportProblem = LineProblem;

@@ -199,11 +199,11 @@ pub async fn run_uploader(
                 }
                 Err(e) => {
                     store_failures = store_failures.saturating_add(1);
-                    let delay = crate::upload::sender::Backoff {
+                    let backoff = crate::net::Backoff {
                         initial: options.poll_interval,
                         max: Duration::from_secs(60).max(options.poll_interval),
-                    }
-                    .jittered(store_failures);
+                    };
+                    let delay = crate::net::jittered(&backoff, store_failures);
                     tracing::error!("uploader: the store failed ({e}); trying again in {delay:?}");
                     wake = Instant::now() + delay;
                 }

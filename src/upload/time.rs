@@ -1,11 +1,14 @@
 //! EPCIS timestamps: an instant with millisecond precision plus the time-zone offset
 //! it was recorded in (`eventTime` + `eventTimeZoneOffset`).
 //!
-//! Pure calendar arithmetic (proleptic Gregorian, days-from-civil), no time crate:
-//! documents show the local time with its offset, event hashes the same instant in
-//! UTC (`...Z`), both always with exactly three fractional digits.
+//! Pure: the text forms are written and read here (the EPCIS schema's rules), the
+//! calendar is the `time` crate's. Documents show the local time with its offset,
+//! event hashes the same instant in UTC (`...Z`), both always with exactly three
+//! fractional digits.
 
 use std::fmt;
+
+use ::time::{Date, Month, Time, UtcDateTime};
 
 use super::error::DocumentError;
 
@@ -146,9 +149,7 @@ impl EventTime {
         let hour = two_digits(&b[11..13]).ok_or_else(|| bad("has a bad hour"))?;
         let minute = two_digits(&b[14..16]).ok_or_else(|| bad("has a bad minute"))?;
         let second = two_digits(&b[17..19]).ok_or_else(|| bad("has a bad second"))?;
-        if year < 1 || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-            return Err(bad("is not a calendar date"));
-        }
+        let date = calendar_date(year, month, day).ok_or_else(|| bad("is not a calendar date"))?;
         if hour > 23 || minute > 59 || second > 59 {
             return Err(bad("is not a time of day (leap seconds are not accepted)"));
         }
@@ -171,7 +172,7 @@ impl EventTime {
             std::str::from_utf8(rest).map_err(|_| bad("has a bad time-zone offset"))?;
         let offset = TimeZoneOffset::parse(offset_text)
             .map_err(|_| bad("has no valid time-zone offset (Z or +HH:MM)"))?;
-        let local_millis = days_from_civil(year, month, day) * MILLIS_PER_DAY
+        let local_millis = days_since_epoch(date) * MILLIS_PER_DAY
             + (i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second)) * 1000
             + millis;
         EventTime::from_unix_millis(local_millis - i64::from(offset.minutes()) * 60_000, offset)
@@ -219,20 +220,39 @@ impl From<EventTime> for String {
 }
 
 fn push_date_time(out: &mut String, millis: i64) {
-    let days = millis.div_euclid(MILLIS_PER_DAY);
-    let in_day = millis.rem_euclid(MILLIS_PER_DAY);
-    let (year, month, day) = civil_from_days(days);
-    let secs = in_day / 1000;
-    let ms = in_day % 1000;
+    // An `EventTime` keeps both of its forms within 0001-9999, so the fallback is
+    // never taken; it only keeps this function total.
+    let t = UtcDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .unwrap_or(UtcDateTime::UNIX_EPOCH);
     use std::fmt::Write;
     // Writing into a String cannot fail.
     let _ = write!(
         out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{ms:03}",
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
     );
+}
+
+/// The date of `year`, `month` and `day`, if it exists and its year is 0001 or later.
+fn calendar_date(year: i32, month: i32, day: i32) -> Option<Date> {
+    if year < 1 {
+        return None;
+    }
+    let month = Month::try_from(u8::try_from(month).ok()?).ok()?;
+    Date::from_calendar_date(year, month, u8::try_from(day).ok()?).ok()
+}
+
+/// Days from 1970-01-01 to `date`.
+fn days_since_epoch(date: Date) -> i64 {
+    UtcDateTime::new(date, Time::MIDNIGHT)
+        .unix_timestamp()
+        .div_euclid(86_400)
 }
 
 fn two_digits(b: &[u8]) -> Option<i32> {
@@ -246,44 +266,6 @@ fn two_digits(b: &[u8]) -> Option<i32> {
 
 fn four_digits(b: &[u8]) -> Option<i32> {
     Some(two_digits(&b[0..2])? * 100 + two_digits(&b[2..4])?)
-}
-
-fn is_leap(year: i32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i32, month: i32) -> i32 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(year: i32, month: i32, day: i32) -> i64 {
-    let y = i64::from(if month <= 2 { year - 1 } else { year });
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
@@ -320,10 +302,42 @@ mod tests {
     }
 
     #[test]
-    fn round_trips_every_day_of_four_centuries() {
-        for days in (-719_162..=2_932_896).step_by(97) {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y as i32, m as i32, d as i32), days);
+    fn round_trips_every_day_from_year_1_to_9999() {
+        // 0001-01-01 is day -719 162, 9999-12-31 day 2 932 896; 97 is prime.
+        for days in (-719_162i64..=2_932_896).step_by(97) {
+            let millis = days * MILLIS_PER_DAY + 45_296_789;
+            let t = EventTime::from_unix_millis(millis, TimeZoneOffset::UTC).unwrap();
+            let text = t.to_utc_string();
+            assert_eq!(EventTime::parse_rfc3339(&text).unwrap(), t, "{text}");
+            assert!(text.ends_with("T12:34:56.789Z"), "{text}");
+        }
+        let first = EventTime::from_unix_millis(MIN_UNIX_MILLIS, TimeZoneOffset::UTC).unwrap();
+        assert_eq!(first.to_utc_string(), "0001-01-01T00:00:00.000Z");
+        let last = EventTime::from_unix_millis(MAX_UNIX_MILLIS, TimeZoneOffset::UTC).unwrap();
+        assert_eq!(last.to_utc_string(), "9999-12-31T23:59:59.999Z");
+        assert!(EventTime::from_unix_millis(MAX_UNIX_MILLIS + 1, TimeZoneOffset::UTC).is_err());
+    }
+
+    #[test]
+    fn leap_days_follow_the_gregorian_rules() {
+        for ok in [
+            "2000-02-29T00:00:00Z",
+            "2024-02-29T00:00:00Z",
+            "1600-02-29T00:00:00Z",
+        ] {
+            assert!(EventTime::parse_rfc3339(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "1900-02-29T00:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2026-00-10T00:00:00Z",
+            "2026-13-10T00:00:00Z",
+            "2026-01-00T00:00:00Z",
+            "0000-01-01T00:00:00Z",
+        ] {
+            let err = EventTime::parse_rfc3339(bad).unwrap_err();
+            assert!(err.to_string().contains("is not a calendar date"), "{err}");
         }
     }
 

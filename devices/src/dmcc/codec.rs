@@ -13,7 +13,9 @@
 //! The checksum is the XOR of every byte from the first `|` up to the checksum
 //! itself, written as two upper-case hex digits.
 
-use super::base64;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
 use crate::framing::{Decoded, next_line};
 use crate::readout::{CameraReadout, Grade, ReadOutcome, SymbologyId};
 
@@ -252,7 +254,7 @@ impl DmccMessage {
                         grade.letter(),
                         grade.value_text(),
                         grade.formal(),
-                        base64::encode(data)
+                        BASE64.encode(data)
                     ),
                     ReadOutcome::NoRead => format!("NOREAD,{}", readout.seq),
                 };
@@ -420,8 +422,9 @@ fn parse_result(body: &str) -> Result<CameraReadout, DmccCodecError> {
             if data.len() > MAX_RESULT_DATA.div_ceil(3) * 4 {
                 return Err(DmccCodecError::BadResult("data too long"));
             }
-            let data = base64::decode(data.as_bytes())
-                .ok_or(DmccCodecError::BadResult("data is not base64"))?;
+            let data = BASE64
+                .decode(data.as_bytes())
+                .map_err(|_| DmccCodecError::BadResult("data is not base64"))?;
             Ok(CameraReadout {
                 seq,
                 outcome: ReadOutcome::Read {
@@ -524,6 +527,33 @@ mod tests {
             let (decoded, consumed) = decode_all(&wire, DmccMessage::decode);
             assert_eq!(consumed, wire.len());
             assert_eq!(decoded, messages.into_iter().map(Ok).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn result_data_travels_as_padded_standard_base64() {
+        let wire = DmccMessage::Result {
+            checksum: false,
+            readout: read(7),
+        }
+        .encode();
+        let text = String::from_utf8(wire).unwrap();
+        assert!(
+            text.ends_with(",MDEwOTUwNjAwMDEzNDM1Mh0yMVNOMQ==\r\n"),
+            "{text}"
+        );
+        for bad in ["Zg=a", "Zg==Zg==", "Z===", "Zg", "Zg-_"] {
+            let line = text.replace("MDEwOTUwNjAwMDEzNDM1Mh0yMVNOMQ==", bad);
+            assert!(
+                matches!(
+                    DmccMessage::decode(line.as_bytes()),
+                    Decoded::Garbage {
+                        error: DmccCodecError::BadResult("data is not base64"),
+                        ..
+                    }
+                ),
+                "{bad}"
+            );
         }
     }
 

@@ -2,7 +2,6 @@
 //! identifier and ISO/IEC 15415 grade per trigger): the wire codec (both
 //! directions) and the `Camera` driver.
 
-pub mod base64;
 pub mod codec;
 pub mod driver;
 

@@ -2,7 +2,8 @@
 //! One task owns the connection: it reconnects with capped backoff, wraps every
 //! Modbus call in a timeout, polls the status block, reports line-state and
 //! alarm changes and every item's fate (from the fate ring, in seq order, also
-//! after a reconnect) as events.
+//! after a reconnect) as events. Which fates to read and report is decided by the
+//! pure [`FateCursor`](super::fate_cursor::FateCursor); this module only does the I/O.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,11 +14,13 @@ use tokio_modbus::ExceptionCode;
 use tokio_modbus::client::Context;
 use tokio_modbus::prelude::{Client, Reader, Slave, Writer};
 
+use super::fate_cursor::{self, FateCursor};
 use super::register_map::{
-    self, FATE_RING_SLOTS, FateCode, FateSlot, HR_COMMAND, HR_CONSECUTIVE_REJECT_LIMIT, LineStatus,
+    self, FATE_RING_SLOTS, FateSlot, HR_COMMAND, HR_CONSECUTIVE_REJECT_LIMIT, LineStatus,
     PackMlCommand, SLOT_LEN, STATUS_BLOCK_LEN, VerdictCode, VerdictSlot,
 };
-use crate::link::{Backoff, LinkConfig};
+use crate::backoff::Backoff;
+use crate::link::LinkConfig;
 use crate::traits::{DeviceError, DeviceEvent, DeviceEventKind, DeviceFuture, LineIo, LinkState};
 
 /// Settings of the PLC driver.
@@ -200,9 +203,9 @@ impl LineIo for ModbusPlc {
                 });
             }
             let mut found = Vec::new();
-            for (seq, slots) in fate_read_plan(first_seq, u32::from(count)) {
+            for read in fate_cursor::read_plan(first_seq, u32::from(count)) {
                 let regs = self
-                    .read_input_registers(register_map::fate_slot_address(seq), slots * SLOT_LEN)
+                    .read_input_registers(read.address(), read.register_count())
                     .await?;
                 let decoded = register_map::decode_fate_slots(&regs).map_err(|error| {
                     DeviceError::Protocol {
@@ -211,36 +214,11 @@ impl LineIo for ModbusPlc {
                         detail: error.to_string(),
                     }
                 })?;
-                found.extend(
-                    decoded
-                        .into_iter()
-                        .zip(0u32..)
-                        .filter(|(slot, offset)| {
-                            slot.seq == seq.wrapping_add(*offset) && slot.fate != FateCode::None
-                        })
-                        .map(|(slot, _)| slot),
-                );
+                found.extend(read.held_fates(&decoded));
             }
             Ok(found)
         })
     }
-}
-
-/// Splits a run of `count` seqs from `first_seq` into reads of contiguous slots
-/// (never across the ring's end, at most 41 slots = 123 registers each).
-fn fate_read_plan(first_seq: u32, count: u32) -> Vec<(u32, u16)> {
-    let max_slots = u32::from(register_map::MAX_READ_REGISTERS / SLOT_LEN);
-    let ring = u32::from(FATE_RING_SLOTS);
-    let mut plan = Vec::new();
-    let mut done = 0;
-    while done < count {
-        let seq = first_seq.wrapping_add(done);
-        let to_ring_end = ring - seq % ring;
-        let slots = (count - done).min(max_slots).min(to_ring_end);
-        plan.push((seq, slots as u16));
-        done += slots;
-    }
-    plan
 }
 
 enum Disconnect {
@@ -252,7 +230,7 @@ struct PlcTask {
     config: PlcConfig,
     jobs: mpsc::Receiver<PlcJob>,
     events: mpsc::Sender<DeviceEvent>,
-    fate_cursor: Option<u32>,
+    fates: FateCursor,
     last_reported: Option<(register_map::PackMlState, register_map::AlarmBits)>,
 }
 
@@ -262,12 +240,12 @@ impl PlcTask {
         jobs: mpsc::Receiver<PlcJob>,
         events: mpsc::Sender<DeviceEvent>,
     ) -> Self {
-        let fate_cursor = config.fate_cursor;
+        let fates = FateCursor::new(config.fate_cursor);
         PlcTask {
             config,
             jobs,
             events,
-            fate_cursor,
+            fates,
             last_reported: None,
         }
     }
@@ -317,7 +295,8 @@ impl PlcTask {
     }
 
     async fn run(mut self) {
-        let mut backoff = Backoff::new(
+        let mut failures: u32 = 0;
+        let backoff = Backoff::new(
             self.config.link.backoff_initial,
             self.config.link.backoff_max,
         );
@@ -325,7 +304,7 @@ impl PlcTask {
         loop {
             let reason = match self.connect().await {
                 Ok(mut context) => {
-                    backoff.reset();
+                    failures = 0;
                     down_reported = false;
                     self.last_reported = None;
                     self.emit(DeviceEventKind::Link(LinkState::Up)).await;
@@ -345,7 +324,8 @@ impl PlcTask {
                 }))
                 .await;
             }
-            let until = Instant::now() + backoff.next_delay();
+            failures = failures.saturating_add(1);
+            let until = Instant::now() + backoff.delay(failures);
             loop {
                 tokio::select! {
                     job = self.jobs.recv() => match job {
@@ -471,35 +451,14 @@ impl PlcTask {
 
     /// Reports the fates of every seq from the cursor up to `gate_count` (all final).
     async fn poll_fates(&mut self, context: &mut Context, gate_count: u32) -> Result<(), String> {
-        let mut cursor = *self.fate_cursor.get_or_insert(gate_count);
-        let behind = gate_count.wrapping_sub(cursor);
-        if behind == 0 {
-            return Ok(());
+        let plan = self.fates.on_gate_count(gate_count);
+        if let Some(notice) = plan.notice {
+            self.emit(notice).await;
         }
-        if behind > u32::MAX / 2 {
-            // The count went backwards: the PLC program restarted or was reset.
-            self.fate_cursor = Some(gate_count);
-            self.emit(DeviceEventKind::ProtocolError(format!(
-                "PLC gate count went back from {cursor} to {gate_count} (PLC restarted?): fates of earlier items \
-                 must be resolved from the line's records; reporting resumes at seq {gate_count}"
-            )))
-            .await;
-            return Ok(());
-        }
-        let ring = u32::from(FATE_RING_SLOTS);
-        if behind > ring {
-            self.emit(DeviceEventKind::FatesLost {
-                first_seq: cursor,
-                count: behind - ring,
-            })
-            .await;
-            cursor = gate_count.wrapping_sub(ring);
-            self.fate_cursor = Some(cursor);
-        }
-        for (first, slots) in fate_read_plan(cursor, gate_count.wrapping_sub(cursor)) {
+        for read in plan.reads {
             let op = PlcOp::ReadInput {
-                start: register_map::fate_slot_address(first),
-                count: slots * SLOT_LEN,
+                start: read.address(),
+                count: read.register_count(),
             };
             let regs = match self.execute(context, &op).await {
                 Ok(Ok(regs)) => regs,
@@ -520,19 +479,12 @@ impl PlcTask {
                     return Ok(());
                 }
             };
-            for (offset, slot) in (0u32..).zip(decoded) {
-                let seq = first.wrapping_add(offset);
-                if slot.seq != seq || slot.fate == FateCode::None {
-                    // Not in the ring as the gate count claims (or already overwritten): retry next poll;
-                    // if it never appears the gap grows past the ring and is reported as lost.
-                    return Ok(());
-                }
-                self.fate_cursor = Some(seq.wrapping_add(1));
-                self.emit(DeviceEventKind::ItemFate {
-                    seq,
-                    fate: slot.fate,
-                })
-                .await;
+            let accepted = self.fates.accept(read, &decoded);
+            for event in accepted.events {
+                self.emit(event).await;
+            }
+            if !accepted.complete {
+                return Ok(());
             }
         }
         Ok(())
@@ -553,16 +505,4 @@ fn describe_exception(exception: ExceptionCode) -> String {
         _ => (0, "other exception"),
     };
     format!("Modbus exception {code:02} ({meaning}; {exception:?})")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fate_reads_split_at_ring_end_and_size() {
-        assert_eq!(fate_read_plan(250, 10), vec![(250, 6), (256, 4)]);
-        assert_eq!(fate_read_plan(0, 100), vec![(0, 41), (41, 41), (82, 18)]);
-        assert_eq!(fate_read_plan(u32::MAX, 2), vec![(u32::MAX, 1), (0, 1)]);
-    }
 }

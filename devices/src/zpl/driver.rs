@@ -1,18 +1,19 @@
 //! `Printer` driver for a ZPL label printer over raw TCP. ZPL has no per-label
 //! acknowledgement, so the driver numbers the labels it sends (FIFO) and infers
 //! prints from the host status: when the formats in the printer's buffer drop
-//! from n to m, the oldest outstanding labels were printed. `~HS` is also the
+//! from n to m, the oldest outstanding labels were printed. That inference is the
+//! pure [`PrintInference`]; this module does the I/O. `~HS` is also the
 //! keep-alive; no answer within the timeout is a fault (a real printer stays
 //! silent when media or ribbon is out or the head is open) and the link is
 //! re-established.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
 use super::host_status::{HostStatus, HostStatusError};
 use super::label::{ZplCommand, ZplLabel};
+use super::print_inference::{PauseSettle, PrintInference, printer_status};
 use crate::framing::Decoded;
 use crate::link::{LinkConfig, Routed, SessionHandle, StreamProtocol, spawn_session};
 use crate::traits::{
@@ -40,16 +41,7 @@ impl Default for LabelLayout {
 /// `~HS` polls while waiting for the printer to settle before cancelling its buffer.
 const SETTLE_POLLS: usize = 50;
 
-/// Labels sent and not yet known to be printed, oldest first.
-#[derive(Debug, Default)]
-struct Tracking {
-    outstanding: VecDeque<u32>,
-    last_faults: Option<Vec<&'static str>>,
-    /// While a clear is in progress, status answers must not be read as prints.
-    clearing: bool,
-}
-
-fn lock(tracking: &Mutex<Tracking>) -> MutexGuard<'_, Tracking> {
+fn lock(tracking: &Mutex<PrintInference>) -> MutexGuard<'_, PrintInference> {
     // A poisoned lock only means another thread panicked mid-update; the data is a plain queue.
     tracking
         .lock()
@@ -58,7 +50,7 @@ fn lock(tracking: &Mutex<Tracking>) -> MutexGuard<'_, Tracking> {
 
 /// The ZPL protocol as the session task drives it.
 pub struct ZplProtocol {
-    tracking: Arc<Mutex<Tracking>>,
+    tracking: Arc<Mutex<PrintInference>>,
 }
 
 impl StreamProtocol for ZplProtocol {
@@ -93,26 +85,7 @@ impl StreamProtocol for ZplProtocol {
     }
 
     fn route(&mut self, status: HostStatus, awaiting_reply: bool) -> Routed<HostStatus> {
-        let mut events = Vec::new();
-        {
-            let mut tracking = lock(&self.tracking);
-            if !tracking.clearing {
-                let in_printer = usize::from(status.formats_in_buffer);
-                while tracking.outstanding.len() > in_printer {
-                    if let Some(message_id) = tracking.outstanding.pop_front() {
-                        events.push(DeviceEventKind::PrintComplete { message_id });
-                    }
-                }
-            }
-            let faults = status.faults();
-            if tracking.last_faults.as_ref() != Some(&faults) {
-                tracking.last_faults = Some(faults.clone());
-                events.push(DeviceEventKind::PrinterStatus(printer_status(
-                    &status,
-                    tracking.outstanding.len(),
-                )));
-            }
-        }
+        let mut events = lock(&self.tracking).on_status(&status);
         if !awaiting_reply {
             events.push(DeviceEventKind::ProtocolError(
                 "host status arrived with no ~HS in flight; dropped".into(),
@@ -133,21 +106,11 @@ impl StreamProtocol for ZplProtocol {
     }
 }
 
-fn printer_status(status: &HostStatus, buffer_level: usize) -> PrinterStatus {
-    let faults: Vec<String> = status.faults().into_iter().map(String::from).collect();
-    PrinterStatus {
-        ready: faults.is_empty(),
-        job: None,
-        faults,
-        buffer_level: Some(u32::try_from(buffer_level).unwrap_or(u32::MAX)),
-    }
-}
-
 /// A ZPL label printer on the network.
 #[derive(Clone)]
 pub struct ZplPrinter {
     session: SessionHandle<ZplProtocol>,
-    tracking: Arc<Mutex<Tracking>>,
+    tracking: Arc<Mutex<PrintInference>>,
     layout: LabelLayout,
 }
 
@@ -158,7 +121,7 @@ impl ZplPrinter {
         layout: LabelLayout,
         events: mpsc::Sender<DeviceEvent>,
     ) -> Self {
-        let tracking = Arc::new(Mutex::new(Tracking::default()));
+        let tracking = Arc::new(Mutex::new(PrintInference::new()));
         let protocol = ZplProtocol {
             tracking: tracking.clone(),
         };
@@ -192,15 +155,14 @@ impl ZplPrinter {
     async fn clear(&self) -> Result<Vec<u32>, DeviceError> {
         let before = self.host_status().await?;
         self.send(ZplCommand::Pause).await?;
+        let mut settle = PauseSettle::default();
         let mut settled = None;
-        let mut previous: Option<u16> = None;
         for _ in 0..SETTLE_POLLS {
             let status = self.host_status().await?;
-            if status.paused && previous == Some(status.formats_in_buffer) {
-                settled = Some(status.formats_in_buffer);
+            settled = settle.observe(&status);
+            if settled.is_some() {
                 break;
             }
-            previous = status.paused.then_some(status.formats_in_buffer);
         }
         let Some(in_printer) = settled else {
             return Err(self.error(
@@ -208,23 +170,9 @@ impl ZplPrinter {
                 "the printer did not settle in pause; nothing was cancelled, retry",
             ));
         };
-        let candidates: Vec<u32> = {
-            let mut tracking = lock(&self.tracking);
-            tracking.clearing = true;
-            let keep = usize::from(in_printer).min(tracking.outstanding.len());
-            let skip = tracking.outstanding.len() - keep;
-            tracking.outstanding.iter().skip(skip).copied().collect()
-        };
+        let candidates = lock(&self.tracking).begin_clear(in_printer);
         let result = self.cancel_and_confirm().await;
-        {
-            let mut tracking = lock(&self.tracking);
-            tracking.clearing = false;
-            if result.is_ok() {
-                // The cancelled labels are proven never printed; anything older left the
-                // buffer earlier and is reported printed by the next status answer.
-                tracking.outstanding.retain(|id| !candidates.contains(id));
-            }
-        }
+        lock(&self.tracking).finish_clear(&candidates, result.is_ok());
         result?;
         if !before.paused {
             self.send(ZplCommand::Resume).await?;
@@ -275,7 +223,7 @@ impl Printer for ZplPrinter {
             }
             // Tracked before sending: if the write fails half-way the label may still
             // print, and an id that is tracked can only ever be reported as printed.
-            lock(&self.tracking).outstanding.push_back(message_id);
+            lock(&self.tracking).label_sent(message_id);
             self.send(ZplCommand::Label(label)).await
         })
     }

@@ -1,10 +1,9 @@
 //! Device wire codecs, mostly in the direction the station receives (what a
 //! printer, camera or PLC sends it), and also the device side the simulator runs:
-//! TIJ printer frames, the smart camera's DMCC lines and base64 data, ZPL host
+//! TIJ printer frames, the smart camera's DMCC lines (base64 data included), ZPL host
 //! status and label formats, image-camera frames and the images themselves, PLC
 //! register blocks, line framing and camera readout text.
 
-use serialstation_devices::dmcc::base64;
 use serialstation_devices::dmcc::codec::{
     DmccCommand, DmccMessage, DmccRequest, DmccStatus, MAX_LINE as DMCC_MAX_LINE,
 };
@@ -63,14 +62,6 @@ pub(crate) fn targets() -> Vec<Target> {
             seeds: dmcc_request_seeds,
             run: run_dmcc_request,
             max_len: 8192,
-            slow: false,
-        },
-        Target {
-            name: "dmcc_base64",
-            what: "dmcc::base64::decode (result data of the smart camera); decoded data must encode and decode to itself",
-            seeds: base64_seeds,
-            run: run_base64,
-            max_len: 4096,
             slow: false,
         },
         Target {
@@ -284,17 +275,6 @@ fn dmcc_request_seeds() -> Vec<Vec<u8>> {
     with_all(requests.iter().map(DmccRequest::encode).collect())
 }
 
-fn base64_seeds() -> Vec<Vec<u8>> {
-    vec![
-        base64::encode(b"0109506000134352\x1d21SN1").into_bytes(),
-        base64::encode(b"").into_bytes(),
-        base64::encode(&[0xFF, 0x00, 0x80]).into_bytes(),
-        b"QQ".to_vec(),
-        b"QQ==".to_vec(),
-        b"Q===".to_vec(),
-    ]
-}
-
 fn host_status_seeds() -> Vec<Vec<u8>> {
     let faulted = HostStatus {
         paper_out: true,
@@ -495,17 +475,6 @@ fn run_dmcc_request(data: &[u8]) {
         if encoded.len() <= DMCC_MAX_LINE + 2 {
             expect_round_trip(&request, &encoded, DmccRequest::decode);
         }
-    }
-}
-
-fn run_base64(data: &[u8]) {
-    if let Some(decoded) = base64::decode(data) {
-        let encoded = base64::encode(&decoded);
-        assert_eq!(
-            base64::decode(encoded.as_bytes()).as_ref(),
-            Some(&decoded),
-            "data decoded from base64 re-encodes as {encoded:?}, which decodes differently"
-        );
     }
 }
 

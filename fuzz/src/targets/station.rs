@@ -7,13 +7,12 @@ use std::io::Cursor;
 
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use serialstation::config::parse_client_config;
+use serialstation::config::{StationConfig, parse_client_config};
 use serialstation::control::protocol::{Request, Response};
 use serialstation::pool::check_serial_text;
 use serialstation::pool::request::answer::{serialbox_serials, site_server_serials};
 use serialstation::pool::request::http::refusal_text;
 use serialstation::pool::serial_file::{SerialFileReader, split_csv_record};
-use serialstation::station::config::StationConfig;
 use serialstation::upload::sender::exchange::{
     classify_capture_job, classify_refusal, classify_status, limits_from_headers,
 };
@@ -65,7 +64,7 @@ pub(crate) fn targets() -> Vec<Target> {
         },
         Target {
             name: "line_config",
-            what: "station::config::StationConfig::parse (line.toml) and, when it is accepted, engine_config",
+            what: "config::line::StationConfig::parse (line.toml) and, when it is accepted, engine_config",
             seeds: line_config_seeds,
             run: run_line_config,
             max_len: 8192,

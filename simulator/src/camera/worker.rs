@@ -10,8 +10,8 @@ use serialstation_devices::readout::ReadOutcome;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::ground_truth::CameraReport;
-use crate::imaging::{Shot, shoot};
-use crate::runtime::core::{CameraJob, SharedCore, lock};
+use crate::imaging::{CameraJob, Shot, shoot};
+use crate::runtime::core::{SharedCore, lock};
 
 /// Starts the worker; it ends when the job sender is dropped.
 pub fn spawn(

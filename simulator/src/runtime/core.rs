@@ -8,44 +8,24 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use serialstation_devices::plc::register_map::{FATE_RING_SLOTS, VERDICT_RING_SLOTS};
+
 use crate::config::{CameraKind, PrinterKind, SimConfig};
 use crate::faults::{FaultKind, FaultSpec};
 use crate::ground_truth::{
     CameraReport, GroundTruthWriter, LatencyTracker, PrintOutcome, Recorder, Row,
 };
+use crate::imaging::{CameraJob, DEFECT_KINDS, DefectChoice, PrintedItem};
 use crate::model::{LineEvent, LineModel};
 use crate::printer::model::{PrintDecision, PrinterModel};
 
-/// Number of verdict/fate slots, as the register map says.
-pub const RING_SLOTS: usize = serialstation_devices::plc::register_map::VERDICT_RING_SLOTS as usize;
-
-/// A print defect chosen for one item.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DefectChoice {
-    pub kind: String,
-    pub severity: f64,
-}
-
-/// What went on an item at the print head, kept until its camera trigger.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PrintedItem {
-    pub data: Vec<u8>,
-    /// GS1 DataMatrix (FNC1 first) or plain DataMatrix.
-    pub gs1: bool,
-    pub defects: Vec<DefectChoice>,
-}
-
-/// One camera trigger for the camera worker.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CameraJob {
-    pub item_no: u64,
-    pub seq: u32,
-    pub print: Option<PrintedItem>,
-    /// The camera will report a no-read whatever it sees (fault).
-    pub forced_no_read: bool,
-    /// Extra latency before the result goes out (fault), ms.
-    pub delay_ms: u64,
-}
+/// Number of slots in each of the PLC's rings (verdicts and fates), as the
+/// register map says; the line model keeps both rings at this one size.
+pub const RING_SLOTS: usize = FATE_RING_SLOTS as usize;
+const _: () = assert!(
+    VERDICT_RING_SLOTS == FATE_RING_SLOTS,
+    "the simulated PLC keeps its verdict and fate rings at one size"
+);
 
 /// What one tick produced for the servers.
 #[derive(Debug, Default)]
@@ -198,10 +178,7 @@ impl LineCore {
             .cloned()
             .unwrap_or_default();
         let kinds: Vec<String> = if spec.kinds.is_empty() {
-            crate::imaging::DEFECT_KINDS
-                .iter()
-                .map(|k| k.to_string())
-                .collect()
+            DEFECT_KINDS.iter().map(|k| k.to_string()).collect()
         } else {
             spec.kinds.clone()
         };

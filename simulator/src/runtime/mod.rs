@@ -18,9 +18,9 @@ use crate::camera::{dmcc_server::DmccConnection, image_server::ImageConnection, 
 use crate::config::{CameraKind, PrinterKind, SimConfig};
 use crate::control::Control;
 use crate::ground_truth::{GroundTruth, GroundTruthError, GroundTruthWriter};
-use crate::imaging::Shot;
+use crate::imaging::{CameraJob, Shot};
 use crate::printer::{tij_server::TijConnection, zpl_server::ZplConnection};
-use core::{CameraJob, LineCore, SharedCore, TickOutput, lock};
+use core::{LineCore, SharedCore, TickOutput, lock};
 use net::{CAMERA_FAULTS, PRINTER_FAULTS, accept_loop};
 
 /// Why the simulator could not start.

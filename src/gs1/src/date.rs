@@ -29,6 +29,8 @@ const MONTH_NAMES: [&str; 12] = [
     "December",
 ];
 
+// Calendar arithmetic stays hand-written here: the gs1 crate takes no dependencies.
+
 /// True for Gregorian leap years.
 pub fn is_leap_year(year: i32) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0

@@ -127,8 +127,82 @@ impl Sscc {
     pub fn parse(s: &str) -> Result<Sscc, Gs1Error> {
         fixed_key(s, 18, "SSCC", "00").map(Sscc)
     }
+
+    /// Builds the SSCC of `serial_reference` under a GS1 Company Prefix: extension
+    /// digit, company prefix, serial reference left-padded with zeros to fill the
+    /// 16 digits after the extension digit minus the prefix, then the check digit.
+    /// Refuses a prefix outside 4–12 digits, an extension digit above 9 and a
+    /// reference that does not fit.
+    pub fn build(
+        extension_digit: u8,
+        company_prefix: &str,
+        serial_reference: u64,
+    ) -> Result<Sscc, Gs1Error> {
+        let space = sscc_reference_digits(company_prefix)?;
+        if extension_digit > 9 {
+            return Err(Gs1Error::new(
+                Gs1ErrorKind::Content,
+                format!("SSCC extension digit {extension_digit} is not a single digit (0–9)"),
+            )
+            .with_ai("00"));
+        }
+        let limit = 10u64.pow(space as u32);
+        if serial_reference >= limit {
+            return Err(Gs1Error::new(
+                Gs1ErrorKind::Length,
+                format!(
+                    "SSCC serial reference {serial_reference} does not fit in the {space} digits                      that company prefix {company_prefix} leaves (largest {})",
+                    limit - 1
+                ),
+            )
+            .with_ai("00"));
+        }
+        let body = format!("{extension_digit}{company_prefix}{serial_reference:0space$}");
+        let cd = check_digit(&body).unwrap_or(0);
+        Ok(Sscc(format!("{body}{cd}")))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The extension digit (first of the 18).
+    pub fn extension_digit(&self) -> u8 {
+        self.0.as_bytes()[0] - b'0'
+    }
+
+    /// Whether the SSCC was issued under `company_prefix`.
+    pub fn has_company_prefix(&self, company_prefix: &str) -> bool {
+        !company_prefix.is_empty() && self.0[1..].starts_with(company_prefix)
+    }
+}
+
+/// How many serial-reference digits an SSCC has under `company_prefix` (16 minus the
+/// prefix's length), after checking that the prefix is 4 to 12 digits.
+pub fn sscc_reference_digits(company_prefix: &str) -> Result<usize, Gs1Error> {
+    let len = company_prefix.len();
+    if !(4..=12).contains(&len) || !company_prefix.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Gs1Error::new(
+            Gs1ErrorKind::Content,
+            format!(
+                "GS1 Company Prefix {company_prefix:?} must be 4 to 12 digits (as GS1 issued it)"
+            ),
+        )
+        .with_ai("00"));
+    }
+    Ok(16 - len)
+}
+
+impl std::fmt::Display for Sscc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for Sscc {
+    type Err = Gs1Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Sscc::parse(s)
     }
 }
 
@@ -192,5 +266,51 @@ mod tests {
         );
         assert_eq!(Gtin::parse("123").unwrap_err().kind, Gs1ErrorKind::Length);
         assert!(Sscc::parse("106141411234567897").is_ok());
+    }
+
+    #[test]
+    fn an_sscc_is_built_from_extension_prefix_and_reference_with_its_check_digit() {
+        // The GS1 General Specifications' example: 1 0614141 123456789 7.
+        let sscc = Sscc::build(1, "0614141", 123_456_789).unwrap();
+        assert_eq!(sscc.as_str(), "106141411234567897");
+        assert_eq!(sscc.extension_digit(), 1);
+        assert!(sscc.has_company_prefix("0614141"));
+        assert!(!sscc.has_company_prefix("0614142"));
+        assert_eq!(Sscc::parse(sscc.as_str()), Ok(sscc));
+        // The reference is padded to the space the prefix leaves.
+        let short = Sscc::build(0, "061414112345", 7).unwrap();
+        assert!(short.as_str().starts_with("00614141123450007"), "{short}");
+        assert!(Sscc::parse(short.as_str()).is_ok());
+    }
+
+    #[test]
+    fn an_sscc_that_cannot_exist_is_refused_with_the_reason() {
+        let wide = Sscc::build(0, "0614141", 1_000_000_000).unwrap_err();
+        assert_eq!(wide.kind, Gs1ErrorKind::Length);
+        assert!(
+            wide.message.contains("does not fit in the 9 digits"),
+            "{}",
+            wide.message
+        );
+        assert!(
+            Sscc::build(10, "0614141", 1)
+                .unwrap_err()
+                .message
+                .contains("extension digit")
+        );
+        assert!(
+            Sscc::build(0, "061", 1)
+                .unwrap_err()
+                .message
+                .contains("4 to 12 digits")
+        );
+        assert!(Sscc::build(0, "06141x1", 1).is_err());
+        let wrong = Sscc::parse("106141411234567898").unwrap_err();
+        assert_eq!(wrong.kind, Gs1ErrorKind::CheckDigit);
+        assert!(
+            wrong.message.contains("check digit should be 7, found 8"),
+            "{}",
+            wrong.message
+        );
     }
 }

@@ -34,4 +34,4 @@ pub mod validate;
 pub use date::Gs1Date;
 pub use element::{AiValue, ElementString};
 pub use error::{Gs1Error, Gs1ErrorKind};
-pub use key::{Gtin, check_digit};
+pub use key::{Gtin, Sscc, check_digit};

@@ -1,11 +1,13 @@
 //! The HTTP side of a serial request: the endpoint and credentials a client's serial
-//! source describes, one HTTP client (rustls, no proxy, no redirects), and one call
-//! returning the answer's status and text. Secrets are read at call time from the
-//! environment or a secrets file and never shown (not in `Debug`, not in messages).
+//! source describes, the HTTP client (`net::http_client`: rustls, no proxy, no
+//! redirects), and one call returning the answer's status and text. Tokens are read
+//! at call time through `net::Secret` from the environment or a secrets file and
+//! never shown (not in `Debug`, not in messages).
 
 use std::time::Duration;
 
 use crate::config::{SecretSource, SerialSource};
+use crate::net::Secret;
 
 /// Timeout of one request (connect, send, answer): large randomized allocations take
 /// the server a while.
@@ -14,43 +16,16 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// Largest answer read (a million 20-character serials as JSON fit).
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
-/// A token. Its `Debug` form never shows it.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
+/// Reads the serial source's token: one word, without spaces or control characters.
+pub fn load_token(source: &SecretSource) -> Result<Secret, String> {
+    let token = Secret::load(source, "the serial source's token")?;
+    if token.expose().chars().any(|c| c.is_control() || c == ' ') {
+        return Err(
+            "the serial source's token holds spaces or control characters: store only the token"
+                .to_string(),
+        );
     }
-}
-
-impl Secret {
-    /// Reads the secret; the message says where it was looked for, never its value.
-    pub fn load(source: &SecretSource) -> Result<Secret, String> {
-        let text = match source {
-            SecretSource::Env(name) => std::env::var(name).map_err(|_| {
-                format!(
-                    "the environment variable {name} that should hold the serial source's token is not set (or not UTF-8): set it before running"
-                )
-            })?,
-            SecretSource::File(path) => std::fs::read_to_string(path).map_err(|e| {
-                format!(
-                    "cannot read the secrets file {}: {e}; check the path and its permissions",
-                    path.display()
-                )
-            })?,
-        };
-        let text = text.trim();
-        if text.is_empty() {
-            return Err("the serial source's token is empty".to_string());
-        }
-        if text.chars().any(|c| c.is_control() || c == ' ') {
-            return Err(
-                "the serial source's token holds spaces or control characters: store only the token".to_string(),
-            );
-        }
-        Ok(Secret(text.to_string()))
-    }
+    Ok(token)
 }
 
 /// One request to make, fully described.
@@ -81,17 +56,9 @@ pub fn source_url(text: &str, allow_plain_http: bool) -> Result<reqwest::Url, St
                 .to_string(),
         );
     }
-    let loopback = url.host_str().is_some_and(|host| {
-        host.eq_ignore_ascii_case("localhost")
-            || host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    });
     match url.scheme() {
         "https" => Ok(url),
-        "http" if allow_plain_http || loopback => Ok(url),
+        "http" if allow_plain_http || crate::net::is_loopback(&url) => Ok(url),
         "http" => Err(format!(
             "{text} is plain HTTP to a host that is not loopback: use https, or set allow_plain_http = true if this network is trusted"
         )),
@@ -102,7 +69,7 @@ pub fn source_url(text: &str, allow_plain_http: bool) -> Result<reqwest::Url, St
 /// The call that asks `source` for `count` serials of `gtin` (a SerialBox source
 /// names the pool for that GTIN).
 pub fn call_for(source: &SerialSource, gtin: &str, count: u64) -> Result<SerialCall, String> {
-    let secret = |s: &Option<SecretSource>| s.as_ref().map(Secret::load).transpose();
+    let secret = |s: &Option<SecretSource>| s.as_ref().map(load_token).transpose();
     match source {
         SerialSource::Local => Err("the serial source is local".to_string()),
         SerialSource::SiteServer {
@@ -157,17 +124,10 @@ fn join(base: &reqwest::Url, segments: &[&str]) -> Result<reqwest::Url, String> 
     Ok(url)
 }
 
-/// One HTTP client for serial requests: rustls with the `ring` provider, no proxy,
-/// no redirects (a redirect could carry the token elsewhere).
+/// The HTTP client for serial requests (`net::http_client`: no proxy, no
+/// redirects, which could carry the token elsewhere), with `REQUEST_TIMEOUT`.
 pub fn http_client() -> Result<reqwest::Client, String> {
-    // Fails only when a provider is already installed, which is just as good.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .tls_backend_rustls()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(REQUEST_TIMEOUT)
-        .build()
+    crate::net::http_client(Some(REQUEST_TIMEOUT), Vec::new())
         .map_err(|e| format!("cannot set up HTTPS: {e}"))
 }
 
@@ -184,7 +144,7 @@ pub async fn send(http: &reqwest::Client, call: SerialCall) -> Result<SerialAnsw
     if let Some((scheme, secret)) = &call.auth {
         request = request.header(
             reqwest::header::AUTHORIZATION,
-            format!("{scheme} {}", secret.0),
+            format!("{scheme} {}", secret.expose()),
         );
     }
     let mut response = request.send().await.map_err(|e| describe(&e))?;
@@ -289,13 +249,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token");
         std::fs::write(&path, "s3cret\n").unwrap();
-        let secret = Secret::load(&SecretSource::File(path)).unwrap();
+        let secret = load_token(&SecretSource::File(path)).unwrap();
         assert!(!format!("{secret:?}").contains("s3cret"));
-        let missing = Secret::load(&SecretSource::Env("SERIALSTATION_TEST_UNSET_VAR".into()));
+        let missing = load_token(&SecretSource::Env("SERIALSTATION_TEST_UNSET_VAR".into()));
         assert!(
             missing
                 .unwrap_err()
                 .contains("SERIALSTATION_TEST_UNSET_VAR")
         );
+    }
+
+    #[test]
+    fn a_token_is_one_word() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "two words\n").unwrap();
+        let e = load_token(&SecretSource::File(path)).unwrap_err();
+        assert!(e.contains("spaces"), "{e}");
     }
 }

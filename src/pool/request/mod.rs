@@ -13,9 +13,10 @@
 pub mod answer;
 pub mod http;
 
+use super::{LineProblem, SerialLine};
 use crate::config::{Client, Product, SerialSource};
 use crate::gs1::Gtin;
-use crate::store::{Actor, ImportOutcome, LineProblem, PoolStatus, SerialLine, SerialState, Store};
+use crate::store::{Actor, ImportOutcome, PoolStatus, SerialState, Store};
 
 /// How many serials to request for this pool now (None = enough), pure: nothing for
 /// a local source or a pool at or above the product's low-water mark; otherwise

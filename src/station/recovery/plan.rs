@@ -35,8 +35,8 @@ use crate::store::SerialState;
 use crate::store::line_records::{LineRecord, SerialOutcome};
 use crate::store::recovery_reads::{RecoveryItem, UnsettledSerial};
 
-/// The most seqs one fate-ring read covers (the ring holds 256 slots).
-pub const FATE_WINDOW: u32 = 256;
+/// The most seqs one fate-ring read covers: the whole ring, as the register map says.
+pub const FATE_WINDOW: u32 = serialstation_devices::plc::register_map::FATE_RING_SLOTS as u32;
 
 /// What the PLC says about one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,12 +3,12 @@
 //! failures retried with capped exponential backoff, forever.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Instant;
 
 use super::chunk::{ChunkPayload, OUTBOX_KIND_EPCIS};
 use super::exchange::{self, Attempt, CaptureIdChange};
 use super::target::{CaptureProtocol, SenderError, SiteTarget};
+use crate::net;
 use crate::store::{OutboxEntry, Store};
 
 /// What one pass over the clients did.
@@ -38,20 +38,22 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// HTTP clients (rustls with the `ring` provider, no proxy): one shared by every
-    /// target that trusts the system's roots alone, one per target whose `ca_file`
-    /// adds the roots of its site server's CA.
+    /// HTTP clients (`net::http_client`; each request sets its own timeout): one
+    /// shared by every target that trusts the system's roots alone, one per target
+    /// whose `ca_file` adds the roots of its site server's CA.
     pub fn new(targets: Vec<SiteTarget>) -> Result<Sender, SenderError> {
-        // Fails only when a provider is already installed, which is just as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let shared = http_client(Vec::new()).map_err(|e| SenderError::Http(e.to_string()))?;
+        let shared =
+            net::http_client(None, Vec::new()).map_err(|e| SenderError::Http(e.to_string()))?;
         let mut http = Vec::with_capacity(targets.len());
         for target in &targets {
             http.push(match &target.ca_file {
                 None => shared.clone(),
                 Some(path) => {
-                    let roots = load_ca_file(&target.client_id, path)?;
-                    http_client(roots).map_err(|e| SenderError::Target {
+                    let roots = net::load_ca_file(path).map_err(|message| SenderError::Target {
+                        client: target.client_id.clone(),
+                        message,
+                    })?;
+                    net::http_client(None, roots).map_err(|e| SenderError::Target {
                         client: target.client_id.clone(),
                         message: format!(
                             "cannot set up HTTPS with the CA file {}: {e}",
@@ -134,7 +136,7 @@ impl Sender {
                         tracing::info!(client = %client, chunk = entry.id.0, "upload will be retried: {reason}");
                         store.record_outbox_failure(entry.id, &reason)?;
                         let failures = state.failures.saturating_add(1);
-                        let delay = self.targets[index].backoff.jittered(failures);
+                        let delay = net::jittered(&self.targets[index].backoff, failures);
                         self.backoff.insert(
                             client.clone(),
                             ClientBackoff {
@@ -228,104 +230,15 @@ impl Sender {
     }
 }
 
-/// An HTTP client that trusts the system's roots plus `extra_roots`.
-fn http_client(extra_roots: Vec<reqwest::Certificate>) -> reqwest::Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
-        .tls_backend_rustls()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none());
-    if !extra_roots.is_empty() {
-        builder = builder.tls_certs_merge(extra_roots);
-    }
-    builder.build()
-}
-
-/// The CA certificates of a PEM file (one or more `BEGIN CERTIFICATE` blocks).
-fn load_ca_file(client: &str, path: &Path) -> Result<Vec<reqwest::Certificate>, SenderError> {
-    let fail = |message: String| SenderError::Target {
-        client: client.to_string(),
-        message,
-    };
-    let pem = std::fs::read(path).map_err(|e| {
-        fail(format!(
-            "cannot read the CA file {} ({e}); check ca_file in the client configuration",
-            path.display()
-        ))
-    })?;
-    let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-        fail(format!(
-            "the CA file {} is not PEM certificates ({e}); give the site server's CA certificate in PEM",
-            path.display()
-        ))
-    })?;
-    if roots.is_empty() {
-        return Err(fail(format!(
-            "the CA file {} holds no `BEGIN CERTIFICATE` block; give the site server's CA certificate in PEM",
-            path.display()
-        )));
-    }
-    Ok(roots)
-}
-
-/// What is wrong with a certificate rustls refused, in words (its `Debug` names are
-/// Rust identifiers such as `UnknownIssuer`, and its `Display` falls back to them).
-fn certificate_problem(why: &rustls::CertificateError) -> String {
-    use rustls::CertificateError as C;
-    let words = match why {
-        C::UnknownIssuer => "it is signed by a CA this station does not trust",
-        C::BadEncoding => "it cannot be read",
-        C::Expired => "it has expired",
-        C::NotValidYet => "it is not valid yet",
-        C::NotValidForName => "it is not issued for the host name in the URL",
-        C::Revoked => "it has been revoked",
-        C::BadSignature => "its signature is not valid",
-        C::UnhandledCriticalExtension => "it has a critical extension that cannot be checked",
-        C::InvalidPurpose => "it is not issued for TLS servers",
-        C::UnknownRevocationStatus => "its revocation status is unknown",
-        C::ExpiredRevocationList => "the certificate revocation list has expired",
-        C::ApplicationVerificationFailure => "the station's own checks refused it",
-        // These carry details and have a written message of their own.
-        C::ExpiredContext { .. }
-        | C::NotValidYetContext { .. }
-        | C::NotValidForNameContext { .. }
-        | C::InvalidPurposeContext { .. }
-        | C::ExpiredRevocationListContext { .. } => return why.to_string(),
-        _ => "the TLS checks refused it",
-    };
-    words.to_string()
-}
-
 /// Why a connection failed, in words an operator can act on: a TLS failure names
 /// what rustls refused (an untrusted or wrong certificate) and what to do.
 pub(super) fn connect_failure(e: &reqwest::Error) -> String {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(cause) = source {
-        if let Some(tls) = find_tls_error(cause) {
-            return match tls {
-                rustls::Error::InvalidCertificate(why) => format!(
-                    "the site server's TLS certificate is not accepted ({}); if the site server uses its own CA, set ca_file to that CA's PEM certificate",
-                    certificate_problem(why)
-                ),
-                other => format!("TLS handshake with the site server failed: {other}"),
-            };
-        }
-        source = cause.source();
+    match net::tls_error(e) {
+        Some(rustls::Error::InvalidCertificate(why)) => format!(
+            "the site server's TLS certificate is not accepted ({}); if the site server uses its own CA, set ca_file to that CA's PEM certificate",
+            net::certificate_problem(why)
+        ),
+        Some(other) => format!("TLS handshake with the site server failed: {other}"),
+        None => "cannot connect".to_string(),
     }
-    "cannot connect".to_string()
-}
-
-/// The rustls error `cause` is, or wraps inside (possibly nested) `io::Error`s, whose
-/// `source()` skips the error they wrap.
-fn find_tls_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
-    if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
-        return Some(tls);
-    }
-    let mut io = cause.downcast_ref::<std::io::Error>();
-    while let Some(wrapped) = io.and_then(|io| io.get_ref()) {
-        if let Some(tls) = wrapped.downcast_ref::<rustls::Error>() {
-            return Some(tls);
-        }
-        io = wrapped.downcast_ref::<std::io::Error>();
-    }
-    None
 }

@@ -1,11 +1,20 @@
 //! Where and how one client's chunks are sent: the capture URL, the protocol, the
-//! credentials (loaded from a secrets file or an environment variable named in the
-//! client configuration, never logged), timeouts and backoff.
+//! credentials (loaded through `net::secret` from a secrets file or an environment
+//! variable named in the client configuration, never logged), timeouts and backoff.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::backoff::Backoff;
+/// Where the secret is read from: the configuration's own [`crate::config::SecretSource`].
+pub use crate::config::SecretSource as CredentialSource;
+use crate::net::{Backoff, Secret};
+
+/// The wait between failed attempts to one site server: 1 s doubling up to 5 min
+/// (with jitter, `net::jittered`).
+pub const DEFAULT_BACKOFF: Backoff = Backoff {
+    initial: Duration::from_secs(1),
+    max: Duration::from_secs(300),
+};
 
 /// Why the sender cannot be set up or cannot continue.
 #[derive(Debug, thiserror::Error)]
@@ -41,20 +50,11 @@ pub enum CredentialScheme {
     Token,
 }
 
-/// Where the secret is read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CredentialSource {
-    /// An environment variable of this name.
-    Env(String),
-    /// A file holding only the secret (surrounding whitespace ignored).
-    File(PathBuf),
-}
-
 /// A loaded credential. Its `Debug` form never shows the secret.
 #[derive(Clone)]
 pub struct Credentials {
     scheme: CredentialScheme,
-    secret: String,
+    secret: Secret,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -74,30 +74,15 @@ impl Credentials {
             client: client.to_string(),
             message,
         };
-        let secret = match source {
-            CredentialSource::Env(name) => std::env::var(name).map_err(|_| {
-                fail(format!(
-                    "the environment variable {name} that should hold the site server credentials is not set (or not UTF-8); set it before starting"
-                ))
-            })?,
-            CredentialSource::File(path) => std::fs::read_to_string(path).map_err(|e| {
-                fail(format!(
-                    "cannot read the secrets file {}: {e}; check the path and its permissions",
-                    path.display()
-                ))
-            })?,
-        };
-        let secret = secret.trim().to_string();
-        if secret.is_empty() {
-            return Err(fail("the site server credentials are empty".to_string()));
-        }
-        if secret.chars().any(|c| c.is_control() || !c.is_ascii()) {
+        let secret = Secret::load(source, "the site server's secret").map_err(fail)?;
+        let text = secret.expose();
+        if text.chars().any(|c| c.is_control() || !c.is_ascii()) {
             return Err(fail(
                 "the site server credentials hold characters an HTTP header cannot carry (control characters or non-ASCII); check the secret"
                     .to_string(),
             ));
         }
-        if scheme == CredentialScheme::Basic && !secret.contains(':') {
+        if scheme == CredentialScheme::Basic && !text.contains(':') {
             return Err(fail(
                 "basic credentials must be written as user:password".to_string(),
             ));
@@ -106,16 +91,16 @@ impl Credentials {
     }
 
     pub(crate) fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let secret = self.secret.expose();
         match self.scheme {
-            CredentialScheme::Bearer => request.bearer_auth(&self.secret),
+            CredentialScheme::Bearer => request.bearer_auth(secret),
             CredentialScheme::Basic => {
-                let (user, password) = self.secret.split_once(':').unwrap_or((&self.secret, ""));
+                let (user, password) = secret.split_once(':').unwrap_or((secret, ""));
                 request.basic_auth(user, Some(password))
             }
             CredentialScheme::Token => {
-                let mut value =
-                    reqwest::header::HeaderValue::from_str(&format!("Token {}", self.secret))
-                        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
+                let mut value = reqwest::header::HeaderValue::from_str(&format!("Token {secret}"))
+                    .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
                 value.set_sensitive(true);
                 request.header(reqwest::header::AUTHORIZATION, value)
             }
@@ -168,7 +153,7 @@ impl SiteTarget {
         }
         match url.scheme() {
             "https" => {}
-            "http" if allow_plain_http || is_loopback(&url) => {}
+            "http" if allow_plain_http || crate::net::is_loopback(&url) => {}
             "http" => {
                 return Err(fail(format!(
                     "{capture_url} is plain HTTP to a host that is not loopback; use https, or set allow_plain_http if this network is trusted"
@@ -184,7 +169,7 @@ impl SiteTarget {
             request_timeout: Duration::from_secs(30),
             poll_interval: Duration::from_millis(500),
             max_polls_per_attempt: 120,
-            backoff: Backoff::default(),
+            backoff: DEFAULT_BACKOFF,
             ca_file: None,
         })
     }
@@ -238,18 +223,6 @@ impl SiteTarget {
     }
 }
 
-fn is_loopback(url: &reqwest::Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,5 +258,24 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn secrets_must_fit_the_header_that_carries_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |text: &str, scheme: CredentialScheme| {
+            let path = dir.path().join("secret");
+            std::fs::write(&path, text).unwrap();
+            Credentials::load("c", scheme, &CredentialSource::File(path))
+        };
+        assert!(load("user:pw\n", CredentialScheme::Basic).is_ok());
+        assert!(load("user-without-password", CredentialScheme::Basic).is_err());
+        assert!(load("with space", CredentialScheme::Bearer).is_ok());
+        assert!(load("t\u{f6}ken", CredentialScheme::Bearer).is_err());
+        assert!(load("a\u{7}b", CredentialScheme::Token).is_err());
+        let e = load("   \n", CredentialScheme::Bearer)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("client c") && e.contains("empty"), "{e}");
     }
 }

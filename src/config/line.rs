@@ -1,12 +1,12 @@
 //! The station's line configuration (`config/line.toml`): where the printer, camera
-//! and PLC are, and the line geometry from which the engine's tuning is derived.
-//! Parsing and derivation are pure; [`StationConfig::load`] only reads the file.
+//! and PLC are, and the line geometry. Parsing and checking are pure;
+//! [`StationConfig::load`] only reads the file. The engine's tuning derived from the
+//! geometry is the station's own (`StationConfig::engine_config` in
+//! `src/station/tuning.rs`).
 
 use std::path::Path;
 
 use serde::Deserialize;
-
-use crate::line::{DecisionWindow, EngineConfig};
 
 /// Printer protocols the station speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -137,35 +137,6 @@ impl StationConfig {
         }
         Ok(())
     }
-
-    fn counts(&self, mm: f64) -> u32 {
-        (mm * self.line.counts_per_mm)
-            .round()
-            .clamp(0.0, f64::from(u32::MAX / 4)) as u32
-    }
-
-    /// The engine's tuning for this line: the decision point at 80 % of the way from
-    /// the camera to the gate (room for the verdict write), the print-to-gate distance,
-    /// and a printer buffer that covers at least half a second of production.
-    pub fn engine_config(&self) -> EngineConfig {
-        let camera_to_gate = self.counts(self.line.reject_gate_mm - self.line.camera_mm);
-        let printer_to_gate = self.counts(self.line.reject_gate_mm - self.line.print_head_mm);
-        let pitch = self.counts(self.line.pitch_mm).max(1);
-        let items_per_second = self.line.rate_per_min / 60.0;
-        // At most the printer's buffer (which may hold fewer than 4 messages).
-        let most = self.printer.buffer_capacity.min(64);
-        let depth = ((items_per_second * 0.5).ceil() as usize).clamp(most.min(4), most);
-        EngineConfig {
-            printer_queue_depth: depth,
-            serial_block_size: 256,
-            serial_low_water: 64,
-            decision_window: DecisionWindow::EncoderCounts(camera_to_gate / 5 * 4),
-            printer_to_gate_counts: printer_to_gate,
-            gate_margin_counts: pitch * 4,
-            max_result_lead: 64,
-            printer_to_camera_counts: self.counts(self.line.camera_mm - self.line.print_head_mm),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -174,19 +145,111 @@ mod tests {
 
     const LINE: &str = include_str!("../../config/line.toml");
 
+    /// The message a changed copy of the example is refused with.
+    fn refused(from: &str, to: &str) -> String {
+        assert!(LINE.contains(from), "the example has no {from:?}");
+        let text = LINE.replace(from, to);
+        let error = StationConfig::parse(&text, "line.toml").expect_err("refused");
+        assert_eq!(error.file, "line.toml");
+        error.message
+    }
+
     #[test]
-    fn the_example_line_configuration_loads_and_gives_a_sane_engine() {
+    fn the_example_line_configuration_loads_ignoring_the_simulators_keys() {
         let config = StationConfig::parse(LINE, "line.toml").expect("example config");
-        let engine = config.engine_config();
-        assert_eq!(engine.printer_to_gate_counts, 8_500);
-        assert_eq!(engine.decision_window, DecisionWindow::EncoderCounts(4_000));
-        assert!(engine.printer_queue_depth >= 4);
+        assert_eq!(config.printer.kind, PrinterKind::Tij);
+        assert_eq!(config.camera.kind, CameraKind::Smart);
+        assert_eq!(config.plc.consecutive_reject_limit, 5);
+    }
+
+    #[test]
+    fn buffer_capacity_and_unit_id_have_defaults() {
+        let text = LINE
+            .replace("buffer_capacity = 100", "")
+            .replace("unit_id = 1", "");
+        let config = StationConfig::parse(&text, "line.toml").expect("parses");
+        assert_eq!(config.printer.buffer_capacity, 100);
+        assert_eq!(config.plc.unit_id, 1);
     }
 
     #[test]
     fn stations_out_of_order_are_refused_with_what_to_fix() {
+        let message = refused("camera_mm = 400.0", "camera_mm = 1000.0");
+        assert_eq!(
+            message,
+            "[line] the stations must be in order: print_head_mm < camera_mm < reject_gate_mm"
+        );
         let text = LINE.replace("camera_mm = 400.0", "camera_mm = 1000.0");
         let error = StationConfig::parse(&text, "line.toml").expect_err("refused");
-        assert!(error.message.contains("in order"), "{error}");
+        assert!(
+            error.to_string().starts_with("line.toml: [line] "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn rates_and_distances_must_be_positive_numbers() {
+        assert_eq!(
+            refused("rate_per_min = 300.0", "rate_per_min = 0.0"),
+            "[line] rate_per_min must be a positive number, got 0"
+        );
+        assert_eq!(
+            refused("pitch_mm = 100.0", "pitch_mm = -1.0"),
+            "[line] pitch_mm must be a positive number, got -1"
+        );
+        assert_eq!(
+            refused("counts_per_mm = 10.0", "counts_per_mm = nan"),
+            "[line] counts_per_mm must be a positive number, got NaN"
+        );
+        assert_eq!(
+            refused("counts_per_mm = 10.0", "counts_per_mm = inf"),
+            "[line] counts_per_mm must be a positive number, got inf"
+        );
+    }
+
+    #[test]
+    fn plc_and_printer_limits_are_checked() {
+        assert_eq!(
+            refused(
+                "consecutive_reject_limit = 5",
+                "consecutive_reject_limit = 0"
+            ),
+            "[plc] consecutive_reject_limit must be between 1 and 1000"
+        );
+        assert_eq!(
+            refused(
+                "consecutive_reject_limit = 5",
+                "consecutive_reject_limit = 1001"
+            ),
+            "[plc] consecutive_reject_limit must be between 1 and 1000"
+        );
+        assert_eq!(
+            refused("buffer_capacity = 100", "buffer_capacity = 1"),
+            "[printer] buffer_capacity must be at least 2"
+        );
+    }
+
+    #[test]
+    fn toml_errors_and_unreadable_files_name_the_file() {
+        let message = refused("kind = \"tij\"", "kind = \"laser\"");
+        assert!(message.contains("laser"), "{message}");
+        let error = StationConfig::parse("[line]\n", "line.toml").expect_err("refused");
+        assert!(error.to_string().starts_with("line.toml: "), "{error}");
+
+        let missing = Path::new("/nonexistent/serialstation/line.toml");
+        let error = StationConfig::load(missing).expect_err("refused");
+        assert_eq!(error.file, "/nonexistent/serialstation/line.toml");
+        assert!(
+            error
+                .message
+                .starts_with("cannot read the line configuration ("),
+            "{error}"
+        );
+        assert!(
+            error
+                .message
+                .ends_with("): check the path given to --config"),
+            "{error}"
+        );
     }
 }

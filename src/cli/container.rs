@@ -1,0 +1,475 @@
+//! `serialstation container ...` and `serialstation sscc ...`: aggregation from a
+//! terminal with a handheld scanner (rework and manual packing), and the SSCC pools
+//! containers draw from. Every command opens the store itself; every change is one
+//! transaction with its audit row (`src/store/containers.rs`).
+//!
+//! A scan is whatever the scanner sends: scan data with a symbology identifier, a
+//! GS-separated element string, bracketed HRI, a Digital Link, or an SSCC keyed in
+//! as 18 digits.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::aggregation::{Level, Scanned, read_scan};
+use crate::cli::pool::fail;
+use crate::gs1::Sscc;
+use crate::store::containers::{Container, ContainerTree};
+use crate::store::{Actor, BatchId, Store};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ContainerCommand {
+    /// Open a container (bundle, case or pallet) for a batch with the client's next SSCC.
+    Open {
+        /// The batch number (`batch list`).
+        #[arg(long)]
+        batch: i64,
+        /// bundle | case | pallet
+        #[arg(long)]
+        level: String,
+        /// How many children it holds when full.
+        #[arg(long)]
+        capacity: u64,
+        /// The level it holds (default: packs for a bundle or case, cases for a pallet).
+        #[arg(long)]
+        holds: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put children into a container: scan the container, then each child.
+    Pack {
+        /// The container's SSCC (a scan of its label, or 18 digits).
+        parent: String,
+        /// Scans of the children (packs or containers).
+        #[arg(required = true)]
+        children: Vec<String>,
+    },
+    /// Take children out of a container.
+    Unpack {
+        parent: String,
+        #[arg(required = true)]
+        children: Vec<String>,
+    },
+    /// Swap one child for another in one step (a damaged pack for a good one).
+    Replace {
+        parent: String,
+        /// The child taken out.
+        old: String,
+        /// The child put in.
+        new: String,
+    },
+    /// Close a container: its contents are final until it is labelled.
+    Close {
+        sscc: String,
+        /// Allow a container below capacity (the end of a batch).
+        #[arg(long)]
+        partial: bool,
+    },
+    /// Record that a container's label was printed (with its current count).
+    Label {
+        sscc: String,
+        /// The printer that printed it.
+        #[arg(long, default_value = "manual")]
+        printer: String,
+    },
+    /// Check the label read back: it must be the container's own SSCC.
+    Verify {
+        sscc: String,
+        /// What the scanner read from the label.
+        #[arg(long)]
+        read: String,
+    },
+    /// Send a container to rework: its children become loose, its SSCC is never reused.
+    Rework {
+        sscc: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Show the tree under a container.
+    Tree {
+        sscc: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find the container that holds a pack or a container.
+    Find { scan: String },
+    /// A batch's containers and its reconciliation at every level.
+    List {
+        #[arg(long)]
+        batch: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Interactive scanning: scan a container, then its children, one per line;
+    /// each scan is checked and recorded at once. An empty line or `done` ends the
+    /// container; end of input ends the session.
+    Scan,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum SsccCommand {
+    /// Generate SSCCs for a client from its GS1 Company Prefix.
+    Generate {
+        #[arg(long)]
+        client: String,
+        /// The GS1 Company Prefix (4 to 12 digits).
+        #[arg(long)]
+        company_prefix: String,
+        /// The extension digit (0 to 9).
+        #[arg(long, default_value_t = 0)]
+        extension: u8,
+        #[arg(long)]
+        count: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A client's SSCCs by state.
+    Status {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn scan_arg(text: &str) -> Result<Scanned, String> {
+    read_scan(text).map_err(|e| format!("scan {text:?}: {e}"))
+}
+
+fn sscc_arg(text: &str) -> Result<Sscc, String> {
+    match read_scan(text) {
+        Ok(Scanned::Container(sscc)) => Ok(sscc),
+        Ok(other) => Err(format!(
+            "{other} is not a container: scan the container's SSCC label first"
+        )),
+        Err(e) => Err(format!("container {text:?}: {e}")),
+    }
+}
+
+fn open_store(db: &Path) -> Result<Store, ExitCode> {
+    Store::open(db).map_err(fail)
+}
+
+fn summary(c: &Container) -> String {
+    format!(
+        "{} {} ({}): {} of {} {}s, batch {} lot {}, {} label(s)",
+        c.level, c.sscc, c.state, c.count, c.capacity, c.child_level, c.batch.0, c.lot, c.labels
+    )
+}
+
+fn done(result: Result<Container, crate::store::StoreError>) -> ExitCode {
+    match result {
+        Ok(c) => {
+            println!("{}", summary(&c));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+pub fn run(cmd: ContainerCommand, db: &Path) -> ExitCode {
+    let actor = Actor::current_os_user();
+    let mut store = match open_store(db) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    macro_rules! arg {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(e) => return fail(e),
+            }
+        };
+    }
+    match cmd {
+        ContainerCommand::Open {
+            batch,
+            level,
+            capacity,
+            holds,
+            json,
+        } => {
+            let level = arg!(Level::parse(&level));
+            let holds = match holds {
+                Some(word) => arg!(Level::parse(&word)),
+                None => match level.default_child() {
+                    Some(child) => child,
+                    None => {
+                        return fail("a pack is not a container: open a bundle, case or pallet");
+                    }
+                },
+            };
+            match store.open_container(BatchId(batch), level, holds, capacity, &actor) {
+                Ok(c) if json => {
+                    println!("{}", serde_json::json!(c));
+                    ExitCode::SUCCESS
+                }
+                other => done(other),
+            }
+        }
+        ContainerCommand::Pack { parent, children } => {
+            let parent = arg!(sscc_arg(&parent));
+            let children: Vec<Scanned> = arg!(
+                children
+                    .iter()
+                    .map(|c| scan_arg(c))
+                    .collect::<Result<_, _>>()
+            );
+            done(store.pack(&parent, &children, &actor))
+        }
+        ContainerCommand::Unpack { parent, children } => {
+            let parent = arg!(sscc_arg(&parent));
+            let children: Vec<Scanned> = arg!(
+                children
+                    .iter()
+                    .map(|c| scan_arg(c))
+                    .collect::<Result<_, _>>()
+            );
+            done(store.unpack(&parent, &children, &actor))
+        }
+        ContainerCommand::Replace { parent, old, new } => {
+            let parent = arg!(sscc_arg(&parent));
+            let (old, new) = (arg!(scan_arg(&old)), arg!(scan_arg(&new)));
+            done(store.replace_child(&parent, &old, &new, &actor))
+        }
+        ContainerCommand::Close { sscc, partial } => {
+            let sscc = arg!(sscc_arg(&sscc));
+            done(store.close_container(&sscc, partial, &actor))
+        }
+        ContainerCommand::Label { sscc, printer } => {
+            let sscc = arg!(sscc_arg(&sscc));
+            done(store.container_label_printed(&sscc, &printer, &actor))
+        }
+        ContainerCommand::Verify { sscc, read } => {
+            let sscc = arg!(sscc_arg(&sscc));
+            done(store.container_label_verified(&sscc, &read, &actor))
+        }
+        ContainerCommand::Rework { sscc, reason } => {
+            let sscc = arg!(sscc_arg(&sscc));
+            done(store.rework_container(&sscc, &reason, &actor))
+        }
+        ContainerCommand::Tree { sscc, json } => {
+            let sscc = arg!(sscc_arg(&sscc));
+            let tree = arg!(store.container_tree(&sscc));
+            if json {
+                println!("{}", serde_json::json!(tree));
+            } else {
+                print!("{}", render_tree(&tree));
+            }
+            ExitCode::SUCCESS
+        }
+        ContainerCommand::Find { scan } => {
+            let child = arg!(scan_arg(&scan));
+            match store.container_holding(&child) {
+                Ok(Some(c)) => {
+                    println!("{child} is in {}", summary(&c));
+                    ExitCode::SUCCESS
+                }
+                Ok(None) => {
+                    println!("{child} is in no container");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        ContainerCommand::List { batch, json } => list(&store, BatchId(batch), json),
+        ContainerCommand::Scan => scan_session(&mut store, &actor),
+    }
+}
+
+pub fn run_sscc(cmd: SsccCommand, db: &Path) -> ExitCode {
+    let actor = Actor::current_os_user();
+    let mut store = match open_store(db) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match cmd {
+        SsccCommand::Generate {
+            client,
+            company_prefix,
+            extension,
+            count,
+            json,
+        } => match store.generate_ssccs(&client, extension, &company_prefix, count, &actor) {
+            Ok(g) if json => {
+                println!("{}", serde_json::json!(g));
+                ExitCode::SUCCESS
+            }
+            Ok(g) => {
+                println!(
+                    "generated {} SSCCs for client {}: {} … {}",
+                    g.count, g.client_id, g.first, g.last
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        SsccCommand::Status { client, json } => match store.sscc_pool_status(&client) {
+            Ok(s) if json => {
+                println!("{}", serde_json::json!(s));
+                ExitCode::SUCCESS
+            }
+            Ok(s) => {
+                println!(
+                    "client {}: {} available, {} allocated, {} printed, {} commissioned, {} invalidated, {} decommissioned",
+                    s.client_id,
+                    s.available,
+                    s.allocated,
+                    s.printed,
+                    s.commissioned,
+                    s.invalidated,
+                    s.decommissioned
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+    }
+}
+
+/// The tree as indented text: each container with its state and count, packs by
+/// serial.
+pub fn render_tree(tree: &ContainerTree) -> String {
+    let mut out = String::new();
+    write_tree(tree, 0, &mut out);
+    out
+}
+
+fn write_tree(tree: &ContainerTree, depth: usize, out: &mut String) {
+    use std::fmt::Write as _;
+    let indent = "  ".repeat(depth);
+    let c = &tree.container;
+    let _ = writeln!(
+        out,
+        "{indent}{} (00){} [{}] {} of {} {}s, GTIN {} lot {}, {} pack(s) in all",
+        c.level,
+        c.sscc,
+        c.state,
+        c.count,
+        c.capacity,
+        c.child_level,
+        c.gtin,
+        c.lot,
+        tree.pack_total()
+    );
+    for inner in &tree.containers {
+        write_tree(inner, depth + 1, out);
+    }
+    for serial in &tree.packs {
+        let _ = writeln!(out, "{indent}  pack (01){}(21){serial}", c.gtin);
+    }
+}
+
+fn list(store: &Store, batch: BatchId, json: bool) -> ExitCode {
+    let containers = match store.batch_containers(batch) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let reconciliation = match store.aggregation_reconciliation(batch) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"containers": containers, "reconciliation": reconciliation})
+        );
+        return ExitCode::SUCCESS;
+    }
+    for c in &containers {
+        println!("{}", summary(c));
+    }
+    let r = &reconciliation;
+    println!(
+        "packs: {} commissioned = {} aggregated + {} loose{}",
+        r.commissioned_packs,
+        r.packs_aggregated,
+        r.packs_loose,
+        if r.packs_balance() {
+            ""
+        } else {
+            "  DOES NOT BALANCE"
+        }
+    );
+    for level in &r.levels {
+        println!(
+            "{}s: {} verified ({} children), {} labelled, {} closed, {} open, {} reworked",
+            level.level,
+            level.verified,
+            level.children_in_verified,
+            level.labelled,
+            level.closed,
+            level.open,
+            level.rework
+        );
+    }
+    println!(
+        "SSCCs: {} allocated = {} used + {} invalidated + {} in progress{}",
+        r.ssccs_allocated,
+        r.ssccs_used,
+        r.ssccs_invalidated,
+        r.ssccs_in_progress,
+        if r.ssccs_balance() {
+            ""
+        } else {
+            "  DOES NOT BALANCE"
+        }
+    );
+    ExitCode::SUCCESS
+}
+
+/// The handheld session: the first scan names the container, every following scan
+/// a child packed into it at once; an empty line or `done` ends the container.
+fn scan_session(store: &mut Store, actor: &Actor) -> ExitCode {
+    let stdin = std::io::stdin();
+    let mut parent: Option<Sscc> = None;
+    let mut refused = 0u64;
+    println!("scan a container's label (end of input quits)");
+    for line in stdin.lock().lines() {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => return fail(format!("reading the scanner: {e}")),
+        };
+        let text = line.trim_matches(|c: char| c == '\r' || c == ' ');
+        if text.is_empty() || text.eq_ignore_ascii_case("done") {
+            if let Some(p) = parent.take() {
+                match store.container(&p) {
+                    Ok(c) => println!("done with {}", summary(&c)),
+                    Err(e) => eprintln!("error: {e}"),
+                }
+            }
+            println!("scan a container's label");
+            continue;
+        }
+        match &parent {
+            None => match sscc_arg(text).and_then(|s| {
+                store
+                    .container(&s)
+                    .map(|c| (s, c))
+                    .map_err(|e| e.to_string())
+            }) {
+                Ok((sscc, c)) => {
+                    println!("{}: scan its children", summary(&c));
+                    parent = Some(sscc);
+                }
+                Err(e) => {
+                    refused += 1;
+                    eprintln!("refused: {e}");
+                }
+            },
+            Some(p) => match scan_arg(text)
+                .and_then(|child| store.pack(p, &[child], actor).map_err(|e| e.to_string()))
+            {
+                Ok(c) => println!("ok: {} of {}", c.count, c.capacity),
+                Err(e) => {
+                    refused += 1;
+                    eprintln!("refused: {e}");
+                }
+            },
+        }
+    }
+    if refused > 0 {
+        println!("{refused} scan(s) refused: nothing of them was recorded");
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,550 @@
+//! Aggregation from a terminal, as an operator with a handheld scanner does it: the
+//! real binary on a real store holding a finished batch. SSCCs are generated; a case
+//! is packed, closed, labelled and verified; a pallet takes the case; the tree and
+//! the reconciliation show it; the outbox holds SSCC commissioning before each
+//! aggregation; every bad scan is refused with the item named and nothing written.
+
+mod batch_record_support;
+
+use std::path::Path;
+use std::process::Output;
+
+use batch_record_support::{GTIN, LOT, finished_batch, run};
+use serialstation::gs1::Gtin;
+use serialstation::store::line_records::{LineBatch, LineRecord, SerialOutcome};
+use serialstation::store::{Actor, ImportOutcome, NewBatch, SerialLine, Store};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "command failed: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// The command fails with exit 1 and a one-line error, no debug dump; returns it.
+fn refused(out: &Output) -> String {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "expected a refusal: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Sqlite {"),
+        "{err}"
+    );
+    err
+}
+
+fn pack_scan(serial: &str) -> String {
+    format!("(01){GTIN}(21){serial}")
+}
+
+fn commissioned(db: &Path, batch: i64) -> Vec<String> {
+    let store = Store::open(db).expect("store opens");
+    let mut stmt = store
+        .raw_connection()
+        .prepare("SELECT serial FROM serials WHERE batch_id = ?1 AND state = 7 ORDER BY id")
+        .expect("query");
+    stmt.query_map([batch], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+fn outbox_kinds(db: &Path) -> Vec<(String, serde_json::Value)> {
+    let store = Store::open(db).expect("store opens");
+    let mut stmt = store
+        .raw_connection()
+        .prepare(
+            "SELECT kind, payload FROM outbox WHERE kind LIKE 'sscc-%' OR kind LIKE 'aggregation-%' ORDER BY id",
+        )
+        .expect("query");
+    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .expect("query")
+        .map(|r| {
+            let (kind, payload) = r.expect("row");
+            (kind, serde_json::from_str(&payload).expect("json payload"))
+        })
+        .collect()
+}
+
+/// Opens a container and returns its SSCC.
+fn open(db: &Path, batch: &str, level: &str, capacity: &str, holds: Option<&str>) -> String {
+    let mut args = vec![
+        "container",
+        "open",
+        "--batch",
+        batch,
+        "--level",
+        level,
+        "--capacity",
+        capacity,
+        "--json",
+    ];
+    if let Some(h) = holds {
+        args.extend(["--holds", h]);
+    }
+    let out = ok(&run(db, &args));
+    let v: serde_json::Value = serde_json::from_str(&out).expect("open prints json");
+    v["sscc"].as_str().expect("sscc").to_string()
+}
+
+/// A second batch of the same GTIN, lot LOT-B, with one commissioned pack; returns
+/// its serial.
+fn second_lot(db: &Path) -> String {
+    let mut store = Store::open(db).expect("store opens");
+    let actor = Actor::new("test");
+    let gtin = Gtin::parse(GTIN).expect("gtin");
+    let lines = std::iter::once(Ok(SerialLine {
+        line: 1,
+        serial: "Z0001".to_string(),
+    }));
+    match store
+        .import_serials(&gtin, lines, "test", &actor)
+        .expect("import")
+    {
+        ImportOutcome::Imported { count } => assert_eq!(count, 1),
+        other => panic!("import refused: {other:?}"),
+    }
+    let batch = store
+        .create_batch(
+            &NewBatch {
+                gtin: gtin.clone(),
+                lot: "LOT-B".to_string(),
+                expiry: "301231".to_string(),
+                quantity: 1,
+            },
+            &actor,
+        )
+        .expect("batch");
+    let serial = store
+        .allocate_block(batch, &gtin, 1, &actor)
+        .expect("allocate")
+        .remove(0)
+        .serial;
+    let line = LineBatch {
+        batch,
+        gtin,
+        client_id: "acme".to_string(),
+        lot: "LOT-B".to_string(),
+        expiry: "301231".to_string(),
+    };
+    let records = vec![
+        LineRecord::PrintQueued {
+            message_id: 1000,
+            serial: serial.clone(),
+        },
+        LineRecord::Serial {
+            serial: serial.clone(),
+            outcome: SerialOutcome::Encoded,
+            detail: "test".into(),
+        },
+        LineRecord::ItemVerdict {
+            seq: 1,
+            good: true,
+            reason: None,
+            serial: Some(serial.clone()),
+            grade: Some(4.0),
+        },
+        LineRecord::ItemFate {
+            seq: 1,
+            fate: "exited_good".into(),
+            serial: Some(serial.clone()),
+        },
+        LineRecord::Serial {
+            serial: serial.clone(),
+            outcome: SerialOutcome::Commissioned,
+            detail: "test".into(),
+        },
+    ];
+    store
+        .apply_line_records(&line, &records, &actor)
+        .expect("records apply");
+    serial
+}
+
+#[test]
+fn a_case_and_a_pallet_are_built_by_hand_and_reported_in_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = finished_batch(dir.path());
+    let packs = commissioned(&db, 1);
+    assert_eq!(packs.len(), 25);
+
+    let generated = ok(&run(
+        &db,
+        &[
+            "sscc",
+            "generate",
+            "--client",
+            "acme",
+            "--company-prefix",
+            "9506000",
+            "--count",
+            "5",
+        ],
+    ));
+    assert!(generated.contains("generated 5 SSCCs"), "{generated}");
+
+    let case = open(&db, "1", "case", "12", None);
+    assert!(case.starts_with("09506000"), "{case}");
+    let scans: Vec<String> = packs[..12].iter().map(|s| pack_scan(s)).collect();
+    let mut args = vec!["container", "pack", case.as_str()];
+    args.extend(scans.iter().map(String::as_str));
+    let packed = ok(&run(&db, &args));
+    assert!(packed.contains("12 of 12 packs"), "{packed}");
+
+    let closed = ok(&run(&db, &["container", "close", &case]));
+    assert!(closed.contains("(closed)"), "{closed}");
+    ok(&run(
+        &db,
+        &["container", "label", &case, "--printer", "zpl-1"],
+    ));
+
+    // A label that reads back another container's SSCC is refused, naming both.
+    let other = open(&db, "1", "case", "12", None);
+    let wrong = refused(&run(&db, &["container", "verify", &case, "--read", &other]));
+    assert!(
+        wrong.contains(&case) && wrong.contains(&other),
+        "the refusal names both SSCCs: {wrong}"
+    );
+    let verified = ok(&run(
+        &db,
+        &[
+            "container",
+            "verify",
+            &case,
+            "--read",
+            &format!("]C100{case}"),
+        ],
+    ));
+    assert!(verified.contains("(verified)"), "{verified}");
+
+    let pallet = open(&db, "1", "pallet", "4", None);
+    ok(&run(
+        &db,
+        &["container", "pack", &pallet, &format!("(00){case}")],
+    ));
+    let short = refused(&run(&db, &["container", "close", &pallet]));
+    assert!(
+        short.contains("1 of 4") && short.contains("--partial"),
+        "{short}"
+    );
+    ok(&run(&db, &["container", "close", &pallet, "--partial"]));
+    ok(&run(&db, &["container", "label", &pallet]));
+    ok(&run(
+        &db,
+        &["container", "verify", &pallet, "--read", &pallet],
+    ));
+
+    let tree = ok(&run(&db, &["container", "tree", &pallet]));
+    assert!(
+        tree.starts_with(&format!("pallet (00){pallet} [verified] 1 of 4 cases")),
+        "{tree}"
+    );
+    assert!(
+        tree.contains(&format!("  case (00){case} [verified] 12 of 12 packs")),
+        "{tree}"
+    );
+    assert!(tree.contains("12 pack(s) in all"), "{tree}");
+    assert_eq!(tree.matches("    pack (01)").count(), 12, "{tree}");
+
+    let found = ok(&run(&db, &["container", "find", &scans[3]]));
+    assert!(found.contains(&case), "{found}");
+
+    let list: serde_json::Value = serde_json::from_str(&ok(&run(
+        &db,
+        &["container", "list", "--batch", "1", "--json"],
+    )))
+    .expect("list json");
+    let r = &list["reconciliation"];
+    assert_eq!(r["commissioned_packs"], 25);
+    assert_eq!(r["packs_aggregated"], 12);
+    assert_eq!(r["packs_loose"], 13);
+    assert_eq!(r["ssccs_allocated"], 3);
+    assert_eq!(r["ssccs_used"], 2);
+    assert_eq!(r["ssccs_in_progress"], 1);
+
+    // The site server learns each SSCC before any aggregation that names it as
+    // parent, and the case before the pallet that holds it.
+    let events = outbox_kinds(&db);
+    let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "sscc-commissioned",
+            "aggregation-add",
+            "sscc-commissioned",
+            "aggregation-add"
+        ]
+    );
+    assert_eq!(events[1].1["parent"]["sscc"], case.as_str());
+    assert_eq!(
+        events[1].1["children"].as_array().expect("children").len(),
+        12
+    );
+    assert_eq!(events[3].1["parent"]["sscc"], pallet.as_str());
+    assert_eq!(events[3].1["children"][0]["sscc"], case.as_str());
+
+    // Every change is in the audit trail, and the trail verifies.
+    let audit = ok(&run(&db, &["audit", "verify"]));
+    assert!(!audit.contains("BROKEN"), "{audit}");
+    let store = Store::open(&db).expect("store");
+    let actions: i64 = store
+        .raw_connection()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE action LIKE 'container.%' OR action = 'ssccs.generate'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    // generate, 3 opens, 2 packs, 2 closes, 2 labels, 2 verifies.
+    assert_eq!(actions, 12);
+    let _ = LOT;
+}
+
+#[test]
+fn bad_scans_are_refused_with_the_item_named_and_nothing_half_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = finished_batch(dir.path());
+    let other_lot = second_lot(&db);
+    let packs = commissioned(&db, 1);
+    ok(&run(
+        &db,
+        &[
+            "sscc",
+            "generate",
+            "--client",
+            "acme",
+            "--company-prefix",
+            "9506000",
+            "--count",
+            "4",
+        ],
+    ));
+    let case_a = open(&db, "1", "case", "3", None);
+    let case_b = open(&db, "1", "case", "3", None);
+    ok(&run(
+        &db,
+        &["container", "pack", &case_a, &pack_scan(&packs[0])],
+    ));
+
+    // A pack already in another case.
+    let twice = refused(&run(
+        &db,
+        &["container", "pack", &case_b, &pack_scan(&packs[0])],
+    ));
+    assert!(
+        twice.contains(&packs[0]) && twice.contains(&case_a),
+        "{twice}"
+    );
+    // A pack of another lot.
+    let lot = refused(&run(
+        &db,
+        &["container", "pack", &case_b, &pack_scan(&other_lot)],
+    ));
+    assert!(lot.contains(&other_lot) && lot.contains("LOT-B"), "{lot}");
+    // A pack that was never commissioned (scrapped on the line).
+    let scrapped = refused(&run(
+        &db,
+        &["container", "pack", &case_b, &pack_scan("X<i>&Y")],
+    ));
+    assert!(scrapped.contains("not commissioned"), "{scrapped}");
+    // A serial this station never printed.
+    let unknown = refused(&run(
+        &db,
+        &["container", "pack", &case_b, &pack_scan("NOPE1")],
+    ));
+    assert!(unknown.contains("NOPE1"), "{unknown}");
+    // An SSCC with a wrong check digit.
+    let mut bad = case_b.clone();
+    let last = bad.pop().expect("digit");
+    bad.push(if last == '0' { '1' } else { '0' });
+    let digit = refused(&run(
+        &db,
+        &["container", "pack", &bad, &pack_scan(&packs[1])],
+    ));
+    assert!(digit.contains("check digit"), "{digit}");
+    // A pack at the wrong level: a pallet holds cases.
+    let pallet = open(&db, "1", "pallet", "2", None);
+    let level = refused(&run(
+        &db,
+        &["container", "pack", &pallet, &pack_scan(&packs[1])],
+    ));
+    assert!(level.contains("holds cases, not packs"), "{level}");
+    // An unverified case on a pallet.
+    let unverified = refused(&run(&db, &["container", "pack", &pallet, &case_a]));
+    assert!(
+        unverified.contains("open") && unverified.contains("verified"),
+        "{unverified}"
+    );
+    // All or nothing: one good and one bad child pack nothing; so does a child
+    // scanned twice, and more than fit.
+    let mixed = refused(&run(
+        &db,
+        &[
+            "container",
+            "pack",
+            &case_b,
+            &pack_scan(&packs[1]),
+            &pack_scan(&other_lot),
+        ],
+    ));
+    assert!(mixed.contains(&other_lot), "{mixed}");
+    let dup = refused(&run(
+        &db,
+        &[
+            "container",
+            "pack",
+            &case_b,
+            &pack_scan(&packs[1]),
+            &pack_scan(&packs[1]),
+        ],
+    ));
+    assert!(dup.contains("scanned twice"), "{dup}");
+    let full = refused(&run(
+        &db,
+        &[
+            "container",
+            "pack",
+            &case_b,
+            &pack_scan(&packs[1]),
+            &pack_scan(&packs[2]),
+            &pack_scan(&packs[3]),
+            &pack_scan(&packs[4]),
+        ],
+    ));
+    assert!(full.contains("do not fit"), "{full}");
+    let b: serde_json::Value =
+        serde_json::from_str(&ok(&run(&db, &["container", "tree", &case_b, "--json"])))
+            .expect("tree json");
+    assert_eq!(
+        b["packs"].as_array().expect("packs").len(),
+        0,
+        "nothing half-written"
+    );
+
+    // Unpacking something that is not in the case.
+    let absent = refused(&run(
+        &db,
+        &["container", "unpack", &case_a, &pack_scan(&packs[5])],
+    ));
+    assert!(
+        absent.contains(&packs[5]) && absent.contains("is not in"),
+        "{absent}"
+    );
+    // A pack in a case cannot leave Commissioned until it is unpacked.
+    let mut store = Store::open(&db).expect("store");
+    let gtin = Gtin::parse(GTIN).expect("gtin");
+    let held = store
+        .decommission_serial(
+            &gtin,
+            &packs[0],
+            &serialstation::store::decommission::DecommissionReason::Sample,
+            &Actor::new("qa"),
+        )
+        .expect_err("a packed pack is not decommissioned");
+    assert!(held.to_string().contains("unpack it first"), "{held}");
+    drop(store);
+
+    // Replace swaps in one step; rework releases everything and is final.
+    ok(&run(
+        &db,
+        &[
+            "container",
+            "replace",
+            &case_a,
+            &pack_scan(&packs[0]),
+            &pack_scan(&packs[6]),
+        ],
+    ));
+    let found = ok(&run(&db, &["container", "find", &pack_scan(&packs[0])]));
+    assert!(found.contains("in no container"), "{found}");
+    ok(&run(&db, &["container", "close", &case_a, "--partial"]));
+    ok(&run(&db, &["container", "label", &case_a]));
+    ok(&run(
+        &db,
+        &["container", "verify", &case_a, "--read", &case_a],
+    ));
+    let reworked = ok(&run(
+        &db,
+        &["container", "rework", &case_a, "--reason", "crushed"],
+    ));
+    assert!(reworked.contains("(rework)"), "{reworked}");
+    let again = refused(&run(
+        &db,
+        &["container", "pack", &case_a, &pack_scan(&packs[6])],
+    ));
+    assert!(again.contains("reworked"), "{again}");
+    ok(&run(
+        &db,
+        &["container", "pack", &case_b, &pack_scan(&packs[6])],
+    ));
+    let kinds: Vec<String> = outbox_kinds(&db).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        kinds,
+        [
+            "sscc-commissioned",
+            "aggregation-add",
+            "aggregation-delete",
+            "sscc-decommissioned"
+        ]
+    );
+}
+
+#[test]
+fn the_handheld_session_checks_each_scan_as_it_comes() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = finished_batch(dir.path());
+    let packs = commissioned(&db, 1);
+    ok(&run(
+        &db,
+        &[
+            "sscc",
+            "generate",
+            "--client",
+            "acme",
+            "--company-prefix",
+            "9506000",
+            "--count",
+            "2",
+        ],
+    ));
+    let case = open(&db, "1", "case", "3", None);
+    let mut child = batch_record_support::bin(&db)
+        .args(["container", "scan"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("scan session starts");
+    let input = format!(
+        "]C100{case}\r\n]d201{GTIN}21{}\n{}\n]d201{GTIN}21{}\u{1d}10LOT\ndone\n",
+        packs[0],
+        pack_scan(&packs[0]),
+        packs[1]
+    );
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("scans sent");
+    let out = child.wait_with_output().expect("session ends");
+    let stdout = ok(&out);
+    assert!(
+        stdout.contains("ok: 1 of 3") && stdout.contains("ok: 2 of 3"),
+        "{stdout}"
+    );
+    assert!(
+        text(&out.stderr).contains("already in case"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("1 scan(s) refused"), "{stdout}");
+}
