@@ -657,3 +657,311 @@ fn product_list_escapes_control_characters_from_older_stores() {
     let list: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(list[0]["name"], "Examplamol\u{1b}[2J\u{202e}\u{9b}");
 }
+
+/// A case of 12 packs and a pallet of 4 cases, as `[[product.aggregation]]` tables
+/// (lines 21 to 26 when appended to VALID by `with_hierarchy`).
+const CASE_PALLET: &str = "[[product.aggregation]]\nlevel = \"case\"\ncapacity = 12\n[[product.aggregation]]\nlevel = \"pallet\"\ncapacity = 4\n";
+
+/// The client's SSCC settings (lines after the hierarchy).
+const SSCC_TABLE: &str = "[client.sscc]\ncompany_prefix = \"9506000\"\n";
+
+/// VALID, a blank line (20), then `levels` (from line 21) and `sscc`.
+fn with_hierarchy(levels: &str, sscc: &str) -> String {
+    format!("{VALID}\n{levels}{sscc}")
+}
+
+#[test]
+fn a_packaging_hierarchy_is_read_with_its_defaults() {
+    let report = parse_client_config("t.toml", &with_hierarchy(CASE_PALLET, SSCC_TABLE));
+    assert!(report.errors().next().is_none(), "{:?}", report.issues);
+    assert_eq!(report.warnings().count(), 2, "{:?}", report.issues);
+    let config = report.config.expect("valid");
+    let sscc = config.client.sscc.expect("SSCC settings");
+    assert_eq!(
+        (sscc.company_prefix.as_str(), sscc.extension_digit),
+        ("9506000", 0)
+    );
+    let levels = &config.products[0].aggregation;
+    let shown: Vec<(&str, u64, bool)> = levels
+        .iter()
+        .map(|l| (l.level.as_str(), l.capacity, l.partial_at_batch_end))
+        .collect();
+    assert_eq!(shown, [("case", 12, true), ("pallet", 4, true)]);
+    assert_eq!(levels[1].label.ais, ["00", "02", "37", "10", "17"]);
+
+    // The example client has one: cases of 12, pallets of 4 cases.
+    let report =
+        serialstation::config::check_client_file(&repo_root().join("config/clients/acme.toml"));
+    let acme = report.config.expect("acme is valid");
+    let levels: Vec<(&str, u64)> = acme.products[0]
+        .aggregation
+        .iter()
+        .map(|l| (l.level.as_str(), l.capacity))
+        .collect();
+    assert_eq!(levels, [("case", 12), ("pallet", 4)]);
+    assert!(acme.products[1].aggregation.is_empty());
+    assert_eq!(
+        acme.client.sscc.map(|s| s.company_prefix).as_deref(),
+        Some("9506000")
+    );
+}
+
+#[test]
+fn hierarchy_errors_name_line_and_field() {
+    // Out of order.
+    let (line, field, msg) = one_error(&with_hierarchy(
+        &CASE_PALLET
+            .replace("\"case\"", "\"x\"")
+            .replace("\"pallet\"", "\"case\"")
+            .replace("\"x\"", "\"pallet\""),
+        SSCC_TABLE,
+    ));
+    assert_eq!(
+        (line, field.as_str()),
+        (25, "product[1].aggregation[2].level")
+    );
+    assert!(msg.starts_with("case cannot come after pallet"), "{msg}");
+
+    // A level twice.
+    let (line, field, msg) = one_error(&with_hierarchy(
+        &CASE_PALLET.replace("\"pallet\"", "\"case\""),
+        SSCC_TABLE,
+    ));
+    assert_eq!(
+        (line, field.as_str()),
+        (25, "product[1].aggregation[2].level")
+    );
+    assert!(msg.contains("already level 1"), "{msg}");
+
+    // Capacity out of range.
+    let (line, field, msg) = one_error(&with_hierarchy(
+        &CASE_PALLET.replace("capacity = 12", "capacity = 0"),
+        SSCC_TABLE,
+    ));
+    assert_eq!(
+        (line, field.as_str()),
+        (23, "product[1].aggregation[1].capacity")
+    );
+    assert!(msg.contains("a case holds 1 to 100000 packs"), "{msg}");
+
+    // A label without the SSCC.
+    let (line, field, msg) = one_error(&with_hierarchy(
+        &CASE_PALLET.replace(
+            "capacity = 4\n",
+            "capacity = 4\nlabel = { ais = [\"02\", \"37\"] }\n",
+        ),
+        SSCC_TABLE,
+    ));
+    assert_eq!(
+        (line, field.as_str()),
+        (27, "product[1].aggregation[2].label.ais")
+    );
+    assert!(msg.contains("add AI 00"), "{msg}");
+
+    // No GS1 Company Prefix for the SSCCs.
+    let (line, field, msg) = one_error(&with_hierarchy(CASE_PALLET, ""));
+    assert_eq!((line, field.as_str()), (21, "product[1].aggregation"));
+    assert!(msg.contains("add a [client.sscc] table"), "{msg}");
+
+    // A bad prefix is reported where it is written, and only there.
+    let (line, field, msg) = one_error(&with_hierarchy(
+        CASE_PALLET,
+        "[client.sscc]\ncompany_prefix = \"950\"\n",
+    ));
+    assert_eq!((line, field.as_str()), (28, "client.sscc.company_prefix"));
+    assert!(msg.contains("not a GS1 Company Prefix"), "{msg}");
+
+    // Another company's prefix: a warning, the file is valid.
+    let report = parse_client_config(
+        "t.toml",
+        &with_hierarchy(CASE_PALLET, &SSCC_TABLE.replace("9506000", "0614141")),
+    );
+    assert!(report.config.is_some(), "{:?}", report.issues);
+    let warning = report
+        .warnings()
+        .find(|w| w.field == "product[1].aggregation")
+        .expect("a warning about the prefix");
+    assert_eq!(warning.line, 21);
+    assert!(
+        warning.message.contains("under prefix 9506000"),
+        "{warning}"
+    );
+}
+
+#[test]
+fn hierarchy_syntax_mistakes_are_explained() {
+    // One table instead of a list of levels.
+    let (line, field, msg) = one_error(&with_hierarchy(
+        "[product.aggregation]\nlevel = \"case\"\ncapacity = 12\n",
+        SSCC_TABLE,
+    ));
+    assert_eq!((line, field.as_str()), (21, "product[1].aggregation"));
+    assert!(
+        msg.contains("[[product.aggregation]] table of its own"),
+        "{msg}"
+    );
+
+    // A misspelt key, with the table named and a suggestion.
+    let (line, field, msg) = one_error(&with_hierarchy(
+        &CASE_PALLET.replace("capacity = 12", "capcity = 12"),
+        SSCC_TABLE,
+    ));
+    assert_eq!(
+        (line, field.as_str()),
+        (23, "product[1].aggregation[1].capcity")
+    );
+    assert!(
+        msg.contains(
+            "unknown key `capcity` in [[product.aggregation]] number 1 of [[product]] number 1"
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("did you mean `capacity`?"), "{msg}");
+
+    // The prefix as a number.
+    let (line, field, msg) = one_error(&with_hierarchy(
+        CASE_PALLET,
+        "[client.sscc]\ncompany_prefix = 9506000\n",
+    ));
+    assert_eq!((line, field.as_str()), (28, "client.sscc.company_prefix"));
+    assert!(msg.contains("in quotes"), "{msg}");
+}
+
+#[test]
+fn cli_check_names_a_bad_hierarchy_by_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("levels.toml");
+    let misordered = CASE_PALLET
+        .replace("\"case\"", "\"x\"")
+        .replace("\"pallet\"", "\"case\"")
+        .replace("\"x\"", "\"pallet\"");
+    std::fs::write(&path, with_hierarchy(&misordered, SSCC_TABLE)).unwrap();
+    let out = bin().args(["config", "check"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "{}:25:9: error: product[1].aggregation[2].level: case cannot come after pallet",
+        path.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+
+    std::fs::write(&path, with_hierarchy(CASE_PALLET, "")).unwrap();
+    let out = bin().args(["config", "check"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "{}:21:1: error: product[1].aggregation: the product's containers are identified by SSCCs",
+        path.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}
+
+#[test]
+fn containers_and_ssccs_take_their_settings_from_the_client_file() {
+    use serialstation::gs1::Gtin;
+    use serialstation::store::NewBatch;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (db, mut store) = store_with_products(dir.path());
+    // The hierarchy and the SSCC settings are kept in the product master.
+    let product = store.product(&gtin()).unwrap().unwrap();
+    assert_eq!(product.aggregation.len(), 2);
+    let client = store.client("acme").unwrap().unwrap();
+    assert_eq!(client.sscc.unwrap().company_prefix, "9506000");
+    new_batch(&mut store, "LOT1");
+    store
+        .create_batch(
+            &NewBatch {
+                gtin: Gtin::parse("09506000134369").unwrap(),
+                lot: "LOT2".to_string(),
+                expiry: "281231".to_string(),
+                quantity: 100,
+            },
+            &actor(),
+        )
+        .unwrap();
+    drop(store);
+    let cli = |args: &[&str]| bin().arg("--db").arg(&db).args(args).output().unwrap();
+
+    // SSCCs under the client's prefix and extension digit.
+    let out = cli(&["sscc", "generate", "--client", "acme", "--count", "3"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("generated 3 SSCCs for client acme: 09506000"),
+        "{stdout}"
+    );
+
+    // A case and a pallet as the hierarchy says.
+    let open = |args: &[&str]| {
+        let out = cli(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (v["child_level"].clone(), v["capacity"].clone())
+    };
+    assert_eq!(
+        open(&[
+            "container",
+            "open",
+            "--batch",
+            "1",
+            "--level",
+            "case",
+            "--json"
+        ]),
+        (serde_json::json!("pack"), serde_json::json!(12))
+    );
+    assert_eq!(
+        open(&[
+            "container",
+            "open",
+            "--batch",
+            "1",
+            "--level",
+            "pallet",
+            "--json"
+        ]),
+        (serde_json::json!("case"), serde_json::json!(4))
+    );
+
+    // A level the hierarchy lacks, and a product without one: refused, saying what
+    // to do; --capacity still works.
+    let out = cli(&["container", "open", "--batch", "1", "--level", "bundle"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("has no bundle level (it has case, pallet)"),
+        "{stderr}"
+    );
+    let out = cli(&["container", "open", "--batch", "2", "--level", "case"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("product 09506000134369 of batch 2 has no packaging hierarchy")
+            && stderr.contains("[[product.aggregation]]")
+            && stderr.contains("--capacity"),
+        "{stderr}"
+    );
+    assert_eq!(
+        open(&[
+            "container",
+            "open",
+            "--batch",
+            "2",
+            "--level",
+            "case",
+            "--capacity",
+            "6",
+            "--json"
+        ]),
+        (serde_json::json!("pack"), serde_json::json!(6))
+    );
+}

@@ -3,7 +3,8 @@
 //! and a ground-truth log of every physical item.
 //!
 //! The core model is pure and deterministic ([`model`]); [`runtime`] runs it in real
-//! time behind real sockets. Start a line with [`Simulator::start`].
+//! time behind real sockets. Start a line with [`Simulator::start`]. [`inprocess`]
+//! serves the same line in-process on virtual time, for the whole-station simulation.
 
 #![cfg_attr(
     not(test),
@@ -16,6 +17,7 @@ pub mod control;
 pub mod faults;
 pub mod ground_truth;
 pub mod imaging;
+pub mod inprocess;
 pub mod model;
 pub mod plc;
 pub mod printer;

@@ -13,9 +13,10 @@ use std::process::ExitCode;
 
 use crate::aggregation::{Level, Scanned, read_scan};
 use crate::cli::pool::fail;
-use crate::gs1::Sscc;
+use crate::config::{Product, SsccSettings};
+use crate::gs1::{Gtin, Sscc};
 use crate::store::containers::{Container, ContainerTree};
-use crate::store::{Actor, BatchId, Store};
+use crate::store::{Actor, BatchId, Store, StoreError};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum ContainerCommand {
@@ -27,10 +28,12 @@ pub enum ContainerCommand {
         /// bundle | case | pallet
         #[arg(long)]
         level: String,
-        /// How many children it holds when full.
+        /// How many children it holds when full (default: the capacity of this
+        /// level in the product's `[[product.aggregation]]`).
         #[arg(long)]
-        capacity: u64,
-        /// The level it holds (default: packs for a bundle or case, cases for a pallet).
+        capacity: Option<u64>,
+        /// The level it holds (default: the level below it in the product's
+        /// hierarchy; without one, packs for a bundle or case, cases for a pallet).
         #[arg(long)]
         holds: Option<String>,
         #[arg(long)]
@@ -112,12 +115,13 @@ pub enum SsccCommand {
     Generate {
         #[arg(long)]
         client: String,
-        /// The GS1 Company Prefix (4 to 12 digits).
+        /// The GS1 Company Prefix (4 to 12 digits; default: the client's
+        /// `[client.sscc]` company_prefix).
         #[arg(long)]
-        company_prefix: String,
-        /// The extension digit (0 to 9).
-        #[arg(long, default_value_t = 0)]
-        extension: u8,
+        company_prefix: Option<String>,
+        /// The extension digit (0 to 9; default: the client's extension_digit, else 0).
+        #[arg(long)]
+        extension: Option<u8>,
         #[arg(long)]
         count: u64,
         #[arg(long)]
@@ -190,15 +194,18 @@ pub fn run(cmd: ContainerCommand, db: &Path) -> ExitCode {
             json,
         } => {
             let level = arg!(Level::parse(&level));
-            let holds = match holds {
-                Some(word) => arg!(Level::parse(&word)),
-                None => match level.default_child() {
-                    Some(child) => child,
-                    None => {
-                        return fail("a pack is not a container: open a bundle, case or pallet");
-                    }
-                },
-            };
+            if !level.is_container() {
+                return fail("a pack is not a container: open a bundle, case or pallet");
+            }
+            let holds = arg!(holds.as_deref().map(Level::parse).transpose());
+            let product = arg!(batch_product(&store, BatchId(batch)));
+            let (holds, capacity) = arg!(container_plan(
+                BatchId(batch),
+                product.as_ref(),
+                level,
+                holds,
+                capacity
+            ));
             match store.open_container(BatchId(batch), level, holds, capacity, &actor) {
                 Ok(c) if json => {
                     println!("{}", serde_json::json!(c));
@@ -290,20 +297,31 @@ pub fn run_sscc(cmd: SsccCommand, db: &Path) -> ExitCode {
             extension,
             count,
             json,
-        } => match store.generate_ssccs(&client, extension, &company_prefix, count, &actor) {
-            Ok(g) if json => {
-                println!("{}", serde_json::json!(g));
-                ExitCode::SUCCESS
+        } => {
+            let found = match store.client(&client) {
+                Ok(found) => found,
+                Err(e) => return fail(e),
+            };
+            if found.is_none() && company_prefix.is_none() {
+                return fail(format!(
+                    "client {client:?} is not in this store: load its file with `config load` first"
+                ));
             }
-            Ok(g) => {
-                println!(
-                    "generated {} SSCCs for client {}: {} … {}",
-                    g.count, g.client_id, g.first, g.last
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(e),
-        },
+            let settings = found.and_then(|c| c.sscc);
+            let (company_prefix, extension) =
+                match sscc_settings(&client, settings.as_ref(), company_prefix, extension) {
+                    Ok(v) => v,
+                    Err(e) => return fail(e),
+                };
+            let request = Generate {
+                client: &client,
+                company_prefix: &company_prefix,
+                extension,
+                count,
+                json,
+            };
+            generate(&mut store, &request, &actor)
+        }
         SsccCommand::Status { client, json } => match store.sscc_pool_status(&client) {
             Ok(s) if json => {
                 println!("{}", serde_json::json!(s));
@@ -324,6 +342,115 @@ pub fn run_sscc(cmd: SsccCommand, db: &Path) -> ExitCode {
             }
             Err(e) => fail(e),
         },
+    }
+}
+
+/// The product of `batch`, for its packaging hierarchy; `None` when the batch is
+/// not in the store (opening the container then says so).
+fn batch_product(store: &Store, batch: BatchId) -> Result<Option<Product>, StoreError> {
+    let Some(record) = store.batch(batch)? else {
+        return Ok(None);
+    };
+    let gtin = Gtin::parse(&record.gtin).map_err(|e| {
+        StoreError::Corrupt(format!("batch {}: GTIN {}: {e}", batch.0, record.gtin))
+    })?;
+    store.product(&gtin)
+}
+
+/// What a new container of `level` holds and how many: as given on the command
+/// line, else as the batch's product hierarchy says (`product`, `None` when the
+/// batch is unknown). Without either, the level below is packs for a bundle or case
+/// and cases for a pallet, and the capacity must be given. Pure.
+fn container_plan(
+    batch: BatchId,
+    product: Option<&Product>,
+    level: Level,
+    holds: Option<Level>,
+    capacity: Option<u64>,
+) -> Result<(Level, u64), String> {
+    let planned = product.and_then(|p| p.aggregation_level(level));
+    let holds = match holds
+        .or_else(|| product.and_then(|p| p.child_level(level)))
+        .or(level.default_child())
+    {
+        Some(child) => child,
+        None => return Err("a pack is not a container: open a bundle, case or pallet".to_string()),
+    };
+    if let Some(capacity) = capacity.or(planned.map(|l| l.capacity)) {
+        return Ok((holds, capacity));
+    }
+    Err(match product {
+        None => format!(
+            "batch {} is not in this store: `batch list` shows the batches",
+            batch.0
+        ),
+        Some(p) if p.aggregation.is_empty() => format!(
+            "product {} of batch {} has no packaging hierarchy: add [[product.aggregation]] levels (level = \"{level}\", capacity = ...) to its client file and `config load` it, or give --capacity",
+            p.gtin, batch.0
+        ),
+        Some(p) => format!(
+            "the packaging hierarchy of product {} has no {level} level (it has {}): add one to its client file and `config load` it, or give --capacity",
+            p.gtin,
+            p.aggregation
+                .iter()
+                .map(|l| l.level.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
+}
+
+/// The GS1 Company Prefix and extension digit to generate SSCCs with: as given on
+/// the command line, else the client's `[client.sscc]` (`settings`); the extension
+/// digit is 0 when neither says. Pure.
+fn sscc_settings(
+    client: &str,
+    settings: Option<&SsccSettings>,
+    company_prefix: Option<String>,
+    extension: Option<u8>,
+) -> Result<(String, u8), String> {
+    let company_prefix = company_prefix
+        .or_else(|| settings.map(|s| s.company_prefix.clone()))
+        .ok_or_else(|| {
+            format!(
+                "client {client} has no GS1 Company Prefix in this store: add a [client.sscc] table with company_prefix = \"...\" to its client file and `config load` it, or give --company-prefix"
+            )
+        })?;
+    let extension = extension
+        .or(settings.map(|s| s.extension_digit))
+        .unwrap_or(0);
+    Ok((company_prefix, extension))
+}
+
+/// What `sscc generate` was asked for, settled.
+struct Generate<'a> {
+    client: &'a str,
+    company_prefix: &'a str,
+    extension: u8,
+    count: u64,
+    json: bool,
+}
+
+fn generate(store: &mut Store, request: &Generate<'_>, actor: &Actor) -> ExitCode {
+    match store.generate_ssccs(
+        request.client,
+        request.extension,
+        request.company_prefix,
+        request.count,
+        actor,
+    ) {
+        Ok(g) if request.json => {
+            println!("{}", serde_json::json!(g));
+            ExitCode::SUCCESS
+        }
+        Ok(g) => {
+            println!(
+                "generated {} SSCCs for client {}: {} … {}",
+                g.count, g.client_id, g.first, g.last
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }
 
@@ -472,4 +599,110 @@ fn scan_session(store: &mut Store, actor: &Actor) -> ExitCode {
         println!("{refused} scan(s) refused: nothing of them was recorded");
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AggregationLevel, LabelLayout};
+
+    fn product(levels: &[(Level, u64)]) -> Product {
+        Product {
+            gtin: Gtin::parse("09506000134352").unwrap(),
+            client_id: "acme".into(),
+            name: "p".into(),
+            company_prefix_length: 7,
+            markets: vec!["DE".into()],
+            code_template: Vec::new(),
+            nhrn: Default::default(),
+            min_grade: 1.5,
+            low_water_mark: 0,
+            consecutive_reject_limit: 3,
+            aggregation: levels
+                .iter()
+                .map(|&(level, capacity)| AggregationLevel {
+                    level,
+                    capacity,
+                    partial_at_batch_end: true,
+                    label: LabelLayout::default(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_container_takes_what_the_command_line_gives_else_the_hierarchy() {
+        let b = BatchId(7);
+        let p = product(&[(Level::Bundle, 10), (Level::Case, 6), (Level::Pallet, 40)]);
+        assert_eq!(
+            container_plan(b, Some(&p), Level::Case, None, None),
+            Ok((Level::Bundle, 6))
+        );
+        assert_eq!(
+            container_plan(b, Some(&p), Level::Pallet, None, None),
+            Ok((Level::Case, 40))
+        );
+        // The command line wins, each part on its own.
+        assert_eq!(
+            container_plan(b, Some(&p), Level::Case, Some(Level::Pack), None),
+            Ok((Level::Pack, 6))
+        );
+        assert_eq!(
+            container_plan(b, Some(&p), Level::Case, None, Some(3)),
+            Ok((Level::Bundle, 3))
+        );
+        // No hierarchy: the usual child level, and the capacity must be given.
+        let plain = product(&[]);
+        assert_eq!(
+            container_plan(b, Some(&plain), Level::Pallet, None, Some(2)),
+            Ok((Level::Case, 2))
+        );
+        let e = container_plan(b, Some(&plain), Level::Case, None, None).unwrap_err();
+        assert!(
+            e.contains("has no packaging hierarchy")
+                && e.contains("[[product.aggregation]]")
+                && e.contains("--capacity"),
+            "{e}"
+        );
+        let cases = product(&[(Level::Case, 12)]);
+        let e = container_plan(b, Some(&cases), Level::Pallet, None, None).unwrap_err();
+        assert!(e.contains("has no pallet level (it has case)"), "{e}");
+        assert_eq!(
+            container_plan(b, Some(&cases), Level::Pallet, None, Some(4)),
+            Ok((Level::Case, 4))
+        );
+        let e = container_plan(b, None, Level::Case, None, None).unwrap_err();
+        assert!(e.starts_with("batch 7 is not in this store"), "{e}");
+        assert_eq!(
+            container_plan(b, None, Level::Case, None, Some(12)),
+            Ok((Level::Pack, 12))
+        );
+    }
+
+    #[test]
+    fn ssccs_take_the_client_prefix_unless_one_is_given() {
+        let own = SsccSettings {
+            company_prefix: "9506000".into(),
+            extension_digit: 3,
+        };
+        assert_eq!(
+            sscc_settings("acme", Some(&own), None, None),
+            Ok(("9506000".to_string(), 3))
+        );
+        assert_eq!(
+            sscc_settings("acme", Some(&own), Some("0614141".into()), Some(0)),
+            Ok(("0614141".to_string(), 0))
+        );
+        assert_eq!(
+            sscc_settings("acme", None, Some("0614141".into()), None),
+            Ok(("0614141".to_string(), 0))
+        );
+        let e = sscc_settings("acme", None, None, Some(1)).unwrap_err();
+        assert!(
+            e.contains("client acme has no GS1 Company Prefix")
+                && e.contains("[client.sscc]")
+                && e.contains("--company-prefix"),
+            "{e}"
+        );
+    }
 }

@@ -235,14 +235,13 @@ fn export(store: &Store, batch: BatchId, format: &str, out: &Path) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        let document =
-            match crate::upload::render_document(format, &chunk.creation_date, &chunk.events) {
-                Ok(document) => document,
-                Err(e) => {
-                    eprintln!("error: chunk {}: {e}", entry.id.0);
-                    return ExitCode::from(1);
-                }
-            };
+        let document = match chunk.render_as(format) {
+            Ok(document) => document,
+            Err(e) => {
+                eprintln!("error: chunk {}: {e}", entry.id.0);
+                return ExitCode::from(1);
+            }
+        };
         let path = out.join(format!(
             "batch-{}-chunk-{}.{}",
             batch.0,

@@ -137,6 +137,9 @@ fn client_differences(a: &Client, b: &Client) -> Vec<&'static str> {
     if a.upload != b.upload {
         out.push("upload");
     }
+    if a.sscc != b.sscc {
+        out.push("sscc");
+    }
     out
 }
 
@@ -169,6 +172,9 @@ fn product_differences(a: &Product, b: &Product) -> Vec<&'static str> {
     }
     if a.consecutive_reject_limit != b.consecutive_reject_limit {
         out.push("consecutive_reject_limit");
+    }
+    if a.aggregation != b.aggregation {
+        out.push("aggregation");
     }
     out
 }

@@ -35,8 +35,30 @@
 //! min_grade = 1.5
 //! low_water_mark = 20000
 //! consecutive_reject_limit = 3
+//!
+//! # Optional: the packaging hierarchy above the pack, one table per level, lowest
+//! # first (bundle, case, pallet; each once). `capacity` counts the level below;
+//! # `partial_at_batch_end` (default true) lets a container below capacity close at
+//! # batch end; `label = { ais = [...] }` lists the AIs of its logistic label, 00
+//! # always, among 00, 02, 37, 10, 11, 17 (default 00, 02, 37, 10, 17). A product
+//! # with a hierarchy needs the client's [client.sscc].
+//! [[product.aggregation]]
+//! level = "case"
+//! capacity = 12
+//! [[product.aggregation]]
+//! level = "pallet"
+//! capacity = 4
+//! ```
+//!
+//! and, for a client whose products have a hierarchy, the SSCC settings:
+//!
+//! ```toml
+//! [client.sscc]
+//! company_prefix = "9506000"                  # GS1 Company Prefix, 4 to 12 digits, in quotes
+//! extension_digit = 0                         # 0 to 9, default 0
 //! ```
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 
@@ -216,6 +238,8 @@ fn scan_text(text: &str) -> Vec<TextEntry> {
     let mut entries: Vec<TextEntry> = Vec::new();
     let mut table = String::new();
     let mut products = 0usize;
+    // The `[[product.<name>]]` tables of the current product so far, by name.
+    let mut product_arrays: BTreeMap<String, usize> = BTreeMap::new();
     let mut depth = 0usize;
     let mut multi: Option<&'static [u8]> = None;
     let mut open: Option<usize> = None;
@@ -240,7 +264,12 @@ fn scan_text(text: &str) -> Vec<TextEntry> {
                 let path = normalize_key(rest.split("]]").next().unwrap_or(""));
                 if path == "product" {
                     products += 1;
+                    product_arrays.clear();
                     table = format!("product[{products}]");
+                } else if let Some(sub) = path.strip_prefix("product.").filter(|_| products > 0) {
+                    let count = product_arrays.entry(sub.to_string()).or_insert(0);
+                    *count += 1;
+                    table = format!("product[{products}].{sub}[{}]", *count);
                 } else {
                     table = path.clone();
                 }
@@ -248,7 +277,9 @@ fn scan_text(text: &str) -> Vec<TextEntry> {
             } else if let Some(rest) = trimmed.strip_prefix('[') {
                 let path = normalize_key(rest.split(']').next().unwrap_or(""));
                 table = match path.strip_prefix("product.") {
-                    Some(sub) if products > 0 => format!("product[{products}].{sub}"),
+                    Some(sub) if products > 0 => {
+                        format!("product[{products}].{}", numbered(sub, &product_arrays))
+                    }
                     _ => path.clone(),
                 };
                 Some(entry(table.as_str(), None, false, path))
@@ -274,6 +305,19 @@ fn scan_text(text: &str) -> Vec<TextEntry> {
         }
     }
     entries
+}
+
+/// A table under a product (`aggregation.label`) with the number of the
+/// `[[product.<name>]]` it belongs to (`aggregation[2].label`), as validation
+/// names it.
+fn numbered(sub: &str, arrays: &BTreeMap<String, usize>) -> String {
+    match sub.split_once('.') {
+        Some((head, rest)) => match arrays.get(head) {
+            Some(n) => format!("{head}[{n}].{rest}"),
+            None => sub.to_string(),
+        },
+        None => sub.to_string(),
+    }
 }
 
 /// The entry on `line`, or whose value spans it.
@@ -305,10 +349,23 @@ fn table_label(table: &str) -> String {
     if let Some(rest) = table.strip_prefix("product[")
         && let Some((number, sub)) = rest.split_once(']')
     {
-        return match sub.strip_prefix('.') {
-            Some(sub) => format!("in [product.{sub}] of [[product]] number {number}"),
-            None => format!("in [[product]] number {number}"),
+        let Some(sub) = sub.strip_prefix('.') else {
+            return format!("in [[product]] number {number}");
         };
+        // `aggregation[2]` or `aggregation[2].label`: a table of the product's own
+        // array of tables.
+        if let Some((name, tail)) = sub.split_once('[')
+            && let Some((n, rest)) = tail.split_once(']')
+        {
+            return if rest.is_empty() {
+                format!("in [[product.{name}]] number {n} of [[product]] number {number}")
+            } else {
+                format!(
+                    "in [product.{name}{rest}] of [[product.{name}]] number {n} of [[product]] number {number}"
+                )
+            };
+        }
+        return format!("in [product.{sub}] of [[product]] number {number}");
     }
     format!("in [{table}]")
 }
@@ -316,9 +373,13 @@ fn table_label(table: &str) -> String {
 /// The keys of each table of a client file, for hints about a key written in the
 /// wrong table. (The parser itself knows them from `Raw*` in `raw.rs`; these lists only
 /// feed hints, so a key missing here costs a hint, never a wrong error.)
-const TABLE_KEYS: [(&str, &[&str]); 5] = [
+const TABLE_KEYS: [(&str, &[&str]); 8] = [
     ("the top level of the file", &["client", "product"]),
-    ("[client]", &["id", "name", "serial_source", "upload"]),
+    (
+        "[client]",
+        &["id", "name", "serial_source", "upload", "sscc"],
+    ),
+    ("[client.sscc]", &["company_prefix", "extension_digit"]),
     (
         "[client.serial_source]",
         &[
@@ -365,8 +426,14 @@ const TABLE_KEYS: [(&str, &[&str]); 5] = [
             "min_grade",
             "low_water_mark",
             "consecutive_reject_limit",
+            "aggregation",
         ],
     ),
+    (
+        "[[product.aggregation]]",
+        &["level", "capacity", "partial_at_batch_end", "label"],
+    ),
+    ("[product.aggregation.label]", &["ais"]),
 ];
 
 /// Levenshtein distance, for "did you mean" (keys are short).
@@ -587,6 +654,9 @@ fn plain_type_words(message: &str) -> String {
         ("struct RawSerialSource", "a table"),
         ("struct RawUpload", "a table"),
         ("struct RawProduct", "a table"),
+        ("struct RawSscc", "a table"),
+        ("struct RawLevel", "a table"),
+        ("struct RawLabel", "a table"),
         ("struct RawFile", "a table"),
         ("expected a sequence", "expected an array, e.g. [\"...\"]"),
         ("expected a map", "expected a table"),
@@ -622,6 +692,25 @@ fn explain_toml_error(
         return (place.or(span), field, message);
     }
     let field = field_of_line(&entries, line);
+    if message.starts_with("invalid type: map, expected a sequence")
+        && field.ends_with(".aggregation")
+    {
+        return (
+            span,
+            field,
+            "the packaging hierarchy is a list of levels: write each level as a [[product.aggregation]] table of its own (two brackets), lowest level first, e.g. one with level = \"case\" and capacity = 12, then one with level = \"pallet\" and capacity = 4".to_string(),
+        );
+    }
+    if message.starts_with("invalid type: integer")
+        && message.contains("expected a string")
+        && field.starts_with("client.sscc")
+    {
+        return (
+            span,
+            field,
+            "write the GS1 Company Prefix as text in quotes, e.g. company_prefix = \"9506000\": its leading zeros are part of it".to_string(),
+        );
+    }
     if message.starts_with("invalid type")
         && let Some(entry) = entry_on_line(&entries, line)
         && entry.table.is_empty()
@@ -787,6 +876,34 @@ mod tests {
         assert_eq!(at("[[product]]\nmin"), "product[2]");
         assert_eq!(at("[product.extra]"), "product[2].extra");
         assert_eq!(at("[client.upload]"), "client.upload");
+    }
+
+    #[test]
+    fn tables_of_a_product_are_named_by_their_number() {
+        let text = "[[product]]\ngtin = \"1\"\n[[product.aggregation]]\nlevel = \"case\"\n[[product.aggregation]]\nlevel = \"pallet\"\n[product.aggregation.label]\nais = [\"00\"]\n[[product]]\n[[product.aggregation]]\ncapacity = 3\n";
+        let loc = Locator::new("f", text);
+        let entries = scan_text(text);
+        let at = |needle: &str| {
+            text.find(needle)
+                .map(|i| field_of_line(&entries, loc.line_col(i).0))
+                .unwrap_or_default()
+        };
+        assert_eq!(at("\"case\""), "product[1].aggregation[1].level");
+        assert_eq!(at("\"pallet\""), "product[1].aggregation[2].level");
+        assert_eq!(at("[\"00\"]"), "product[1].aggregation[2].label.ais");
+        assert_eq!(at("3\n"), "product[2].aggregation[1].capacity");
+        assert_eq!(
+            table_label("product[1].aggregation[2]"),
+            "in [[product.aggregation]] number 2 of [[product]] number 1"
+        );
+        assert_eq!(
+            table_label("product[1].aggregation[2].label"),
+            "in [product.aggregation.label] of [[product.aggregation]] number 2 of [[product]] number 1"
+        );
+        assert_eq!(
+            table_label("product[3].extra"),
+            "in [product.extra] of [[product]] number 3"
+        );
     }
 
     fn error(text: &str) -> ConfigIssue {

@@ -14,7 +14,8 @@
 //!   addresses and line geometry.
 //!
 //! Dependencies inside: `file` → `validate` → `raw`, `located`, `model`, `markets`,
-//! `text`; nothing points back at `file`.
+//! `text`; nothing points back at `file`. Outside: `gs1`, and `aggregation` for the
+//! packaging levels (pure vocabulary).
 
 pub mod across;
 pub mod file;
@@ -31,6 +32,6 @@ pub use file::{ConfigReport, DefinedAt, check_client_file, parse_client_config};
 pub use line::{StationConfig, StationConfigError};
 pub use located::{ConfigIssue, Severity};
 pub use model::{
-    Client, ClientConfig, EpcisFormat, Product, SecretSource, SerialSource, TemplateAi,
-    UploadTarget,
+    AggregationLevel, Client, ClientConfig, EpcisFormat, LabelLayout, Product, SecretSource,
+    SerialSource, SsccSettings, TemplateAi, UploadTarget,
 };

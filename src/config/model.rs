@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::aggregation::Level;
 use crate::gs1::Gtin;
 
 /// A client of the contract manufacturer and everything the station needs to serve it.
@@ -17,6 +18,21 @@ pub struct Client {
     pub name: String,
     pub serial_source: SerialSource,
     pub upload: UploadTarget,
+    /// What the SSCCs of the client's containers are built from; `None` when the
+    /// file gives no `[client.sscc]` (a client whose products are not aggregated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sscc: Option<SsccSettings>,
+}
+
+/// What a client's SSCCs (AI 00) are built from: extension digit + GS1 Company
+/// Prefix + serial reference + check digit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsccSettings {
+    /// The GS1 Company Prefix, 4 to 12 digits as GS1 issued it (leading zeros count).
+    pub company_prefix: String,
+    /// The extension digit, 0 to 9 (0 when the file does not say).
+    #[serde(default)]
+    pub extension_digit: u8,
 }
 
 /// Where a client's serial numbers come from.
@@ -396,6 +412,97 @@ pub struct Product {
     pub low_water_mark: u64,
     /// Stop the line after this many rejects in a row.
     pub consecutive_reject_limit: u32,
+    /// The packaging hierarchy above the pack, lowest level first (e.g. case, then
+    /// pallet); empty when the product is not aggregated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aggregation: Vec<AggregationLevel>,
+}
+
+impl Product {
+    /// The product's hierarchy entry for containers of `level`, if it has one.
+    pub fn aggregation_level(&self, level: Level) -> Option<&AggregationLevel> {
+        self.aggregation.iter().find(|l| l.level == level)
+    }
+
+    /// What a container of `level` holds in the product's hierarchy: the level
+    /// listed before it, or packs for the first; `None` if `level` is not in it.
+    pub fn child_level(&self, level: Level) -> Option<Level> {
+        let i = self.aggregation.iter().position(|l| l.level == level)?;
+        match i {
+            0 => Some(Level::Pack),
+            _ => self.aggregation.get(i - 1).map(|l| l.level),
+        }
+    }
+}
+
+/// Most children one container may hold (the store refuses more).
+pub const MAX_CONTAINER_CAPACITY: u64 = 100_000;
+
+/// Whether a container below capacity may close at the end of a batch, when the
+/// file does not say: yes. A container holds one lot, so the last one of a batch
+/// can rarely be filled; `false` leaves those children loose instead.
+pub const DEFAULT_PARTIAL_AT_BATCH_END: bool = true;
+
+/// The AIs a logistic label may carry: each is filled from the container and its
+/// batch (SSCC, GTIN of the packs inside, their count, lot, production date,
+/// expiry).
+pub const LOGISTIC_LABEL_AIS: [&str; 6] = ["00", "02", "37", "10", "11", "17"];
+
+/// What a logistic label carries when the file does not say: the GS1 Logistic
+/// Label content of a homogeneous unit (every container here holds one product and
+/// one lot), at every level.
+pub const DEFAULT_LABEL_AIS: [&str; 5] = ["00", "02", "37", "10", "17"];
+
+/// One container level of a product's packaging hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AggregationLevel {
+    /// Bundle, case or pallet.
+    #[serde(with = "level_name")]
+    pub level: Level,
+    /// How many children (of the level below) a full container holds.
+    pub capacity: u64,
+    /// Whether a container below capacity may close at the end of a batch.
+    #[serde(default = "default_partial_at_batch_end")]
+    pub partial_at_batch_end: bool,
+    /// What the container's label carries.
+    #[serde(default)]
+    pub label: LabelLayout,
+}
+
+fn default_partial_at_batch_end() -> bool {
+    DEFAULT_PARTIAL_AT_BATCH_END
+}
+
+/// The layout of a container's logistic label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelLayout {
+    /// The AIs printed, in order, as digits; always with 00, each one of
+    /// [`LOGISTIC_LABEL_AIS`].
+    pub ais: Vec<String>,
+}
+
+impl Default for LabelLayout {
+    fn default() -> LabelLayout {
+        LabelLayout {
+            ais: DEFAULT_LABEL_AIS.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// A level as its name (`"case"`) in stored JSON.
+mod level_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::aggregation::Level;
+
+    pub fn serialize<S: Serializer>(level: &Level, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(level.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Level, D::Error> {
+        let word = String::deserialize(deserializer)?;
+        Level::parse(&word).map_err(serde::de::Error::custom)
+    }
 }
 
 /// One configuration file: a client and its products.
@@ -403,4 +510,76 @@ pub struct Product {
 pub struct ClientConfig {
     pub client: Client,
     pub products: Vec<Product>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn level(level: Level, capacity: u64) -> AggregationLevel {
+        AggregationLevel {
+            level,
+            capacity,
+            partial_at_batch_end: DEFAULT_PARTIAL_AT_BATCH_END,
+            label: LabelLayout::default(),
+        }
+    }
+
+    fn product(aggregation: Vec<AggregationLevel>) -> Product {
+        Product {
+            gtin: Gtin::parse("09506000134352").unwrap(),
+            client_id: "acme".into(),
+            name: "p".into(),
+            company_prefix_length: 7,
+            markets: vec!["DE".into()],
+            code_template: vec![TemplateAi::Gtin, TemplateAi::Serial],
+            nhrn: BTreeMap::new(),
+            min_grade: 1.5,
+            low_water_mark: 0,
+            consecutive_reject_limit: 3,
+            aggregation,
+        }
+    }
+
+    #[test]
+    fn a_container_holds_the_level_listed_before_it() {
+        let p = product(vec![
+            level(Level::Bundle, 10),
+            level(Level::Case, 6),
+            level(Level::Pallet, 40),
+        ]);
+        assert_eq!(p.child_level(Level::Bundle), Some(Level::Pack));
+        assert_eq!(p.child_level(Level::Case), Some(Level::Bundle));
+        assert_eq!(p.child_level(Level::Pallet), Some(Level::Case));
+        assert_eq!(
+            p.aggregation_level(Level::Case).map(|l| l.capacity),
+            Some(6)
+        );
+
+        let p = product(vec![level(Level::Case, 12)]);
+        assert_eq!(p.child_level(Level::Case), Some(Level::Pack));
+        assert_eq!(p.child_level(Level::Pallet), None);
+        assert!(p.aggregation_level(Level::Pallet).is_none());
+        assert_eq!(product(Vec::new()).child_level(Level::Case), None);
+    }
+
+    #[test]
+    fn hierarchies_round_trip_through_json_and_older_records_read() {
+        let p = product(vec![level(Level::Case, 12), level(Level::Pallet, 4)]);
+        let text = serde_json::to_string(&p).unwrap();
+        assert!(text.contains(r#""level":"case""#), "{text}");
+        assert_eq!(serde_json::from_str::<Product>(&text).unwrap(), p);
+
+        // A product stored before hierarchies existed: none, and none written back.
+        let plain = product(Vec::new());
+        let text = serde_json::to_string(&plain).unwrap();
+        assert!(!text.contains("aggregation"), "{text}");
+        assert_eq!(serde_json::from_str::<Product>(&text).unwrap(), plain);
+
+        // Defaults of a level written without them.
+        let l: AggregationLevel =
+            serde_json::from_str(r#"{"level":"pallet","capacity":4}"#).unwrap();
+        assert_eq!(l, level(Level::Pallet, 4));
+        assert_eq!(l.label.ais, DEFAULT_LABEL_AIS);
+    }
 }

@@ -25,6 +25,15 @@ pub(crate) struct RawClient {
     pub name: Option<Spanned<String>>,
     pub serial_source: Option<Spanned<RawSerialSource>>,
     pub upload: Option<Spanned<RawUpload>>,
+    pub sscc: Option<Spanned<RawSscc>>,
+}
+
+/// `[client.sscc]`: what the client's SSCCs are built from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSscc {
+    pub company_prefix: Option<Spanned<String>>,
+    pub extension_digit: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,4 +101,23 @@ pub(crate) struct RawProduct {
     pub min_grade: Option<Spanned<f64>>,
     pub low_water_mark: Option<Spanned<i64>>,
     pub consecutive_reject_limit: Option<Spanned<i64>>,
+    /// `[[product.aggregation]]`: the container levels above the pack, in order.
+    pub aggregation: Option<Spanned<Vec<Spanned<RawLevel>>>>,
+}
+
+/// One `[[product.aggregation]]` table: a container level.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLevel {
+    pub level: Option<Spanned<String>>,
+    pub capacity: Option<Spanned<i64>>,
+    pub partial_at_batch_end: Option<Spanned<bool>>,
+    pub label: Option<Spanned<RawLabel>>,
+}
+
+/// A level's `label = { ais = [...] }`: what its logistic label carries.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLabel {
+    pub ais: Option<Spanned<Vec<Spanned<String>>>>,
 }

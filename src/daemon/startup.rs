@@ -3,11 +3,13 @@
 //! the engine held, for the operator to resume. Also starts the uploader.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::watch;
+// The runtime's clock (virtual under the simulation's paused clock), like the station's.
+use tokio::time::Instant;
 
-use crate::station::recovery::{RecoveryOptions, recover_batch_with, unfinished_batches};
+use crate::station::recovery::{RecoveryOptions, recover_batch_acknowledged, unfinished_batches};
 use crate::station::runtime::device_list;
 use crate::station::{Station, StationError};
 use crate::store::line_records::LineBatch;
@@ -77,15 +79,17 @@ impl PendingRecovery {
             retry_delay: Duration::from_millis(100),
             ..RecoveryOptions::default()
         };
+        let acknowledged = station.earlier_run_acks();
         while let Some((line, state)) = self.batches.first().cloned() {
             let (store, devices) = station.store_and_devices();
-            let report = match recover_batch_with(
+            let report = match recover_batch_acknowledged(
                 store,
                 &line,
                 devices.printer.as_ref(),
                 devices.plc.as_ref(),
                 &actor,
                 options,
+                &acknowledged,
             )
             .await
             {
@@ -97,15 +101,16 @@ impl PendingRecovery {
                 }
             };
             tracing::warn!("{}", report.summary());
+            tracing::warn!("{}", report.cost_line());
             for alert in &report.alerts {
                 tracing::warn!(batch = line.batch.0, "{alert}");
             }
             for note in &report.notes {
                 tracing::info!(batch = line.batch.0, "{note}");
             }
-            self.batches.remove(0);
-            if !self.batches.is_empty() {
+            if self.batches.len() > 1 {
                 // An older batch: settled, left for `batch report`; the newest runs on.
+                self.batches.remove(0);
                 tracing::warn!(
                     batch = line.batch.0,
                     "an older unfinished batch was settled; only the newest is taken over"
@@ -113,7 +118,19 @@ impl PendingRecovery {
                 continue;
             }
             let stopping = matches!(state.as_str(), "stopping" | "stopped" | "challenge_failed");
-            station.take_over(line.clone(), stopping, &actor).await?;
+            match station.take_over(line.clone(), stopping, &actor).await {
+                Ok(()) => {
+                    self.batches.remove(0);
+                }
+                Err(StationError::Devices(e)) => {
+                    // A device dropped during the take-over, before the engine took
+                    // the batch: recovery runs again (it is repeatable) once it is back.
+                    tracing::warn!("{e}");
+                    self.last_problem = Some(e);
+                    return Ok(false);
+                }
+                Err(e) => return Err(e),
+            }
             tracing::warn!(
                 batch = line.batch.0,
                 "batch taken over, paused: check the line, then `serialstation batch resume`"

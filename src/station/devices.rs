@@ -1,6 +1,6 @@
-//! Connects the station's drivers (printer, camera, PLC) from the line configuration
-//! and sets each device up when its link comes up (job selected and printing on,
-//! camera armed).
+//! Connects the station's drivers (printer, camera, PLC) from the line configuration.
+//! The runtime sets each device up when its link comes up (job selected and printing
+//! on, camera armed), whichever implementation of the device traits it was given.
 
 use std::time::Duration;
 
@@ -23,7 +23,11 @@ pub const PRINT_JOB: &str = "GS1-DM";
 /// Room for device events; drivers wait when it is full (never lossy).
 const EVENT_CAPACITY: usize = 4096;
 
-/// The station's three devices.
+/// The station's three devices: the real drivers ([`connect`]), or any other
+/// implementation of the device traits handed to `Station::with_devices` (the
+/// simulator's in-process devices in the whole-station simulation). Their events
+/// must carry the names in `super::events` ([`PRINTER_NAME`], [`CAMERA_NAME`],
+/// [`PLC_NAME`]).
 pub struct StationDevices {
     pub printer: Box<dyn Printer>,
     pub camera: Box<dyn Camera>,

@@ -6,6 +6,12 @@
 //! [`latency`] times each decision from camera readout to PLC write (pure);
 //! [`product`] builds the engine's product spec; [`runtime`] is the event loop that
 //! runs a batch with persistence before action.
+//!
+//! The runtime takes its devices, its clock and its store through narrow seams:
+//! `Station::with_devices` accepts any implementation of the device traits (the real
+//! drivers from [`devices::connect`], or the simulator's in-process line), its clock
+//! is the tokio runtime's (virtual under a paused test clock), and the store is
+//! handed in. `tests/station_simulation.rs` runs the whole station that way.
 
 pub mod devices;
 pub mod events;

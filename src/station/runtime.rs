@@ -125,14 +125,38 @@ impl Station {
     /// Starts the drivers for `config` (inside a tokio runtime).
     pub fn connect(config: StationConfig, store: Store) -> Station {
         let (devices, events) = connect(&config);
+        Station::with_devices(config, store, devices, events)
+    }
+
+    /// A station on devices started elsewhere: `events` is the one channel all of
+    /// them report on (link changes included; the engine counts every device offline
+    /// until its link reports up). The real drivers come from [`Station::connect`];
+    /// the whole-station simulation hands in-process simulated devices. Must be
+    /// called inside a tokio runtime; the station's clock is the runtime's
+    /// (virtual under a paused test clock).
+    pub fn with_devices(
+        config: StationConfig,
+        store: Store,
+        devices: StationDevices,
+        events: mpsc::Receiver<DeviceEvent>,
+    ) -> Station {
         let reject_limit = TailRejectLimit::new(config.plc.consecutive_reject_limit);
+        let mut engine = Engine::new(config.engine_config());
+        // Print reports for ids below this came from a previous run's buffer: they are
+        // matched for recovery, not alarmed (ARCHITECTURE.md §6).
+        match store.next_message_id() {
+            Ok(next) => engine.set_first_message_id_of_run(MessageId(next)),
+            Err(e) => tracing::warn!(
+                "the last printer message id could not be read ({e}): print reports of the previous run will be alarmed"
+            ),
+        }
         Station {
             store,
-            engine: Engine::new(config.engine_config()),
+            engine,
             devices,
             events,
             config,
-            started: Instant::now(),
+            started: now(),
             line: None,
             actor: Actor::new("station"),
             followups: VecDeque::new(),
@@ -142,7 +166,7 @@ impl Station {
             notes: Vec::new(),
             printer_watch: PrinterWatch::default(),
             poll: new_poll(),
-            supervision: Supervisor::new(SupervisionOptions::default(), Instant::now()),
+            supervision: Supervisor::new(SupervisionOptions::default(), now()),
             reject_limit,
             latency: LatencyBook::default(),
         }
@@ -150,6 +174,17 @@ impl Station {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Ids of print reports for the previous run's messages that came before any
+    /// batch was taken over (start-up recovery counts them and settles their serials
+    /// as printed).
+    pub fn earlier_run_acks(&self) -> Vec<u64> {
+        self.engine
+            .earlier_run_acks()
+            .into_iter()
+            .map(|id| id.0)
+            .collect()
     }
 
     /// Gives the store back (after a batch).
@@ -278,7 +313,7 @@ impl Station {
             ..probe
         };
         let out = self.hand_to_engine(OperatorCommand::Start(Box::new(start)))?;
-        self.supervision = Supervisor::new(request.supervision(), Instant::now());
+        self.supervision = Supervisor::new(request.supervision(), now());
         self.alarms.clear();
         self.execute(out).await?;
         Ok(batch)
@@ -324,7 +359,7 @@ impl Station {
         self.latency.clear();
         self.line = Some(line.clone());
         let out = self.hand_to_engine(OperatorCommand::Recover(Box::new(recovery)))?;
-        self.supervision = Supervisor::new(SupervisionOptions::default(), Instant::now());
+        self.supervision = Supervisor::new(SupervisionOptions::default(), now());
         self.execute(out).await
     }
 
@@ -387,11 +422,14 @@ impl Station {
     }
 
     /// Waits for the next driver report or PLC poll (cancel-safe: nothing is lost if
-    /// the future is dropped).
+    /// the future is dropped). When both are ready the poll goes first, always: the
+    /// choice never depends on chance, so a simulated run replays exactly, and the
+    /// poll (at most one per [`POLL_INTERVAL`]) cannot starve the reports.
     pub async fn wait(&mut self) -> Result<Wake, StationError> {
         tokio::select! {
-            event = self.events.recv() => Ok(Wake::Device(event.ok_or(StationError::DriversGone)?)),
+            biased;
             _ = self.poll.tick() => Ok(Wake::Poll),
+            event = self.events.recv() => Ok(Wake::Device(event.ok_or(StationError::DriversGone)?)),
         }
     }
 
@@ -408,7 +446,7 @@ impl Station {
             }
             Wake::Poll => {
                 self.poll_plc().await;
-                let now_ms = tick_ms(self.started, Instant::now());
+                let now_ms = tick_ms(self.started, now());
                 self.followups.push_back(Event::Tick { now_ms });
             }
         }
@@ -425,15 +463,12 @@ impl Station {
         };
         self.follow_tail(status.no_more_prints, status.stats.exited_good)
             .await;
-        match self
-            .supervision
-            .observe(Observation::of(&status), Instant::now())
-        {
+        match self.supervision.observe(Observation::of(&status), now()) {
             Watch::Over => return Ok(()),
             Watch::Continue => {}
             Watch::TryResume => self.try_resume().await?,
         }
-        if let Some(stop) = self.supervision.stall_check(Instant::now()) {
+        if let Some(stop) = self.supervision.stall_check(now()) {
             self.note(stop.describe());
             self.command_by_itself(stop.command()).await?;
         }
@@ -531,9 +566,9 @@ impl Station {
             counts,
             alarms: self.alarms.clone(),
             holds: self.supervision.holds(),
-            elapsed: self.supervision.elapsed(Instant::now()),
+            elapsed: self.supervision.elapsed(now()),
         };
-        self.supervision = Supervisor::new(SupervisionOptions::default(), Instant::now());
+        self.supervision = Supervisor::new(SupervisionOptions::default(), now());
         Ok(outcome)
     }
 
@@ -604,13 +639,13 @@ impl Station {
 
     /// Waits until every device is online (batch start needs them).
     pub async fn wait_for_devices(&mut self) -> Result<(), StationError> {
-        let deadline = Deadline::after(Instant::now(), DEVICES_TIMEOUT);
+        let deadline = Deadline::after(now(), DEVICES_TIMEOUT);
         loop {
             let offline = self.engine.offline_devices();
             if offline.is_empty() {
                 break;
             }
-            let Some(left) = deadline.left(Instant::now()) else {
+            let Some(left) = deadline.left(now()) else {
                 return Err(StationError::Devices(format!(
                     "the {} did not come online within {:?}: check the addresses in the line configuration and that the devices are powered",
                     device_list(&offline),
@@ -644,7 +679,7 @@ impl Station {
             Translated::Engine(event) => {
                 match &event {
                     Event::CameraResult { seq, .. } | Event::CameraNoRead { seq } => {
-                        self.latency.readout(seq.0, Instant::now());
+                        self.latency.readout(seq.0, now());
                     }
                     Event::DeviceUp(Device::Printer) => {
                         self.printer_watch.back();
@@ -812,7 +847,7 @@ impl Station {
                 let good = verdict == crate::line::Verdict::Good;
                 match self.devices.plc.write_verdict(seq.0, good).await {
                     Ok(()) => {
-                        self.latency.verdict_written(seq.0, Instant::now());
+                        self.latency.verdict_written(seq.0, now());
                     }
                     Err(e) => self.note(format!(
                         "writing the verdict of item {seq} failed ({e}): the PLC rejects it"
@@ -887,6 +922,13 @@ impl Station {
         tracing::info!("{text}");
         self.notes.push(text);
     }
+}
+
+/// The station's clock: the tokio runtime's, so that under a paused test clock
+/// (the whole-station simulation) the station lives on virtual time; on a normal
+/// runtime it is the real monotonic clock.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 fn new_poll() -> tokio::time::Interval {

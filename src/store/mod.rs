@@ -40,6 +40,7 @@ pub mod state;
 pub mod users;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -78,7 +79,14 @@ pub struct Store {
     /// store keeps no anchor file (it had audit rows but no anchor file when opened:
     /// `audit verify` reports that, and writing a new one would hide it).
     anchored: Option<(u64, String)>,
+    /// Called before every write transaction begins (the whole-station simulation's
+    /// crash point); `None` outside the simulation.
+    write_hook: Option<WriteHook>,
 }
+
+/// A test hook run at the start of every write transaction ([`Store::set_write_hook`]).
+#[doc(hidden)]
+pub type WriteHook = Arc<dyn Fn() + Send + Sync>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -136,6 +144,7 @@ impl Store {
             conn,
             path,
             anchored,
+            write_hook: None,
         })
     }
 
@@ -178,9 +187,37 @@ impl Store {
         schema::current_version(&self.conn)
     }
 
+    /// Opens the store like [`Store::open`], then turns off SQLite's syncing to disk
+    /// (`PRAGMA synchronous=OFF`). For the whole-station simulation only
+    /// (`tests/station_simulation.rs`): its crashes happen inside the process, so
+    /// what a transaction committed is in the file whether or not it was synced, and
+    /// durability against power loss is not what it tests; syncing every commit would
+    /// make a simulation of a million items far too slow. Never use it for a station.
+    #[doc(hidden)]
+    pub fn open_for_simulation(path: impl AsRef<Path>) -> StoreResult<Store> {
+        let store = Store::open(path)?;
+        store
+            .conn
+            .pragma_update(None, "synchronous", "OFF")
+            .context("setting synchronous=OFF for the simulation")?;
+        Ok(store)
+    }
+
+    /// Sets (or removes) a hook called at the start of every write transaction, before
+    /// the transaction begins. The whole-station simulation crashes the station from
+    /// it: everything committed before survives, nothing of the transaction exists.
+    /// Test use only.
+    #[doc(hidden)]
+    pub fn set_write_hook(&mut self, hook: Option<WriteHook>) {
+        self.write_hook = hook;
+    }
+
     /// Starts a write transaction that takes the write lock at once, so it never
     /// fails half-way with "database is locked".
     fn write_tx(&mut self, what: &str) -> StoreResult<Transaction<'_>> {
+        if let Some(hook) = &self.write_hook {
+            hook();
+        }
         self.conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context(what)

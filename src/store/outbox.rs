@@ -9,12 +9,21 @@
 //! parked entry holds back the later entries of its client, so that the site server
 //! always receives a client's events in order.
 //!
-//! Two sorts of rows: per-serial rows (kinds [`SERIAL_ROW_KINDS`], one per
+//! Three sorts of rows: per-serial rows (kinds [`SERIAL_ROW_KINDS`], one per
 //! commissioned, scrapped or invalidated serial, written by the line, or one per pack
-//! an operator decommissioned or destroyed later) and EPCIS
-//! document chunks (written by the chunker from per-serial rows, sent by the
-//! sender). [`Store::chunk_serial_rows`] replaces per-serial rows by chunks in one
-//! transaction: the chunks are inserted and the rows they hold marked `sent`.
+//! an operator decommissioned or destroyed later), container rows (kinds
+//! [`AGGREGATION_ROW_KINDS`], one per container event, written by
+//! `store::containers`) and EPCIS document chunks (written by the chunker from the
+//! other two, sent by the sender). [`Store::chunk_serial_rows`] and
+//! [`Store::chunk_aggregation_rows`] replace rows by chunks in one transaction each:
+//! the chunks are inserted and the rows they hold marked `sent`.
+//!
+//! Causal order across the two sorts: a container row is chunked only when no
+//! per-serial row of its client with a smaller id is still waiting (the packs it names
+//! were commissioned before), and a decommissioned or destroyed pack's row only when
+//! no container row with a smaller id is still waiting (it was unpacked before). The
+//! sender sends a client's chunks in id order, so the site server learns events in
+//! the order they happened.
 
 use rusqlite::params;
 
@@ -72,6 +81,48 @@ pub const SERIAL_ROW_KINDS: [&str; 5] = [
     "decommissioned",
     "destroyed",
 ];
+
+/// The kinds of container rows (written by `store::containers`), one EPCIS event each:
+/// an SSCC commissioned or decommissioned, children packed into or taken out of a
+/// container.
+pub const AGGREGATION_ROW_KINDS: [&str; 4] = [
+    "sscc-commissioned",
+    "aggregation-add",
+    "aggregation-delete",
+    "sscc-decommissioned",
+];
+
+/// [`AGGREGATION_ROW_KINDS`] as an SQL list.
+const AGGREGATION_KINDS_SQL: &str =
+    "'sscc-commissioned', 'aggregation-add', 'aggregation-delete', 'sscc-decommissioned'";
+
+/// Per-serial kinds that may follow a container row about the same pack (a pack is
+/// unpacked before it is decommissioned or destroyed): they wait for the container
+/// rows before them.
+const KINDS_AFTER_AGGREGATION: [&str; 2] = ["decommissioned", "destroyed"];
+
+/// Turns a client's container rows into the chunks that carry them (every row
+/// given must land in a chunk).
+pub type ContainerChunker<'a> =
+    dyn FnMut(&[AggregationRow]) -> Result<Vec<QueuedChunk>, String> + 'a;
+
+/// One pending container row, for the chunker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregationRow {
+    pub id: OutboxId,
+    /// One of [`AGGREGATION_ROW_KINDS`].
+    pub kind: String,
+    pub batch: Option<BatchId>,
+    /// The JSON payload `store::containers` wrote.
+    pub payload: String,
+}
+
+/// A chunk to queue, made from container rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedChunk {
+    pub batch: Option<BatchId>,
+    pub payload: String,
+}
 
 /// One client's pending per-serial rows of one batch and kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,9 +252,37 @@ fn serial_of_payload(payload: &str) -> Option<String> {
         .map(|s| s.serial.into_owned())
 }
 
+/// The id of `client_id`'s oldest container row not chunked yet, or `i64::MAX`.
+fn first_waiting_aggregation_row(tx: &rusqlite::Connection, client_id: &str) -> StoreResult<i64> {
+    let first: Option<i64> = tx
+        .query_row(
+            &format!(
+                "SELECT min(id) FROM outbox
+                 WHERE client_id = ?1 AND kind IN ({AGGREGATION_KINDS_SQL}) AND state != 'sent'"
+            ),
+            [client_id],
+            |r| r.get(0),
+        )
+        .context("finding the oldest waiting container row")?;
+    Ok(first.unwrap_or(i64::MAX))
+}
+
+/// The first id of a per-serial row of `kind` that must wait behind the container row
+/// `aggregation_bound` (`i64::MAX`: no row waits).
+fn serial_bound(kind: &str, aggregation_bound: i64) -> i64 {
+    if KINDS_AFTER_AGGREGATION.contains(&kind) {
+        aggregation_bound
+    } else {
+        i64::MAX
+    }
+}
+
+/// The groups of `client_id`'s per-serial rows not chunked yet; decommissioned and
+/// destroyed rows only below `aggregation_bound` (see [`serial_bound`]).
 fn read_serial_groups(
     tx: &rusqlite::Connection,
     client_id: &str,
+    aggregation_bound: i64,
 ) -> StoreResult<Vec<SerialRowGroup>> {
     let what = "reading the per-serial outbox rows";
     let mut stmt = tx
@@ -214,6 +293,7 @@ fn read_serial_groups(
                    FROM outbox
                    WHERE client_id = ?1 AND kind IN ('commissioned', 'scrapped', 'invalidated', 'decommissioned', 'destroyed')
                      AND batch_id IS NOT NULL AND state != 'sent'
+                     AND (kind NOT IN ('decommissioned', 'destroyed') OR id < ?2)
                    GROUP BY batch_id, kind) g
              JOIN outbox f ON f.id = g.first_id
              JOIN outbox l ON l.id = g.last_id
@@ -223,7 +303,7 @@ fn read_serial_groups(
         )
         .context(what)?;
     let rows = stmt
-        .query_map([client_id], |r| {
+        .query_map(params![client_id, aggregation_bound], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
@@ -310,7 +390,8 @@ impl Store {
     ) -> StoreResult<ChunkingOutcome> {
         let what = format!("turning the serials of client {client_id} into EPCIS chunks");
         let tx = self.write_tx(&what)?;
-        let groups = read_serial_groups(&tx, client_id)?;
+        let aggregation_bound = first_waiting_aggregation_row(&tx, client_id)?;
+        let groups = read_serial_groups(&tx, client_id, aggregation_bound)?;
         if groups.is_empty() {
             return Ok(ChunkingOutcome::default());
         }
@@ -334,13 +415,14 @@ impl Store {
                 .prepare(
                     "SELECT id, payload FROM outbox
                      WHERE client_id = ?1 AND kind = ?2 AND batch_id = ?3
-                       AND state != 'sent'
+                       AND state != 'sent' AND id < ?5
                      ORDER BY id LIMIT ?4",
                 )
                 .context(&what)?;
             let limit = i64::try_from(take.rows).unwrap_or(i64::MAX);
+            let bound = serial_bound(&group.kind, aggregation_bound);
             let rows = select
-                .query(params![client_id, group.kind, group.batch.0, limit])
+                .query(params![client_id, group.kind, group.batch.0, limit, bound])
                 .context(&what)?;
             let mut serials = SerialRows {
                 rows,
@@ -388,14 +470,129 @@ impl Store {
         Ok(outcome)
     }
 
-    /// Per client, the per-serial rows not yet chunked.
+    /// Replaces pending container rows of `client_id` by chunks, in ONE transaction:
+    /// reads at most `max_rows` of them in id order, none at or past the client's
+    /// oldest per-serial row not chunked yet (the packs they name are reported
+    /// first), lets `build` turn them into chunks, inserts each chunk as a pending
+    /// `chunk_kind` row (in order) and marks the rows read `sent`. `build` must put
+    /// every row it is given into its chunks. On any error nothing changes.
+    pub fn chunk_aggregation_rows(
+        &mut self,
+        client_id: &str,
+        chunk_kind: &str,
+        max_rows: u64,
+        build: &mut ContainerChunker<'_>,
+    ) -> StoreResult<ChunkingOutcome> {
+        let what = format!("turning the container events of client {client_id} into EPCIS chunks");
+        // Most rounds find none: no write transaction (and no wait for the line's
+        // commits) for nothing.
+        let waiting: bool = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM outbox
+                     WHERE client_id = ?1 AND kind IN ({AGGREGATION_KINDS_SQL}) AND state != 'sent')"
+                ),
+                [client_id],
+                |r| r.get(0),
+            )
+            .context(&what)?;
+        if !waiting {
+            return Ok(ChunkingOutcome::default());
+        }
+        let tx = self.write_tx(&what)?;
+        let first_serial: Option<i64> = tx
+            .query_row(
+                "SELECT min(id) FROM outbox
+                 WHERE client_id = ?1 AND kind IN ('commissioned', 'scrapped', 'invalidated', 'decommissioned', 'destroyed')
+                   AND batch_id IS NOT NULL AND state != 'sent'",
+                [client_id],
+                |r| r.get(0),
+            )
+            .context(&what)?;
+        let rows = {
+            let mut select = tx
+                .prepare(&format!(
+                    "SELECT id, kind, batch_id, payload FROM outbox
+                     WHERE client_id = ?1 AND kind IN ({AGGREGATION_KINDS_SQL})
+                       AND state != 'sent' AND id < ?2
+                     ORDER BY id LIMIT ?3"
+                ))
+                .context(&what)?;
+            let limit = i64::try_from(max_rows).unwrap_or(i64::MAX);
+            let mapped = select
+                .query_map(
+                    params![client_id, first_serial.unwrap_or(i64::MAX), limit],
+                    |r| {
+                        Ok(AggregationRow {
+                            id: OutboxId(r.get(0)?),
+                            kind: r.get(1)?,
+                            batch: r.get::<_, Option<i64>>(2)?.map(BatchId),
+                            payload: r.get(3)?,
+                        })
+                    },
+                )
+                .context(&what)?;
+            mapped.collect::<Result<Vec<_>, _>>().context(&what)?
+        };
+        if rows.is_empty() {
+            return Ok(ChunkingOutcome::default());
+        }
+        let chunks = build(&rows).map_err(|message| {
+            StoreError::Invalid(format!(
+                "the container events of client {client_id} cannot be reported: {message}"
+            ))
+        })?;
+        if chunks.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "no EPCIS chunk was made from {} container events of client {client_id}; nothing was changed",
+                rows.len()
+            )));
+        }
+        let now = clock::now();
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO outbox (client_id, kind, batch_id, payload, state, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+                )
+                .context(&what)?;
+            for chunk in &chunks {
+                insert
+                    .execute(params![
+                        client_id,
+                        chunk_kind,
+                        chunk.batch.map(|b| b.0),
+                        chunk.payload,
+                        now
+                    ])
+                    .context("queueing an EPCIS chunk")?;
+            }
+            let mut mark = tx
+                .prepare(
+                    "UPDATE outbox SET state = 'sent', updated_at = ?2 WHERE id = ?1 AND state != 'sent'",
+                )
+                .context(&what)?;
+            for row in &rows {
+                mark.execute(params![row.id.0, now]).context(&what)?;
+            }
+        }
+        tx.commit().context(&what)?;
+        Ok(ChunkingOutcome {
+            chunks: chunks.len() as u64,
+            rows: rows.len() as u64,
+        })
+    }
+
+    /// Per client, the rows not yet chunked: per-serial rows and container rows.
     pub fn waiting_serials(&self) -> StoreResult<Vec<WaitingSerials>> {
         let what = "counting per-serial outbox rows";
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT client_id, count(*), min(created_at) FROM outbox
-                 WHERE kind IN ('commissioned', 'scrapped', 'invalidated', 'decommissioned', 'destroyed')
+                 WHERE kind IN ('commissioned', 'scrapped', 'invalidated', 'decommissioned', 'destroyed',
+                                'sscc-commissioned', 'aggregation-add', 'aggregation-delete', 'sscc-decommissioned')
                    AND state != 'sent'
                  GROUP BY client_id ORDER BY client_id",
             )
@@ -412,14 +609,16 @@ impl Store {
         rows.map(|r| r.context(what)).collect()
     }
 
-    /// Clients that have per-serial rows not yet chunked.
+    /// Clients that have per-serial or container rows not yet chunked.
     pub fn clients_with_waiting_serials(&self) -> StoreResult<Vec<String>> {
         let what = "listing clients with serials to report";
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT DISTINCT client_id FROM outbox
-                 WHERE kind IN ('commissioned', 'scrapped', 'invalidated', 'decommissioned', 'destroyed') AND state != 'sent'
+                 WHERE kind IN ('commissioned', 'scrapped', 'invalidated', 'decommissioned', 'destroyed',
+                                'sscc-commissioned', 'aggregation-add', 'aggregation-delete', 'sscc-decommissioned')
+                   AND state != 'sent'
                  ORDER BY client_id",
             )
             .context(what)?;
@@ -611,8 +810,8 @@ impl Store {
         rows.map(|r| r.context(what)).collect()
     }
 
-    /// Per-client counts of the outbox chunks (per-serial rows not included: see
-    /// [`Store::waiting_serials`]), for `upload status`.
+    /// Per-client counts of the outbox chunks (per-serial and container rows not
+    /// included: see [`Store::waiting_serials`]), for `upload status`.
     pub fn outbox_status(&self) -> StoreResult<Vec<ClientOutboxStatus>> {
         let what = "summarising the outbox";
         let mut stmt = self
@@ -626,7 +825,8 @@ impl Store {
                         (SELECT last_error FROM outbox l WHERE l.client_id = o.client_id
                            AND l.last_error IS NOT NULL AND l.state != 'sent' ORDER BY l.updated_at DESC, l.id DESC LIMIT 1),
                         min(CASE WHEN state != 'sent' THEN created_at END)
-                 FROM outbox o WHERE kind NOT IN ('commissioned', 'scrapped', 'invalidated', 'decommissioned', 'destroyed')
+                 FROM outbox o WHERE kind NOT IN ('commissioned', 'scrapped', 'invalidated', 'decommissioned', 'destroyed',
+                                                  'sscc-commissioned', 'aggregation-add', 'aggregation-delete', 'sscc-decommissioned')
                  GROUP BY client_id ORDER BY client_id",
             )
             .context(what)?;

@@ -1,5 +1,6 @@
 //! Clients and products (the product master) in the store: loading a validated
-//! configuration (audited, with before/after) and reading it back.
+//! configuration (audited, with before/after) and reading it back, with each
+//! product's packaging hierarchy and each client's SSCC settings.
 //!
 //! Loading never deletes: a product that disappears from a file stays in the store
 //! (batches and serials refer to it). A GTIN belongs to one client; moving it to
@@ -32,8 +33,15 @@ pub struct LoadReport {
     pub products: Vec<(String, Change)>,
 }
 
+/// Migration 9: a product's packaging hierarchy and a
+/// client's SSCC settings, each JSON, NULL when the client file gives none.
+pub(crate) const V9_SQL: &str = r#"
+ALTER TABLE products ADD COLUMN aggregation TEXT;  -- JSON array of container levels above the pack, lowest first
+ALTER TABLE clients ADD COLUMN sscc TEXT;          -- JSON {company_prefix, extension_digit}
+"#;
+
 const PRODUCT_COLUMNS: &str = "gtin, client_id, name, company_prefix_length, markets, code_template, nhrn, \
-                               min_grade, low_water_mark, consecutive_reject_limit";
+                               min_grade, low_water_mark, consecutive_reject_limit, aggregation";
 
 fn to_json<T: serde::Serialize>(value: &T, what: &str) -> StoreResult<String> {
     serde_json::to_string(value)
@@ -46,18 +54,22 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> StoreRes
 
 fn read_client(conn: &Connection, id: &str) -> StoreResult<Option<Client>> {
     let what = "reading a client";
-    let row: Option<(String, String, String, String)> = conn
+    type ClientRow = (String, String, String, String, Option<String>);
+    let row: Option<ClientRow> = conn
         .query_row(
-            "SELECT id, name, serial_source, upload FROM clients WHERE id = ?1",
+            "SELECT id, name, serial_source, upload, sscc FROM clients WHERE id = ?1",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()
         .context(what)?;
-    row.map(|(id, name, source, upload)| {
+    row.map(|(id, name, source, upload, sscc)| {
         Ok(Client {
             serial_source: from_json(&source, &format!("serial source of client {id}"))?,
             upload: from_json(&upload, &format!("upload target of client {id}"))?,
+            sscc: sscc
+                .map(|text| from_json(&text, &format!("SSCC settings of client {id}")))
+                .transpose()?,
             id,
             name,
         })
@@ -76,6 +88,7 @@ type ProductRow = (
     f64,
     i64,
     i64,
+    Option<String>,
 );
 
 fn product_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProductRow> {
@@ -90,6 +103,7 @@ fn product_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProductRow> {
         r.get(7)?,
         r.get(8)?,
         r.get(9)?,
+        r.get(10)?,
     ))
 }
 
@@ -105,6 +119,7 @@ fn product_from_row(row: ProductRow) -> StoreResult<Product> {
         min_grade,
         low_water,
         reject_limit,
+        aggregation,
     ) = row;
     let bad = |field: &str| StoreError::Corrupt(format!("product {gtin}: {field} is out of range"));
     Ok(Product {
@@ -118,6 +133,10 @@ fn product_from_row(row: ProductRow) -> StoreResult<Product> {
         low_water_mark: u64::try_from(low_water).map_err(|_| bad("low_water_mark"))?,
         consecutive_reject_limit: u32::try_from(reject_limit)
             .map_err(|_| bad("consecutive_reject_limit"))?,
+        aggregation: match aggregation {
+            Some(text) => from_json(&text, &format!("packaging hierarchy of product {gtin}"))?,
+            None => Vec::new(),
+        },
         client_id,
         name,
     })
@@ -143,14 +162,19 @@ fn upsert_client(conn: &Connection, client: &Client, actor: &Actor) -> StoreResu
         return Ok(Change::Unchanged);
     }
     conn.execute(
-        "INSERT INTO clients (id, name, serial_source, upload, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO clients (id, name, serial_source, upload, sscc, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, serial_source = excluded.serial_source,
-             upload = excluded.upload, updated_at = excluded.updated_at",
+             upload = excluded.upload, sscc = excluded.sscc, updated_at = excluded.updated_at",
         params![
             client.id,
             client.name,
             to_json(&client.serial_source, "a serial source")?,
             to_json(&client.upload, "an upload target")?,
+            client
+                .sscc
+                .as_ref()
+                .map(|s| to_json(s, "SSCC settings"))
+                .transpose()?,
             clock::now()
         ],
     )
@@ -195,12 +219,13 @@ fn upsert_product(conn: &Connection, product: &Product, actor: &Actor) -> StoreR
     }
     conn.execute(
         &format!(
-            "INSERT INTO products ({PRODUCT_COLUMNS}, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+            "INSERT INTO products ({PRODUCT_COLUMNS}, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (gtin) DO UPDATE SET name = excluded.name,
                  company_prefix_length = excluded.company_prefix_length, markets = excluded.markets,
                  code_template = excluded.code_template, nhrn = excluded.nhrn, min_grade = excluded.min_grade,
                  low_water_mark = excluded.low_water_mark,
-                 consecutive_reject_limit = excluded.consecutive_reject_limit, updated_at = excluded.updated_at"
+                 consecutive_reject_limit = excluded.consecutive_reject_limit,
+                 aggregation = excluded.aggregation, updated_at = excluded.updated_at"
         ),
         params![
             gtin,
@@ -214,6 +239,11 @@ fn upsert_product(conn: &Connection, product: &Product, actor: &Actor) -> StoreR
             i64::try_from(product.low_water_mark)
                 .map_err(|_| StoreError::Invalid(format!("product {gtin}: low_water_mark is too large")))?,
             i64::from(product.consecutive_reject_limit),
+            if product.aggregation.is_empty() {
+                None
+            } else {
+                Some(to_json(&product.aggregation, "a packaging hierarchy")?)
+            },
             clock::now()
         ],
     )

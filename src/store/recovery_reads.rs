@@ -1,8 +1,9 @@
 //! The reads start-up recovery needs: batches the line engine left unfinished, the
-//! serials of a batch that are not in a final state, and the items whose fate can
-//! still change what happens to a serial.
+//! serials of a batch that are not in a final state (with the printer messages of
+//! their current allocation), the items whose fate can still change what happens to
+//! a serial, and which acknowledged message ids are the batch's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{OptionalExtension, params};
 
@@ -13,13 +14,60 @@ use crate::store::error::{SqlContext, StoreError, StoreResult};
 use crate::store::line_records::LineBatch;
 use crate::store::state::SerialState;
 
-/// A serial of a batch still `Allocated` or `Encoded`, with every printer message it
-/// was queued as (empty: it was never queued to a printer).
+/// A serial of a batch still `Allocated` or `Encoded`, with the printer messages it
+/// was queued as since it was last allocated (empty: this allocation was never queued
+/// to a printer). A serial that went back to the pool with a printer's proof and was
+/// allocated to the batch again keeps its earlier messages in `printer_messages`; those
+/// the proof names are left out here (they were proven never printed, see
+/// [`messages_proven_unprinted`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnsettledSerial {
     pub serial: String,
     pub state: SerialState,
     pub message_ids: Vec<u64>,
+}
+
+/// The message ids a return's evidence names as listed never printed by a printer's
+/// buffer clear: the engine writes "... listed message 7 as never printed", start-up
+/// recovery "... listed message 3, 9 as never printed". Text in any other form names
+/// none, so a message is only ever left out on the printer's own word (pure).
+pub fn messages_proven_unprinted(evidence: &str) -> Vec<u64> {
+    const OPENING: &str = "listed message ";
+    const CLOSING: &str = " as never printed";
+    let mut ids = Vec::new();
+    let mut rest = evidence;
+    while let Some(at) = rest.find(OPENING) {
+        let after = &rest[at + OPENING.len()..];
+        let Some(end) = after.find(CLOSING) else {
+            break;
+        };
+        let listed: Option<Vec<u64>> = after[..end]
+            .split(", ")
+            .map(|id| {
+                if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+                    id.parse::<u64>().ok()
+                } else {
+                    None
+                }
+            })
+            .collect();
+        if let Some(listed) = listed {
+            ids.extend(listed);
+        }
+        rest = &after[end + CLOSING.len()..];
+    }
+    ids
+}
+
+/// `messages` without the ones in `proven` (pure).
+fn without_proven(messages: Vec<u64>, proven: Option<&BTreeSet<u64>>) -> Vec<u64> {
+    match proven {
+        Some(proven) => messages
+            .into_iter()
+            .filter(|id| !proven.contains(id))
+            .collect(),
+        None => messages,
+    }
 }
 
 /// A recorded item that recovery may have to settle or check.
@@ -130,13 +178,15 @@ impl Store {
     }
 
     /// The serials of a batch still `Allocated` or `Encoded`, in allocation order,
-    /// each with the printer messages it was queued as.
+    /// each with the printer messages it was queued as since its current allocation
+    /// (see [`UnsettledSerial`]).
     pub fn unsettled_serials(&self, batch: BatchId) -> StoreResult<Vec<UnsettledSerial>> {
         let what = format!("reading the unsettled serials of batch {}", batch.0);
         let mut messages: BTreeMap<String, Vec<u64>> = BTreeMap::new();
         for (message_id, serial) in self.unsettled_printer_messages(batch)? {
             messages.entry(serial).or_default().push(message_id);
         }
+        let proven = self.earlier_return_proofs(batch)?;
         let mut stmt = self
             .conn
             .prepare(
@@ -151,12 +201,78 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (serial, code) = row.context(&what)?;
-            let message_ids = messages.remove(&serial).unwrap_or_default();
+            let message_ids = without_proven(
+                messages.remove(&serial).unwrap_or_default(),
+                proven.get(&serial),
+            );
             out.push(UnsettledSerial {
                 serial,
                 state: state_of(code)?,
                 message_ids,
             });
+        }
+        Ok(out)
+    }
+
+    /// For the serials allocated to `batch` now and not settled, the message ids that
+    /// the printer proofs of their earlier returns from this batch name as never
+    /// printed, by serial.
+    fn earlier_return_proofs(
+        &self,
+        batch: BatchId,
+    ) -> StoreResult<BTreeMap<String, BTreeSet<u64>>> {
+        let what = format!(
+            "reading the earlier returns of the serials of batch {}",
+            batch.0
+        );
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.serial, r.evidence FROM serial_returns r JOIN serials s ON s.id = r.serial_id
+                 WHERE r.batch_id = ?1 AND s.batch_id = ?1 AND s.state IN (2, 4)",
+            )
+            .context(&what)?;
+        let rows = stmt
+            .query_map([batch.0], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .context(&what)?;
+        let mut out: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+        for row in rows {
+            let (serial, evidence) = row.context(&what)?;
+            let ids = messages_proven_unprinted(&evidence);
+            if !ids.is_empty() {
+                out.entry(serial).or_default().extend(ids);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Which of `ids` are printer messages the station queued for `batch`.
+    pub fn batch_message_ids_among(
+        &self,
+        batch: BatchId,
+        ids: &[u64],
+    ) -> StoreResult<BTreeSet<u64>> {
+        let what = format!("matching printer message ids to batch {}", batch.0);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM printer_messages WHERE message_id = ?1 AND batch_id = ?2",
+            )
+            .context(&what)?;
+        let mut out = BTreeSet::new();
+        for &id in ids {
+            let Ok(key) = i64::try_from(id) else {
+                continue;
+            };
+            let found = stmt
+                .query_row(params![key, batch.0], |_| Ok(()))
+                .optional()
+                .context(&what)?;
+            if found.is_some() {
+                out.insert(id);
+            }
         }
         Ok(out)
     }
@@ -208,5 +324,60 @@ impl Store {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_messages_a_printer_proof_names_are_read_from_either_wording() {
+        assert_eq!(
+            messages_proven_unprinted("buffer clear report listed message 7 as never printed"),
+            [7]
+        );
+        assert_eq!(
+            messages_proven_unprinted(
+                "start-up recovery: the printer's buffer clear listed message 3, 19 as never printed"
+            ),
+            [3, 19]
+        );
+    }
+
+    #[test]
+    fn evidence_in_any_other_form_names_no_message() {
+        for evidence in [
+            "the serial never left the station: it was never queued to a printer",
+            "listed message 7",
+            "listed message  as never printed",
+            "listed message 7,8 as never printed",
+            "listed message -7 as never printed",
+            "listed message +7 as never printed",
+            "listed message 7, x as never printed",
+            "listed message 99999999999999999999999 as never printed",
+            "",
+        ] {
+            assert_eq!(
+                messages_proven_unprinted(evidence),
+                Vec::<u64>::new(),
+                "{evidence}"
+            );
+        }
+        // Only the well-formed list counts when the text holds more than one.
+        assert_eq!(
+            messages_proven_unprinted(
+                "listed message 4, y as never printed; listed message 5 as never printed"
+            ),
+            [5]
+        );
+    }
+
+    #[test]
+    fn only_messages_proven_by_an_earlier_return_are_left_out() {
+        let proven: BTreeSet<u64> = [3, 4].into_iter().collect();
+        assert_eq!(without_proven(vec![3, 9], Some(&proven)), [9]);
+        assert_eq!(without_proven(vec![3, 4], Some(&proven)), Vec::<u64>::new());
+        assert_eq!(without_proven(vec![3, 9], None), [3, 9]);
     }
 }

@@ -24,7 +24,7 @@ use crate::store::error::{SqlContext, StoreError, StoreResult};
 use crate::store::state::{ALLOWED_TRANSITIONS, SerialState};
 
 /// The schema version this program writes.
-pub const LATEST_VERSION: i64 = 8;
+pub const LATEST_VERSION: i64 = 9;
 
 struct Migration {
     version: i64,
@@ -80,6 +80,12 @@ const MIGRATIONS: &[Migration] = &[
         version: 8,
         description: "aggregation: SSCC pools, containers and their children",
         sql: crate::store::containers::V8_SQL,
+        seed: crate::store::outbox::seed_nothing_v3,
+    },
+    Migration {
+        version: 9,
+        description: "aggregation settings: a product's packaging hierarchy, a client's SSCC prefix",
+        sql: crate::store::products::V9_SQL,
         seed: crate::store::outbox::seed_nothing_v3,
     },
 ];

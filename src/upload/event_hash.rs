@@ -2,8 +2,10 @@
 //! `ni:///sha-256;<64 hex>?ver=CBV2.0`, computed from the event's content so that a
 //! resend of the same event carries the same ID, byte for byte.
 //!
-//! The canonical pre-hash string is built for the fields this station's ObjectEvents
-//! use, in the canonical property order, concatenated without separators:
+//! The canonical pre-hash string is built for the fields this station's events use,
+//! in the canonical property order (one order for every event type: `epcList` before
+//! `parentID` before `childEPCs`, then `action`), concatenated without separators.
+//! ObjectEvent:
 //!
 //! ```text
 //! eventType=ObjectEvent
@@ -18,11 +20,21 @@
 //! ilmd {<namespace>}<name>=<value>...       sorted by byte value
 //! ```
 //!
+//! AggregationEvent (no `epcList`, no `ilmd`):
+//!
+//! ```text
+//! eventType=AggregationEvent
+//! eventTime=...  eventTimeZoneOffset=...
+//! parentID=<GS1 Digital Link of the SSCC>
+//! childEPCs epc=<GS1 Digital Link>...       every child, sorted by byte value
+//! action=ADD|DELETE  bizStep=...  disposition=...  readPoint id=...  bizLocation id=...
+//! ```
+//!
 //! Normalisation: EPC URIs become constrained canonical GS1 Digital Link URIs on
-//! `https://id.gs1.org` (SGTIN: `/01/<GTIN-14>/21/<serial>`; SGLN: `/414/<GLN>` plus
-//! `/254/<extension>` unless the extension is `0`); CBV URNs and bare words become
-//! `https://ref.gs1.org/cbv/...` Web URIs; values are trimmed; `eventID` itself is not
-//! hashed. The serial keeps the EPC URI's `%XX` escapes and additionally escapes
+//! `https://id.gs1.org` (SGTIN: `/01/<GTIN-14>/21/<serial>`; SSCC: `/00/<SSCC>`;
+//! SGLN: `/414/<GLN>` plus `/254/<extension>` unless the extension is `0`); CBV URNs
+//! and bare words become `https://ref.gs1.org/cbv/...` Web URIs; values are trimmed;
+//! `eventID` itself is not hashed. The serial keeps the EPC URI's `%XX` escapes and additionally escapes
 //! `! ( ) * + , :`, as the GS1 reference implementation of the algorithm
 //! (epcis-event-hash-generator 1.9.3, CBV 2.0 mode) does.
 //!
@@ -44,7 +56,7 @@
 use sha2::{Digest, Sha256};
 
 use super::error::DocumentError;
-use super::model::{ObjectEvent, Sgln};
+use super::model::{AggregationEvent, EpcScheme, ObjectEvent, Sgln};
 
 /// The CBV version tag of the algorithm implemented here.
 pub const HASH_ALGORITHM_VERSION: &str = "CBV2.0";
@@ -77,18 +89,16 @@ pub fn pre_hash_string(
             "an ObjectEvent needs at least one EPC; nothing to report".into(),
         ));
     }
+    let scheme = event.kind.epc_scheme();
     let mut links = event
         .epcs
         .iter()
-        .map(|uri| sgtin_digital_link(uri))
+        .map(|uri| match scheme {
+            EpcScheme::Sgtin => sgtin_digital_link(uri),
+            EpcScheme::Sscc => sscc_digital_link(uri),
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    links.sort_unstable();
-    if let Some(pair) = links.windows(2).find(|pair| pair[0] == pair[1]) {
-        return Err(DocumentError::Event(format!(
-            "EPC {} appears twice in one event; each serial must be reported once",
-            pair[0]
-        )));
-    }
+    sort_unique(&mut links)?;
 
     let kind = &event.kind;
     let capacity = 400 + links.iter().map(|l| l.len() + 4).sum::<usize>();
@@ -128,6 +138,63 @@ pub fn pre_hash_string(
     Ok(out)
 }
 
+/// The canonical pre-hash string of an AggregationEvent (CBV 2.0 section 8.9). It
+/// has no `ilmd`, so it is the same in every syntax.
+pub fn aggregation_pre_hash_string(event: &AggregationEvent) -> Result<String, DocumentError> {
+    if event.children.is_empty() {
+        return Err(DocumentError::Event(format!(
+            "an AggregationEvent of {} needs at least one child; nothing to report",
+            event.parent
+        )));
+    }
+    let parent = sscc_digital_link(&event.parent)?;
+    let mut links = event
+        .children
+        .iter()
+        .map(|uri| child_digital_link(uri))
+        .collect::<Result<Vec<_>, _>>()?;
+    sort_unique(&mut links)?;
+
+    let kind = event.kind;
+    let capacity = 400 + links.iter().map(|l| l.len() + 4).sum::<usize>();
+    let mut out = String::with_capacity(capacity);
+    out.push_str("eventType=AggregationEvent");
+    out.push_str("eventTime=");
+    out.push_str(&event.event_time.to_utc_string());
+    out.push_str("eventTimeZoneOffset=");
+    out.push_str(&event.event_time.offset().to_string());
+    out.push_str("parentID=");
+    out.push_str(&parent);
+    out.push_str("childEPCs");
+    for link in &links {
+        out.push_str("epc=");
+        out.push_str(link);
+    }
+    out.push_str("action=");
+    out.push_str(kind.action().as_str());
+    out.push_str("bizStep=");
+    out.push_str(&kind.biz_step().web_uri());
+    out.push_str("disposition=");
+    out.push_str(&kind.disposition().web_uri());
+    out.push_str("readPointid=");
+    out.push_str(&sgln_digital_link(&event.read_point));
+    out.push_str("bizLocationid=");
+    out.push_str(&sgln_digital_link(&event.biz_location));
+    Ok(out)
+}
+
+/// Sorts Digital Links by byte value and refuses one listed twice.
+fn sort_unique(links: &mut [String]) -> Result<(), DocumentError> {
+    links.sort_unstable();
+    if let Some(pair) = links.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(DocumentError::Event(format!(
+            "EPC {} appears twice in one event; each serial must be reported once",
+            pair[0]
+        )));
+    }
+    Ok(())
+}
+
 /// The event hash ID of a pre-hash string: `ni:///sha-256;<hex>?ver=CBV2.0`.
 pub fn hash_id_of_pre_hash(pre_hash: &str) -> String {
     let digest = Sha256::digest(pre_hash.as_bytes());
@@ -151,6 +218,11 @@ pub fn event_hash_id(
         event,
         ilmd_namespace,
     )?))
+}
+
+/// The event hash ID of an AggregationEvent (the same in every syntax).
+pub fn aggregation_event_hash_id(event: &AggregationEvent) -> Result<String, DocumentError> {
+    Ok(hash_id_of_pre_hash(&aggregation_pre_hash_string(event)?))
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -195,6 +267,26 @@ pub fn sgtin_digital_link(uri: &str) -> Result<String, DocumentError> {
     out.push_str("/21/");
     push_digital_link_component(&mut out, serial);
     Ok(out)
+}
+
+/// The constrained canonical GS1 Digital Link of an SSCC EPC URI:
+/// `urn:epc:id:sscc:9506000.0000000017` → `https://id.gs1.org/00/095060000000000176`.
+pub fn sscc_digital_link(uri: &str) -> Result<String, DocumentError> {
+    let (sscc, _) = serialstation_gs1::epc::parse_sscc_uri(uri).map_err(|e| {
+        DocumentError::Epc(format!(
+            "EPC \"{uri}\" is not an SSCC EPC URI ({e}); expected urn:epc:id:sscc:<company prefix>.<extension digit+serial reference>"
+        ))
+    })?;
+    Ok(format!("https://id.gs1.org/00/{}", sscc.as_str()))
+}
+
+/// The Digital Link of a container's child: an SSCC (inner container) or an SGTIN (pack).
+fn child_digital_link(uri: &str) -> Result<String, DocumentError> {
+    if uri.starts_with("urn:epc:id:sscc:") {
+        sscc_digital_link(uri)
+    } else {
+        sgtin_digital_link(uri)
+    }
 }
 
 /// The constrained canonical GS1 Digital Link of an SGLN:
@@ -402,5 +494,146 @@ mod tests {
             id(&a).len(),
             "ni:///sha-256;".len() + 64 + "?ver=CBV2.0".len()
         );
+    }
+
+    fn container_place() -> (Sgln, Sgln) {
+        (
+            sgln("urn:epc:id:sgln:9506000.00001.0"),
+            sgln("urn:epc:id:sgln:9506000.00001.7"),
+        )
+    }
+
+    fn packing(kind: crate::upload::model::AggregationKind) -> AggregationEvent {
+        let (read_point, biz_location) = container_place();
+        AggregationEvent {
+            kind,
+            event_time: EventTime::parse_rfc3339("2026-05-04T14:00:00.000+02:00").unwrap(),
+            parent: "urn:epc:id:sscc:9506000.0000000017".into(),
+            children: vec![
+                "urn:epc:id:sgtin:9506000.013435.R0002".into(),
+                "urn:epc:id:sgtin:9506000.013435.R0001".into(),
+                "urn:epc:id:sscc:9506000.0000000024".into(),
+            ],
+            read_point,
+            biz_location,
+        }
+    }
+
+    fn sscc_event(kind: EventKind) -> ObjectEvent {
+        let (read_point, biz_location) = container_place();
+        ObjectEvent {
+            kind,
+            event_time: EventTime::parse_rfc3339("2026-05-04T14:00:00.000+02:00").unwrap(),
+            epcs: vec!["urn:epc:id:sscc:9506000.0000000017".into()],
+            read_point,
+            biz_location,
+        }
+    }
+
+    #[test]
+    fn sscc_digital_links() {
+        assert_eq!(
+            sscc_digital_link("urn:epc:id:sscc:9506000.0000000017").unwrap(),
+            "https://id.gs1.org/00/095060000000000176"
+        );
+        assert_eq!(
+            sscc_digital_link("urn:epc:id:sscc:0614141.1234567890").unwrap(),
+            "https://id.gs1.org/00/106141412345678908"
+        );
+        for bad in [
+            "urn:epc:id:sgtin:9506000.013435.R0001",
+            "urn:epc:id:sscc:9506000.000000001",
+            "urn:epc:id:sscc:9506000-0000000017",
+        ] {
+            assert!(sscc_digital_link(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// The canonical order puts parentID before childEPCs and both before action;
+    /// the expected strings and hashes were computed with the GS1 reference
+    /// implementation (epcis-event-hash-generator 1.9.3) from the same events written
+    /// as EPCIS 1.2 XML and as EPCIS 2.0 JSON-LD (identical in both).
+    #[test]
+    fn aggregation_events_match_the_reference_implementation() {
+        use crate::upload::model::AggregationKind;
+        let add = packing(AggregationKind::Packing);
+        assert_eq!(
+            aggregation_pre_hash_string(&add).unwrap(),
+            "eventType=AggregationEventeventTime=2026-05-04T12:00:00.000ZeventTimeZoneOffset=+02:00\
+             parentID=https://id.gs1.org/00/095060000000000176\
+             childEPCsepc=https://id.gs1.org/00/095060000000000244\
+             epc=https://id.gs1.org/01/09506000134352/21/R0001epc=https://id.gs1.org/01/09506000134352/21/R0002\
+             action=ADDbizStep=https://ref.gs1.org/cbv/BizStep-packingdisposition=https://ref.gs1.org/cbv/Disp-in_progress\
+             readPointid=https://id.gs1.org/414/9506000000015bizLocationid=https://id.gs1.org/414/9506000000015/254/7"
+        );
+        assert_eq!(
+            aggregation_event_hash_id(&add).unwrap(),
+            "ni:///sha-256;a26fdb123d612b69bbdf4a64665b5028b6c0e81d3c4bb7a9dfd35261db71aa79?ver=CBV2.0"
+        );
+        let delete = packing(AggregationKind::Unpacking);
+        assert_eq!(
+            aggregation_event_hash_id(&delete).unwrap(),
+            "ni:///sha-256;78dce1901fd87e391b343e174b6bc4a77baff3241080be18659e3844b43cb562?ver=CBV2.0"
+        );
+    }
+
+    #[test]
+    fn sscc_object_events_match_the_reference_implementation() {
+        let commissioning = sscc_event(EventKind::ContainerCommissioning);
+        for namespace in [IlmdNamespace::Xml, IlmdNamespace::JsonLd] {
+            assert_eq!(
+                event_hash_id(&commissioning, namespace).unwrap(),
+                "ni:///sha-256;521f37e779cf079a09d45d23082c731481f76268a9e1f03eb9e29279081020d8?ver=CBV2.0"
+            );
+        }
+        assert_eq!(
+            event_hash_id(
+                &sscc_event(EventKind::ContainerDecommissioning),
+                IlmdNamespace::Xml
+            )
+            .unwrap(),
+            "ni:///sha-256;a6d0620d0b2efc207b99d354c5d7a44eecded95bfa9a3d3eda6c4da48968477f?ver=CBV2.0"
+        );
+        // An SSCC in a pack event, or an SGTIN in a container event, is refused.
+        let mut wrong = commissioning.clone();
+        wrong.epcs = vec!["urn:epc:id:sgtin:9506000.013435.R0001".into()];
+        assert!(pre_hash_string(&wrong, IlmdNamespace::Xml).is_err());
+        let mut wrong = sscc_event(EventKind::Decommissioning);
+        wrong.epcs = vec!["urn:epc:id:sscc:9506000.0000000017".into()];
+        assert!(pre_hash_string(&wrong, IlmdNamespace::Xml).is_err());
+    }
+
+    #[test]
+    fn aggregation_hash_depends_on_content_only() {
+        use crate::upload::model::AggregationKind;
+        let id = |e: &AggregationEvent| aggregation_event_hash_id(e).unwrap();
+        let a = packing(AggregationKind::Packing);
+        let mut reordered = a.clone();
+        reordered.children.reverse();
+        assert_eq!(id(&a), id(&reordered), "children are sorted before hashing");
+        assert_eq!(id(&a), id(&a.clone()), "same content, same ID");
+        assert_ne!(
+            id(&a),
+            id(&packing(AggregationKind::Unpacking)),
+            "ADD and DELETE differ"
+        );
+        let mut other_parent = a.clone();
+        other_parent.parent = "urn:epc:id:sscc:9506000.0000000031".into();
+        assert_ne!(id(&a), id(&other_parent));
+        let mut fewer = a.clone();
+        fewer.children.pop();
+        assert_ne!(id(&a), id(&fewer));
+        let mut later = a.clone();
+        later.event_time = EventTime::parse_rfc3339("2026-05-04T14:00:00.001+02:00").unwrap();
+        assert_ne!(id(&a), id(&later));
+        let mut twice = a.clone();
+        twice.children.push(twice.children[0].clone());
+        assert!(aggregation_pre_hash_string(&twice).is_err());
+        let mut empty = a.clone();
+        empty.children.clear();
+        assert!(aggregation_pre_hash_string(&empty).is_err());
+        let mut bad_parent = a;
+        bad_parent.parent = "urn:epc:id:sgtin:9506000.013435.R0001".into();
+        assert!(aggregation_pre_hash_string(&bad_parent).is_err());
     }
 }

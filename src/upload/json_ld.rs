@@ -1,5 +1,5 @@
-//! EPCIS 2.0 JSON-LD writer: `EPCISDocument` with the official `@context`, events as
-//! compact JSON with bare CBV words for bizStep / disposition (the official JSON schema
+//! EPCIS 2.0 JSON-LD writer: `EPCISDocument` with the official `@context`, Object- and
+//! AggregationEvents as compact JSON with bare CBV words for bizStep / disposition (the official JSON schema
 //! refuses `urn:epcglobal:cbv:...` there) and `cbvmda:` ilmd keys.
 //!
 //! Written piece by piece into a byte buffer so that a document of many large events
@@ -7,7 +7,7 @@
 //! `serde_json` for escaping.
 
 use super::error::DocumentError;
-use super::model::ObjectEvent;
+use super::model::{AggregationEvent, ObjectEvent};
 use super::time::EventTime;
 
 /// The official EPCIS 2.0 JSON-LD context.
@@ -93,6 +93,42 @@ pub fn write_event(
         out.push(b'}');
     }
     out.push(b'}');
+    Ok(())
+}
+
+/// Writes one AggregationEvent with the given event ID.
+pub fn write_aggregation_event(
+    out: &mut Vec<u8>,
+    event: &AggregationEvent,
+    event_id: &str,
+) -> Result<(), DocumentError> {
+    let kind = event.kind;
+    out.extend_from_slice(b"{\"type\":\"AggregationEvent\",\"eventID\":");
+    push_json_string(out, event_id)?;
+    out.extend_from_slice(b",\"eventTime\":");
+    push_json_string(out, &event.event_time.to_local_string())?;
+    out.extend_from_slice(b",\"eventTimeZoneOffset\":");
+    push_json_string(out, &event.event_time.offset().to_string())?;
+    out.extend_from_slice(b",\"parentID\":");
+    push_json_string(out, &event.parent)?;
+    out.extend_from_slice(b",\"childEPCs\":[");
+    for (i, epc) in event.children.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_json_string(out, epc)?;
+    }
+    out.extend_from_slice(b"],\"action\":");
+    push_json_string(out, kind.action().as_str())?;
+    out.extend_from_slice(b",\"bizStep\":");
+    push_json_string(out, kind.biz_step().word())?;
+    out.extend_from_slice(b",\"disposition\":");
+    push_json_string(out, kind.disposition().word())?;
+    out.extend_from_slice(b",\"readPoint\":{\"id\":");
+    push_json_string(out, event.read_point.as_str())?;
+    out.extend_from_slice(b"},\"bizLocation\":{\"id\":");
+    push_json_string(out, event.biz_location.as_str())?;
+    out.extend_from_slice(b"}}");
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! The small EPCIS event model the station reports: commissioning, decommissioning and
-//! destroying ObjectEvents over SGTIN EPC lists, with the CBV vocabulary each needs,
-//! SGLN read points / business locations, and the batch master data (`ilmd`).
+//! destroying ObjectEvents over SGTIN EPC lists (or, for containers, SSCC EPC lists),
+//! packing and unpacking AggregationEvents (an SSCC parent with SGTIN or SSCC
+//! children), with the CBV vocabulary each needs, SGLN read points / business
+//! locations, and the batch master data (`ilmd`).
 //!
 //! Pure data with validating constructors; rendering lives in `json_ld` / `xml12`,
 //! hashing in `event_hash`.
@@ -35,6 +37,8 @@ pub enum BizStep {
     Commissioning,
     Decommissioning,
     Destroying,
+    Packing,
+    Unpacking,
 }
 
 impl BizStep {
@@ -44,6 +48,8 @@ impl BizStep {
             BizStep::Commissioning => "commissioning",
             BizStep::Decommissioning => "decommissioning",
             BizStep::Destroying => "destroying",
+            BizStep::Packing => "packing",
+            BizStep::Unpacking => "unpacking",
         }
     }
     /// CBV 1.x URN, as EPCIS 1.2 XML carries it.
@@ -62,6 +68,7 @@ pub enum Disposition {
     Active,
     Inactive,
     Destroyed,
+    InProgress,
 }
 
 impl Disposition {
@@ -71,6 +78,7 @@ impl Disposition {
             Disposition::Active => "active",
             Disposition::Inactive => "inactive",
             Disposition::Destroyed => "destroyed",
+            Disposition::InProgress => "in_progress",
         }
     }
     /// CBV 1.x URN (`urn:epcglobal:cbv:disp:active`).
@@ -153,6 +161,15 @@ impl From<LotMasterData> for StoredLot {
     }
 }
 
+/// Which EPC URIs an ObjectEvent lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EpcScheme {
+    /// `urn:epc:id:sgtin:…`: packs.
+    Sgtin,
+    /// `urn:epc:id:sscc:…`: containers (cases, pallets).
+    Sscc,
+}
+
 /// What an event says about its EPCs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -163,26 +180,40 @@ pub enum EventKind {
     Decommissioning,
     /// DELETE / destroying / destroyed: the item was destroyed (e.g. reject bin).
     Destroying,
+    /// ADD / commissioning / active over SSCCs, without `ilmd`: a container's label was
+    /// verified and its SSCC is in use.
+    ContainerCommissioning,
+    /// DELETE / decommissioning / inactive over SSCCs: a reported container went to
+    /// rework and its SSCC is never used again.
+    ContainerDecommissioning,
 }
 
 impl EventKind {
     pub fn action(&self) -> Action {
         match self {
-            EventKind::Commissioning(_) => Action::Add,
-            EventKind::Decommissioning | EventKind::Destroying => Action::Delete,
+            EventKind::Commissioning(_) | EventKind::ContainerCommissioning => Action::Add,
+            EventKind::Decommissioning
+            | EventKind::Destroying
+            | EventKind::ContainerDecommissioning => Action::Delete,
         }
     }
     pub fn biz_step(&self) -> BizStep {
         match self {
-            EventKind::Commissioning(_) => BizStep::Commissioning,
-            EventKind::Decommissioning => BizStep::Decommissioning,
+            EventKind::Commissioning(_) | EventKind::ContainerCommissioning => {
+                BizStep::Commissioning
+            }
+            EventKind::Decommissioning | EventKind::ContainerDecommissioning => {
+                BizStep::Decommissioning
+            }
             EventKind::Destroying => BizStep::Destroying,
         }
     }
     pub fn disposition(&self) -> Disposition {
         match self {
-            EventKind::Commissioning(_) => Disposition::Active,
-            EventKind::Decommissioning => Disposition::Inactive,
+            EventKind::Commissioning(_) | EventKind::ContainerCommissioning => Disposition::Active,
+            EventKind::Decommissioning | EventKind::ContainerDecommissioning => {
+                Disposition::Inactive
+            }
             EventKind::Destroying => Disposition::Destroyed,
         }
     }
@@ -191,6 +222,47 @@ impl EventKind {
             EventKind::Commissioning(lot) => Some(lot),
             _ => None,
         }
+    }
+    /// The EPC URIs events of this kind list: SSCCs for the container kinds, SGTINs
+    /// otherwise.
+    pub fn epc_scheme(&self) -> EpcScheme {
+        match self {
+            EventKind::ContainerCommissioning | EventKind::ContainerDecommissioning => {
+                EpcScheme::Sscc
+            }
+            EventKind::Commissioning(_) | EventKind::Decommissioning | EventKind::Destroying => {
+                EpcScheme::Sgtin
+            }
+        }
+    }
+}
+
+/// What an AggregationEvent does between its parent and its children.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregationKind {
+    /// ADD / packing / in_progress: the children were put into the parent.
+    Packing,
+    /// DELETE / unpacking / in_progress: the children were taken out of the parent.
+    Unpacking,
+}
+
+impl AggregationKind {
+    pub fn action(self) -> Action {
+        match self {
+            AggregationKind::Packing => Action::Add,
+            AggregationKind::Unpacking => Action::Delete,
+        }
+    }
+    pub fn biz_step(self) -> BizStep {
+        match self {
+            AggregationKind::Packing => BizStep::Packing,
+            AggregationKind::Unpacking => BizStep::Unpacking,
+        }
+    }
+    /// The children are still at the packaging site either way: `in_progress`.
+    pub fn disposition(self) -> Disposition {
+        Disposition::InProgress
     }
 }
 
@@ -301,8 +373,115 @@ pub(crate) fn epc_component_is_valid(text: &str, max_chars: usize) -> bool {
 pub struct ObjectEvent {
     pub kind: EventKind,
     pub event_time: EventTime,
-    /// SGTIN EPC URIs, in the order they were produced (the hash sorts them).
+    /// SGTIN EPC URIs (SSCC EPC URIs for the container kinds, see
+    /// [`EventKind::epc_scheme`]), in the order they were produced (the hash sorts them).
     pub epcs: Vec<String>,
     pub read_point: Sgln,
     pub biz_location: Sgln,
+}
+
+/// One AggregationEvent: children put into (or taken out of) a container. Its serde
+/// form is what an outbox chunk stores to render the same event (and event ID) again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregationEvent {
+    pub kind: AggregationKind,
+    pub event_time: EventTime,
+    /// SSCC EPC URI of the container (`parentID`).
+    pub parent: String,
+    /// SGTIN (packs) or SSCC (inner containers) EPC URIs (`childEPCs`), in the order
+    /// they were packed (the hash sorts them).
+    pub children: Vec<String>,
+    pub read_point: Sgln,
+    pub biz_location: Sgln,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place() -> Sgln {
+        Sgln::parse("urn:epc:id:sgln:9506000.00001.0").unwrap()
+    }
+
+    #[test]
+    fn container_kinds_have_their_vocabulary_and_epc_scheme() {
+        let add = EventKind::ContainerCommissioning;
+        assert_eq!(
+            (add.action(), add.biz_step(), add.disposition()),
+            (Action::Add, BizStep::Commissioning, Disposition::Active)
+        );
+        assert!(add.lot_master_data().is_none());
+        assert_eq!(add.epc_scheme(), EpcScheme::Sscc);
+        let delete = EventKind::ContainerDecommissioning;
+        assert_eq!(
+            (delete.action(), delete.biz_step(), delete.disposition()),
+            (
+                Action::Delete,
+                BizStep::Decommissioning,
+                Disposition::Inactive
+            )
+        );
+        assert_eq!(delete.epc_scheme(), EpcScheme::Sscc);
+        assert_eq!(EventKind::Decommissioning.epc_scheme(), EpcScheme::Sgtin);
+        let packing = AggregationKind::Packing;
+        assert_eq!(
+            (
+                packing.action(),
+                packing.biz_step().word(),
+                packing.disposition().word()
+            ),
+            (Action::Add, "packing", "in_progress")
+        );
+        let unpacking = AggregationKind::Unpacking;
+        assert_eq!(
+            (unpacking.action(), unpacking.biz_step().urn()),
+            (
+                Action::Delete,
+                "urn:epcglobal:cbv:bizstep:unpacking".to_string()
+            )
+        );
+        assert_eq!(
+            Disposition::InProgress.web_uri(),
+            "https://ref.gs1.org/cbv/Disp-in_progress"
+        );
+    }
+
+    #[test]
+    fn container_events_read_back_from_their_stored_form() {
+        let time = EventTime::parse_rfc3339("2026-05-04T14:00:00.000+02:00").unwrap();
+        let object = ObjectEvent {
+            kind: EventKind::ContainerCommissioning,
+            event_time: time,
+            epcs: vec!["urn:epc:id:sscc:9506000.0000000017".into()],
+            read_point: place(),
+            biz_location: place(),
+        };
+        let stored = serde_json::to_string(&object).unwrap();
+        assert!(
+            stored.contains(r#""kind":{"kind":"container_commissioning"}"#),
+            "{stored}"
+        );
+        assert_eq!(
+            serde_json::from_str::<ObjectEvent>(&stored).unwrap(),
+            object
+        );
+
+        let aggregation = AggregationEvent {
+            kind: AggregationKind::Unpacking,
+            event_time: time,
+            parent: "urn:epc:id:sscc:9506000.0000000017".into(),
+            children: vec!["urn:epc:id:sgtin:9506000.013435.R0001".into()],
+            read_point: place(),
+            biz_location: place(),
+        };
+        let stored = serde_json::to_string(&aggregation).unwrap();
+        assert!(stored.contains(r#""kind":"unpacking""#), "{stored}");
+        assert_eq!(
+            serde_json::from_str::<AggregationEvent>(&stored).unwrap(),
+            aggregation
+        );
+        let extra = stored.replacen('{', r#"{"surprise":1,"#, 1);
+        assert!(serde_json::from_str::<AggregationEvent>(&extra).is_err());
+    }
 }

@@ -12,6 +12,12 @@
 //! and business location come from the client's configuration. A chunk, once
 //! queued, is never re-chunked.
 //!
+//! Container rows (SSCCs commissioned or decommissioned, children packed or unpacked)
+//! become one event each ([`super::container_events`]) and are chunked in id order,
+//! each only once every per-serial row before it is chunked; decommissioned and
+//! destroyed packs' rows wait for the container rows before them in turn (see
+//! `store::outbox`). A round alternates between the two until neither moves.
+//!
 //! [`plan_takes`] is the pure decision; [`chunk_client`] runs it with the store, one
 //! transaction per at most [`MAX_ROWS_PER_TRANSACTION`] rows (chunks inserted and
 //! rows marked together, all or nothing).
@@ -20,8 +26,9 @@ use serialstation_gs1::{Gs1Date, Gtin};
 
 use crate::config::Client;
 use crate::config::model::{EpcisFormat, UsedUpReport};
-use crate::store::outbox::{GroupTake, SerialChunker, SerialRowGroup};
+use crate::store::outbox::{AggregationRow, GroupTake, QueuedChunk, SerialChunker, SerialRowGroup};
 use crate::store::{BatchState, Store, StoreResult, clock};
+use crate::upload::container_events;
 use crate::upload::sender::exchange::AnnouncedLimits;
 use crate::upload::sender::{OUTBOX_KIND_EPCIS, chunk_payloads};
 use crate::upload::{
@@ -33,6 +40,14 @@ use crate::upload::{
 /// is held that long (about half a second for this many), and the station's own
 /// commits wait behind it.
 pub const MAX_ROWS_PER_TRANSACTION: u64 = 100_000;
+
+/// Most container rows turned into chunks in one store transaction (each may name a
+/// pallet's worth of children).
+pub const MAX_CONTAINER_ROWS_PER_TRANSACTION: u64 = 1_000;
+
+/// Most alternations between per-serial and container rows in one call of
+/// [`chunk_client`]; what is left waits for the next round.
+const MAX_ALTERNATIONS: usize = 16;
 
 /// When a client's groups are due.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,12 +220,17 @@ impl SerialChunker for Chunker<'_> {
 /// What chunking one client did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClientChunkReport {
+    /// Chunks queued, from per-serial and container rows.
     pub chunks: u64,
+    /// Per-serial rows consumed.
     pub rows: u64,
+    /// Container rows consumed.
+    pub container_rows: u64,
 }
 
-/// Chunks what is due for one client (`force`: every pending row), in as many
-/// transactions of at most [`MAX_ROWS_PER_TRANSACTION`] rows as it takes.
+/// Chunks what is due for one client (`force`: every pending per-serial row), in as
+/// many transactions of at most [`MAX_ROWS_PER_TRANSACTION`] per-serial rows or
+/// [`MAX_CONTAINER_ROWS_PER_TRANSACTION`] container rows as it takes.
 pub fn chunk_client(
     store: &mut Store,
     settings: &ClientChunking,
@@ -233,17 +253,99 @@ pub fn chunk_client(
         current_year: clock::year_of_unix_ms(now_ms),
     };
     let mut report = ClientChunkReport::default();
+    for _ in 0..MAX_ALTERNATIONS {
+        chunk_serials(
+            store,
+            settings,
+            &mut chunker,
+            per_event,
+            max_rows,
+            &mut report,
+        )?;
+        // Container rows chunked now may let decommissioned packs' rows follow.
+        if chunk_containers(store, settings, creation_date, &mut report)? == 0 {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// The per-serial rows that are due, in transactions of at most `max_rows`.
+fn chunk_serials(
+    store: &mut Store,
+    settings: &ClientChunking,
+    chunker: &mut Chunker<'_>,
+    per_event: u64,
+    max_rows: u64,
+    report: &mut ClientChunkReport,
+) -> Result<(), String> {
     loop {
         let outcome = store
-            .chunk_serial_rows(&settings.client_id, OUTBOX_KIND_EPCIS, &mut chunker)
+            .chunk_serial_rows(&settings.client_id, OUTBOX_KIND_EPCIS, &mut *chunker)
             .map_err(|e| e.to_string())?;
         report.chunks += outcome.chunks;
         report.rows += outcome.rows;
         // Fewer rows than the budget less one event: the budget did not cut.
         if outcome.rows + per_event <= max_rows {
-            return Ok(report);
+            return Ok(());
         }
     }
+}
+
+/// The container rows that may go now; returns how many were taken.
+fn chunk_containers(
+    store: &mut Store,
+    settings: &ClientChunking,
+    creation_date: EventTime,
+    report: &mut ClientChunkReport,
+) -> Result<u64, String> {
+    let mut taken = 0;
+    loop {
+        let outcome = store
+            .chunk_aggregation_rows(
+                &settings.client_id,
+                OUTBOX_KIND_EPCIS,
+                MAX_CONTAINER_ROWS_PER_TRANSACTION,
+                &mut |rows: &[AggregationRow]| container_chunks(settings, creation_date, rows),
+            )
+            .map_err(|e| e.to_string())?;
+        report.chunks += outcome.chunks;
+        report.container_rows += outcome.rows;
+        taken += outcome.rows;
+        if outcome.rows < MAX_CONTAINER_ROWS_PER_TRANSACTION {
+            return Ok(taken);
+        }
+    }
+}
+
+/// The chunks of container rows (oldest first), for [`Store::chunk_aggregation_rows`].
+fn container_chunks(
+    settings: &ClientChunking,
+    creation_date: EventTime,
+    rows: &[AggregationRow],
+) -> Result<Vec<QueuedChunk>, String> {
+    let mut sequence = Vec::with_capacity(rows.len());
+    for row in rows {
+        let events = container_events::row_events(
+            &row.kind,
+            &row.payload,
+            &settings.read_point,
+            &settings.biz_location,
+            settings.limits.max_epcs_per_event,
+        )
+        .map_err(|why| format!("outbox row {} ({}): {why}", row.id.0, row.kind))?;
+        sequence.push((row.batch, events));
+    }
+    let chunks =
+        container_events::pack_chunks(settings.format, settings.limits, creation_date, sequence)
+            .map_err(|e| e.to_string())?;
+    Ok(chunks
+        .into_iter()
+        .map(|(batch, chunk)| QueuedChunk {
+            batch,
+            payload: chunk.to_stored(),
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -322,6 +424,71 @@ mod tests {
         assert_eq!(
             plan_takes(&groups, &rule(false, 40)),
             vec![GroupTake { group: 0, rows: 35 }]
+        );
+    }
+
+    fn settings(format: DocumentFormat) -> ClientChunking {
+        ClientChunking {
+            client_id: "acme".into(),
+            format,
+            limits: ChunkLimits::default(),
+            read_point: Sgln::parse("urn:epc:id:sgln:9506000.00001.0").unwrap(),
+            biz_location: Sgln::parse("urn:epc:id:sgln:9506000.00001.0").unwrap(),
+            used_up: EventKind::Decommissioning,
+            flush_after_ms: 5000,
+        }
+    }
+
+    fn row(id: i64, kind: &str, batch: i64, payload: serde_json::Value) -> AggregationRow {
+        AggregationRow {
+            id: OutboxId(id),
+            kind: kind.into(),
+            batch: Some(BatchId(batch)),
+            payload: payload.to_string(),
+        }
+    }
+
+    #[test]
+    fn container_rows_become_chunks_in_row_order() {
+        let at = "2026-05-04T12:00:00.000Z";
+        let case = serde_json::json!({"sscc": "095060000000000176", "company_prefix_length": 7});
+        let rows = [
+            row(
+                10,
+                "sscc-commissioned",
+                1,
+                serde_json::json!({"sscc": "095060000000000176", "company_prefix_length": 7, "at": at}),
+            ),
+            row(
+                11,
+                "aggregation-add",
+                1,
+                serde_json::json!({"parent": case, "at": at, "children": [
+                    {"gtin": "09506000134352", "serial": "A1", "company_prefix_length": 7}]}),
+            ),
+        ];
+        let creation = EventTime::parse_rfc3339("2026-05-04T14:00:00.000Z").unwrap();
+        for format in [DocumentFormat::Epcis2JsonLd, DocumentFormat::Epcis12Xml] {
+            let chunks = container_chunks(&settings(format), creation, &rows).unwrap();
+            assert_eq!(chunks.len(), 1);
+            assert_eq!(chunks[0].batch, Some(BatchId(1)));
+            let chunk =
+                crate::upload::sender::ChunkPayload::from_stored(&chunks[0].payload).unwrap();
+            assert_eq!((chunk.events.len(), chunk.aggregation_events.len()), (1, 1));
+            assert_eq!(chunk.format, format);
+            assert_eq!(chunk.render().unwrap().events.len(), 2);
+        }
+        let broken = [row(
+            12,
+            "aggregation-add",
+            1,
+            serde_json::json!({"parent": case}),
+        )];
+        let why = container_chunks(&settings(DocumentFormat::Epcis2JsonLd), creation, &broken)
+            .unwrap_err();
+        assert!(
+            why.contains("outbox row 12") && why.contains("aggregation-add"),
+            "{why}"
         );
     }
 }

@@ -1,7 +1,7 @@
 //! The uploader service: what the daemon runs next to the line. On its own store
-//! connection, every poll interval it turns the per-serial outbox rows that are due
-//! into EPCIS chunks ([`super::outbox_chunks`]) and lets the [`Sender`] deliver
-//! them. Site server trouble never stops it (the sender backs off and retries
+//! connection, every poll interval it turns the per-serial and container outbox rows
+//! that are due into EPCIS chunks ([`super::outbox_chunks`]) and lets the [`Sender`]
+//! deliver them. Site server trouble never stops it (the sender backs off and retries
 //! forever); client targets are rebuilt from the store's client master whenever a
 //! client changes.
 //!
@@ -44,6 +44,8 @@ pub struct RoundReport {
     pub chunks_queued: u64,
     /// Per-serial rows turned into chunks.
     pub serials_chunked: u64,
+    /// Container rows (SSCC and aggregation events) turned into chunks.
+    pub container_rows_chunked: u64,
     pub delivered: u64,
     pub parked: u64,
     pub retries: u64,
@@ -73,7 +75,8 @@ pub fn sender_for_clients(clients: &[Client]) -> Result<(Sender, Vec<String>), S
 }
 
 /// One round: chunks what is due for every client with a usable target (`force`:
-/// every pending per-serial row), then one sender pass. `Err` only when the store
+/// every pending per-serial row; container rows go as soon as the rows before them
+/// have), then one sender pass. `Err` only when the store
 /// fails; site server and configuration trouble are in the report.
 pub async fn upload_round(
     store: &mut Store,
@@ -121,11 +124,13 @@ pub async fn upload_round(
                         client = %client.id,
                         chunks = done.chunks,
                         serials = done.rows,
+                        container_events = done.container_rows,
                         "serials queued as EPCIS chunks"
                     );
                 }
                 report.chunks_queued += done.chunks;
                 report.serials_chunked += done.rows;
+                report.container_rows_chunked += done.container_rows;
             }
             Err(why) => report
                 .problems

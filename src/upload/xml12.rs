@@ -2,13 +2,15 @@
 //! `schemaVersion="1.2"`) with ObjectEvents in the element order of the 1.2 XSD:
 //! eventTime, eventTimeZoneOffset, baseExtension/eventID, epcList, action, bizStep and
 //! disposition as CBV URNs, readPoint, bizLocation, and the ilmd inside
-//! `<extension><ilmd>` with `cbvmda` = `urn:epcglobal:cbv:mda`.
+//! `<extension><ilmd>` with `cbvmda` = `urn:epcglobal:cbv:mda`; and AggregationEvents
+//! (`AggregationEventType`): eventTime, eventTimeZoneOffset, baseExtension/eventID,
+//! parentID, childEPCs, action, bizStep, disposition, readPoint, bizLocation.
 //!
 //! A small hand-written writer (no XML crate): every text value is escaped, and a
 //! character XML 1.0 cannot carry at all is an error, never dropped.
 
 use super::error::DocumentError;
-use super::model::ObjectEvent;
+use super::model::{AggregationEvent, ObjectEvent};
 use super::time::EventTime;
 
 /// The EPCIS 1.2 namespace.
@@ -91,6 +93,41 @@ pub fn write_event(
         out.extend_from_slice(b"</cbvmda:itemExpirationDate></ilmd></extension>");
     }
     out.extend_from_slice(b"</ObjectEvent>");
+    Ok(())
+}
+
+/// Writes one AggregationEvent with the given event ID.
+pub fn write_aggregation_event(
+    out: &mut Vec<u8>,
+    event: &AggregationEvent,
+    event_id: &str,
+) -> Result<(), DocumentError> {
+    let kind = event.kind;
+    out.extend_from_slice(b"<AggregationEvent><eventTime>");
+    push_escaped(out, &event.event_time.to_local_string())?;
+    out.extend_from_slice(b"</eventTime><eventTimeZoneOffset>");
+    push_escaped(out, &event.event_time.offset().to_string())?;
+    out.extend_from_slice(b"</eventTimeZoneOffset><baseExtension><eventID>");
+    push_escaped(out, event_id)?;
+    out.extend_from_slice(b"</eventID></baseExtension><parentID>");
+    push_escaped(out, &event.parent)?;
+    out.extend_from_slice(b"</parentID><childEPCs>");
+    for epc in &event.children {
+        out.extend_from_slice(b"<epc>");
+        push_escaped(out, epc)?;
+        out.extend_from_slice(b"</epc>");
+    }
+    out.extend_from_slice(b"</childEPCs><action>");
+    out.extend_from_slice(kind.action().as_str().as_bytes());
+    out.extend_from_slice(b"</action><bizStep>");
+    push_escaped(out, &kind.biz_step().urn())?;
+    out.extend_from_slice(b"</bizStep><disposition>");
+    push_escaped(out, &kind.disposition().urn())?;
+    out.extend_from_slice(b"</disposition><readPoint><id>");
+    push_escaped(out, event.read_point.as_str())?;
+    out.extend_from_slice(b"</id></readPoint><bizLocation><id>");
+    push_escaped(out, event.biz_location.as_str())?;
+    out.extend_from_slice(b"</id></bizLocation></AggregationEvent>");
     Ok(())
 }
 

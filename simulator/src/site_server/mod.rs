@@ -3,11 +3,12 @@
 //! `OPTIONS /capture` with its limits, 413 above them), a synchronous EPCIS 1.2 XML
 //! capture endpoint (`POST /epcis12/capture` → 201 / 400 / 409), a serial-number
 //! request endpoint (`POST /serials/request`), bearer or basic authentication, plain
-//! HTTP or HTTPS, faults on demand, and everything it accepted kept in SQLite as
-//! ground truth.
+//! HTTP or HTTPS, faults on demand, and everything it accepted (ObjectEvents and
+//! AggregationEvents) kept in SQLite as ground truth.
 //!
 //! - [`parse`]: captured documents → events (pure);
-//! - [`records`]: the SQLite ground truth and its reader API;
+//! - [`records`]: the SQLite ground truth and its reader API (including what each
+//!   container holds, [`SiteRecords::children_of`]);
 //! - [`faults`]: the fault plan;
 //! - [`http`]: routing and answers;
 //! - [`tls`]: the HTTPS certificate and key.

@@ -1,7 +1,8 @@
 //! Reading captured EPCIS documents into the few facts the simulated site server
-//! keeps: event ID, action, bizStep, disposition, EPCs, and a fingerprint of the
-//! whole event content (to tell an identical resend from a conflicting reuse of an
-//! event ID).
+//! keeps: event type (ObjectEvent or AggregationEvent), event ID, action, bizStep,
+//! disposition, EPCs (an AggregationEvent's children) and parent, and a fingerprint
+//! of the whole event content (to tell an identical resend from a conflicting reuse
+//! of an event ID).
 //!
 //! Pure: bytes in, events or a plain refusal out. JSON-LD goes through `serde_json`;
 //! XML (EPCIS 1.2, or 2.0 XML of the same shape) is read by a small, strict reader of
@@ -9,9 +10,15 @@
 
 use serde::Deserialize;
 
-/// One ObjectEvent as the site server keeps it.
+/// The event types this site server accepts.
+pub const OBJECT_EVENT: &str = "ObjectEvent";
+pub const AGGREGATION_EVENT: &str = "AggregationEvent";
+
+/// One ObjectEvent or AggregationEvent as the site server keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CapturedEvent {
+    /// [`OBJECT_EVENT`] or [`AGGREGATION_EVENT`].
+    pub event_type: String,
     /// The event ID as sent (`None` when the document carried none).
     pub event_id: Option<String>,
     pub action: String,
@@ -19,7 +26,10 @@ pub struct CapturedEvent {
     pub biz_step: String,
     /// Bare CBV word (`active`), empty when absent.
     pub disposition: String,
+    /// An ObjectEvent's `epcList`, an AggregationEvent's `childEPCs`.
     pub epcs: Vec<String>,
+    /// An AggregationEvent's `parentID`.
+    pub parent_id: Option<String>,
     /// FNV-1a 64 over the event's content in a fixed order (EPCs sorted).
     pub fingerprint: u64,
 }
@@ -65,6 +75,7 @@ impl Fingerprint {
 }
 
 struct EventFields<'a> {
+    event_type: &'static str,
     event_id: Option<String>,
     event_time: &'a str,
     action: &'a str,
@@ -75,6 +86,7 @@ struct EventFields<'a> {
     lot: &'a str,
     expiry: &'a str,
     epcs: Vec<String>,
+    parent_id: Option<String>,
 }
 
 impl EventFields<'_> {
@@ -84,6 +96,14 @@ impl EventFields<'_> {
                 "event {} has action {:?}; expected ADD, OBSERVE or DELETE",
                 self.event_id.as_deref().unwrap_or("without ID"),
                 self.action
+            )));
+        }
+        let aggregation = self.event_type == AGGREGATION_EVENT;
+        if aggregation && self.parent_id.as_deref().is_none_or(str::is_empty) {
+            return Err(ParseRefusal(format!(
+                "AggregationEvent {} has no parentID; this site server takes only \
+                 ObjectEvent and AggregationEvent elements with a parentID",
+                self.event_id.as_deref().unwrap_or("without ID")
             )));
         }
         let biz_step = cbv_word(self.biz_step).to_string();
@@ -103,15 +123,23 @@ impl EventFields<'_> {
         ] {
             fp.field(field);
         }
+        // An ObjectEvent's fingerprint is what it always was; an AggregationEvent's
+        // adds its type and parent.
+        if aggregation {
+            fp.field(self.event_type);
+            fp.field(self.parent_id.as_deref().unwrap_or(""));
+        }
         for epc in sorted {
             fp.field(epc);
         }
         Ok(CapturedEvent {
+            event_type: self.event_type.to_string(),
             event_id: self.event_id,
             action: self.action.to_string(),
             biz_step,
             disposition,
             epcs: self.epcs,
+            parent_id: if aggregation { self.parent_id } else { None },
             fingerprint: fp.0,
         })
     }
@@ -146,6 +174,10 @@ struct JsonEvent {
     event_time: String,
     #[serde(rename = "epcList", default)]
     epc_list: Vec<String>,
+    #[serde(rename = "parentID")]
+    parent_id: Option<String>,
+    #[serde(rename = "childEPCs", default)]
+    child_epcs: Vec<String>,
     action: String,
     #[serde(rename = "bizStep", default)]
     biz_step: String,
@@ -158,7 +190,7 @@ struct JsonEvent {
     ilmd: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-/// Reads an EPCIS 2.0 JSON-LD `EPCISDocument` of ObjectEvents.
+/// Reads an EPCIS 2.0 JSON-LD `EPCISDocument` of ObjectEvents and AggregationEvents.
 pub fn parse_json_document(body: &[u8]) -> Result<Vec<CapturedEvent>, ParseRefusal> {
     let document: JsonDocument = serde_json::from_slice(body).map_err(|e| {
         ParseRefusal(format!(
@@ -173,12 +205,16 @@ pub fn parse_json_document(body: &[u8]) -> Result<Vec<CapturedEvent>, ParseRefus
     }
     let mut events = Vec::with_capacity(document.body.event_list.len());
     for event in document.body.event_list {
-        if event.kind != "ObjectEvent" {
-            return Err(ParseRefusal(format!(
-                "event type {:?} is not supported by this site server; only ObjectEvent",
-                event.kind
-            )));
-        }
+        let event_type = match event.kind.as_str() {
+            OBJECT_EVENT => OBJECT_EVENT,
+            AGGREGATION_EVENT => AGGREGATION_EVENT,
+            _ => {
+                return Err(ParseRefusal(format!(
+                    "event type {:?} is not supported by this site server; only ObjectEvent and AggregationEvent",
+                    event.kind
+                )));
+            }
+        };
         let ilmd_text = |key: &str| {
             event
                 .ilmd
@@ -190,7 +226,13 @@ pub fn parse_json_document(body: &[u8]) -> Result<Vec<CapturedEvent>, ParseRefus
         };
         let lot = ilmd_text("cbvmda:lotNumber");
         let expiry = ilmd_text("cbvmda:itemExpirationDate");
+        let (epcs, parent_id) = if event_type == AGGREGATION_EVENT {
+            (event.child_epcs, event.parent_id)
+        } else {
+            (event.epc_list, None)
+        };
         let fields = EventFields {
+            event_type,
             event_id: event.event_id,
             event_time: &event.event_time,
             action: &event.action,
@@ -200,7 +242,8 @@ pub fn parse_json_document(body: &[u8]) -> Result<Vec<CapturedEvent>, ParseRefus
             biz_location: event.biz_location.as_ref().map_or("", |r| r.id.as_str()),
             lot: &lot,
             expiry: &expiry,
-            epcs: event.epc_list,
+            epcs,
+            parent_id,
         };
         events.push(fields.into_event()?);
     }
@@ -208,7 +251,8 @@ pub fn parse_json_document(body: &[u8]) -> Result<Vec<CapturedEvent>, ParseRefus
 }
 
 /// Reads an EPCIS 1.2 (`urn:epcglobal:epcis:xsd:1`) or 2.0 (`…:xsd:2`) XML document
-/// of ObjectEvents in the shape the station writes.
+/// of ObjectEvents and AggregationEvents in the shape the station writes, in
+/// document order.
 pub fn parse_xml_document(body: &[u8]) -> Result<Vec<CapturedEvent>, ParseRefusal> {
     let text = std::str::from_utf8(body)
         .map_err(|_| ParseRefusal("the XML body is not UTF-8".to_string()))?;
@@ -237,7 +281,6 @@ pub fn parse_xml_document(body: &[u8]) -> Result<Vec<CapturedEvent>, ParseRefusa
     let list = inner(text, "EventList")
         .ok_or_else(|| ParseRefusal("no <EventList> in <EPCISBody>".to_string()))?;
     for other in [
-        "<AggregationEvent",
         "<TransactionEvent",
         "<TransformationEvent",
         "<AssociationEvent",
@@ -245,30 +288,81 @@ pub fn parse_xml_document(body: &[u8]) -> Result<Vec<CapturedEvent>, ParseRefusa
     ] {
         if list.contains(other) {
             return Err(ParseRefusal(format!(
-                "{}> events are not supported by this site server; only ObjectEvent",
+                "{}> events are not supported by this site server; only ObjectEvent and AggregationEvent",
                 other
             )));
         }
     }
+    const OBJECT_OPEN: &str = "<ObjectEvent>";
+    const AGGREGATION_OPEN: &str = "<AggregationEvent>";
+    // Where the next element of each type starts (searched once past each element
+    // read, so a long document is scanned once).
+    let find_from = |tag: &str, from: usize| list[from..].find(tag).map(|i| i + from);
+    let mut next_object = find_from(OBJECT_OPEN, 0);
+    let mut next_aggregation = find_from(AGGREGATION_OPEN, 0);
     let mut events = Vec::new();
-    let mut rest = list;
-    while let Some(start) = rest.find("<ObjectEvent>") {
-        let after = &rest[start + "<ObjectEvent>".len()..];
-        let end = after
-            .find("</ObjectEvent>")
-            .ok_or_else(|| ParseRefusal("an <ObjectEvent> is not closed".to_string()))?;
-        events.push(parse_xml_event(&after[..end])?);
-        rest = &after[end + "</ObjectEvent>".len()..];
+    let mut at = 0;
+    loop {
+        let (start, kind, open, close) = match (next_object, next_aggregation) {
+            (Some(o), Some(a)) if a < o => (
+                a,
+                AGGREGATION_EVENT,
+                AGGREGATION_OPEN,
+                "</AggregationEvent>",
+            ),
+            (Some(o), _) => (o, OBJECT_EVENT, OBJECT_OPEN, "</ObjectEvent>"),
+            (None, Some(a)) => (
+                a,
+                AGGREGATION_EVENT,
+                AGGREGATION_OPEN,
+                "</AggregationEvent>",
+            ),
+            (None, None) => break,
+        };
+        let body_start = start + open.len();
+        let end = list[body_start..]
+            .find(close)
+            .ok_or_else(|| ParseRefusal(format!("an {open} is not closed")))?;
+        events.push(parse_xml_event(kind, &list[body_start..body_start + end])?);
+        at = body_start + end + close.len();
+        if next_object.is_some_and(|o| o < at) {
+            next_object = find_from(OBJECT_OPEN, at);
+        }
+        if next_aggregation.is_some_and(|a| a < at) {
+            next_aggregation = find_from(AGGREGATION_OPEN, at);
+        }
     }
+    let rest = &list[at..];
     if !rest.trim().is_empty() || (events.is_empty() && !list.trim().is_empty()) {
         return Err(ParseRefusal(
-            "<EventList> holds something other than <ObjectEvent> elements".to_string(),
+            "<EventList> holds something other than <ObjectEvent> and <AggregationEvent> elements"
+                .to_string(),
         ));
     }
     Ok(events)
 }
 
-fn parse_xml_event(event: &str) -> Result<CapturedEvent, ParseRefusal> {
+/// The `<epc>` values of a list element's content (`epcList`, `childEPCs`).
+fn xml_epcs(list: &str, name: &str) -> Result<Vec<String>, ParseRefusal> {
+    let mut epcs = Vec::new();
+    let mut rest = list;
+    while let Some(start) = rest.find("<epc>") {
+        let after = &rest[start + 5..];
+        let end = after
+            .find("</epc>")
+            .ok_or_else(|| ParseRefusal("an <epc> is not closed".to_string()))?;
+        epcs.push(unescape(&after[..end])?);
+        rest = &after[end + 6..];
+    }
+    if !rest.trim().is_empty() {
+        return Err(ParseRefusal(format!(
+            "<{name}> holds something other than <epc> elements"
+        )));
+    }
+    Ok(epcs)
+}
+
+fn parse_xml_event(kind: &'static str, event: &str) -> Result<CapturedEvent, ParseRefusal> {
     let text = |tag: &str| -> Result<String, ParseRefusal> {
         inner(event, tag).map_or(Ok(String::new()), unescape)
     };
@@ -285,29 +379,26 @@ fn parse_xml_event(event: &str) -> Result<CapturedEvent, ParseRefusal> {
         .map_or(Ok(String::new()), unescape)?;
     let lot = text("cbvmda:lotNumber")?;
     let expiry = text("cbvmda:itemExpirationDate")?;
-    let mut epcs = Vec::new();
-    if let Some(list) = inner(event, "epcList") {
-        let mut rest = list;
-        while let Some(start) = rest.find("<epc>") {
-            let after = &rest[start + 5..];
-            let end = after
-                .find("</epc>")
-                .ok_or_else(|| ParseRefusal("an <epc> is not closed".to_string()))?;
-            epcs.push(unescape(&after[..end])?);
-            rest = &after[end + 6..];
-        }
-        if !rest.trim().is_empty() {
-            return Err(ParseRefusal(
-                "<epcList> holds something other than <epc> elements".to_string(),
-            ));
-        }
-    }
+    let (list_name, parent_id) = if kind == AGGREGATION_EVENT {
+        (
+            "childEPCs",
+            inner(event, "parentID").map(unescape).transpose()?,
+        )
+    } else {
+        ("epcList", None)
+    };
+    let epcs = match inner(event, list_name) {
+        Some(list) => xml_epcs(list, list_name)?,
+        None => Vec::new(),
+    };
     if event_time.is_empty() {
-        return Err(ParseRefusal(
-            "an ObjectEvent has no <eventTime>".to_string(),
-        ));
+        return Err(ParseRefusal(format!(
+            "an {kind} has no <eventTime>; this site server takes only ObjectEvent and \
+             AggregationEvent elements that carry one"
+        )));
     }
     EventFields {
+        event_type: kind,
         event_id,
         event_time: &event_time,
         action: &action,
@@ -318,6 +409,7 @@ fn parse_xml_event(event: &str) -> Result<CapturedEvent, ParseRefusal> {
         lot: &lot,
         expiry: &expiry,
         epcs,
+        parent_id,
     }
     .into_event()
 }
@@ -391,6 +483,79 @@ mod tests {
         assert_eq!(events[0].epcs, vec!["urn:epc:id:sgtin:9506000.013435.A&B"]);
         assert_eq!(events[0].biz_step, "commissioning");
         assert_eq!(events[0].disposition, "active");
+    }
+
+    #[test]
+    fn aggregation_events_are_read_in_document_order_with_parent_and_children() {
+        let doc = br#"<?xml version="1.0" encoding="UTF-8"?>
+<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" schemaVersion="1.2" creationDate="2026-01-01T00:00:00.000Z">
+<EPCISBody>
+<EventList>
+<ObjectEvent><eventTime>2026-01-01T00:00:00.000Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset><baseExtension><eventID>ni:///c</eventID></baseExtension><epcList><epc>urn:epc:id:sscc:9506000.0000000017</epc></epcList><action>ADD</action><bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep><disposition>urn:epcglobal:cbv:disp:active</disposition></ObjectEvent>
+<AggregationEvent><eventTime>2026-01-01T00:00:00.000Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset><baseExtension><eventID>ni:///a</eventID></baseExtension><parentID>urn:epc:id:sscc:9506000.0000000017</parentID><childEPCs><epc>urn:epc:id:sgtin:9506000.013435.A&amp;1</epc><epc>urn:epc:id:sgtin:9506000.013435.A2</epc></childEPCs><action>ADD</action><bizStep>urn:epcglobal:cbv:bizstep:packing</bizStep><disposition>urn:epcglobal:cbv:disp:in_progress</disposition></AggregationEvent>
+<ObjectEvent><eventTime>2026-01-01T00:00:01.000Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset><baseExtension><eventID>ni:///d</eventID></baseExtension><epcList><epc>urn:epc:id:sscc:9506000.0000000017</epc></epcList><action>DELETE</action><bizStep>urn:epcglobal:cbv:bizstep:decommissioning</bizStep><disposition>urn:epcglobal:cbv:disp:inactive</disposition></ObjectEvent>
+</EventList>
+</EPCISBody>
+</epcis:EPCISDocument>
+"#;
+        let events = parse_xml_document(doc).unwrap();
+        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(types, [OBJECT_EVENT, AGGREGATION_EVENT, OBJECT_EVENT]);
+        let aggregation = &events[1];
+        assert_eq!(
+            aggregation.parent_id.as_deref(),
+            Some("urn:epc:id:sscc:9506000.0000000017")
+        );
+        assert_eq!(
+            aggregation.epcs,
+            [
+                "urn:epc:id:sgtin:9506000.013435.A&1",
+                "urn:epc:id:sgtin:9506000.013435.A2"
+            ]
+        );
+        assert_eq!(aggregation.biz_step, "packing");
+        assert_eq!(aggregation.disposition, "in_progress");
+        assert_eq!(events[0].parent_id, None);
+
+        let json = br#"{"type":"EPCISDocument","epcisBody":{"eventList":[
+            {"type":"AggregationEvent","eventID":"ni:///a","eventTime":"2026-01-01T00:00:00.000Z",
+             "parentID":"urn:epc:id:sscc:9506000.0000000017",
+             "childEPCs":["urn:epc:id:sgtin:9506000.013435.A&1","urn:epc:id:sgtin:9506000.013435.A2"],
+             "action":"ADD","bizStep":"packing","disposition":"in_progress"}]}}"#;
+        let from_json = parse_json_document(json).unwrap();
+        assert_eq!(from_json.len(), 1);
+        assert_eq!(from_json[0].event_type, AGGREGATION_EVENT);
+        assert_eq!(from_json[0].parent_id, aggregation.parent_id);
+        assert_eq!(from_json[0].epcs, aggregation.epcs);
+        // The same content in either syntax is the same event.
+        assert_eq!(from_json[0].fingerprint, aggregation.fingerprint);
+    }
+
+    #[test]
+    fn an_aggregation_without_parent_or_time_and_other_event_types_are_refused() {
+        let no_parent = br#"{"type":"EPCISDocument","epcisBody":{"eventList":[
+            {"type":"AggregationEvent","eventTime":"2026-01-01T00:00:00.000Z",
+             "childEPCs":["urn:epc:id:sgtin:9506000.013435.A1"],"action":"ADD"}]}}"#;
+        assert!(
+            parse_json_document(no_parent)
+                .unwrap_err()
+                .0
+                .contains("parentID")
+        );
+        let transaction = br#"{"type":"EPCISDocument","epcisBody":{"eventList":[
+            {"type":"TransactionEvent","eventTime":"2026-01-01T00:00:00.000Z","action":"ADD"}]}}"#;
+        assert!(
+            parse_json_document(transaction)
+                .unwrap_err()
+                .0
+                .contains("AggregationEvent")
+        );
+        let empty = b"<?xml version=\"1.0\"?>\n<epcis:EPCISDocument xmlns:epcis=\"urn:epcglobal:epcis:xsd:1\"><EPCISBody><EventList><AggregationEvent></AggregationEvent></EventList></EPCISBody></epcis:EPCISDocument>";
+        let refusal = parse_xml_document(empty).unwrap_err().0;
+        assert!(
+            refusal.contains("eventTime") && refusal.contains("only ObjectEvent"),
+            "{refusal}"
+        );
     }
 
     #[test]

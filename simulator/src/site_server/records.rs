@@ -1,6 +1,7 @@
-//! The simulated site server's ground truth: every event it accepted, every EPC of
-//! those events, its capture jobs, the serial numbers it issued, and how many
-//! duplicates it refused, in one SQLite file, with a reader API for tests.
+//! The simulated site server's ground truth: every event it accepted (ObjectEvents
+//! and AggregationEvents, with their parent), every EPC of those events, its capture
+//! jobs, the serial numbers it issued, and how many duplicates it refused, in one
+//! SQLite file, with a reader API for tests (including what a container holds).
 //!
 //! A capture is one transaction: with `rollback` behaviour either every event of the
 //! document is stored or none; with `proceed` the new events are stored and the
@@ -61,6 +62,10 @@ pub struct CaptureJobRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
     pub event_id: String,
+    /// `ObjectEvent` or `AggregationEvent`.
+    pub event_type: String,
+    /// An AggregationEvent's `parentID`.
+    pub parent_id: Option<String>,
     pub action: String,
     pub biz_step: String,
     pub disposition: String,
@@ -89,7 +94,9 @@ CREATE TABLE IF NOT EXISTS events (
     biz_step    TEXT NOT NULL,
     disposition TEXT NOT NULL,
     epc_count   INTEGER NOT NULL,
-    capture_id  TEXT NOT NULL
+    capture_id  TEXT NOT NULL,
+    event_type  TEXT NOT NULL DEFAULT 'ObjectEvent',
+    parent_id   TEXT
 );
 CREATE TABLE IF NOT EXISTS event_epcs (
     event_id TEXT NOT NULL,
@@ -120,6 +127,21 @@ impl SiteRecords {
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             .context("setting the journal mode")?;
         conn.execute_batch(SCHEMA).context("creating the tables")?;
+        // A file written before AggregationEvents were kept gets their columns.
+        let has_type: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM pragma_table_info('events') WHERE name = 'event_type')",
+                [],
+                |r| r.get(0),
+            )
+            .context("reading the events table")?;
+        if !has_type {
+            conn.execute_batch(
+                "ALTER TABLE events ADD COLUMN event_type TEXT NOT NULL DEFAULT 'ObjectEvent';
+                 ALTER TABLE events ADD COLUMN parent_id TEXT;",
+            )
+            .context("adding the event type and parent columns")?;
+        }
         Ok(SiteRecords { conn })
     }
 
@@ -183,8 +205,9 @@ impl SiteRecords {
         if store_accepted {
             let mut insert_event = tx
                 .prepare(
-                    "INSERT INTO events (event_id, fingerprint, action, biz_step, disposition, epc_count, capture_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO events (event_id, fingerprint, action, biz_step, disposition, epc_count, capture_id,
+                                         event_type, parent_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )
                 .context("storing events")?;
             let mut insert_epc = tx
@@ -199,7 +222,9 @@ impl SiteRecords {
                         event.biz_step,
                         event.disposition,
                         event.epcs.len() as i64,
-                        capture_id
+                        capture_id,
+                        event.event_type,
+                        event.parent_id
                     ])
                     .context("storing events")?;
                 for epc in &event.epcs {
@@ -288,7 +313,7 @@ impl SiteRecords {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT event_id, action, biz_step, disposition, epc_count, capture_id
+                "SELECT event_id, action, biz_step, disposition, epc_count, capture_id, event_type, parent_id
                  FROM events ORDER BY rowid",
             )
             .context(what)?;
@@ -296,6 +321,8 @@ impl SiteRecords {
             .query_map([], |r| {
                 Ok(StoredEvent {
                     event_id: r.get(0)?,
+                    event_type: r.get(6)?,
+                    parent_id: r.get(7)?,
                     action: r.get(1)?,
                     biz_step: r.get(2)?,
                     disposition: r.get(3)?,
@@ -305,6 +332,47 @@ impl SiteRecords {
             })
             .context(what)?;
         rows.map(|r| r.context(what)).collect()
+    }
+
+    /// The EPCs of one accepted event (an AggregationEvent's children), as sent.
+    pub fn event_epcs(&self, event_id: &str) -> Result<Vec<String>, RecordsError> {
+        let what = "reading an event's EPCs";
+        let mut stmt = self
+            .conn
+            .prepare("SELECT epc FROM event_epcs WHERE event_id = ?1 ORDER BY rowid")
+            .context(what)?;
+        let rows = stmt.query_map([event_id], |r| r.get(0)).context(what)?;
+        rows.map(|r| r.context(what)).collect()
+    }
+
+    /// What the container `parent` (its `parentID`, e.g. an SSCC EPC URI) holds now,
+    /// by its AggregationEvents in capture order: ADD puts children in, DELETE takes
+    /// them out. Children in the order they were first put in.
+    pub fn children_of(&self, parent: &str) -> Result<Vec<String>, RecordsError> {
+        let what = "reading a container's children";
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT e.action, x.epc FROM events e JOIN event_epcs x ON x.event_id = e.event_id
+                 WHERE e.event_type = 'AggregationEvent' AND e.parent_id = ?1
+                 ORDER BY e.rowid, x.rowid",
+            )
+            .context(what)?;
+        let rows = stmt
+            .query_map([parent], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .context(what)?;
+        let mut children: Vec<String> = Vec::new();
+        for row in rows {
+            let (action, epc) = row.context(what)?;
+            match action.as_str() {
+                "ADD" if !children.contains(&epc) => children.push(epc),
+                "DELETE" => children.retain(|c| c != &epc),
+                _ => {}
+            }
+        }
+        Ok(children)
     }
 
     /// EPCs of every accepted event with this bizStep word, in capture order (an EPC
@@ -354,5 +422,54 @@ impl SiteRecords {
             .optional()
             .context("reading the duplicate count")?
             .unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aggregation(id: &str, action: &str, parent: &str, children: &[&str]) -> CapturedEvent {
+        CapturedEvent {
+            event_type: super::super::parse::AGGREGATION_EVENT.to_string(),
+            event_id: Some(id.to_string()),
+            action: action.to_string(),
+            biz_step: if action == "ADD" {
+                "packing"
+            } else {
+                "unpacking"
+            }
+            .to_string(),
+            disposition: "in_progress".to_string(),
+            epcs: children.iter().map(|c| c.to_string()).collect(),
+            parent_id: Some(parent.to_string()),
+            fingerprint: id.len() as u64,
+        }
+    }
+
+    #[test]
+    fn a_container_holds_what_was_added_and_not_taken_out() {
+        let mut records = SiteRecords::open(Path::new(":memory:")).unwrap();
+        let case = "urn:epc:id:sscc:9506000.0000000017";
+        let events = [
+            aggregation("a1", "ADD", case, &["p1", "p2", "p3"]),
+            aggregation("d1", "DELETE", case, &["p2"]),
+            aggregation("a2", "ADD", case, &["p4"]),
+            aggregation("x1", "ADD", "urn:epc:id:sscc:9506000.0000000024", &["p9"]),
+        ];
+        records
+            .capture("c1", "2026-01-01T00:00:00Z", &events, false)
+            .unwrap();
+        assert_eq!(records.children_of(case).unwrap(), ["p1", "p3", "p4"]);
+        let stored = records.events().unwrap();
+        assert_eq!(stored[0].event_type, "AggregationEvent");
+        assert_eq!(stored[0].parent_id.as_deref(), Some(case));
+        assert_eq!(records.event_epcs("a1").unwrap(), ["p1", "p2", "p3"]);
+        assert!(
+            records
+                .children_of("urn:epc:id:sscc:9506000.0000000031")
+                .unwrap()
+                .is_empty()
+        );
     }
 }

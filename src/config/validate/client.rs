@@ -1,5 +1,6 @@
-//! The client (`[client]`): its id, the name operators read, and the two tables it
-//! must have, the serial source and the upload target.
+//! The client (`[client]`): its id, the name operators read, the two tables it
+//! must have, the serial source and the upload target, and the SSCC settings it may
+//! have.
 
 use toml::Spanned;
 
@@ -9,10 +10,11 @@ use crate::config::raw::RawClient;
 
 use super::fields::{operator_text, required, span_of};
 use super::serial_source::validate_serial_source;
+use super::sscc::validate_sscc;
 use super::upload::validate_upload;
 
-/// `[client]`: its id and name; its serial source and upload target are checked
-/// in `serial_source.rs` and `upload.rs`.
+/// `[client]`: its id and name; its serial source, upload target and SSCC settings
+/// are checked in `serial_source.rs`, `upload.rs` and `sscc.rs`.
 pub(super) fn validate_client(raw: &Spanned<RawClient>, loc: &mut Locator<'_>) -> Option<Client> {
     let span = span_of(raw);
     let c = raw.get_ref();
@@ -35,10 +37,15 @@ pub(super) fn validate_client(raw: &Spanned<RawClient>, loc: &mut Locator<'_>) -
         .and_then(|s| validate_serial_source(s, loc));
     let upload =
         required(&c.upload, span, "client.upload", loc).and_then(|u| validate_upload(u, loc));
+    let sscc = match &c.sscc {
+        None => Some(None),
+        Some(s) => validate_sscc(s, loc).map(Some),
+    };
     Some(Client {
         id: id?,
         name: name?,
         serial_source: serial_source?,
         upload: upload?,
+        sscc: sscc?,
     })
 }

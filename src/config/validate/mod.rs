@@ -6,17 +6,21 @@
 //! One file per part of the client file, each checking what the file says there:
 //! - `client.rs`: `[client]`, its id and name;
 //! - `serial_source.rs`: `client.serial_source`, where serials come from;
+//! - `sscc.rs`: `client.sscc`, the GS1 Company Prefix and extension digit of SSCCs;
 //! - `upload.rs`: `client.upload`, where EPCIS documents go;
 //! - `remote.rs`: what those two share, a server's URL and the name of the
 //!   variable holding its secret;
 //! - `product.rs`: one `[[product]]`;
 //! - `markets.rs`: a product's markets and the AIs their regulations require;
 //! - `code.rs`: a product's code template and NHRN values;
+//! - `aggregation.rs`: a product's packaging hierarchy (`[[product.aggregation]]`);
 //! - `fields.rs`: checks every table shares (required fields, names, plain values).
 //!
-//! Across the tables, [`validate`] checks that no GTIN is defined twice and that a
-//! SerialBox source has a pool for every product.
+//! Across the tables, [`validate`] checks that no GTIN is defined twice, that a
+//! SerialBox source has a pool for every product, and that a product with a
+//! packaging hierarchy has the client's GS1 Company Prefix for its SSCCs.
 
+mod aggregation;
 mod client;
 mod code;
 mod fields;
@@ -24,6 +28,7 @@ mod markets;
 mod product;
 mod remote;
 mod serial_source;
+mod sscc;
 mod upload;
 
 use std::collections::BTreeMap;
@@ -32,6 +37,7 @@ use crate::config::located::{Locator, Severity};
 use crate::config::model::ClientConfig;
 use crate::config::raw::RawFile;
 
+use aggregation::check_sscc_prefix;
 use client::validate_client;
 use fields::span_of;
 use product::validate_product;
@@ -58,11 +64,22 @@ pub(crate) fn validate(raw: &RawFile, loc: &mut Locator<'_>) -> Option<ClientCon
             "the client has no [[product]]: nothing can run for it",
         );
     }
+    let sscc = client.as_ref().and_then(|c| c.sscc.as_ref());
+    let sscc_written = raw_client.get_ref().sscc.is_some();
     let mut seen_gtins: BTreeMap<String, usize> = BTreeMap::new();
     let mut products = Vec::new();
     for (i, p) in raw.product.iter().enumerate() {
         let field = format!("product[{}]", i + 1);
         if let Some(product) = validate_product(p.get_ref(), span_of(p), &field, &client_id, loc) {
+            check_sscc_prefix(
+                sscc,
+                sscc_written,
+                &product,
+                p.get_ref(),
+                span_of(p),
+                &field,
+                loc,
+            );
             if let Some(first) = seen_gtins.insert(product.gtin.to_string(), i + 1) {
                 let span = p
                     .get_ref()

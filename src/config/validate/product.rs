@@ -1,6 +1,7 @@
 //! One product (`[[product]]`): its GTIN, name and GS1 Company Prefix length, its
 //! markets and code (see `markets.rs` and `code.rs`), the print quality it needs,
-//! when its pool runs low, and how many rejects in a row stop the line.
+//! when its pool runs low, how many rejects in a row stop the line, and its
+//! packaging hierarchy (see `aggregation.rs`).
 
 use std::ops::Range;
 
@@ -9,6 +10,7 @@ use crate::config::model::Product;
 use crate::config::raw::RawProduct;
 use crate::gs1::Gtin;
 
+use super::aggregation::validate_hierarchy;
 use super::code::{validate_nhrn, validate_template};
 use super::fields::{operator_text, required, span_of};
 use super::markets::validate_markets;
@@ -119,6 +121,10 @@ pub(super) fn validate_product(
         }
         v
     });
+    let aggregation = match &p.aggregation {
+        None => Some(Vec::new()),
+        Some(levels) => validate_hierarchy(levels, &f("aggregation"), loc),
+    };
     let reject_limit = required(
         &p.consecutive_reject_limit,
         span,
@@ -149,5 +155,6 @@ pub(super) fn validate_product(
         min_grade: min_grade?,
         low_water_mark: low_water?,
         consecutive_reject_limit: reject_limit?,
+        aggregation: aggregation?,
     })
 }

@@ -141,6 +141,7 @@ impl Engine {
         hold: Option<HoldReason>,
         counts: Reconciliation,
     ) {
+        self.earlier_run_acks.forget();
         self.batch = Some(ActiveBatch {
             id: start.batch,
             quantity: start.quantity,

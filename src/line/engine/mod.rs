@@ -10,7 +10,7 @@ mod gate;
 mod lifecycle;
 mod verify;
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use super::batch::{self, BatchPlan, Phase};
@@ -22,7 +22,7 @@ use super::printing::PrintBuffer;
 use super::reconcile::Reconciliation;
 use super::supervision::{DeviceStates, HoldReason, RejectStreak};
 use super::tracking::{Arrival, ItemTracker, LineNow, MAX_SEQ_GAP};
-use super::types::{BatchId, Device, Grade, RejectReason};
+use super::types::{BatchId, Device, Grade, MessageId, RejectReason};
 
 /// Running totals of a batch, for status displays and reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,6 +106,70 @@ pub struct Engine {
     line_running: bool,
     now: LineNow,
     batch: Option<ActiveBatch>,
+    /// Message ids below this were sent by earlier runs of the station (None: not told).
+    first_message_id_of_run: Option<MessageId>,
+    /// Print reports for earlier runs' messages that came with no batch active.
+    earlier_run_acks: EarlierRunAcks,
+}
+
+/// Print reports for messages an earlier run of the station sent, received while no
+/// batch is active: the previous run's printer buffer finishing while start-up
+/// recovery is pending. They are expected, so they raise no alarm; start-up recovery
+/// gets their ids (the serials they name were printed).
+#[derive(Debug, Default)]
+struct EarlierRunAcks {
+    ids: BTreeSet<MessageId>,
+    /// Every such report, also those beyond the ids kept.
+    count: u64,
+}
+
+/// At most this many ids of earlier runs' print reports are kept for recovery (the
+/// printer's buffer holds far fewer).
+const EARLIER_RUN_ACKS_KEPT: usize = 4096;
+
+impl EarlierRunAcks {
+    fn note(&mut self, message_id: MessageId) {
+        self.count += 1;
+        if self.ids.len() < EARLIER_RUN_ACKS_KEPT {
+            self.ids.insert(message_id);
+        }
+    }
+
+    /// A batch is started or taken over: recovery, if any, has had them.
+    fn forget(&mut self) {
+        self.ids.clear();
+        self.count = 0;
+    }
+}
+
+/// What a print report is to the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AckOrigin {
+    /// A message of the active batch sent before this run began: start-up recovery
+    /// settled its serial.
+    BatchBeforeRun,
+    /// A message of an earlier run while no batch is active (recovery pending).
+    EarlierRun,
+    /// Anything else with a batch active: its print queue decides.
+    Queue,
+    /// With no batch active, an id no earlier run sent: an inconsistency.
+    Unknown,
+}
+
+/// Where a print report for `message_id` belongs (pure): `batch_before_run` is the
+/// active batch's verdict on the id (None: no batch), `first_of_run` the first
+/// message id of this run, if the station said.
+fn ack_origin(
+    message_id: MessageId,
+    batch_before_run: Option<bool>,
+    first_of_run: Option<MessageId>,
+) -> AckOrigin {
+    match batch_before_run {
+        Some(true) => AckOrigin::BatchBeforeRun,
+        Some(false) => AckOrigin::Queue,
+        None if first_of_run.is_some_and(|first| message_id < first) => AckOrigin::EarlierRun,
+        None => AckOrigin::Unknown,
+    }
 }
 
 fn serial_key(serial: &str) -> u64 {
@@ -130,7 +194,30 @@ impl Engine {
                 ms: 0,
             },
             batch: None,
+            first_message_id_of_run: None,
+            earlier_run_acks: EarlierRunAcks::default(),
         }
+    }
+
+    /// Tells the engine that message ids below `first` were sent by earlier runs of the
+    /// station (the store's next message id when the process starts). A print report
+    /// for one of them while no batch is active is the previous run's printer buffer
+    /// finishing: it is matched without an alarm and kept for start-up recovery
+    /// ([`Engine::earlier_run_acks`]).
+    pub fn set_first_message_id_of_run(&mut self, first: MessageId) {
+        self.first_message_id_of_run = Some(first);
+    }
+
+    /// The ids of print reports for earlier runs' messages received while no batch was
+    /// active, in id order (at most 4096; forgotten when a batch is started or taken
+    /// over). Start-up recovery counts them and settles their serials as printed.
+    pub fn earlier_run_acks(&self) -> Vec<MessageId> {
+        self.earlier_run_acks.ids.iter().copied().collect()
+    }
+
+    /// How many such reports came (also those beyond the ids kept).
+    pub fn earlier_run_ack_count(&self) -> u64 {
+        self.earlier_run_acks.count
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -188,33 +275,7 @@ impl Engine {
                     ),
                 );
             }
-            Event::PrintAcknowledged { message_id } => {
-                let encoder = self.now.encoder;
-                let acknowledged = match self.batch.as_mut() {
-                    Some(batch) if batch.printing.is_before_run(message_id) => {
-                        // A message of the run before a restart, printed after it:
-                        // start-up recovery settled its serial (it is never used).
-                        batch.stats.reports_before_run += 1;
-                        true
-                    }
-                    Some(batch) => {
-                        batch.printing.take_read_ack(message_id)
-                            || batch.printing.acknowledge(
-                                message_id,
-                                encoder,
-                                &mut batch.counts,
-                                out,
-                            )
-                    }
-                    None => false,
-                };
-                if !acknowledged {
-                    self.inconsistency(
-                        out,
-                        format!("the printer acknowledged message {message_id}, which is not in its queue: check the printer's job settings"),
-                    );
-                }
-            }
+            Event::PrintAcknowledged { message_id } => self.print_acknowledged(message_id, out),
             Event::PrinterBufferCleared { never_printed } => {
                 if let Some(batch) = self.batch.as_mut() {
                     let unknown = batch
@@ -259,6 +320,44 @@ impl Engine {
         Ok(())
     }
 
+    fn print_acknowledged(&mut self, message_id: MessageId, out: &mut Vec<Command>) {
+        let encoder = self.now.encoder;
+        let before_run = self
+            .batch
+            .as_ref()
+            .map(|batch| batch.printing.is_before_run(message_id));
+        let acknowledged = match ack_origin(message_id, before_run, self.first_message_id_of_run) {
+            AckOrigin::BatchBeforeRun => {
+                // A message of the run before a restart, printed after it: start-up
+                // recovery settled its serial (it is never used).
+                if let Some(batch) = self.batch.as_mut() {
+                    batch.stats.reports_before_run += 1;
+                }
+                true
+            }
+            AckOrigin::EarlierRun => {
+                self.earlier_run_acks.note(message_id);
+                true
+            }
+            AckOrigin::Queue => match self.batch.as_mut() {
+                Some(batch) => {
+                    batch.printing.take_read_ack(message_id)
+                        || batch
+                            .printing
+                            .acknowledge(message_id, encoder, &mut batch.counts, out)
+                }
+                None => false,
+            },
+            AckOrigin::Unknown => false,
+        };
+        if !acknowledged {
+            self.inconsistency(
+                out,
+                format!("the printer acknowledged message {message_id}, which is not in its queue: check the printer's job settings"),
+            );
+        }
+    }
+
     fn advance_encoder(&mut self, encoder: u32) {
         match self.now.encoder {
             Some(current) if (encoder.wrapping_sub(current) as i32) < 0 => {}
@@ -271,5 +370,95 @@ impl Engine {
             batch.stats.inconsistencies += 1;
         }
         alarm(out, AlarmKind::DeviceInconsistency, message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alarms(out: &[Command]) -> Vec<String> {
+        out.iter()
+            .filter_map(|command| match command {
+                Command::RaiseAlarm(alarm) => Some(alarm.message.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn report_print(engine: &mut Engine, id: u64) -> Vec<Command> {
+        let mut out = Vec::new();
+        engine
+            .handle(
+                Event::PrintAcknowledged {
+                    message_id: MessageId(id),
+                },
+                &mut out,
+            )
+            .expect("a device event is never refused");
+        out
+    }
+
+    #[test]
+    fn print_reports_are_sorted_by_where_they_belong() {
+        let first = Some(MessageId(10));
+        assert_eq!(
+            ack_origin(MessageId(3), Some(true), first),
+            AckOrigin::BatchBeforeRun
+        );
+        assert_eq!(
+            ack_origin(MessageId(3), Some(false), first),
+            AckOrigin::Queue
+        );
+        assert_eq!(
+            ack_origin(MessageId(12), Some(false), first),
+            AckOrigin::Queue
+        );
+        assert_eq!(ack_origin(MessageId(9), None, first), AckOrigin::EarlierRun);
+        assert_eq!(ack_origin(MessageId(10), None, first), AckOrigin::Unknown);
+        assert_eq!(ack_origin(MessageId(3), None, None), AckOrigin::Unknown);
+    }
+
+    #[test]
+    fn an_ack_for_a_previous_run_id_is_matched_silently_and_kept_for_recovery() {
+        let mut engine = Engine::new(EngineConfig::default());
+        engine.set_first_message_id_of_run(MessageId(100));
+        for id in [97, 99, 97] {
+            let out = report_print(&mut engine, id);
+            assert!(alarms(&out).is_empty(), "{out:?}");
+        }
+        assert_eq!(engine.earlier_run_acks(), [MessageId(97), MessageId(99)]);
+        assert_eq!(engine.earlier_run_ack_count(), 3);
+    }
+
+    #[test]
+    fn an_ack_for_an_id_no_run_sent_still_alarms() {
+        let mut engine = Engine::new(EngineConfig::default());
+        engine.set_first_message_id_of_run(MessageId(100));
+        for id in [100, 5_000] {
+            let raised = alarms(&report_print(&mut engine, id));
+            assert_eq!(raised.len(), 1, "{raised:?}");
+            assert!(raised[0].contains(&format!("message {id}")), "{raised:?}");
+        }
+        assert!(engine.earlier_run_acks().is_empty());
+        assert_eq!(engine.earlier_run_ack_count(), 0);
+
+        // Not told which ids earlier runs sent: a report with no batch active alarms.
+        let mut engine = Engine::new(EngineConfig::default());
+        assert_eq!(alarms(&report_print(&mut engine, 3)).len(), 1);
+        assert!(engine.earlier_run_acks().is_empty());
+    }
+
+    #[test]
+    fn only_so_many_earlier_run_ids_are_kept_but_every_report_is_counted() {
+        let mut engine = Engine::new(EngineConfig::default());
+        let extra = 10u64;
+        let total = EARLIER_RUN_ACKS_KEPT as u64 + extra;
+        engine.set_first_message_id_of_run(MessageId(total + 1));
+        for id in 1..=total {
+            assert!(alarms(&report_print(&mut engine, id)).is_empty());
+        }
+        assert_eq!(engine.earlier_run_acks().len(), EARLIER_RUN_ACKS_KEPT);
+        assert_eq!(engine.earlier_run_ack_count(), total);
     }
 }

@@ -290,6 +290,7 @@ mod tests {
             min_grade: 1.5,
             low_water_mark,
             consecutive_reject_limit: 3,
+            aggregation: Vec::new(),
         }
     }
 

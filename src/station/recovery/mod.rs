@@ -7,7 +7,10 @@
 //! 1. reads the batch's unsettled serials and the items that can matter, and checks
 //!    that the PLC answers;
 //! 2. clears the printer's buffer: the ids it reports are proven never printed, and
-//!    nothing queued before can print afterwards;
+//!    nothing queued before can print afterwards. That proof is good once only, so the
+//!    Allocated serials it decides (and the print acknowledgements the station matched
+//!    to the previous run) are settled at once, in one transaction per batch, for every
+//!    unfinished batch ([`plan::plan_allocated`]): a later failure cannot lose it;
 //! 3. reads the PLC's counters and the fate slots of every GOOD item without a
 //!    recorded fate;
 //! 4. writes REJECT into the verdict slot of every GOOD item whose fate is not final.
@@ -21,17 +24,22 @@
 //! 6. applies the plan's records in one transaction, then writes REJECT for every item
 //!    the plan counts as rejected without a final fate (persist before action; a
 //!    recovery killed between the two writes them on its next run);
-//! 7. checks that nothing of the batch is left outstanding.
+//! 7. checks that nothing of the batch is left outstanding, and records what the
+//!    restart cost in one line ([`RecoveryReport::cost_line`]) in the notes and the
+//!    audit trail (`batch.recovery`).
 //!
 //! The printer and the PLC must answer: each request is retried a few times, then
 //! recovery gives up with [`RecoveryError::PrinterUnreachable`] or
-//! [`RecoveryError::PlcUnreachable`] and changes nothing in the store; the daemon
-//! runs it again later.
+//! [`RecoveryError::PlcUnreachable`]; the daemon runs it again later. Before the
+//! buffer clear nothing in the store has changed; after it, only the serials the
+//! printer's evidence settled (step 2).
 
 pub mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
+
+use serde_json::json;
 
 use serialstation_devices::plc::register_map::{FateCode, PackMlCommand, PackMlState};
 use serialstation_devices::traits::{DeviceError, DeviceFuture, LineIo, Printer};
@@ -42,6 +50,9 @@ use crate::store::recovery_reads::RecoveryItem;
 use crate::store::{Actor, BatchId, Store, StoreError, StoreResult};
 
 use plan::{Inconsistency, PlcView, RecoveryInput, RecoveryPlan, RecoveryTally};
+
+/// The audit action of the one-line summary of each recovery.
+pub const AUDIT_ACTION: &str = "batch.recovery";
 
 /// How patient recovery is with the devices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +81,9 @@ impl Default for RecoveryOptions {
     }
 }
 
-/// Why a batch could not be recovered (the store is unchanged unless said otherwise).
+/// Why a batch could not be recovered. The store is unchanged, except for the serials
+/// the printer's buffer clear settled if the error came after it (see the module
+/// documentation, step 2).
 #[derive(Debug, thiserror::Error)]
 pub enum RecoveryError {
     #[error(
@@ -141,6 +154,15 @@ impl RecoveryReport {
         )
     }
 
+    /// What the restart cost this batch, in one line for the notes and the audit trail.
+    pub fn cost_line(&self) -> String {
+        let t = &self.tally;
+        format!(
+            "recovery of batch {}: {} serials returned with proof, {} invalidated (printed or unknown), {} scrapped, {} acknowledgements of the previous run matched",
+            self.batch.0, t.returned, t.invalidated, t.scrapped, t.previous_run_acks
+        )
+    }
+
     /// The counts in the engine's terms, for `BatchRecovery::counts`.
     pub fn reconciliation(&self) -> Reconciliation {
         crate::station::records::reconciliation_of(&self.counts)
@@ -185,6 +207,26 @@ pub async fn recover_batch_with(
     actor: &Actor,
     options: RecoveryOptions,
 ) -> Result<RecoveryReport, RecoveryError> {
+    recover_batch_acknowledged(store, line, printer, plc, actor, options, &[]).await
+}
+
+/// Recovers one batch, told the ids of the print acknowledgements the station
+/// received for the previous run's messages before the take-over
+/// (`Engine::earlier_run_acks`): their serials were printed. See the module
+/// documentation for the order of steps.
+///
+/// Run it only while no batch is running on this station's printer (at start-up,
+/// before the take-over): it clears the printer's buffer, and settles with that clear
+/// the Allocated serials of every unfinished batch of the store.
+pub async fn recover_batch_acknowledged(
+    store: &mut Store,
+    line: &LineBatch,
+    printer: &dyn Printer,
+    plc: &dyn LineIo,
+    actor: &Actor,
+    options: RecoveryOptions,
+    acknowledged: &[u64],
+) -> Result<RecoveryReport, RecoveryError> {
     let batch = line.batch.0;
     let store_error = |source| RecoveryError::Store { batch, source };
     let plc_error = |e: DeviceError| RecoveryError::PlcUnreachable {
@@ -195,6 +237,9 @@ pub async fn recover_batch_with(
 
     let serials = store.unsettled_serials(line.batch).map_err(store_error)?;
     let items = store.recovery_items(line.batch).map_err(store_error)?;
+    let acked = store
+        .batch_message_ids_among(line.batch, acknowledged)
+        .map_err(store_error)?;
 
     // The PLC must answer before the printer's buffer is cleared: a clear's proof is
     // good once only, and would be lost if recovery then gave up for want of the PLC.
@@ -215,12 +260,41 @@ pub async fn recover_batch_with(
         never_printed.len()
     ));
 
+    // The clear's proof is good once only: what it decides is made durable now.
+    let settled = plan::plan_allocated(RecoveryInput {
+        serials: &serials,
+        items: &items,
+        printer: printer.name(),
+        never_printed: Some(&never_printed),
+        acknowledged: &acked,
+        plc: &PlcView::default(),
+    })
+    .map_err(|source| RecoveryError::Inconsistent { batch, source })?;
+    store
+        .apply_line_records(line, &settled.records, actor)
+        .map_err(store_error)?;
+    let mut alerts = settled.alerts;
+    settle_other_batches(
+        store,
+        line,
+        printer.name(),
+        &never_printed,
+        acknowledged,
+        actor,
+        &mut alerts,
+        &mut notes,
+    )
+    .map_err(store_error)?;
+    // What is left of the batch: its printed serials.
+    let serials = store.unsettled_serials(line.batch).map_err(store_error)?;
+
     let decide = |view: &PlcView| {
         plan::plan(RecoveryInput {
             serials: &serials,
             items: &items,
             printer: printer.name(),
             never_printed: Some(&never_printed),
+            acknowledged: &acked,
             plc: view,
         })
         .map_err(|source| RecoveryError::Inconsistent { batch, source })
@@ -261,17 +335,108 @@ pub async fn recover_batch_with(
     if counts.outstanding != 0 {
         return Err(RecoveryError::Unbalanced { batch, counts });
     }
-    let mut tally = plan.tally;
+    let mut tally = settled.tally;
+    tally.add(&plan.tally);
     let overwritten: BTreeSet<u32> = fenced.iter().chain(&plan.reject_writes).copied().collect();
     tally.verdicts_overwritten = overwritten.len() as u64;
-    let report = RecoveryReport {
+    tally.previous_run_acks = acked.len() as u64;
+    alerts.extend(plan.alerts);
+    // Each acknowledgement is reported once: with the batch whose message it is.
+    if !acked.is_empty() {
+        notes.push(format!(
+            "{} acknowledgements of the previous run's messages were matched during recovery",
+            acked.len()
+        ));
+    }
+    let mut report = RecoveryReport {
         batch: line.batch,
         tally,
         counts,
-        alerts: plan.alerts,
+        alerts,
         notes,
     };
+    let cost = report.cost_line();
+    store
+        .record_action(
+            actor,
+            AUDIT_ACTION,
+            &format!("batch {batch}"),
+            audit_details(&report, &cost),
+        )
+        .map_err(store_error)?;
+    report.notes.push(cost);
     Ok(report)
+}
+
+/// The audit row's details: the one line and its numbers.
+fn audit_details(report: &RecoveryReport, cost: &str) -> serde_json::Value {
+    let t = &report.tally;
+    json!({
+        "summary": cost,
+        "returned": t.returned,
+        "invalidated": t.invalidated,
+        "commissioned": t.commissioned,
+        "scrapped": t.scrapped,
+        "verdicts_overwritten": t.verdicts_overwritten,
+        "fates_recorded": t.fates_recorded,
+        "previous_run_acks": t.previous_run_acks,
+        "alerts": report.alerts.len(),
+    })
+}
+
+/// Settles, with the same buffer clear, the Allocated serials of every other
+/// unfinished batch (a second clear would find the buffer empty and prove nothing).
+/// A batch whose records contradict themselves is left for its own recovery, which
+/// stops on it.
+#[allow(clippy::too_many_arguments)]
+fn settle_other_batches(
+    store: &mut Store,
+    line: &LineBatch,
+    printer: &str,
+    never_printed: &BTreeSet<u64>,
+    acknowledged: &[u64],
+    actor: &Actor,
+    alerts: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> StoreResult<()> {
+    for (other, _) in store.unfinished_line_batches()? {
+        if other.batch == line.batch {
+            continue;
+        }
+        let serials = store.unsettled_serials(other.batch)?;
+        if !serials
+            .iter()
+            .any(|s| s.state == crate::store::SerialState::Allocated)
+        {
+            continue;
+        }
+        let items = store.recovery_items(other.batch)?;
+        let acked = store.batch_message_ids_among(other.batch, acknowledged)?;
+        let settled = match plan::plan_allocated(RecoveryInput {
+            serials: &serials,
+            items: &items,
+            printer,
+            never_printed: Some(never_printed),
+            acknowledged: &acked,
+            plc: &PlcView::default(),
+        }) {
+            Ok(settled) => settled,
+            Err(e) => {
+                notes.push(format!(
+                    "batch {}: its allocated serials are left for its own recovery: {e}",
+                    other.batch.0
+                ));
+                continue;
+            }
+        };
+        store.apply_line_records(&other, &settled.records, actor)?;
+        alerts.extend(settled.alerts);
+        notes.push(format!(
+            "batch {}: {} serials returned with proof and {} invalidated with this buffer clear",
+            other.batch.0, settled.tally.returned, settled.tally.invalidated
+        ));
+    }
+    Ok(())
 }
 
 /// Records first (one transaction), then the REJECT writes that depend on them.
@@ -469,6 +634,7 @@ mod tests {
                 scrapped: 3,
                 verdicts_overwritten: 1,
                 fates_recorded: 1,
+                previous_run_acks: 17,
             },
             counts: BatchSerialCounts {
                 allocated: 20,
@@ -494,5 +660,13 @@ mod tests {
             assert!(summary.contains(part), "{summary}");
         }
         assert!(report.reconciliation().balances());
+        assert_eq!(
+            report.cost_line(),
+            "recovery of batch 3: 4 serials returned with proof, 2 invalidated (printed or unknown), 3 scrapped, 17 acknowledgements of the previous run matched"
+        );
+        let details = audit_details(&report, &report.cost_line());
+        assert_eq!(details["summary"], report.cost_line().as_str());
+        assert_eq!(details["previous_run_acks"], 17);
+        assert_eq!(details["returned"], 4);
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! | serial    | evidence                                               | outcome                          |
 //! |-----------|--------------------------------------------------------|----------------------------------|
-//! | Allocated | never queued to a printer                              | back to the pool (never sent)    |
+//! | Allocated | never queued to a printer (since its allocation)       | back to the pool (never sent)    |
+//! | Allocated | queued; the printer acknowledged printing a message    | SNInvalid (printed)              |
 //! | Allocated | queued; every message listed by the printer's clear    | back to the pool (printer proof) |
 //! | Allocated | queued; not listed, or the printer not asked           | SNInvalid                        |
 //! | Allocated | a GOOD item names it                                   | inconsistency (error)            |
@@ -24,6 +25,12 @@
 //! serial was scrapped or invalidated and whose fate is not final gets REJECT again,
 //! so a recovery interrupted between its records and its PLC writes is completed by
 //! the next run.
+//!
+//! The Allocated rows need only the printer's evidence: [`plan_allocated`] decides
+//! them alone, so that recovery can make the buffer clear's proof (good once only)
+//! durable at once. A serial's messages are those of its current allocation (see
+//! `UnsettledSerial`). A print acknowledgement outweighs the clear's list: a message
+//! the printer reported printed is never taken for unprinted.
 //!
 //! The records go to the store in one transaction; the REJECT writes follow, in plan
 //! order, only after the records are durable.
@@ -103,6 +110,9 @@ pub struct RecoveryInput<'a> {
     /// Message ids the printer's buffer clear reported never printed; `None` when the
     /// printer could not be asked.
     pub never_printed: Option<&'a BTreeSet<u64>>,
+    /// Message ids the printer reported printed after the previous run ended (the
+    /// station matched them to that run while recovery was pending).
+    pub acknowledged: &'a BTreeSet<u64>,
     pub plc: &'a PlcView,
 }
 
@@ -119,6 +129,22 @@ pub struct RecoveryTally {
     pub verdicts_overwritten: u64,
     /// Item fates recorded from the PLC.
     pub fates_recorded: u64,
+    /// Print acknowledgements for the batch's messages that came from the previous
+    /// run's printer buffer before the take-over (matched, not alarmed).
+    pub previous_run_acks: u64,
+}
+
+impl RecoveryTally {
+    /// Adds the counts of another part of the same recovery.
+    pub fn add(&mut self, other: &RecoveryTally) {
+        self.returned += other.returned;
+        self.invalidated += other.invalidated;
+        self.commissioned += other.commissioned;
+        self.scrapped += other.scrapped;
+        self.verdicts_overwritten += other.verdicts_overwritten;
+        self.fates_recorded += other.fates_recorded;
+        self.previous_run_acks += other.previous_run_acks;
+    }
 }
 
 /// The plan for one batch.
@@ -136,11 +162,14 @@ pub struct RecoveryPlan {
 /// The recorded state contradicts itself: recovery stops rather than guess.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the store and the PLC disagree: {0}; nothing was changed, find the item at the line and ask the validation engineer"
+    "the store and the PLC disagree: {0}; the batch's printed serials and its items were left as they were, find the item at the line and ask the validation engineer"
 )]
 pub struct Inconsistency(pub String);
 
 const PREFIX: &str = "start-up recovery";
+
+/// The printer named in the proof of a serial that was never sent to one.
+const NEVER_SENT: &str = "none (never sent)";
 
 fn parse_fate(seq: u32, text: &str) -> Result<ItemFate, Inconsistency> {
     match text {
@@ -233,37 +262,52 @@ impl Builder {
     }
 }
 
+/// The recorded items by the serial they name: GOOD ones, and rejects.
+struct ItemIndex<'a> {
+    good: HashMap<&'a str, &'a RecoveryItem>,
+    reject: HashMap<&'a str, &'a RecoveryItem>,
+}
+
+impl<'a> ItemIndex<'a> {
+    fn new(items: &'a [RecoveryItem]) -> ItemIndex<'a> {
+        let mut index = ItemIndex {
+            good: HashMap::new(),
+            reject: HashMap::new(),
+        };
+        for item in items {
+            let Some(serial) = item.serial.as_deref() else {
+                continue;
+            };
+            let map = if item.good {
+                &mut index.good
+            } else {
+                &mut index.reject
+            };
+            map.entry(serial).or_insert(item);
+        }
+        index
+    }
+}
+
+impl Builder {
+    fn new() -> Builder {
+        Builder {
+            plan: RecoveryPlan::default(),
+            written: BTreeSet::new(),
+        }
+    }
+}
+
 /// Decides the plan. Fails only when the records contradict themselves or the PLC.
 pub fn plan(input: RecoveryInput<'_>) -> Result<RecoveryPlan, Inconsistency> {
-    let mut good_items: HashMap<&str, &RecoveryItem> = HashMap::new();
-    let mut reject_items: HashMap<&str, &RecoveryItem> = HashMap::new();
-    for item in input.items {
-        let Some(serial) = item.serial.as_deref() else {
-            continue;
-        };
-        let index = if item.good {
-            &mut good_items
-        } else {
-            &mut reject_items
-        };
-        index.entry(serial).or_insert(item);
-    }
-    let mut b = Builder {
-        plan: RecoveryPlan::default(),
-        written: BTreeSet::new(),
-    };
+    let index = ItemIndex::new(input.items);
+    let good_items = &index.good;
+    let reject_items = &index.reject;
+    let mut b = Builder::new();
     for unsettled in input.serials {
         let serial = unsettled.serial.as_str();
         match unsettled.state {
-            SerialState::Allocated => {
-                if let Some(item) = good_items.get(serial) {
-                    return Err(Inconsistency(format!(
-                        "serial {serial} is still Allocated, yet item {} has a GOOD verdict for it (a print is recorded before its verdict)",
-                        item.seq
-                    )));
-                }
-                settle_allocated(&mut b, unsettled, &input);
-            }
+            SerialState::Allocated => allocated(&mut b, &index, unsettled, &input)?,
             SerialState::Encoded => {
                 let good = good_items.get(serial).copied();
                 let reject = reject_items.get(serial).copied();
@@ -285,22 +329,80 @@ pub fn plan(input: RecoveryInput<'_>) -> Result<RecoveryPlan, Inconsistency> {
     Ok(b.plan)
 }
 
+/// The part of the plan that needs only the printer's evidence: every Allocated
+/// serial of `input.serials` (the PLC view is not looked at). Recovery applies it as
+/// soon as the printer's buffer is cleared; [`plan`] decides the same for them.
+pub fn plan_allocated(input: RecoveryInput<'_>) -> Result<RecoveryPlan, Inconsistency> {
+    let index = ItemIndex::new(input.items);
+    let mut b = Builder::new();
+    for unsettled in input.serials {
+        if unsettled.state == SerialState::Allocated {
+            allocated(&mut b, &index, unsettled, &input)?;
+        }
+    }
+    Ok(b.plan)
+}
+
+fn allocated(
+    b: &mut Builder,
+    index: &ItemIndex<'_>,
+    unsettled: &UnsettledSerial,
+    input: &RecoveryInput<'_>,
+) -> Result<(), Inconsistency> {
+    let serial = unsettled.serial.as_str();
+    if let Some(item) = index.good.get(serial) {
+        return Err(Inconsistency(format!(
+            "serial {serial} is still Allocated, yet item {} has a GOOD verdict for it (a print is recorded before its verdict)",
+            item.seq
+        )));
+    }
+    settle_allocated(b, unsettled, input);
+    Ok(())
+}
+
+fn id_list(ids: &[u64]) -> String {
+    ids.iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn settle_allocated(b: &mut Builder, unsettled: &UnsettledSerial, input: &RecoveryInput<'_>) {
     let serial = unsettled.serial.as_str();
     if unsettled.message_ids.is_empty() {
         b.returned(
             serial,
-            "none (never sent)".to_string(),
+            NEVER_SENT.to_string(),
             "the serial never left the station: it was never queued to a printer".to_string(),
         );
         return;
     }
-    let ids = unsettled
+    let printed: Vec<u64> = unsettled
         .message_ids
         .iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
+        .copied()
+        .filter(|id| input.acknowledged.contains(id))
+        .collect();
+    if !printed.is_empty() {
+        let printed_ids = id_list(&printed);
+        if input
+            .never_printed
+            .is_some_and(|never| printed.iter().any(|id| never.contains(id)))
+        {
+            b.plan.alerts.push(format!(
+                "the printer reported message {printed_ids} printed, yet its buffer clear listed it as never printed: serial {serial} is invalidated; check the printer"
+            ));
+        }
+        b.serial(
+            serial,
+            SerialOutcome::Invalidated,
+            format!(
+                "printed: the printer acknowledged message {printed_ids} after the previous run ended"
+            ),
+        );
+        return;
+    }
+    let ids = id_list(&unsettled.message_ids);
     match input.never_printed {
         Some(never) if unsettled.message_ids.iter().all(|id| never.contains(id)) => b.returned(
             serial,
@@ -495,12 +597,24 @@ mod tests {
         never: Option<&[u64]>,
         plc: &PlcView,
     ) -> Result<RecoveryPlan, Inconsistency> {
+        run_acknowledged(serials, items, never, &[], plc)
+    }
+
+    fn run_acknowledged(
+        serials: &[UnsettledSerial],
+        items: &[RecoveryItem],
+        never: Option<&[u64]>,
+        acknowledged: &[u64],
+        plc: &PlcView,
+    ) -> Result<RecoveryPlan, Inconsistency> {
         let never: Option<BTreeSet<u64>> = never.map(|ids| ids.iter().copied().collect());
+        let acknowledged: BTreeSet<u64> = acknowledged.iter().copied().collect();
         plan(RecoveryInput {
             serials,
             items,
             printer: "printer",
             never_printed: never.as_ref(),
+            acknowledged: &acknowledged,
             plc,
         })
     }
@@ -604,6 +718,201 @@ mod tests {
         )
         .expect("plan");
         assert_eq!(outcome_of(&p, "A"), ["invalidated"]);
+    }
+
+    #[test]
+    fn allocated_acknowledged_by_the_printer_after_the_restart_is_invalidated_as_printed() {
+        let p = run_acknowledged(
+            &[
+                unsettled("A", SerialState::Allocated, &[7]),
+                unsettled("B", SerialState::Allocated, &[8]),
+            ],
+            &[],
+            Some(&[8]),
+            &[7, 30],
+            &plc(0, &[]),
+        )
+        .expect("plan");
+        assert_eq!(outcome_of(&p, "A"), ["invalidated"]);
+        match &p.records[0] {
+            LineRecord::Serial { detail, .. } => {
+                assert!(detail.contains("acknowledged message 7"), "{detail}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // An acknowledgement of another message changes nothing for B.
+        assert_eq!(outcome_of(&p, "B"), ["returned"]);
+        assert_eq!(p.tally.invalidated, 1);
+        assert_eq!(p.tally.returned, 1);
+        assert!(p.alerts.is_empty(), "{:?}", p.alerts);
+    }
+
+    #[test]
+    fn a_printed_message_the_clear_also_lists_is_never_taken_for_unprinted() {
+        let p = run_acknowledged(
+            &[unsettled("A", SerialState::Allocated, &[7])],
+            &[],
+            Some(&[7]),
+            &[7],
+            &plc(0, &[]),
+        )
+        .expect("plan");
+        assert_eq!(outcome_of(&p, "A"), ["invalidated"]);
+        assert_eq!(p.alerts.len(), 1);
+        assert!(p.alerts[0].contains("check the printer"), "{:?}", p.alerts);
+    }
+
+    #[test]
+    fn an_acknowledged_message_of_an_encoded_serial_changes_nothing() {
+        let serials = [unsettled("E", SerialState::Encoded, &[4])];
+        let with = run_acknowledged(&serials, &[], Some(&[]), &[4], &plc(0, &[])).expect("plan");
+        let without = run(&serials, &[], Some(&[]), &plc(0, &[])).expect("plan");
+        assert_eq!(with, without);
+        assert_eq!(outcome_of(&with, "E"), ["scrapped"]);
+    }
+
+    #[test]
+    fn the_printers_evidence_alone_settles_every_allocated_serial() {
+        let serials = [
+            unsettled("N", SerialState::Allocated, &[]),
+            unsettled("L", SerialState::Allocated, &[5]),
+            unsettled("Q", SerialState::Allocated, &[6]),
+            unsettled("P", SerialState::Allocated, &[9]),
+            unsettled("E", SerialState::Encoded, &[2]),
+        ];
+        let items = [good(10, "E", SerialState::Encoded, None)];
+        let never: BTreeSet<u64> = [5].into_iter().collect();
+        let acknowledged: BTreeSet<u64> = [9].into_iter().collect();
+        let unknown = PlcView::default();
+        let views = [plc(0, &[]), plc(11, &[(10, ItemFate::ExitedGood)])];
+        let input = RecoveryInput {
+            serials: &serials,
+            items: &items,
+            printer: "printer",
+            never_printed: Some(&never),
+            acknowledged: &acknowledged,
+            plc: &unknown,
+        };
+        let early = plan_allocated(input).expect("plan");
+        assert_eq!(outcome_of(&early, "N"), ["returned"]);
+        assert_eq!(outcome_of(&early, "L"), ["returned"]);
+        assert_eq!(outcome_of(&early, "Q"), ["invalidated"]);
+        assert_eq!(outcome_of(&early, "P"), ["invalidated"]);
+        assert!(outcome_of(&early, "E").is_empty(), "the PLC decides it");
+        assert!(early.reject_writes.is_empty());
+        assert_eq!(early.tally.returned, 2);
+        assert_eq!(early.tally.invalidated, 2);
+        // Whatever the PLC says, the full plan decides the same for them.
+        for view in &views {
+            let full = plan(RecoveryInput { plc: view, ..input }).expect("plan");
+            for serial in ["N", "L", "Q", "P"] {
+                assert_eq!(
+                    outcome_of(&full, serial),
+                    outcome_of(&early, serial),
+                    "{serial}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_printers_evidence_alone_still_refuses_an_allocated_serial_with_a_good_item() {
+        let serials = [unsettled("A", SerialState::Allocated, &[7])];
+        let items = [good(5, "A", SerialState::Allocated, None)];
+        let err = plan_allocated(RecoveryInput {
+            serials: &serials,
+            items: &items,
+            printer: "printer",
+            never_printed: Some(&BTreeSet::new()),
+            acknowledged: &BTreeSet::new(),
+            plc: &PlcView::default(),
+        })
+        .expect_err("inconsistent");
+        assert!(err.to_string().contains("serial A"), "{err}");
+    }
+
+    #[test]
+    fn tallies_of_the_parts_of_a_recovery_add_up() {
+        let mut total = RecoveryTally {
+            returned: 2,
+            invalidated: 1,
+            previous_run_acks: 3,
+            ..RecoveryTally::default()
+        };
+        total.add(&RecoveryTally {
+            returned: 1,
+            commissioned: 4,
+            scrapped: 5,
+            verdicts_overwritten: 6,
+            fates_recorded: 7,
+            invalidated: 8,
+            previous_run_acks: 9,
+        });
+        assert_eq!(
+            total,
+            RecoveryTally {
+                returned: 3,
+                invalidated: 9,
+                commissioned: 4,
+                scrapped: 5,
+                verdicts_overwritten: 6,
+                fates_recorded: 7,
+                previous_run_acks: 12,
+            }
+        );
+    }
+
+    /// A serial returned with the printer's proof and allocated to the batch again
+    /// keeps its old message in the store: the store leaves out every message a
+    /// return's proof names, so it must read the proofs both the engine and recovery
+    /// write.
+    #[test]
+    fn the_store_reads_the_message_ids_of_every_printer_proof_written() {
+        use crate::line::{MessageId, ReturnProof, Transition};
+        use crate::store::recovery_reads::messages_proven_unprinted;
+
+        let engine = crate::station::records::to_record(
+            &Transition::SerialReturned {
+                serial: "S".to_string(),
+                proof: ReturnProof::PrinterReportedUnprinted {
+                    message_id: MessageId(4711),
+                },
+            },
+            "printer",
+        );
+        match engine {
+            LineRecord::SerialReturned { evidence, .. } => {
+                assert_eq!(messages_proven_unprinted(&evidence), [4711], "{evidence}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let p = run(
+            &[unsettled("A", SerialState::Allocated, &[3, 12])],
+            &[],
+            Some(&[3, 12]),
+            &plc(0, &[]),
+        )
+        .expect("plan");
+        match &p.records[0] {
+            LineRecord::SerialReturned { evidence, .. } => {
+                assert_eq!(messages_proven_unprinted(evidence), [3, 12], "{evidence}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // A return as never sent names no message.
+        let p = run(
+            &[unsettled("N", SerialState::Allocated, &[])],
+            &[],
+            None,
+            &plc(0, &[]),
+        )
+        .expect("plan");
+        match &p.records[0] {
+            LineRecord::SerialReturned { evidence, .. } => {
+                assert!(messages_proven_unprinted(evidence).is_empty(), "{evidence}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -852,6 +1161,9 @@ mod tests {
         struct Case {
             state: SerialState,
             listed: Vec<bool>,
+            /// The printer reported the last message printed after the restart (it may
+            /// also be listed: a printer contradicting itself).
+            acked: bool,
             item: Option<(bool, Option<ItemFate>, Plc)>,
         }
 
@@ -881,11 +1193,13 @@ mod tests {
                     Just(SerialState::SnInvalid),
                 ],
                 prop::collection::vec(any::<bool>(), 0..3),
+                prop::bool::weighted(0.2),
                 prop::option::of((any::<bool>(), prop::option::of(fate()), plc_fate())),
             )
-                .prop_map(|(state, listed, item)| Case {
+                .prop_map(|(state, listed, acked, item)| Case {
                     state,
                     listed,
+                    acked,
                     item,
                 })
         }
@@ -897,6 +1211,7 @@ mod tests {
             serials: Vec<UnsettledSerial>,
             items: Vec<RecoveryItem>,
             never: Option<BTreeSet<u64>>,
+            acked: BTreeSet<u64>,
             plc: PlcView,
             states: BTreeMap<String, SerialState>,
             /// Cases that must make the plan fail.
@@ -930,6 +1245,7 @@ mod tests {
                 serials: Vec::new(),
                 items: Vec::new(),
                 never: printer_asked.then(BTreeSet::new),
+                acked: BTreeSet::new(),
                 plc: PlcView {
                     fates: BTreeMap::new(),
                     gate_count: GATE,
@@ -948,6 +1264,11 @@ mod tests {
                         never.insert(next_message);
                     }
                     next_message += 1;
+                }
+                if case.acked
+                    && let Some(last) = messages.last()
+                {
+                    w.acked.insert(*last);
                 }
                 w.states.insert(serial.clone(), case.state);
                 if matches!(case.state, SerialState::Allocated | SerialState::Encoded) {
@@ -998,6 +1319,7 @@ mod tests {
                 items: &w.items,
                 printer: "printer",
                 never_printed: w.never.as_ref(),
+                acknowledged: &w.acked,
                 plc: &w.plc,
             })
         }
@@ -1062,15 +1384,15 @@ mod tests {
                     let serial = &unsettled.serial;
                     let good = w.items.iter().find(|i| i.good && i.serial.as_ref() == Some(serial));
                     let after = states[serial];
-                    // Returned only with proof.
+                    // Returned only with proof, and never once the printer reported a
+                    // message of it printed.
+                    let proven = unsettled.message_ids.is_empty()
+                        || (w.never.as_ref().is_some_and(|n| unsettled.message_ids.iter().all(|id| n.contains(id)))
+                            && !unsettled.message_ids.iter().any(|id| w.acked.contains(id)));
                     if after == SerialState::Unallocated {
-                        let proven = unsettled.message_ids.is_empty()
-                            || w.never.as_ref().is_some_and(|n| unsettled.message_ids.iter().all(|id| n.contains(id)));
                         prop_assert!(proven, "{} returned without proof", serial);
                     }
                     if unsettled.state == SerialState::Allocated {
-                        let proven = unsettled.message_ids.is_empty()
-                            || w.never.as_ref().is_some_and(|n| unsettled.message_ids.iter().all(|id| n.contains(id)));
                         prop_assert_eq!(after == SerialState::Unallocated, proven);
                         prop_assert_ne!(after, SerialState::Commissioned);
                     }
@@ -1154,6 +1476,7 @@ mod tests {
                     items: &items,
                     printer: "printer",
                     never_printed: Some(&BTreeSet::new()),
+                    acknowledged: &BTreeSet::new(),
                     plc: &w.plc,
                 })
                 .expect("a settled batch is consistent");

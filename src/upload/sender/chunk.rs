@@ -3,15 +3,17 @@
 //! A chunk stores its events (their serde form reads back exactly), its document
 //! format and the document creation date, fixed when the chunk is created. Every
 //! (re)send renders the same bytes and event IDs with
-//! [`crate::upload::render_document`]; a chunk is never re-chunked.
+//! [`crate::upload::render_document_with_aggregations`]; a chunk is never re-chunked.
+//! A chunk made from container rows may also hold AggregationEvents; its document
+//! lists them after its ObjectEvents (see [`crate::upload::container_events`]).
 
 use serialstation_gs1::Gtin;
 
 use crate::store::batches::BatchId;
 use crate::store::{OutboxId, Store, StoreResult};
 use crate::upload::{
-    ChunkLimits, DocumentError, DocumentFormat, EpcisDocument, EventChunker, EventTemplate,
-    EventTime, ObjectEvent, render_document, sgtin_epcs,
+    AggregationEvent, ChunkLimits, DocumentError, DocumentFormat, EpcisDocument, EventChunker,
+    EventTemplate, EventTime, ObjectEvent, render_document_with_aggregations, sgtin_epcs,
 };
 
 /// The outbox `kind` of an EPCIS document chunk.
@@ -24,12 +26,26 @@ pub struct ChunkPayload {
     pub format: DocumentFormat,
     pub creation_date: EventTime,
     pub events: Vec<ObjectEvent>,
+    /// AggregationEvents, written after `events` (absent from the stored form when
+    /// empty, so chunks of serials are stored as before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aggregation_events: Vec<AggregationEvent>,
 }
 
 impl ChunkPayload {
     /// The document, rendered exactly as on every previous attempt.
     pub fn render(&self) -> Result<EpcisDocument, DocumentError> {
-        render_document(self.format, &self.creation_date, &self.events)
+        self.render_as(self.format)
+    }
+
+    /// The chunk's events as a document in `format` (an export in another format).
+    pub fn render_as(&self, format: DocumentFormat) -> Result<EpcisDocument, DocumentError> {
+        render_document_with_aggregations(
+            format,
+            &self.creation_date,
+            &self.events,
+            &self.aggregation_events,
+        )
     }
 
     /// Reads a stored payload.
@@ -132,6 +148,7 @@ where
                 format,
                 creation_date,
                 events: group,
+                aggregation_events: Vec::new(),
             }));
         }
         match split_to_fit(format, creation_date, group, limits.max_document_bytes) {
@@ -206,6 +223,7 @@ fn split_to_fit(
         format,
         creation_date,
         events,
+        aggregation_events: Vec::new(),
     };
     let size = chunk.render()?.bytes.len();
     if size <= max_bytes {
@@ -304,5 +322,55 @@ mod tests {
             total += chunk.events.iter().map(|e| e.epcs.len()).sum::<usize>();
         }
         assert_eq!(total, 400);
+    }
+
+    #[test]
+    fn stored_chunks_keep_their_form_and_carry_aggregation_events_after_object_events() {
+        use crate::upload::{AggregationEvent, AggregationKind};
+        let gtin = Gtin::parse("09506000134352").unwrap();
+        let creation = EventTime::parse_rfc3339("2026-05-04T14:00:00.000Z").unwrap();
+        let limits = ChunkLimits::default();
+        let serials = ["S1", "S2"];
+        let chunk = chunk_payloads(
+            DocumentFormat::Epcis2JsonLd,
+            limits,
+            creation,
+            template(EventKind::Decommissioning),
+            &gtin,
+            7,
+            serials,
+        )
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+        // A chunk of serials is stored as before: no aggregation key.
+        let stored = chunk.to_stored();
+        assert!(!stored.contains("aggregation"), "{stored}");
+        assert_eq!(ChunkPayload::from_stored(&stored).unwrap(), chunk);
+
+        let mut mixed = chunk.clone();
+        let template = template(EventKind::Decommissioning);
+        mixed.aggregation_events.push(AggregationEvent {
+            kind: AggregationKind::Packing,
+            event_time: template.event_time,
+            parent: "urn:epc:id:sscc:9506000.0000000017".into(),
+            children: vec!["urn:epc:id:sgtin:9506000.013435.S9".into()],
+            read_point: template.read_point.clone(),
+            biz_location: template.biz_location.clone(),
+        });
+        let read = ChunkPayload::from_stored(&mixed.to_stored()).unwrap();
+        assert_eq!(read, mixed);
+        for format in [DocumentFormat::Epcis2JsonLd, DocumentFormat::Epcis12Xml] {
+            let document = read.render_as(format).unwrap();
+            assert_eq!(document, mixed.render_as(format).unwrap());
+            assert_eq!(document.events.len(), 2);
+            let text = String::from_utf8(document.bytes).unwrap();
+            assert!(text.find("ObjectEvent").unwrap() < text.find("AggregationEvent").unwrap());
+        }
+        assert_eq!(
+            mixed.render().unwrap(),
+            mixed.render_as(DocumentFormat::Epcis2JsonLd).unwrap()
+        );
     }
 }
