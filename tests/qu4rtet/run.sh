@@ -108,13 +108,27 @@ for identifier in sorted(Entry.objects.values_list("identifier", flat=True)):
 '
 }
 
+# Each aggregated entry with its parent, one "child parent" pair a line.
+tree() {
+  local dir
+  dir="$(cd "$1" && pwd)"
+  django "$dir" -c '
+import django
+django.setup()
+from quartet_epcis.models.entries import Entry
+for child, parent in sorted(Entry.objects.filter(parent_id__isnull=False).values_list("identifier", "parent_id__identifier")):
+    print(child, parent)
+'
+}
+
 case "${1:-}" in
   install) install ;;
+  tree) tree "${2:?usage: run.sh tree DIR}" ;;
   start) start "${2:?usage: run.sh start DIR}" ;;
   stop) stop "${2:?usage: run.sh stop DIR}" ;;
   epcs) epcs "${2:?usage: run.sh epcs DIR}" ;;
   *)
-    echo "usage: run.sh install | start DIR | stop DIR | epcs DIR" >&2
+    echo "usage: run.sh install | start DIR | stop DIR | epcs DIR | tree DIR" >&2
     exit 2
     ;;
 esac
