@@ -1,0 +1,134 @@
+//! Aggregation in the store: one case of 12 commissioned packs opened, packed (the
+//! set checked child by child), closed, labelled and verified — five write
+//! transactions, each with its audit row, the last with the SSCC commissioning and
+//! AggregationEvent outbox rows — on a real SQLite file (WAL, synchronous=FULL).
+//! Only the aggregation is timed; commissioning the packs is not.
+
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use serialstation::aggregation::{Level, Scanned};
+use serialstation::config::parse_client_config;
+use serialstation::gs1::Gtin;
+use serialstation::pool::{Alphabet, GenerationPlan, SerialOrder};
+use serialstation::store::line_records::{LineBatch, LineRecord, SerialOutcome};
+use serialstation::store::{Actor, NewBatch, Store};
+
+const GTIN: &str = "09506000134352";
+const CASE: usize = 12;
+
+fn commission(store: &mut Store, line: &LineBatch, gtin: &Gtin, next: &mut u64) -> Vec<String> {
+    let actor = Actor::new("bench");
+    let serials: Vec<String> = store
+        .allocate_block(line.batch, gtin, CASE, &actor)
+        .expect("allocate")
+        .into_iter()
+        .map(|s| s.serial)
+        .collect();
+    let mut records = Vec::new();
+    for serial in &serials {
+        let outcome = |outcome| LineRecord::Serial {
+            serial: serial.clone(),
+            outcome,
+            detail: "bench".to_string(),
+        };
+        records.push(LineRecord::PrintQueued {
+            message_id: *next,
+            serial: serial.clone(),
+        });
+        records.push(outcome(SerialOutcome::Encoded));
+        records.push(LineRecord::ItemVerdict {
+            seq: *next as u32,
+            good: true,
+            reason: None,
+            serial: Some(serial.clone()),
+            grade: Some(4.0),
+        });
+        records.push(LineRecord::ItemFate {
+            seq: *next as u32,
+            fate: "exited_good".to_string(),
+            serial: Some(serial.clone()),
+        });
+        records.push(outcome(SerialOutcome::Commissioned));
+        *next += 1;
+    }
+    store
+        .apply_line_records(line, &records, &actor)
+        .expect("commissioned");
+    serials
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = Store::open(dir.path().join("bench.sqlite")).expect("store");
+    let actor = Actor::new("bench");
+    let config = parse_client_config("acme.toml", include_str!("../config/clients/acme.toml"))
+        .config
+        .expect("client");
+    store.load_client_config(&config, &actor).expect("load");
+    let gtin = Gtin::parse(GTIN).expect("gtin");
+    let plan = GenerationPlan {
+        count: 200_000,
+        order: SerialOrder::Random,
+        alphabet: Alphabet::Alphanumeric,
+        length: 12,
+    };
+    store.generate_serials(&gtin, &plan, &actor).expect("pool");
+    store
+        .generate_ssccs("acme", 0, "9506000", 100_000, &actor)
+        .expect("ssccs");
+    let batch = store
+        .create_batch(
+            &NewBatch {
+                gtin: gtin.clone(),
+                lot: "B1".to_string(),
+                expiry: "301231".to_string(),
+                quantity: 1_000_000,
+            },
+            &actor,
+        )
+        .expect("batch");
+    let line = LineBatch {
+        batch,
+        gtin: gtin.clone(),
+        client_id: "acme".to_string(),
+        lot: "B1".to_string(),
+        expiry: "301231".to_string(),
+    };
+    let mut next = 1u64;
+    let mut group = c.benchmark_group("aggregation");
+    group.sample_size(30);
+    group.bench_function("case_of_12_open_pack_close_label_verify", |b| {
+        b.iter_custom(|iterations| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iterations {
+                let packs: Vec<Scanned> = commission(&mut store, &line, &gtin, &mut next)
+                    .into_iter()
+                    .map(|serial| Scanned::Pack {
+                        gtin: gtin.clone(),
+                        serial,
+                    })
+                    .collect();
+                let began = Instant::now();
+                let case = store
+                    .open_container(batch, Level::Case, Level::Pack, CASE as u64, &actor)
+                    .expect("open");
+                let sscc = serialstation::gs1::Sscc::parse(&case.sscc).expect("sscc");
+                store.pack(&sscc, &packs, &actor).expect("pack");
+                store.close_container(&sscc, false, &actor).expect("close");
+                store
+                    .container_label_printed(&sscc, "bench", &actor)
+                    .expect("label");
+                store
+                    .container_label_verified(&sscc, &case.sscc, &actor)
+                    .expect("verify");
+                spent += began.elapsed();
+            }
+            spent
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
