@@ -1,6 +1,8 @@
 //! The line demo end to end: the real `serialstation` binary runs one batch on the
 //! in-process simulated line (real sockets, real SQLite, real DataMatrix images)
-//! and judges the five invariants of DESIGN.md from the simulator's ground truth.
+//! and judges the invariants from the simulator's ground truth, the store and the
+//! simulated site server; the closed batch's packs go into cases of 12 on pallets of
+//! 4 (the example client's hierarchy), and the site server must hold exactly that.
 
 use std::process::Command;
 
@@ -19,7 +21,7 @@ fn run_demo(faults: &str, items: &str, seed: &str) {
         output.status.success(),
         "demo --faults {faults} failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    for number in 1..=5 {
+    for number in 1..=7 {
         let line = stdout
             .lines()
             .find(|line| line.starts_with(&format!("invariant {number} ")))
@@ -48,6 +50,27 @@ fn run_demo(faults: &str, items: &str, seed: &str) {
     assert_eq!(
         json["serials"]["commissioned"].as_u64(),
         items.parse::<u64>().ok()
+    );
+    // Every commissioned pack is in a case, every case on a pallet.
+    let packs: u64 = items.parse().expect("items");
+    let aggregation = &json["aggregation"];
+    assert_eq!(
+        aggregation["packs_aggregated"].as_u64(),
+        Some(packs),
+        "{json}"
+    );
+    assert_eq!(aggregation["packs_loose"], 0, "{json}");
+    let cases = packs.div_ceil(12);
+    assert_eq!(aggregation["levels"][0]["level"], "case", "{json}");
+    assert_eq!(aggregation["levels"][0]["verified"].as_u64(), Some(cases));
+    assert_eq!(aggregation["levels"][1]["level"], "pallet", "{json}");
+    assert_eq!(
+        aggregation["levels"][1]["verified"].as_u64(),
+        Some(cases.div_ceil(4))
+    );
+    assert!(
+        stdout.contains("aggregation (as a packing operator"),
+        "{stdout}"
     );
 }
 

@@ -463,7 +463,14 @@ pub fn check_upload(
     // alphanumeric, so never escaped).
     let serial_of = |epc: &str| epc.rsplit('.').next().unwrap_or_default().to_string();
     let mut commissioned_at_site: HashMap<String, u64> = HashMap::new();
-    for epc in site.commissioned_epcs().map_err(read)? {
+    // Packs only: SSCCs of containers are commissioned too (see check_aggregation).
+    let is_pack = |epc: &String| epc.starts_with("urn:epc:id:sgtin:");
+    for epc in site
+        .commissioned_epcs()
+        .map_err(read)?
+        .into_iter()
+        .filter(is_pack)
+    {
         *commissioned_at_site.entry(serial_of(&epc)).or_default() += 1;
     }
     let mut used_up_at_site: HashMap<String, u64> = HashMap::new();
@@ -472,6 +479,7 @@ pub fn check_upload(
         .map_err(read)?
         .into_iter()
         .chain(site.destroyed_epcs().map_err(read)?)
+        .filter(is_pack)
     {
         *used_up_at_site.entry(serial_of(&epc)).or_default() += 1;
     }
@@ -520,6 +528,90 @@ pub fn check_upload(
         "the site server got every commissioned serial once and every used-up one",
         &problems,
         format!("{commissioned} commissioned and {used_up} used-up serials delivered, none twice"),
+    ))
+}
+
+/// Invariants 6 to 8 as far as the station's records go (the line's case station and
+/// its ground truth are not built yet): every verified container of `batch` holds at
+/// the site server exactly the children the station recorded, no pack or case is in
+/// two containers there, and the batch reconciles at every level.
+pub fn check_aggregation(
+    site: &serialstation_simulator::site_server::SiteRecords,
+    store: &Store,
+    batch: BatchId,
+) -> Result<InvariantCheck, String> {
+    let read = |e: serialstation_simulator::site_server::RecordsError| {
+        format!("reading the site server's records: {e}")
+    };
+    let mut problems = Vec::new();
+    let containers = store.batch_containers(batch).map_err(|e| e.to_string())?;
+    let mut seen_children: HashMap<String, String> = HashMap::new();
+    let mut verified = 0u64;
+    for container in containers
+        .iter()
+        .filter(|c| c.state == crate::aggregation::ContainerState::Verified)
+    {
+        verified += 1;
+        let sscc = crate::gs1::Sscc::parse(&container.sscc).map_err(|e| e.message)?;
+        let tree = store.container_tree(&sscc).map_err(|e| e.to_string())?;
+        let prefix_len = store
+            .product(&crate::gs1::Gtin::parse(&container.gtin).map_err(|e| e.message)?)
+            .map_err(|e| e.to_string())?
+            .map(|p| p.company_prefix_length as usize)
+            .unwrap_or(7);
+        let parent_uri = crate::gs1::epc::sscc_uri(&sscc, prefix_len).map_err(|e| e.message)?;
+        let gtin = crate::gs1::Gtin::parse(&container.gtin).map_err(|e| e.message)?;
+        let mut expected: Vec<String> = Vec::new();
+        for serial in &tree.packs {
+            expected.push(
+                crate::gs1::epc::sgtin_uri(&gtin, prefix_len, serial).map_err(|e| e.message)?,
+            );
+        }
+        for inner in &tree.containers {
+            let inner_sscc =
+                crate::gs1::Sscc::parse(&inner.container.sscc).map_err(|e| e.message)?;
+            expected
+                .push(crate::gs1::epc::sscc_uri(&inner_sscc, prefix_len).map_err(|e| e.message)?);
+        }
+        for child in &expected {
+            if let Some(other) = seen_children.insert(child.clone(), parent_uri.clone()) {
+                problems.push(format!("{child} is in {other} and in {parent_uri}"));
+            }
+        }
+        let mut at_site = site.children_of(&parent_uri).map_err(read)?;
+        at_site.sort();
+        expected.sort();
+        if at_site != expected {
+            problems.push(format!(
+                "{parent_uri}: the station holds {} children, the site server {} (or others)",
+                expected.len(),
+                at_site.len()
+            ));
+        }
+    }
+    let r = store
+        .aggregation_reconciliation(batch)
+        .map_err(|e| e.to_string())?;
+    if !r.packs_balance() {
+        problems.push(format!(
+            "packs do not reconcile: {} aggregated + {} loose != {} commissioned",
+            r.packs_aggregated, r.packs_loose, r.commissioned_packs
+        ));
+    }
+    if !r.ssccs_balance() {
+        problems.push(format!(
+            "SSCCs do not reconcile: {} used + {} invalidated + {} in progress != {} allocated",
+            r.ssccs_used, r.ssccs_invalidated, r.ssccs_in_progress, r.ssccs_allocated
+        ));
+    }
+    Ok(check(
+        7,
+        "every container holds at the site server what the station recorded, no child twice, every level reconciles",
+        &problems,
+        format!(
+            "{verified} containers match the site server; {} packs aggregated + {} loose = {} commissioned; {} SSCCs used",
+            r.packs_aggregated, r.packs_loose, r.commissioned_packs, r.ssccs_used
+        ),
     ))
 }
 

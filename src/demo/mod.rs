@@ -8,6 +8,7 @@
 //! ground truth and the store. [`faults`] holds the fault profiles, [`invariants`]
 //! the checks.
 
+pub mod aggregate;
 pub mod daemon_process;
 pub mod faults;
 pub mod invariants;
@@ -186,7 +187,17 @@ pub fn run_line_demo(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
         log.display()
     );
     let session = operate(&daemon, options, &gtin);
-    let delivered = if session.is_ok() {
+    // The closed batch's packs into cases and the cases onto pallets, by the
+    // product's hierarchy; the daemon's uploader sends the containers too.
+    let packed = match &session {
+        Ok((batch, _)) => aggregate::pack_batch(&db, *batch, &gtin),
+        Err(_) => Ok(None),
+    };
+    if let Ok(Some(packed)) = &packed {
+        println!();
+        print!("{}", aggregate::describe(packed));
+    }
+    let delivered = if session.is_ok() && packed.is_ok() {
         wait_for_upload(&db, UPLOAD_TIMEOUT)
     } else {
         Ok(())
@@ -194,6 +205,7 @@ pub fn run_line_demo(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
     let stopped = daemon.shutdown();
     let shutdown = runtime.block_on(simulator.shutdown());
     let (batch, elapsed) = session?;
+    let packed = packed?;
     stopped?;
     delivered?;
     let truth_path = shutdown.map_err(|e| format!("closing the simulator's ground truth: {e}"))?;
@@ -214,6 +226,11 @@ pub fn run_line_demo(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
         .map_err(|e| format!("reading the ground truth: {e}"))?;
     let mut invariants = invariants::check_invariants(&truth, &store, &report)?;
     invariants.push(site.with_records(|records| invariants::check_upload(records, &store))?);
+    if packed.is_some() {
+        invariants.push(
+            site.with_records(|records| invariants::check_aggregation(records, &store, batch))?,
+        );
+    }
     runtime.block_on(site.stop());
     println!();
     for check in &invariants {

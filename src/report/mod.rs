@@ -33,6 +33,9 @@ pub struct BatchReport {
     /// `audit verify` must still find this row with this hash.
     pub audit_rows: u64,
     pub audit_head: String,
+    /// Cases and pallets, when the batch was aggregated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aggregation: Option<crate::store::containers::AggregationReconciliation>,
 }
 
 impl BatchReport {
@@ -68,6 +71,8 @@ impl BatchReport {
             items,
             audit_rows,
             audit_head,
+            aggregation: Some(store.aggregation_reconciliation(batch)?)
+                .filter(|r| !r.levels.is_empty()),
         })
     }
 
@@ -117,6 +122,38 @@ impl BatchReport {
         );
         let _ = writeln!(text, "  grades:{}", list_or_none(&self.items.grades));
         let _ = writeln!(text, "  at the gate:{}", list_or_none(&self.items.fates));
+        if let Some(r) = &self.aggregation {
+            let _ = writeln!(
+                text,
+                "  aggregation: packs {} commissioned = {} aggregated + {} loose{}; SSCCs {} allocated = {} used + {} invalidated + {} in progress",
+                r.commissioned_packs,
+                r.packs_aggregated,
+                r.packs_loose,
+                if r.packs_balance() {
+                    ""
+                } else {
+                    " (DOES NOT BALANCE)"
+                },
+                r.ssccs_allocated,
+                r.ssccs_used,
+                r.ssccs_invalidated,
+                r.ssccs_in_progress
+            );
+            for level in &r.levels {
+                let _ = writeln!(
+                    text,
+                    "    {}s: {} verified holding {}, {} labelled, {} closed, {} open, {} reworked (`serialstation container list --batch {}`)",
+                    level.level,
+                    level.verified,
+                    level.children_in_verified,
+                    level.labelled,
+                    level.closed,
+                    level.open,
+                    level.rework,
+                    self.batch
+                );
+            }
+        }
         let _ = writeln!(
             text,
             "  audit trail at this report: {} rows, head hash {}",

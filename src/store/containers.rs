@@ -1085,6 +1085,46 @@ impl Store {
         Ok(out)
     }
 
+    /// A batch's commissioned packs that are in no container, oldest first.
+    pub fn loose_commissioned_serials(&self, batch: BatchId) -> StoreResult<Vec<String>> {
+        let what = format!("reading the loose packs of batch {}", batch.0);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.serial FROM serials s
+                 WHERE s.batch_id = ?1 AND s.state = 7
+                   AND NOT EXISTS (SELECT 1 FROM container_children k
+                                   WHERE k.serial_id = s.id AND k.removed_at IS NULL)
+                 ORDER BY s.id",
+            )
+            .context(&what)?;
+        let rows = stmt.query_map([batch.0], |r| r.get(0)).context(&what)?;
+        rows.collect::<Result<_, _>>().context(&what)
+    }
+
+    /// A batch's verified containers of `level` that are on nothing yet, oldest first.
+    pub fn loose_verified_containers(
+        &self,
+        batch: BatchId,
+        level: Level,
+    ) -> StoreResult<Vec<String>> {
+        let what = format!("reading the loose {level}s of batch {}", batch.0);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.sscc FROM containers c JOIN ssccs s ON s.id = c.sscc_id
+                 WHERE c.batch_id = ?1 AND c.level = ?2 AND c.state = 'verified'
+                   AND NOT EXISTS (SELECT 1 FROM container_children k
+                                   WHERE k.child_id = c.sscc_id AND k.removed_at IS NULL)
+                 ORDER BY c.sscc_id",
+            )
+            .context(&what)?;
+        let rows = stmt
+            .query_map(params![batch.0, level.as_str()], |r| r.get(0))
+            .context(&what)?;
+        rows.collect::<Result<_, _>>().context(&what)
+    }
+
     /// A batch's aggregation reconciliation at every level (invariant 8).
     pub fn aggregation_reconciliation(
         &self,
