@@ -8,6 +8,7 @@
 //! - [`pool`]: serial pool files and generation (pure logic).
 //! - [`store`]: the SQLite store, every read and write of state.
 //! - [`line`]: the per-item engine (a pure state machine).
+//! - [`line_sim`]: the engine's deterministic simulation on the simulator's line model.
 //! - [`cli`]: the command line.
 
 #![cfg_attr(
@@ -27,6 +28,7 @@ pub mod daemon;
 pub mod demo;
 pub mod limits;
 pub mod line;
+pub mod line_sim;
 pub mod net;
 pub mod pool;
 pub mod report;

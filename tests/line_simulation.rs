@@ -1,11 +1,13 @@
-//! Deterministic simulation of the line engine: the engine driven by the seeded line
-//! model (printer, camera and PLC faults, device disconnects) for over a million
-//! items across many seeds, with the invariants checked after every step.
+//! Deterministic simulation of the line engine: the engine driven by the simulator's
+//! line model (printer, camera and PLC faults from the simulator's catalogue, device
+//! disconnects) for over a million items across many seeds, with the invariants
+//! checked after every step.
 //!
 //! A failure prints its seed; `SEED=<n> cargo test --test line_simulation` replays
 //! exactly that seed. `SIM_ITEMS=<n>` changes the total number of items.
 
-use serialstation::line::sim::{FaultProfile, SimReport, SimSettings, run_seed};
+use serialstation::line_sim::profiles;
+use serialstation::line_sim::{Faults, SimReport, SimSettings, run_seed};
 
 /// Items per seed; the seeds together run [`total_items`].
 const ITEMS_PER_SEED: u64 = 10_000;
@@ -18,11 +20,11 @@ fn total_items() -> u64 {
 }
 
 /// The fault profile a seed runs with (part of the seed, so a replay is exact).
-fn profile_for(seed: u64) -> (&'static str, FaultProfile) {
+fn profile_for(seed: u64) -> (&'static str, Faults) {
     match seed % 10 {
-        0 => ("none", FaultProfile::none()),
-        1 | 2 => ("harsh", FaultProfile::harsh()),
-        _ => ("default", FaultProfile::default_faults()),
+        0 => ("none", profiles::none()),
+        1 | 2 => ("harsh", profiles::harsh()),
+        _ => ("default", profiles::default_faults()),
     }
 }
 
@@ -67,8 +69,17 @@ fn a_million_items_keep_every_invariant() {
         total.escaped += report.escaped;
         total.challenges_failed += report.challenges_failed;
         total.abandoned_batches += report.abandoned_batches;
+        total.stall_stops += report.stall_stops;
     }
     println!("{seeds} seeds: {total:?}");
+    // A stall stop is the simulated operator giving up on a line that stopped
+    // feeding: rare, or the model or the engine has a problem to look at.
+    assert!(
+        total.stall_stops * 100 <= total.batches,
+        "{} of {} batches stalled and were stopped early",
+        total.stall_stops,
+        total.batches
+    );
     assert!(
         total.items >= total_items(),
         "ran {} items, wanted {}",
@@ -87,7 +98,7 @@ fn a_million_items_keep_every_invariant() {
 
 #[test]
 fn the_same_seed_replays_exactly() {
-    let settings = SimSettings::new(3_000, FaultProfile::harsh());
+    let settings = SimSettings::new(3_000, profiles::harsh());
     let first = run_seed(42, &settings).map_err(|failure| failure.to_string());
     let second = run_seed(42, &settings).map_err(|failure| failure.to_string());
     assert_eq!(first, second);
@@ -95,7 +106,7 @@ fn the_same_seed_replays_exactly() {
 
 #[test]
 fn a_decision_window_in_milliseconds_keeps_the_invariants() {
-    let mut settings = SimSettings::new(20_000, FaultProfile::default_faults());
+    let mut settings = SimSettings::new(20_000, profiles::default_faults());
     // The model's step is a millisecond; the camera sits 16 steps before the decision
     // point at full speed.
     settings.engine.decision_window = serialstation::line::DecisionWindow::Millis(14);

@@ -177,12 +177,17 @@ impl FaultSpec {
 }
 
 /// The set of configured faults, with one seeded random stream per fault kind so
-/// that changing one fault's rate does not reshuffle the decisions of the others.
+/// that changing one fault's rate does not reshuffle the decisions of the others,
+/// and one more stream for a run's other random choices ([`FaultTable::choose_below`]).
 #[derive(Debug, Clone)]
 pub struct FaultTable {
     specs: BTreeMap<FaultKind, FaultSpec>,
     streams: BTreeMap<FaultKind, Xoshiro256PlusPlus>,
+    choices: Xoshiro256PlusPlus,
 }
+
+/// Mixed into the seed of the choices stream, so that it differs from every fault's.
+const CHOICES_SALT: u64 = 0xA076_1D64_78BD_642F;
 
 impl FaultTable {
     pub fn new(seed: u64, specs: BTreeMap<FaultKind, FaultSpec>) -> FaultTable {
@@ -194,7 +199,11 @@ impl FaultTable {
                 (k, Xoshiro256PlusPlus::seed_from_u64(stream_seed))
             })
             .collect();
-        FaultTable { specs, streams }
+        FaultTable {
+            specs,
+            streams,
+            choices: Xoshiro256PlusPlus::seed_from_u64(seed ^ CHOICES_SALT),
+        }
     }
 
     pub fn set(&mut self, kind: FaultKind, spec: FaultSpec) {
@@ -251,6 +260,17 @@ impl FaultTable {
         choices.get(i)
     }
 
+    /// A uniform value in `0..bound` (0 when `bound` is 0) for a run's other random
+    /// choices: what an operator or a test scenario decides, never a fault. It has a
+    /// stream of its own, so these choices never shift the faults' decisions and the
+    /// faults never shift them.
+    pub fn choose_below(&mut self, bound: u64) -> u64 {
+        if bound == 0 {
+            return 0;
+        }
+        self.choices.random_range(0..bound)
+    }
+
     fn draw(&mut self, kind: FaultKind) -> f64 {
         self.stream(kind).random::<f64>()
     }
@@ -293,6 +313,51 @@ mod tests {
             .collect();
         assert_eq!(da, db);
         assert!(da.iter().any(|x| *x) && da.iter().any(|x| !*x));
+    }
+
+    #[test]
+    fn choices_replay_with_the_seed_and_stay_below_the_bound() {
+        let mut a = FaultTable::new(11, BTreeMap::new());
+        let mut b = FaultTable::new(11, BTreeMap::new());
+        let da: Vec<u64> = (0..200).map(|_| a.choose_below(7)).collect();
+        let db: Vec<u64> = (0..200).map(|_| b.choose_below(7)).collect();
+        assert_eq!(da, db);
+        assert!(da.iter().all(|x| *x < 7));
+        assert!(
+            (0..7).all(|x| da.contains(&x)),
+            "every value comes up: {da:?}"
+        );
+        assert_eq!(a.choose_below(0), 0);
+        assert_eq!(a.choose_below(1), 0);
+        let mut c = FaultTable::new(12, BTreeMap::new());
+        let dc: Vec<u64> = (0..200).map(|_| c.choose_below(7)).collect();
+        assert_ne!(da, dc, "another seed, other choices");
+    }
+
+    #[test]
+    fn choices_and_fault_decisions_do_not_shift_each_other() {
+        let mut specs = BTreeMap::new();
+        specs.insert(
+            FaultKind::CameraNoRead,
+            FaultSpec {
+                rate: 0.5,
+                ..Default::default()
+            },
+        );
+        let mut plain = FaultTable::new(5, specs.clone());
+        let mut mixed = FaultTable::new(5, specs);
+        let mut plain_faults = Vec::new();
+        let mut mixed_faults = Vec::new();
+        let mut mixed_choices = Vec::new();
+        for item in 1..100 {
+            plain_faults.push(plain.fires_for_item(FaultKind::CameraNoRead, item));
+            mixed_choices.push(mixed.choose_below(1_000));
+            mixed_faults.push(mixed.fires_for_item(FaultKind::CameraNoRead, item));
+        }
+        assert_eq!(plain_faults, mixed_faults);
+        let mut fresh = FaultTable::new(5, BTreeMap::new());
+        let fresh_choices: Vec<u64> = (1..100).map(|_| fresh.choose_below(1_000)).collect();
+        assert_eq!(mixed_choices, fresh_choices);
     }
 
     #[test]

@@ -12,13 +12,14 @@
 //! It does no I/O: the daemon turns socket traffic into [`Event`]s and applies the
 //! [`Command`]s in order, making each [`Command::Persist`] durable before acting on
 //! the commands after it. The same engine runs under the deterministic simulation
-//! in [`sim`].
+//! in `crate::line_sim`, which lives outside this module so that the engine never
+//! depends on the simulator.
 //!
 //! Module map: [`types`] (value types), [`event`] and [`command`] (the interface),
 //! [`config`], [`batch`] (lifecycle and start checks), [`printing`] (serial supply
 //! and printer buffer), [`tracking`] (items by seq), [`decision`] (the rules),
 //! [`supervision`] (holds, devices, reject streak), [`reconcile`] (counts),
-//! [`engine`] (the wiring), [`sim`] (seeded line model and invariant checker).
+//! [`engine`] (the wiring).
 
 pub mod command;
 pub mod config;
@@ -27,7 +28,6 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod reconcile;
-pub mod sim;
 pub mod supervision;
 pub mod types;
 

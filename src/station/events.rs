@@ -80,8 +80,14 @@ pub fn translate(event: DeviceEvent) -> Translated {
 /// A camera readout as an engine event. Data that is not UTF-8 is kept lossily
 /// (it can only fail the comparison with what was sent).
 pub fn camera_event(readout: CameraReadout) -> Event {
-    let seq = Seq(readout.seq);
-    match readout.outcome {
+    camera_outcome_event(readout.seq, &readout.outcome)
+}
+
+/// What the camera reported for the item with `seq`, as the engine's event (shared
+/// with the engine's simulation, `src/line_sim/`).
+pub fn camera_outcome_event(seq: u32, outcome: &ReadOutcome) -> Event {
+    let seq = Seq(seq);
+    match outcome {
         ReadOutcome::NoRead => Event::CameraNoRead { seq },
         ReadOutcome::Read {
             symbology,
@@ -93,7 +99,7 @@ pub fn camera_event(readout: CameraReadout) -> Event {
                 code: b'?',
                 modifier: b'?',
             }),
-            data: String::from_utf8_lossy(&data).into_owned(),
+            data: String::from_utf8_lossy(data).into_owned(),
             grade: Grade::from_tenths(grade.tenths).unwrap_or(Grade::F),
         },
     }

@@ -1,6 +1,9 @@
-//! The simulation driver: runs the engine against the seeded line model with a
-//! simple operator (starts batches, sometimes with a challenge test, resumes after
-//! holds, closes stopped batches) and checks the invariants after every step.
+//! The simulation driver: runs the engine against the simulated line with a simple
+//! operator (starts batches, sometimes with a challenge test, resumes after holds,
+//! clears the PLC's alarms at the line, closes stopped batches) and checks the
+//! invariants after every step.
+
+use serialstation_simulator::SimConfig;
 
 use crate::gs1::{Gs1Date, Gtin};
 use crate::line::command::{BatchState, Command, Transition};
@@ -9,39 +12,45 @@ use crate::line::engine::Engine;
 use crate::line::event::{BatchStart, CodeTemplate, Event, OperatorCommand, ProductSpec};
 use crate::line::types::{BatchId, Device, Grade, MessageId, Verdict};
 
-use super::faults::FaultProfile;
 use super::ledger::{Ledger, SerialState};
-use super::line_model::{Geometry, LineModel, Whereabouts};
+use super::profiles::Faults;
+use super::sim_line::{SimLine, line_config};
+use super::truth::Whereabouts;
 
 /// What one simulation run does.
 #[derive(Debug, Clone)]
 pub struct SimSettings {
     /// Physical items to run through the line (the last batch then finishes).
     pub items: u64,
-    pub faults: FaultProfile,
-    pub geometry: Geometry,
+    /// The simulator's faults for the run ([`super::profiles`]).
+    pub faults: Faults,
+    /// The simulated line (geometry, speed, PLC); its seed and faults are the run's.
+    pub line: SimConfig,
     pub engine: EngineConfig,
     pub min_grade: Grade,
     pub consecutive_reject_limit: u32,
 }
 
 impl SimSettings {
-    pub fn new(items: u64, faults: FaultProfile) -> SimSettings {
-        let geometry = Geometry::default();
+    pub fn new(items: u64, faults: Faults) -> SimSettings {
+        let line = line_config();
+        let geometry = line.line.geometry();
+        let counts =
+            |from: u64, to: u64| u32::try_from(to.saturating_sub(from)).unwrap_or(u32::MAX);
         SimSettings {
             items,
             faults,
-            geometry,
             engine: EngineConfig {
                 printer_queue_depth: 6,
                 serial_block_size: 200,
                 serial_low_water: 40,
                 decision_window: DecisionWindow::EncoderCounts(400),
-                printer_to_gate_counts: geometry.gate_at,
+                printer_to_gate_counts: counts(geometry.print_head, geometry.reject_gate),
                 gate_margin_counts: 150,
                 max_result_lead: 64,
-                printer_to_camera_counts: geometry.camera_at,
+                printer_to_camera_counts: counts(geometry.print_head, geometry.camera),
             },
+            line,
             min_grade: Grade::from_tenths(15).unwrap_or(Grade::C),
             consecutive_reject_limit: 8,
         }
@@ -65,6 +74,9 @@ pub struct SimReport {
     pub escaped: u64,
     pub challenges_failed: u64,
     pub abandoned_batches: u64,
+    /// Running batches the operator stopped because nothing was commissioned for a
+    /// while (the line had stopped feeding); each still closes balanced.
+    pub stall_stops: u64,
 }
 
 /// An invariant that did not hold, with where.
@@ -89,7 +101,7 @@ struct Driver {
     seed: u64,
     settings: SimSettings,
     engine: Engine,
-    model: LineModel,
+    model: SimLine,
     ledger: Ledger,
     out: Vec<Command>,
     events: Vec<Event>,
@@ -103,8 +115,9 @@ struct Driver {
 struct BatchRun {
     id: BatchId,
     quantity: u32,
-    challenge_pending: bool,
     abandoned: bool,
+    /// The operator stopped it early because it stalled.
+    stalled: bool,
     last_progress_step: u64,
     last_commissioned: u64,
     was_held: bool,
@@ -157,10 +170,10 @@ impl Driver {
                     message_id,
                     serial,
                     encoder_data,
-                } => {
-                    self.model
-                        .apply_queue_print(*message_id, serial.clone(), encoder_data.clone())
-                }
+                } => self
+                    .model
+                    .apply_queue_print(*message_id, serial, encoder_data)
+                    .map_err(|message| self.fail(message))?,
                 Command::ClearPrinterBuffer => self.model.apply_clear_printer(),
                 Command::WriteVerdict { seq, verdict } => self.model.apply_verdict(*seq, *verdict),
                 Command::StartLine => self.model.apply_start_line(),
@@ -173,12 +186,14 @@ impl Driver {
     }
 
     /// A commissioned serial must be the good, uncorrupted print on an item that left
-    /// through the good exit with a GOOD verdict for it, printed exactly once.
+    /// through the good exit with a GOOD verdict for it, printed exactly once (twice
+    /// only by the printer's own silent repeat).
     fn check_commission(&self, serial: &str, seq: u32) -> Result<(), SimFailure> {
-        let item =
-            self.model.items.get(&seq).ok_or_else(|| {
-                self.fail(format!("commissioned {serial} for unknown item {seq}"))
-            })?;
+        let truth = &self.model.truth;
+        let item = truth
+            .items
+            .get(&seq)
+            .ok_or_else(|| self.fail(format!("commissioned {serial} for unknown item {seq}")))?;
         if item.whereabouts != Whereabouts::GoodExit {
             return Err(self.fail(format!(
                 "commissioned {serial} for item {seq}, which is {:?}",
@@ -188,26 +203,26 @@ impl Driver {
         let Some(label) = &item.label else {
             return Err(self.fail(format!("commissioned {serial} for blank item {seq}")));
         };
-        if label.visible_serial != serial || label.corrupted {
+        if label.serial.as_deref() != Some(serial) || label.corrupted {
             return Err(self.fail(format!(
-                "commissioned {serial} for item {seq}, which carries {} (corrupted: {})",
-                label.visible_serial, label.corrupted
+                "commissioned {serial} for item {seq}, which carries {:?} (corrupted: {})",
+                label.serial, label.corrupted
             )));
         }
-        if self.model.print_counts.get(serial).copied() != Some(1) {
-            return Err(self.fail(format!(
-                "commissioned {serial}, printed {:?} times",
-                self.model.print_counts.get(serial)
-            )));
+        let printed = truth.print_counts.get(serial).copied();
+        let repeated = printed == Some(2) && truth.doubled.contains(serial);
+        if printed != Some(1) && !repeated {
+            return Err(self.fail(format!("commissioned {serial}, printed {printed:?} times")));
         }
         Ok(())
     }
 
-    /// Checks every item that reached the gate this step.
+    /// Checks every item that left the line this step.
     fn check_exits(&mut self) -> Result<(), SimFailure> {
-        let exits = std::mem::take(&mut self.model.recent_exits);
+        let exits = std::mem::take(&mut self.model.truth.recent_exits);
+        let truth = &self.model.truth;
         for seq in &exits {
-            let Some(item) = self.model.items.get(&seq.0) else {
+            let Some(item) = truth.items.get(&seq.0) else {
                 continue;
             };
             let Some(batch) = item.batch else { continue };
@@ -217,37 +232,37 @@ impl Driver {
                     let label = item.label.as_ref();
                     let matches = match (recorded, label) {
                         (Some((Verdict::Good, Some(serial))), Some(label)) => {
-                            *serial == label.visible_serial
+                            label.serial.as_ref() == Some(serial)
                                 && !label.corrupted
                                 && label.grade >= self.settings.min_grade
                         }
                         _ => false,
                     };
-                    if !matches || item.challenge {
+                    if !matches {
                         return Err(self.fail(format!(
                             "item {seq} left through the good exit with verdict {recorded:?} and label {label:?}"
                         )));
                     }
                 }
                 Whereabouts::RejectBin | Whereabouts::Escaped => {
-                    for serial in &item.printed {
-                        if self.ledger.state(serial) == Some(SerialState::Commissioned) {
-                            return Err(self.fail(format!(
-                                "rejected item {seq} carries commissioned serial {serial}"
-                            )));
-                        }
+                    let serial = item.label.as_ref().and_then(|label| label.serial.as_ref());
+                    if let Some(serial) = serial
+                        && !truth.doubled.contains(serial)
+                        && self.ledger.state(serial) == Some(SerialState::Commissioned)
+                    {
+                        return Err(self.fail(format!(
+                            "rejected item {seq} carries commissioned serial {serial}"
+                        )));
                     }
                 }
                 Whereabouts::OnBelt => {}
             }
         }
-        self.model.recent_exits = exits;
-        self.model.recent_exits.clear();
         Ok(())
     }
 
     fn check_step(&mut self) -> Result<(), SimFailure> {
-        if let Some(serial) = &self.model.printed_twice {
+        if let Some(serial) = &self.model.truth.printed_twice {
             return Err(self.fail(format!("serial {serial} was printed on two items")));
         }
         self.check_exits()?;
@@ -277,7 +292,10 @@ impl Driver {
     fn start_batch(&mut self) -> Result<(), SimFailure> {
         self.next_batch += 1;
         let id = BatchId(self.next_batch);
-        let remaining = self.settings.items.saturating_sub(self.model.items_spawned);
+        let remaining = self
+            .settings
+            .items
+            .saturating_sub(self.model.items_entered());
         let quantity = (300 + self.model.random_below(1_700)).min(remaining.max(50)) as u32;
         let challenge_items = if self.model.random_below(10) < 3 {
             3 + self.model.random_below(4) as u32
@@ -297,19 +315,19 @@ impl Driver {
                 day: 22,
                 day_was_zero: false,
             },
-            first_message_id: MessageId(self.next_batch * 1_000_000_000),
+            // Room for a million messages a batch, within the printer's 32-bit ids.
+            first_message_id: MessageId(self.next_batch * 1_000_000),
             challenge_items,
         };
         self.ledger.set_active_batch(Some(id));
         self.model.current_batch = Some(id);
-        self.model.challenge_to_feed = challenge_items;
-        self.model.feed_production = challenge_items == 0;
+        self.model.queue_challenge(challenge_items);
         let step = self.model.step_count();
         self.batch = Some(BatchRun {
             id,
             quantity,
-            challenge_pending: challenge_items > 0,
             abandoned: false,
+            stalled: false,
             last_progress_step: step,
             last_commissioned: 0,
             was_held: false,
@@ -321,8 +339,14 @@ impl Driver {
     /// The operator: starts, resumes, stops and closes batches.
     fn operate(&mut self) -> Result<bool, SimFailure> {
         let Some(status) = self.engine.status() else {
-            if self.model.items_spawned >= self.settings.items {
+            if self.model.items_entered() >= self.settings.items {
                 return Ok(false);
+            }
+            // The line is made ready before a batch: nothing latched in the PLC.
+            if self.model.plc_alarm()
+                && let Some(reset) = self.model.reset_plc_alarm()
+            {
+                self.deliver(reset)?;
             }
             if Device::ALL
                 .iter()
@@ -339,12 +363,6 @@ impl Driver {
         if status.counts.commissioned != run.last_commissioned {
             run.last_commissioned = status.counts.commissioned;
             run.last_progress_step = step;
-        }
-        if run.challenge_pending
-            && !matches!(status.state, BatchState::Challenge | BatchState::Paused)
-        {
-            run.challenge_pending = false;
-            self.model.feed_production = true;
         }
         let held = status.hold.is_some();
         if held && !run.was_held {
@@ -371,7 +389,7 @@ impl Driver {
                     }
                 }
             }
-            BatchState::Running if self.model.items_spawned >= self.settings.items => {
+            BatchState::Running if self.model.items_entered() >= self.settings.items => {
                 self.deliver(Event::Operator(OperatorCommand::Stop {
                     abandon_in_flight: false,
                 }))?;
@@ -391,6 +409,8 @@ impl Driver {
                     abandon_in_flight: true,
                 }))?;
             } else if state == BatchState::Running {
+                run.stalled = true;
+                self.report.stall_stops += 1;
                 self.deliver(Event::Operator(OperatorCommand::Stop {
                     abandon_in_flight: false,
                 }))?;
@@ -434,8 +454,9 @@ impl Driver {
         }
         if state == BatchState::Stopped
             && !run.abandoned
+            && !run.stalled
             && store_counts.commissioned != u64::from(run.quantity)
-            && self.model.items_spawned < self.settings.items
+            && self.model.items_entered() < self.settings.items
         {
             return Err(self.fail(format!(
                 "batch {} stopped at {} of {}",
@@ -451,51 +472,42 @@ impl Driver {
         self.report.reject_verdicts += status.stats.total_rejects();
         self.ledger.set_active_batch(None);
         self.model.current_batch = None;
-        self.model.feed_production = false;
-        self.model.challenge_to_feed = 0;
-        // Items of the closed batch leave the truth table (keeps memory flat).
-        self.model.items.retain(|_, item| {
-            item.batch != Some(run.id) || item.whereabouts == Whereabouts::OnBelt
-        });
+        self.operator_wait = 0;
+        // Items that left the line leave the truth table (keeps memory flat).
+        self.model.truth.forget_departed();
         Ok(())
     }
 
-    /// Every item of a closed batch: good items commissioned with their own serial,
-    /// every other printed serial scrapped or invalidated, never commissioned.
+    /// Every item of a closed batch that passed the camera: good items commissioned
+    /// with their own serial, every other printed serial scrapped or invalidated,
+    /// never commissioned (unless the printer's silent repeat put it on a good item
+    /// too). A printed item still on the belt must carry a serial that is used up.
     fn check_batch_items(&self, batch: BatchId, abandoned: bool) -> Result<(), SimFailure> {
-        for item in self
-            .model
+        let truth = &self.model.truth;
+        for item in truth
             .items
             .values()
             .filter(|item| item.batch == Some(batch))
         {
-            for serial in &item.printed {
-                let state = self.ledger.state(serial);
-                let visible_good = item.whereabouts == Whereabouts::GoodExit
-                    && item
-                        .label
-                        .as_ref()
-                        .is_some_and(|label| label.visible_serial == *serial);
-                let expected_ok = if visible_good {
-                    state == Some(SerialState::Commissioned)
-                        || (abandoned && state == Some(SerialState::LabelScrapped))
-                } else {
-                    matches!(
-                        state,
-                        Some(SerialState::LabelScrapped | SerialState::SnInvalid)
-                    )
-                };
-                if !expected_ok {
-                    return Err(self.fail(format!(
-                        "after closing batch {batch}: item {} ({:?}) carries {serial} in state {state:?}",
-                        item.seq, item.whereabouts
-                    )));
-                }
-            }
-            if !abandoned && item.whereabouts == Whereabouts::OnBelt && !item.printed.is_empty() {
+            let Some(label) = &item.label else { continue };
+            let Some(serial) = &label.serial else {
+                continue;
+            };
+            let state = self.ledger.state(serial);
+            let visible_good = item.whereabouts == Whereabouts::GoodExit && !label.corrupted;
+            let expected_ok = if visible_good {
+                state == Some(SerialState::Commissioned)
+                    || (abandoned && state == Some(SerialState::LabelScrapped))
+            } else {
+                matches!(
+                    state,
+                    Some(SerialState::LabelScrapped | SerialState::SnInvalid)
+                ) || (truth.doubled.contains(serial) && state == Some(SerialState::Commissioned))
+            };
+            if !expected_ok {
                 return Err(self.fail(format!(
-                    "batch {batch} closed with printed item {} still on the belt",
-                    item.seq
+                    "after closing batch {batch}: item {} ({:?}) carries {serial} in state {state:?}",
+                    item.seq, item.whereabouts
                 )));
             }
         }
@@ -516,11 +528,17 @@ pub fn run_seed(seed: u64, settings: &SimSettings) -> Result<SimReport, SimFailu
         min_grade: settings.min_grade,
         consecutive_reject_limit: settings.consecutive_reject_limit,
     };
+    let model =
+        SimLine::new(seed, &settings.line, &settings.faults).map_err(|message| SimFailure {
+            seed,
+            step: 0,
+            message,
+        })?;
     let mut driver = Driver {
         seed,
         settings: settings.clone(),
         engine: Engine::new(settings.engine.clone()),
-        model: LineModel::new(seed, settings.faults, settings.geometry, settings.min_grade),
+        model,
         ledger: Ledger::default(),
         out: Vec::new(),
         events: Vec::new(),
@@ -538,7 +556,10 @@ pub fn run_seed(seed: u64, settings: &SimSettings) -> Result<SimReport, SimFailu
     }
     let step_limit = settings.items.saturating_mul(200).max(100_000);
     while driver.operate()? {
-        driver.model.advance();
+        driver
+            .model
+            .advance()
+            .map_err(|message| driver.fail(message))?;
         let mut events = std::mem::take(&mut driver.events);
         driver.model.due_events(&mut events);
         for event in events.drain(..) {
@@ -554,7 +575,7 @@ pub fn run_seed(seed: u64, settings: &SimSettings) -> Result<SimReport, SimFailu
         }
     }
     driver.report.steps = driver.model.step_count();
-    driver.report.items = driver.model.items_spawned;
-    driver.report.escaped = driver.model.escaped;
+    driver.report.items = driver.model.items_entered();
+    driver.report.escaped = driver.model.truth.escaped;
     Ok(driver.report)
 }

@@ -71,6 +71,9 @@ impl Ledger {
     }
 
     /// Allocates `count` serials to `batch`: returned (never printed) serials first.
+    /// Every serial ends in `A`: the printer's wrong-data fault changes the last
+    /// character of what it prints (`printer::model::corrupt` in the simulator), so a
+    /// corrupted print never reads as another serial of the pool.
     pub fn allocate(&mut self, batch: BatchId, count: u32) -> Vec<String> {
         let mut block = Vec::with_capacity(count as usize);
         for _ in 0..count {
@@ -78,7 +81,7 @@ impl Ledger {
                 Some(serial) => serial,
                 None => {
                     self.next_fresh += 1;
-                    format!("SIM{:012}", self.next_fresh)
+                    format!("SIM{:012}A", self.next_fresh)
                 }
             };
             self.serials.insert(
@@ -233,5 +236,124 @@ impl Ledger {
             _ => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line::command::{InvalidationCause, ReturnProof};
+    use crate::line::types::Seq;
+
+    const BATCH: BatchId = BatchId(1);
+
+    fn queued(ledger: &mut Ledger, id: u64, serial: &str) {
+        let transition = Transition::PrintQueued {
+            message_id: MessageId(id),
+            serial: serial.to_string(),
+        };
+        assert_eq!(ledger.apply(&transition), Ok(()));
+    }
+
+    #[test]
+    fn no_corrupted_serial_is_a_serial_of_the_pool() {
+        let mut ledger = Ledger::default();
+        let block = ledger.allocate(BATCH, 50);
+        for serial in &block {
+            let mut printed = serial.clone().into_bytes();
+            serialstation_simulator::printer::model::corrupt(&mut printed);
+            let printed = String::from_utf8(printed).unwrap();
+            assert_ne!(&printed, serial);
+            assert!(!block.contains(&printed), "{serial} corrupts to {printed}");
+        }
+        assert_eq!(ledger.counts(BATCH).allocated, 50);
+    }
+
+    #[test]
+    fn a_print_may_only_leave_after_its_record() {
+        let mut ledger = Ledger::default();
+        let serial = ledger.allocate(BATCH, 1).remove(0);
+        let print = Command::QueuePrint {
+            message_id: MessageId(7),
+            serial: serial.clone(),
+            encoder_data: String::new(),
+        };
+        assert!(ledger.check_order(&print).is_err());
+        queued(&mut ledger, 7, &serial);
+        assert_eq!(ledger.check_order(&print), Ok(()));
+        let again = Transition::PrintQueued {
+            message_id: MessageId(8),
+            serial: serial.clone(),
+        };
+        assert!(ledger.apply(&again).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn a_verdict_may_only_leave_after_its_record() {
+        let mut ledger = Ledger::default();
+        ledger.set_active_batch(Some(BATCH));
+        let write = Command::WriteVerdict {
+            seq: Seq(4),
+            verdict: Verdict::Good,
+        };
+        assert!(ledger.check_order(&write).is_err());
+        let recorded = Transition::ItemVerdict {
+            seq: Seq(4),
+            verdict: Verdict::Reject,
+            reason: Some(crate::line::RejectReason::NoRead),
+            serial: None,
+            grade: None,
+        };
+        assert_eq!(ledger.apply(&recorded), Ok(()));
+        assert!(
+            ledger.check_order(&write).is_err(),
+            "GOOD written, REJECT recorded"
+        );
+        let reject = Command::WriteVerdict {
+            seq: Seq(4),
+            verdict: Verdict::Reject,
+        };
+        assert_eq!(ledger.check_order(&reject), Ok(()));
+    }
+
+    #[test]
+    fn the_serial_state_machine_is_enforced_and_counted() {
+        let mut ledger = Ledger::default();
+        let block = ledger.allocate(BATCH, 3);
+        let commissioned = Transition::SerialCommissioned {
+            serial: block[0].clone(),
+            seq: Seq(1),
+        };
+        assert!(ledger.apply(&commissioned).is_err(), "not encoded yet");
+        queued(&mut ledger, 1, &block[0]);
+        let encoded = Transition::SerialEncoded {
+            serial: block[0].clone(),
+            message_id: MessageId(1),
+        };
+        assert_eq!(ledger.apply(&encoded), Ok(()));
+        assert_eq!(ledger.apply(&commissioned), Ok(()));
+        assert_eq!(ledger.state(&block[0]), Some(SerialState::Commissioned));
+        let invalidated = Transition::SerialInvalidated {
+            serial: block[1].clone(),
+            cause: InvalidationCause::NotReportedUnprinted,
+        };
+        assert_eq!(ledger.apply(&invalidated), Ok(()));
+        let returned = Transition::SerialReturned {
+            serial: block[2].clone(),
+            proof: ReturnProof::NeverSentToPrinter,
+        };
+        assert_eq!(ledger.apply(&returned), Ok(()));
+        let counts = ledger.counts(BATCH);
+        assert_eq!(
+            (
+                counts.allocated,
+                counts.commissioned,
+                counts.invalidated,
+                counts.returned
+            ),
+            (3, 1, 1, 1)
+        );
+        assert!(ledger.open_serials(BATCH).is_empty());
+        assert_eq!(ledger.allocate(BatchId(2), 1), vec![block[2].clone()]);
     }
 }
