@@ -494,6 +494,41 @@ fn bad_scans_are_refused_with_the_item_named_and_nothing_half_written() {
             "sscc-decommissioned"
         ]
     );
+
+    // SSCCs under a prefix too short for an EPC URI are never issued.
+    let short = refused(&run(
+        &db,
+        &[
+            "sscc",
+            "generate",
+            "--client",
+            "acme",
+            "--company-prefix",
+            "95060",
+            "--count",
+            "1",
+        ],
+    ));
+    assert!(short.contains("6 to 12 digits"), "{short}");
+    // A client whose cases never close below capacity: --partial is refused.
+    let text = include_str!("../config/clients/acme.toml").replacen(
+        "partial_at_batch_end = true",
+        "partial_at_batch_end = false",
+        1,
+    );
+    let config = serialstation::config::parse_client_config("acme.toml", &text)
+        .config
+        .expect("client parses");
+    let mut store = Store::open(&db).expect("store");
+    store
+        .load_client_config(&config, &Actor::new("test"))
+        .expect("client loads");
+    drop(store);
+    let partial = refused(&run(&db, &["container", "close", &case_b, "--partial"]));
+    assert!(
+        partial.contains("never closes below capacity") && partial.contains(&case_b),
+        "{partial}"
+    );
 }
 
 #[test]

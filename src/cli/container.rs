@@ -241,6 +241,9 @@ pub fn run(cmd: ContainerCommand, db: &Path) -> ExitCode {
         }
         ContainerCommand::Close { sscc, partial } => {
             let sscc = arg!(sscc_arg(&sscc));
+            if partial {
+                arg!(partial_allowed(&store, &sscc));
+            }
             done(store.close_container(&sscc, partial, &actor))
         }
         ContainerCommand::Label { sscc, printer } => {
@@ -281,6 +284,25 @@ pub fn run(cmd: ContainerCommand, db: &Path) -> ExitCode {
         }
         ContainerCommand::List { batch, json } => list(&store, BatchId(batch), json),
         ContainerCommand::Scan => scan_session(&mut store, &actor),
+    }
+}
+
+/// Refuses `--partial` when the product's hierarchy says containers of this level
+/// never close below capacity (`partial_at_batch_end = false`).
+fn partial_allowed(store: &Store, sscc: &Sscc) -> Result<(), String> {
+    let container = store.container(sscc).map_err(|e| e.to_string())?;
+    let gtin = Gtin::parse(&container.gtin).map_err(|e| e.message)?;
+    let product = store.product(&gtin).map_err(|e| e.to_string())?;
+    match product
+        .as_ref()
+        .and_then(|p| p.aggregation_level(container.level))
+    {
+        Some(level) if !level.partial_at_batch_end => Err(format!(
+            "the client file says a {} of GTIN {} never closes below capacity \
+             (partial_at_batch_end = false): pack the rest, or rework {} to release its packs",
+            container.level, container.gtin, container.sscc
+        )),
+        _ => Ok(()),
     }
 }
 

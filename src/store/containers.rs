@@ -441,6 +441,13 @@ impl Store {
     ) -> StoreResult<SsccsGenerated> {
         let space = crate::gs1::key::sscc_reference_digits(company_prefix)
             .map_err(|e| StoreError::Invalid(e.message))?;
+        if company_prefix.len() < 6 {
+            return Err(StoreError::Invalid(format!(
+                "company prefix {company_prefix} has {} digits: SSCCs are reported to the site server as EPC URIs, \
+                 which need a GS1 Company Prefix of 6 to 12 digits",
+                company_prefix.len()
+            )));
+        }
         if extension_digit > 9 {
             return Err(StoreError::Invalid(format!(
                 "extension digit {extension_digit} is not a single digit: use 0 to 9"

@@ -12,7 +12,10 @@ use crate::gs1::key::sscc_reference_digits;
 
 use super::fields::{required, span_of};
 
-/// `[client.sscc]`: `company_prefix` (4 to 12 digits, required) and
+/// The shortest company prefix an EPC URI takes (GS1 Tag Data Standard partitions).
+pub(crate) const MIN_EPC_PREFIX_DIGITS: usize = 6;
+
+/// `[client.sscc]`: `company_prefix` (6 to 12 digits, required) and
 /// `extension_digit` (0 to 9, default 0).
 pub(super) fn validate_sscc(raw: &Spanned<RawSscc>, loc: &mut Locator<'_>) -> Option<SsccSettings> {
     let field = "client.sscc";
@@ -27,6 +30,17 @@ pub(super) fn validate_sscc(raw: &Spanned<RawSscc>, loc: &mut Locator<'_>) -> Op
                     &prefix_field,
                     format!(
                         "{text:?} is not a GS1 Company Prefix: write the 4 to 12 digits GS1 issued, in quotes (leading zeros are part of it)"
+                    ),
+                );
+                return None;
+            }
+            if text.len() < MIN_EPC_PREFIX_DIGITS {
+                loc.error(
+                    span_of(p),
+                    &prefix_field,
+                    format!(
+                        "{text:?} has {} digits: SSCCs are reported to the site server as EPC URIs, which need a GS1 Company Prefix of 6 to 12 digits; use such a prefix for the SSCCs",
+                        text.len()
                     ),
                 );
                 return None;
@@ -81,7 +95,7 @@ mod tests {
     }
 
     #[test]
-    fn a_prefix_of_4_to_12_digits_and_one_extension_digit() {
+    fn a_prefix_of_6_to_12_digits_and_one_extension_digit() {
         assert_eq!(
             sscc(r#"{ company_prefix = "9506000" }"#),
             (
@@ -99,7 +113,10 @@ mod tests {
                 extension_digit: 9
             })
         );
-        assert!(sscc(r#"{ company_prefix = "1234" }"#).0.is_some());
+        let (accepted, issues) = sscc(r#"{ company_prefix = "12345" }"#);
+        assert_eq!(accepted, None);
+        assert!(issues[0].1.contains("6 to 12 digits"), "{issues:?}");
+        assert!(sscc(r#"{ company_prefix = "123456" }"#).0.is_some());
         assert!(sscc(r#"{ company_prefix = "123456789012" }"#).0.is_some());
     }
 
