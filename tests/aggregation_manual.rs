@@ -583,3 +583,155 @@ fn the_handheld_session_checks_each_scan_as_it_comes() {
     );
     assert!(stdout.contains("1 scan(s) refused"), "{stdout}");
 }
+
+#[test]
+fn ssccs_are_imported_all_or_nothing_and_never_twice() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = finished_batch(dir.path());
+    let sscc = |ext: u8, reference: u64| {
+        serialstation::gs1::Sscc::build(ext, "9506000", reference)
+            .expect("sscc")
+            .as_str()
+            .to_string()
+    };
+    ok(&run(
+        &db,
+        &[
+            "sscc",
+            "generate",
+            "--client",
+            "acme",
+            "--company-prefix",
+            "9506000",
+            "--count",
+            "3",
+        ],
+    ));
+    // Three read forms of SSCCs issued elsewhere under the same prefix.
+    let good = dir.path().join("ssccs.txt");
+    let uri_of = |s: &str| format!("urn:epc:id:sscc:9506000.{}{}", &s[..1], &s[8..17]);
+    std::fs::write(
+        &good,
+        format!(
+            "{}\n(00){}\n{}\n",
+            sscc(1, 5),
+            sscc(1, 6),
+            uri_of(&sscc(1, 7))
+        ),
+    )
+    .expect("write");
+    let args = |file: &Path| -> Vec<String> {
+        [
+            "sscc",
+            "import",
+            "--client",
+            "acme",
+            "--company-prefix",
+            "9506000",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([file.display().to_string()])
+        .collect()
+    };
+    let run_import = |file: &Path| {
+        let a = args(file);
+        run(&db, &a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let imported = ok(&run_import(&good));
+    assert!(imported.contains("imported 3 SSCCs"), "{imported}");
+
+    // Every kind of bad line is named by its number; nothing of the file is kept.
+    let mut wrong_digit = sscc(1, 8);
+    let last = wrong_digit.pop().expect("digit");
+    wrong_digit.push(if last == '0' { '1' } else { '0' });
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(
+        &bad,
+        [
+            sscc(1, 9),  // 1: fine on its own
+            wrong_digit, // 2: check digit
+            serialstation::gs1::Sscc::build(1, "9506001", 1) // 3: another prefix
+                .expect("sscc")
+                .as_str()
+                .to_string(),
+            sscc(1, 10),        // 4
+            sscc(1, 10),        // 5: duplicate of line 4
+            sscc(0, 0),         // 6: generated here already
+            sscc(1, 5),         // 7: imported already
+            pack_scan("X0001"), // 8: a pack, not a container
+        ]
+        .join("\n"),
+    )
+    .expect("write");
+    let err = refused(&run_import(&bad));
+    assert!(err.contains("nothing was imported"), "{err}");
+    for (line, words) in [
+        (2, "check digit"),
+        (3, "not under company prefix 9506000"),
+        (5, "duplicate of line 4"),
+        (6, "already in this store"),
+        (7, "already in this store"),
+        (8, "pack code"),
+    ] {
+        assert!(
+            err.lines()
+                .any(|l| l.contains(&format!("line {line}:")) && l.contains(words)),
+            "line {line} ({words}) not reported: {err}"
+        );
+    }
+    assert!(
+        !err.contains("line 1:") && !err.contains("line 4:"),
+        "{err}"
+    );
+    let status = ok(&run(&db, &["sscc", "status", "--client", "acme", "--json"]));
+    let status: serde_json::Value = serde_json::from_str(&status).expect("json");
+    assert_eq!(status["available"], 6, "{status}");
+
+    // A client that is not in the store, and a file that is not there.
+    let err = refused(&run(
+        &db,
+        &[
+            "sscc",
+            "import",
+            "--client",
+            "nobody",
+            "--company-prefix",
+            "9506000",
+            good.to_str().expect("path"),
+        ],
+    ));
+    assert!(
+        err.contains("nobody") && err.contains("config load"),
+        "{err}"
+    );
+    let err = refused(&run(
+        &db,
+        &[
+            "sscc",
+            "import",
+            "--client",
+            "acme",
+            "--company-prefix",
+            "9506000",
+            "/nonexistent/ssccs.txt",
+        ],
+    ));
+    assert!(err.contains("cannot open"), "{err}");
+    // Without --company-prefix the client's own ([client.sscc]) is used: the file
+    // read again is refused whole, as already imported.
+    let err = refused(&run(
+        &db,
+        &[
+            "sscc",
+            "import",
+            "--client",
+            "acme",
+            good.to_str().expect("path"),
+        ],
+    ));
+    assert!(
+        err.contains("3 problem(s)") && err.contains("already in this store"),
+        "{err}"
+    );
+}

@@ -771,6 +771,14 @@ fn hierarchy_errors_name_line_and_field() {
     assert_eq!((line, field.as_str()), (28, "client.sscc.company_prefix"));
     assert!(msg.contains("not a GS1 Company Prefix"), "{msg}");
 
+    // A SerialBox pool for SSCCs when the serials do not come from SerialBox.
+    let (line, field, msg) = one_error(&with_hierarchy(
+        CASE_PALLET,
+        &format!("{SSCC_TABLE}serialbox_pool = \"acme-sscc\"\n"),
+    ));
+    assert_eq!((line, field.as_str()), (29, "client.sscc.serialbox_pool"));
+    assert!(msg.contains("not SerialBox"), "{msg}");
+
     // Another company's prefix: a warning, the file is valid.
     let report = parse_client_config(
         "t.toml",

@@ -1,4 +1,5 @@
-//! `pool request`: serials from the client's site server, imported all or nothing.
+//! `pool request` and `sscc request`: serials and SSCCs from the client's site
+//! server, imported all or nothing.
 //! Against the simulated site server (in-process) and a small fake QU4RTET SerialBox
 //! written here (hyper on loopback) with sequential, randomized and nonsense answers;
 //! through the library and through the real binary.
@@ -14,7 +15,8 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use serialstation::config::{Client, parse_client_config};
-use serialstation::gs1::Gtin;
+use serialstation::gs1::{Gtin, Sscc};
+use serialstation::pool::request::sscc::request_ssccs;
 use serialstation::pool::request::{RequestError, request_serials};
 use serialstation::store::{Actor, SerialState, Store};
 use serialstation_simulator::site_server::{SiteAuth, SiteServer, SiteServerConfig};
@@ -405,5 +407,165 @@ fn serialbox_failure_after_a_good_request_keeps_the_good_one() {
         assert_eq!(err.imported(), 5, "{err}");
         assert!(err.to_string().contains("503"), "{err}");
         assert_eq!(unallocated(&store), 5);
+    });
+}
+
+// ----- SSCCs from the serial source (`sscc request`) -----
+
+/// A store whose client also has `[client.sscc]` (`sscc`: the table's body).
+fn store_with_sscc(dir: &Path, source: &str, sscc: &str) -> (PathBuf, Store, Client) {
+    let text = format!("{}\n[client.sscc]\n{sscc}\n", client_file(source));
+    let report = parse_client_config("remote.toml", &text);
+    let config = report
+        .config
+        .unwrap_or_else(|| panic!("config refused: {:?}", report.issues));
+    let path = dir.join("station.sqlite");
+    let mut store = Store::open(&path).unwrap();
+    store.load_client_config(&config, &actor()).unwrap();
+    (path, store, config.client)
+}
+
+fn available_ssccs(store: &Store) -> u64 {
+    store.sscc_pool_status("remote").unwrap().available
+}
+
+fn has_sscc(store: &Store, sscc: &Sscc) -> bool {
+    store
+        .raw_connection()
+        .query_row(
+            "SELECT count(*) FROM ssccs WHERE sscc = ?1 AND client_id = 'remote'",
+            [sscc.as_str()],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+        == 1
+}
+
+#[test]
+fn ssccs_from_the_simulated_site_server_and_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let site = rt.block_on(simulated_site_server(dir.path()));
+    let token = token_file(dir.path());
+    let source = format!(
+        r#"{{ kind = "site_server", url = "{}/serials", token_file = "{}", replenish_count = 100 }}"#,
+        site.base_url(),
+        token.display()
+    );
+    let (db, mut store, client) = store_with_sscc(
+        dir.path(),
+        &source,
+        r#"company_prefix = "9506000"
+extension_digit = 2"#,
+    );
+    let outcome = rt
+        .block_on(request_ssccs(&mut store, &client, 250, &actor()))
+        .unwrap();
+    assert_eq!((outcome.imported, outcome.requests), (250, 3));
+    assert!(outcome.fulfilled);
+    assert_eq!(available_ssccs(&store), 250);
+    // The simulated server issues references from 1,000,000 per prefix and digit.
+    assert!(has_sscc(
+        &store,
+        &Sscc::build(2, "9506000", 1_000_000).unwrap()
+    ));
+    assert!(has_sscc(
+        &store,
+        &Sscc::build(2, "9506000", 1_000_249).unwrap()
+    ));
+    drop(store);
+
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "sscc", "request", "--client", "remote", "--count", "20", "--json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(answer["imported"], 20, "{stdout}");
+    let store = Store::open_existing(&db).unwrap();
+    assert_eq!(available_ssccs(&store), 270);
+    assert!(has_sscc(
+        &store,
+        &Sscc::build(2, "9506000", 1_000_269).unwrap()
+    ));
+    drop(store);
+    rt.block_on(site.stop());
+
+    // A client without [client.sscc] is told what to add; nothing is asked.
+    let plain = tempfile::tempdir().unwrap();
+    let (db, store, _client) = store_with(plain.path(), &source);
+    drop(store);
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["sscc", "request", "--client", "remote", "--count", "5"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("[client.sscc]"), "{stderr}");
+}
+
+#[test]
+fn ssccs_from_serialbox_references_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        let fake = Arc::new(Mutex::new(FakeSerialbox::default()));
+        let addr = serve_fake(fake.clone()).await;
+        let token = token_file(dir.path());
+        let (_path, mut store, client) = store_with_sscc(
+            dir.path(),
+            &serialbox_source(addr, &token, 1000),
+            r#"company_prefix = "9506000"
+extension_digit = 1
+serialbox_pool = "remote-sscc""#,
+        );
+        fake.lock().unwrap().answers.extend([
+            (
+                StatusCode::OK,
+                r#"{"numbers":"[5, 14]","type":"sequential","encoding":"decimal","size_granted":10}"#.to_string(),
+            ),
+            // The same references again: already in the store, nothing imported.
+            (
+                StatusCode::OK,
+                r#"{"numbers":"[10, 19]","type":"sequential","encoding":"decimal","size_granted":10}"#.to_string(),
+            ),
+            // A reference that does not fit the 9 digits the prefix leaves.
+            (
+                StatusCode::OK,
+                r#"{"numbers":"[7, 1000000000]","type":"random","encoding":"decimal","size_granted":2}"#.to_string(),
+            ),
+        ]);
+        let outcome = request_ssccs(&mut store, &client, 10, &actor())
+            .await
+            .unwrap();
+        assert_eq!(outcome.imported, 10);
+        assert!(has_sscc(&store, &Sscc::build(1, "9506000", 5).unwrap()));
+        assert!(has_sscc(&store, &Sscc::build(1, "9506000", 14).unwrap()));
+        assert_eq!(fake.lock().unwrap().seen[0].0, "/serialbox/allocate/remote-sscc/10/?format=json");
+
+        let err = request_ssccs(&mut store, &client, 10, &actor())
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("already in this store") && text.contains("nothing was imported"), "{text}");
+        assert!(text.contains(Sscc::build(1, "9506000", 10).unwrap().as_str()), "{text}");
+        assert_eq!(available_ssccs(&store), 10);
+
+        let err = request_ssccs(&mut store, &client, 2, &actor())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("does not fit"), "{err}");
+        assert_eq!(available_ssccs(&store), 10);
     });
 }

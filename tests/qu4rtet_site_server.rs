@@ -630,6 +630,23 @@ fn qu4rtet_holds_exactly_the_stations_case_and_pallet_hierarchy() {
                 q.var("QU4RTET_URL")
             ),
         ),
+        // Serials stay local; the SSCCs come from SerialBox's reference pool.
+        (
+            "serial_source = { kind = \"local\" }",
+            format!(
+                "serial_source = {{ kind = \"serialbox\", url = \"{}\", pool = \"{}\", token_file = \"{}\", replenish_count = 6 }}",
+                q.var("QU4RTET_URL"),
+                q.var("QU4RTET_SEQUENTIAL_POOL"),
+                token_file.display()
+            ),
+        ),
+        (
+            "extension_digit = 0",
+            format!(
+                "extension_digit = 0\nserialbox_pool = \"{}\"",
+                q.var("QU4RTET_SSCC_POOL")
+            ),
+        ),
         (
             "auth = \"none\"",
             format!(
@@ -661,12 +678,25 @@ fn qu4rtet_holds_exactly_the_stations_case_and_pallet_hierarchy() {
 
     // Two cases (12 packs, then 5 as a partial) on one pallet, through the CLI with
     // the hierarchy and the SSCC prefix of the client file.
-    station(
+    // SSCCs from SerialBox (two requests of at most 6): references 1 to 10 under
+    // the client's prefix and extension digit.
+    let requested = station(
         &db,
-        &["sscc", "generate", "--client", "acme", "--count", "10"],
+        &["sscc", "request", "--client", "acme", "--count", "10"],
+    );
+    assert!(
+        requested.contains("imported 10 SSCCs") && requested.contains("2 request(s)"),
+        "{requested}"
     );
     let scan = |serial: &String| format!("]d201{}21{serial}", batch_record_support::GTIN);
     let full = open_container(&db, "case");
+    assert_eq!(
+        full,
+        serialstation::gs1::Sscc::build(0, "9506000", 1)
+            .unwrap()
+            .as_str(),
+        "the first case takes SerialBox's first reference"
+    );
     let mut args = vec!["container".to_string(), "pack".to_string(), full.clone()];
     args.extend(packs[..12].iter().map(scan));
     station(&db, &args.iter().map(String::as_str).collect::<Vec<_>>());

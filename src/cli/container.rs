@@ -8,7 +8,7 @@
 //! as 18 digits.
 
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::aggregation::{Level, Scanned, read_scan};
@@ -122,6 +122,35 @@ pub enum SsccCommand {
         /// The extension digit (0 to 9; default: the client's extension_digit, else 0).
         #[arg(long)]
         extension: Option<u8>,
+        #[arg(long)]
+        count: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import SSCCs issued elsewhere into a client's pool: all of them, or none if
+    /// any line is wrong. One SSCC per line (18 digits, `(00)...`, or an EPC URI
+    /// `urn:epc:id:sscc:...`), or CSV with --column.
+    Import {
+        #[arg(long)]
+        client: String,
+        /// The GS1 Company Prefix the SSCCs were issued under (default: the client's
+        /// `[client.sscc]` company_prefix).
+        #[arg(long)]
+        company_prefix: Option<String>,
+        /// Read the file as CSV with a header row and take SSCCs from this column.
+        #[arg(long)]
+        column: Option<String>,
+        /// CSV field separator (with --column).
+        #[arg(long, default_value = ",", requires = "column")]
+        delimiter: char,
+        /// The SSCC file.
+        file: PathBuf,
+    },
+    /// Request SSCCs from the client's serial source (the site server, or the
+    /// SerialBox pool named by `[client.sscc] serialbox_pool`) and import them.
+    Request {
+        #[arg(long)]
+        client: String,
         #[arg(long)]
         count: u64,
         #[arg(long)]
@@ -344,6 +373,27 @@ pub fn run_sscc(cmd: SsccCommand, db: &Path) -> ExitCode {
             };
             generate(&mut store, &request, &actor)
         }
+        SsccCommand::Import {
+            client,
+            company_prefix,
+            column,
+            delimiter,
+            file,
+        } => import_ssccs(
+            &mut store,
+            &client,
+            company_prefix,
+            &super::pool::ImportFile {
+                file: &file,
+                column: column.as_deref(),
+                delimiter,
+            },
+        ),
+        SsccCommand::Request {
+            client,
+            count,
+            json,
+        } => request_ssccs(&mut store, &client, count, json, &actor),
         SsccCommand::Status { client, json } => match store.sscc_pool_status(&client) {
             Ok(s) if json => {
                 println!("{}", serde_json::json!(s));
@@ -364,6 +414,93 @@ pub fn run_sscc(cmd: SsccCommand, db: &Path) -> ExitCode {
             }
             Err(e) => fail(e),
         },
+    }
+}
+
+/// `sscc import`: the client's prefix unless another is given, then the file.
+fn import_ssccs(
+    store: &mut Store,
+    client: &str,
+    company_prefix: Option<String>,
+    file: &super::pool::ImportFile<'_>,
+) -> ExitCode {
+    let company_prefix = match company_prefix {
+        Some(p) => p,
+        None => match store.client(client) {
+            Ok(Some(c)) => match c.sscc {
+                Some(s) => s.company_prefix,
+                None => {
+                    return fail(format!(
+                        "client {client} has no GS1 Company Prefix in this store: add a [client.sscc] table with company_prefix = \"...\" to its client file and `config load` it, or give --company-prefix"
+                    ));
+                }
+            },
+            Ok(None) => {
+                return fail(format!(
+                    "client {client:?} is not in this store: load its file with `config load` first"
+                ));
+            }
+            Err(e) => return fail(e),
+        },
+    };
+    let actor = Actor::current_os_user();
+    super::pool::import_file(
+        store,
+        file,
+        |store, lines, shown| store.import_ssccs(client, &company_prefix, lines, shown, &actor),
+        |count, shown| {
+            format!(
+                "imported {count} SSCCs from {shown} into the pool of client {client} (company prefix {company_prefix})"
+            )
+        },
+    )
+}
+
+/// `sscc request`: asks the client's serial source and imports each answer.
+fn request_ssccs(
+    store: &mut Store,
+    client: &str,
+    count: u64,
+    json: bool,
+    actor: &Actor,
+) -> ExitCode {
+    let found = match store.client(client) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return fail(format!(
+                "client {client:?} is not in this store: load its file with `config load` first"
+            ));
+        }
+        Err(e) => return fail(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start the network runtime: {e}")),
+    };
+    match runtime.block_on(crate::pool::request::sscc::request_ssccs(
+        store, &found, count, actor,
+    )) {
+        Ok(outcome) if json => {
+            println!("{}", serde_json::json!(outcome));
+            ExitCode::SUCCESS
+        }
+        Ok(outcome) => {
+            println!(
+                "imported {} SSCCs from {} into the pool of client {client} ({} request(s))",
+                outcome.imported, outcome.source, outcome.requests
+            );
+            if !outcome.fulfilled {
+                println!(
+                    "  WARNING: asked for {} but the server granted only {}: its pool is running out",
+                    outcome.requested, outcome.imported
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }
 
@@ -706,6 +843,7 @@ mod tests {
         let own = SsccSettings {
             company_prefix: "9506000".into(),
             extension_digit: 3,
+            serialbox_pool: None,
         };
         assert_eq!(
             sscc_settings("acme", Some(&own), None, None),

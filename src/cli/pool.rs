@@ -195,45 +195,79 @@ fn import(db: &Path, gtin: &str, column: Option<&str>, delimiter: char, file: &P
         Ok(g) => g,
         Err(e) => return fail(e),
     };
-    let delimiter = match u8::try_from(delimiter) {
+    let mut store = match Store::open(db) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    import_file(
+        &mut store,
+        &ImportFile {
+            file,
+            column,
+            delimiter,
+        },
+        |store, lines, shown| store.import_serials(&gtin, lines, shown, &Actor::current_os_user()),
+        |count, shown| {
+            format!("imported {count} serials from {shown} into the pool of GTIN {gtin}")
+        },
+    )
+}
+
+/// A file to import: one entry per line, or CSV with a header and a named column.
+pub(crate) struct ImportFile<'a> {
+    pub file: &'a Path,
+    pub column: Option<&'a str>,
+    pub delimiter: char,
+}
+
+/// Reads `source` line by line (bounded, Ctrl-C ends it) into `import`, which
+/// imports all or nothing, and reports the outcome: `imported(count, file)` on
+/// success, else every problem by line (the first [`SHOWN_PROBLEMS`]).
+pub(crate) fn import_file(
+    store: &mut Store,
+    source: &ImportFile<'_>,
+    import: impl FnOnce(
+        &mut Store,
+        &mut dyn Iterator<Item = Result<crate::store::SerialLine, crate::store::LineProblem>>,
+        &str,
+    ) -> crate::store::StoreResult<ImportOutcome>,
+    imported: impl FnOnce(u64, &str) -> String,
+) -> ExitCode {
+    let delimiter = match u8::try_from(source.delimiter) {
         Ok(d) if d.is_ascii() && d != b'"' && d != b'\n' => d,
         _ => {
             return fail(format!(
-                "--delimiter {delimiter:?} cannot separate CSV fields: use a single ASCII character such as , or ;"
+                "--delimiter {:?} cannot separate CSV fields: use a single ASCII character such as , or ;",
+                source.delimiter
             ));
         }
     };
-    let shown = file.display();
-    let input = match File::open(file) {
+    let shown = source.file.display().to_string();
+    let input = match File::open(source.file) {
         Ok(f) => BufReader::with_capacity(1 << 16, f),
         Err(e) => return fail(format!("cannot open {shown}: {e}")),
     };
-    let lines: Box<dyn Iterator<Item = _>> = match column {
+    let lines: Box<dyn Iterator<Item = _>> = match source.column {
         None => Box::new(SerialFileReader::plain(input)),
         Some(column) => match SerialFileReader::csv(input, column, delimiter) {
             Ok(reader) => Box::new(reader),
             Err(e) => return fail(format!("{shown}: {e}")),
         },
     };
-    let mut store = match Store::open(db) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
     let interrupt = super::progress::Interrupt::watch();
     let mut progress = super::progress::Progress::new("reading lines:", 0);
-    let lines = BoundedLines {
+    let mut lines = BoundedLines {
         lines,
         read: 0,
         ended: false,
         interrupt,
         progress: &mut progress,
     };
-    let imported =
-        store.import_serials(&gtin, lines, &shown.to_string(), &Actor::current_os_user());
+    let outcome = import(store, &mut lines, &shown);
     progress.finish();
-    match imported {
+    match outcome {
         Ok(ImportOutcome::Imported { count }) => {
-            println!("imported {count} serials from {shown} into the pool of GTIN {gtin}");
+            println!("{}", imported(count, &shown));
             ExitCode::SUCCESS
         }
         Ok(ImportOutcome::Rejected { problems, total }) => {

@@ -33,6 +33,10 @@ pub struct SsccSettings {
     /// The extension digit, 0 to 9 (0 when the file does not say).
     #[serde(default)]
     pub extension_digit: u8,
+    /// The SerialBox pool that issues the client's SSCC serial references, when its
+    /// serial source is SerialBox (`sscc request`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serialbox_pool: Option<String>,
 }
 
 /// Where a client's serial numbers come from.

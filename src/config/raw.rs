@@ -34,6 +34,7 @@ pub(crate) struct RawClient {
 pub(crate) struct RawSscc {
     pub company_prefix: Option<Spanned<String>>,
     pub extension_digit: Option<Spanned<i64>>,
+    pub serialbox_pool: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -36,6 +36,7 @@ pub mod record_reads;
 pub mod recovery_reads;
 pub mod schema;
 pub mod serials;
+pub mod sscc_pool;
 pub mod state;
 pub mod users;
 

@@ -199,7 +199,7 @@ fn multi_row_insert_sql(rows: usize) -> String {
 
 /// A problem ordered by its line, so that a max-heap of them can drop the highest line.
 #[derive(Debug, PartialEq, Eq)]
-struct ByLine(LineProblem);
+pub(super) struct ByLine(pub(super) LineProblem);
 
 impl Ord for ByLine {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
@@ -214,7 +214,10 @@ impl PartialOrd for ByLine {
 }
 
 /// Keeps the [`MAX_KEPT_PROBLEMS`] problems with the lowest line numbers.
-fn keep_lowest_lines(kept: &mut std::collections::BinaryHeap<ByLine>, problem: LineProblem) {
+pub(super) fn keep_lowest_lines(
+    kept: &mut std::collections::BinaryHeap<ByLine>,
+    problem: LineProblem,
+) {
     if kept.len() < MAX_KEPT_PROBLEMS {
         kept.push(ByLine(problem));
     } else if kept
@@ -228,7 +231,7 @@ fn keep_lowest_lines(kept: &mut std::collections::BinaryHeap<ByLine>, problem: L
 
 /// Sorts checked serials by text (then line) and drops every repeat of a serial,
 /// reporting it as a duplicate of the first line it appeared on.
-fn sort_and_drop_duplicates(
+pub(super) fn sort_and_drop_duplicates(
     mut serials: Vec<SerialLine>,
     mut note: impl FnMut(LineProblem),
 ) -> Vec<SerialLine> {

@@ -11,7 +11,7 @@
 #                       the "EPCIS" capture rule, start the server on a free
 #                       port, wait until it answers, and write DIR/env:
 #                       QU4RTET_URL, QU4RTET_TOKEN, QU4RTET_SEQUENTIAL_POOL,
-#                       QU4RTET_RANDOM_POOL, QU4RTET_PID
+#                       QU4RTET_RANDOM_POOL, QU4RTET_SSCC_POOL, QU4RTET_PID
 #   run.sh stop DIR     stop the server started in DIR
 #   run.sh epcs DIR     print every EPC QU4RTET has captured, one per line, sorted
 #
@@ -49,7 +49,7 @@ start() {
     cat "$dir/migrate.log" >&2
     exit 1
   }
-  django "$dir" "$here/setup_site.py" serialstation-seq serialstation-rnd >"$dir/site.env"
+  django "$dir" "$here/setup_site.py" serialstation-seq serialstation-rnd serialstation-sscc >"$dir/site.env"
   local port
   port="$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   # setsid: the server gets its own process group, so that stop ends it whole.

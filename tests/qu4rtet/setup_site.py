@@ -1,10 +1,11 @@
 """Sets up a fresh QU4RTET database for the interoperability test: a user with
 a DRF token and the SerialBox allocation permission, a sequential and a
-randomized SerialBox pool, and the quartet-capture "EPCIS" rule.
+randomized SerialBox pool for serials, a sequential pool of SSCC serial
+references, and the quartet-capture "EPCIS" rule.
 
 Run by run.sh after `migrate`, with DJANGO_SETTINGS_MODULE set. Prints
 KEY=VALUE lines (the token among them) for run.sh's env file.
-Usage: setup_site.py SEQUENTIAL_POOL RANDOM_POOL
+Usage: setup_site.py SEQUENTIAL_POOL RANDOM_POOL SSCC_POOL
 """
 
 import sys
@@ -21,7 +22,7 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 from serialbox.models import Pool, SequentialRegion  # noqa: E402
 
 
-def main(sequential_pool: str, random_pool: str) -> None:
+def main(sequential_pool: str, random_pool: str, sscc_pool: str) -> None:
     user, _ = User.objects.get_or_create(username="serialstation")
     user.set_unusable_password()
     user.save()
@@ -62,15 +63,34 @@ def main(sequential_pool: str, random_pool: str) -> None:
             start=123456789012,
         )
 
+    if not Pool.objects.filter(machine_name=sscc_pool).exists():
+        # SSCC serial references: 9 digits under a 7-digit company prefix.
+        pool = Pool.objects.create(
+            readable_name="serialstation SSCC reference pool",
+            machine_name=sscc_pool,
+            active=True,
+            request_threshold=100000,
+        )
+        SequentialRegion.objects.create(
+            readable_name="serialstation SSCC reference region",
+            machine_name=sscc_pool + "-region",
+            active=True,
+            order=1,
+            start=1,
+            end=999999999,
+            pool=pool,
+        )
+
     if not Rule.objects.filter(name="EPCIS").exists():
         create_rule()
 
     print(f"QU4RTET_TOKEN={token.key}")
     print(f"QU4RTET_SEQUENTIAL_POOL={sequential_pool}")
     print(f"QU4RTET_RANDOM_POOL={random_pool}")
+    print(f"QU4RTET_SSCC_POOL={sscc_pool}")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: setup_site.py SEQUENTIAL_POOL RANDOM_POOL")
-    main(sys.argv[1], sys.argv[2])
+    if len(sys.argv) != 4:
+        sys.exit("usage: setup_site.py SEQUENTIAL_POOL RANDOM_POOL SSCC_POOL")
+    main(sys.argv[1], sys.argv[2], sys.argv[3])

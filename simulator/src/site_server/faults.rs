@@ -31,6 +31,8 @@ pub enum FaultTarget {
     Epcis12Capture,
     /// `POST /serials/request`.
     SerialRequest,
+    /// `POST /serials/sscc/request`.
+    SsccRequest,
     /// Every request.
     Any,
 }

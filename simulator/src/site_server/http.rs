@@ -114,6 +114,7 @@ fn route_of(method: &Method, path: &str) -> Option<FaultTarget> {
         (&Method::GET, p) if p.starts_with("/capture/") => Some(FaultTarget::CaptureJob),
         (&Method::POST, "/epcis12/capture") => Some(FaultTarget::Epcis12Capture),
         (&Method::POST, "/serials/request") => Some(FaultTarget::SerialRequest),
+        (&Method::POST, "/serials/sscc/request") => Some(FaultTarget::SsccRequest),
         _ => None,
     }
 }
@@ -190,6 +191,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Answer, C
         FaultTarget::CaptureJob => Ok(capture_job(&shared, &path)),
         FaultTarget::Epcis12Capture => epcis12_capture(&shared, req).await,
         FaultTarget::SerialRequest => serial_request(&shared, req).await,
+        FaultTarget::SsccRequest => sscc_request(&shared, req).await,
         FaultTarget::Any => Ok(problem(
             StatusCode::NOT_FOUND,
             "epcisException:NoSuchResourceException",
@@ -467,6 +469,62 @@ async fn serial_request(shared: &Arc<Shared>, req: Request<Incoming>) -> Result<
             &e.to_string(),
         )),
     }
+}
+
+/// `POST /serials/sscc/request`: `{"company_prefix", "extension_digit", "count"}`
+/// → `{"company_prefix", "ssccs": [...]}`, SSCCs never issued before by this server.
+async fn sscc_request(shared: &Arc<Shared>, req: Request<Incoming>) -> Result<Answer, Answer> {
+    #[derive(serde::Deserialize)]
+    struct SsccRequest {
+        company_prefix: String,
+        #[serde(default)]
+        extension_digit: u8,
+        count: u32,
+    }
+    let invalid = |title: &str| {
+        problem(
+            StatusCode::BAD_REQUEST,
+            "epcisException:ValidationException",
+            title,
+        )
+    };
+    let (_, body) = read_body(req, 64 * 1024).await?;
+    let request: SsccRequest = serde_json::from_slice(&body).map_err(|e| {
+        invalid(&format!(
+            "expected {{\"company_prefix\": \"…\", \"extension_digit\": N, \"count\": N}}: {e}"
+        ))
+    })?;
+    if request.count == 0 || request.count > MAX_SERIALS_PER_REQUEST {
+        return Err(invalid(&format!(
+            "count must be 1 to {MAX_SERIALS_PER_REQUEST}"
+        )));
+    }
+    let references = lock(&shared.records)
+        .issue_sscc_references(
+            &request.company_prefix,
+            request.extension_digit,
+            request.count,
+        )
+        .map_err(|e| {
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "epcisException:ImplementationException",
+                &e.to_string(),
+            )
+        })?;
+    let ssccs = references
+        .map(|reference| {
+            serialstation_gs1::Sscc::build(
+                request.extension_digit,
+                &request.company_prefix,
+                reference,
+            )
+            .map(|s| s.as_str().to_string())
+        })
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(|e| invalid(&e.message))?;
+    let body = serde_json::json!({ "company_prefix": request.company_prefix, "ssccs": ssccs });
+    Ok(answer(StatusCode::OK, "application/json", body.to_string()))
 }
 
 /// Current UTC time as `YYYY-MM-DDTHH:MM:SS.mmmZ`.

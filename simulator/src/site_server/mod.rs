@@ -2,7 +2,7 @@
 //! capture interface (`POST /capture` → 202 + `Location`, `GET /capture/{id}`,
 //! `OPTIONS /capture` with its limits, 413 above them), a synchronous EPCIS 1.2 XML
 //! capture endpoint (`POST /epcis12/capture` → 201 / 400 / 409), a serial-number
-//! request endpoint (`POST /serials/request`), bearer or basic authentication, plain
+//! request endpoints (`POST /serials/request`, `POST /serials/sscc/request`), bearer or basic authentication, plain
 //! HTTP or HTTPS, faults on demand, and everything it accepted (ObjectEvents and
 //! AggregationEvents) kept in SQLite as ground truth.
 //!

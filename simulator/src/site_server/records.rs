@@ -114,6 +114,12 @@ CREATE TABLE IF NOT EXISTS serial_counters (
     gtin TEXT PRIMARY KEY,
     next INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sscc_counters (
+    company_prefix  TEXT NOT NULL,
+    extension_digit INTEGER NOT NULL,
+    next            INTEGER NOT NULL,
+    PRIMARY KEY (company_prefix, extension_digit)
+);
 CREATE TABLE IF NOT EXISTS counters (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -282,6 +288,38 @@ impl SiteRecords {
         Ok((next..next + i64::from(count))
             .map(|n| n.to_string())
             .collect())
+    }
+
+    /// Reserves `count` SSCC serial references under `company_prefix` and
+    /// `extension_digit`, never reserved before by this database (they start at
+    /// 1,000,000 so that they do not meet a station's own generated range, which starts
+    /// at 0).
+    pub fn issue_sscc_references(
+        &mut self,
+        company_prefix: &str,
+        extension_digit: u8,
+        count: u32,
+    ) -> Result<std::ops::Range<u64>, RecordsError> {
+        let what = "issuing SSCC references";
+        let tx = self.conn.transaction().context(what)?;
+        let next: i64 = tx
+            .query_row(
+                "SELECT next FROM sscc_counters WHERE company_prefix = ?1 AND extension_digit = ?2",
+                params![company_prefix, extension_digit],
+                |r| r.get(0),
+            )
+            .optional()
+            .context(what)?
+            .unwrap_or(1_000_000);
+        tx.execute(
+            "INSERT INTO sscc_counters (company_prefix, extension_digit, next) VALUES (?1, ?2, ?3)
+             ON CONFLICT(company_prefix, extension_digit) DO UPDATE SET next = ?3",
+            params![company_prefix, extension_digit, next + i64::from(count)],
+        )
+        .context(what)?;
+        tx.commit().context(what)?;
+        let next = next.max(0) as u64;
+        Ok(next..next + u64::from(count))
     }
 
     /// A capture job by ID.

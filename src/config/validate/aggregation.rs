@@ -528,6 +528,7 @@ mod tests {
         let own = SsccSettings {
             company_prefix: "9506000".into(),
             extension_digit: 0,
+            serialbox_pool: None,
         };
         assert!(prefix_issues(Some(&own), true, 7).is_empty());
 
@@ -547,6 +548,7 @@ mod tests {
         let packer = SsccSettings {
             company_prefix: "0614141".into(),
             extension_digit: 3,
+            serialbox_pool: None,
         };
         let issues = prefix_issues(Some(&packer), true, 7);
         assert_eq!(issues.len(), 1, "{issues:?}");

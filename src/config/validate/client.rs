@@ -5,7 +5,7 @@
 use toml::Spanned;
 
 use crate::config::located::Locator;
-use crate::config::model::Client;
+use crate::config::model::{Client, SerialSource};
 use crate::config::raw::RawClient;
 
 use super::fields::{operator_text, required, span_of};
@@ -41,6 +41,22 @@ pub(super) fn validate_client(raw: &Spanned<RawClient>, loc: &mut Locator<'_>) -
         None => Some(None),
         Some(s) => validate_sscc(s, loc).map(Some),
     };
+    let not_serialbox = serial_source
+        .as_ref()
+        .is_some_and(|s| !matches!(s, SerialSource::Serialbox { .. }));
+    if not_serialbox
+        && let Some(pool) = c
+            .sscc
+            .as_ref()
+            .and_then(|s| s.get_ref().serialbox_pool.as_ref())
+    {
+        loc.error(
+            span_of(pool),
+            "client.sscc.serialbox_pool",
+            "the client's serial source is not SerialBox, so no SerialBox pool issues its SSCCs: remove serialbox_pool, or take serials and SSCCs from SerialBox".to_string(),
+        );
+        return None;
+    }
     Some(Client {
         id: id?,
         name: name?,

@@ -222,7 +222,11 @@ pub(super) fn check_serialbox_pools(
 }
 
 /// A SerialBox pool machine name: 1 to 100 letters, digits, `_` or `-`.
-fn check_pool_name(name: &Spanned<String>, field: &str, loc: &mut Locator<'_>) -> Option<String> {
+pub(super) fn check_pool_name(
+    name: &Spanned<String>,
+    field: &str,
+    loc: &mut Locator<'_>,
+) -> Option<String> {
     let text = name.get_ref();
     let ok = (1..=100).contains(&text.len())
         && text

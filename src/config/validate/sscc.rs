@@ -11,6 +11,7 @@ use crate::config::raw::RawSscc;
 use crate::gs1::key::sscc_reference_digits;
 
 use super::fields::{required, span_of};
+use super::serial_source::check_pool_name;
 
 /// The shortest company prefix an EPC URI takes (GS1 Tag Data Standard partitions).
 pub(crate) const MIN_EPC_PREFIX_DIGITS: usize = 6;
@@ -64,9 +65,14 @@ pub(super) fn validate_sscc(raw: &Spanned<RawSscc>, loc: &mut Locator<'_>) -> Op
             v
         }
     };
+    let serialbox_pool = match &s.serialbox_pool {
+        None => Some(None),
+        Some(name) => check_pool_name(name, &format!("{field}.serialbox_pool"), loc).map(Some),
+    };
     Some(SsccSettings {
         company_prefix: company_prefix?,
         extension_digit: extension_digit?,
+        serialbox_pool: serialbox_pool?,
     })
 }
 
@@ -101,7 +107,8 @@ mod tests {
             (
                 Some(SsccSettings {
                     company_prefix: "9506000".into(),
-                    extension_digit: 0
+                    extension_digit: 0,
+                    serialbox_pool: None,
                 }),
                 vec![]
             )
@@ -110,9 +117,20 @@ mod tests {
             sscc(r#"{ company_prefix = "0614141", extension_digit = 9 }"#).0,
             Some(SsccSettings {
                 company_prefix: "0614141".into(),
-                extension_digit: 9
+                extension_digit: 9,
+                serialbox_pool: None,
             })
         );
+        let (pooled, issues) =
+            sscc(r#"{ company_prefix = "0614141", serialbox_pool = "sscc-0614141" }"#);
+        assert_eq!(
+            pooled.and_then(|s| s.serialbox_pool).as_deref(),
+            Some("sscc-0614141"),
+            "{issues:?}"
+        );
+        let (refused, issues) = sscc(r#"{ company_prefix = "0614141", serialbox_pool = "a/b" }"#);
+        assert_eq!(refused, None);
+        assert!(issues[0].1.contains("pool machine name"), "{issues:?}");
         let (accepted, issues) = sscc(r#"{ company_prefix = "12345" }"#);
         assert_eq!(accepted, None);
         assert!(issues[0].1.contains("6 to 12 digits"), "{issues:?}");

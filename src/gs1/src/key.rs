@@ -151,7 +151,7 @@ impl Sscc {
             return Err(Gs1Error::new(
                 Gs1ErrorKind::Length,
                 format!(
-                    "SSCC serial reference {serial_reference} does not fit in the {space} digits                      that company prefix {company_prefix} leaves (largest {})",
+                    "SSCC serial reference {serial_reference} does not fit in the {space} digits that company prefix {company_prefix} leaves (largest {})",
                     limit - 1
                 ),
             )

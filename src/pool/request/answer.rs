@@ -59,6 +59,48 @@ pub fn site_server_serials(body: &str, gtin: &str, asked: u64) -> Result<Vec<Str
     Ok(serials)
 }
 
+/// The SSCCs of a site server's answer to a request for `asked` SSCCs under
+/// `company_prefix`: `{"company_prefix": …, "ssccs": [18-digit strings]}`, between 1
+/// and `asked` of them (each is checked by the store's import).
+pub fn site_server_ssccs(
+    body: &str,
+    company_prefix: &str,
+    asked: u64,
+) -> Result<Vec<String>, String> {
+    let value = json(body)?;
+    let Some(object) = value.as_object() else {
+        return Err(format!("expected a JSON object, got {}", quote(body)));
+    };
+    match object.get("company_prefix").and_then(Value::as_str) {
+        Some(answered) if answered == company_prefix => {}
+        Some(other) => {
+            return Err(format!(
+                "the answer is for company prefix {other}, not for the requested {company_prefix}"
+            ));
+        }
+        None => {
+            return Err(format!(
+                "the answer has no \"company_prefix\": {}",
+                quote(body)
+            ));
+        }
+    }
+    let Some(list) = object.get("ssccs").and_then(Value::as_array) else {
+        return Err(format!("the answer has no \"ssccs\" list: {}", quote(body)));
+    };
+    let ssccs = list
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| format!("SSCC {} of the answer is not a string: {v}", i + 1))
+        })
+        .collect::<Result<Vec<String>, String>>()?;
+    check_count(ssccs.len() as u64, asked)?;
+    Ok(ssccs)
+}
+
 /// The serials of a SerialBox allocation answer to a request for `asked` numbers.
 pub fn serialbox_serials(body: &str, asked: u64) -> Result<Vec<String>, String> {
     let value = json(body)?;
@@ -210,6 +252,20 @@ mod tests {
                 2
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn site_server_sscc_answer() {
+        let body =
+            r#"{"company_prefix":"0614141","ssccs":["106141410000000013","106141410000000020"]}"#;
+        assert_eq!(site_server_ssccs(body, "0614141", 2).unwrap().len(), 2);
+        assert!(site_server_ssccs(body, "0614141", 1).is_err());
+        let e = site_server_ssccs(body, "9506000", 2).unwrap_err();
+        assert!(e.contains("company prefix 0614141"), "{e}");
+        assert!(site_server_ssccs(r#"{"company_prefix":"0614141"}"#, "0614141", 2).is_err());
+        assert!(
+            site_server_ssccs(r#"{"company_prefix":"0614141","ssccs":[]}"#, "0614141", 2).is_err()
         );
     }
 

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::config::{SecretSource, SerialSource};
+use crate::config::{SecretSource, SerialSource, SsccSettings};
 use crate::net::Secret;
 
 /// Timeout of one request (connect, send, answer): large randomized allocations take
@@ -97,6 +97,66 @@ pub fn call_for(source: &SerialSource, gtin: &str, count: u64) -> Result<SerialC
                 format!(
                     "no SerialBox pool is configured for GTIN {gtin}: add it to the client's serial_source.pools"
                 )
+            })?;
+            let base = source_url(url, *allow_plain_http)?;
+            let mut url = join(
+                &base,
+                &["serialbox", "allocate", pool, &count.to_string(), ""],
+            )?;
+            url.set_query(Some("format=json"));
+            Ok(SerialCall {
+                method: reqwest::Method::GET,
+                url,
+                body: None,
+                auth: secret(source_secret)?.map(|s| ("Token", s)),
+            })
+        }
+    }
+}
+
+/// The call that asks `source` for `count` SSCCs under `sscc` (the client's SSCC
+/// settings): the site server's `POST <url>/sscc/request`, or SerialBox's
+/// allocation from the pool `sscc.serialbox_pool`, whose numbers are serial
+/// references.
+pub fn sscc_call_for(
+    source: &SerialSource,
+    sscc: &SsccSettings,
+    count: u64,
+) -> Result<SerialCall, String> {
+    let secret = |s: &Option<SecretSource>| s.as_ref().map(load_token).transpose();
+    match source {
+        SerialSource::Local => Err(
+            "the client's serial source is local: use `sscc generate` or `sscc import`".to_string(),
+        ),
+        SerialSource::SiteServer {
+            url,
+            secret: source_secret,
+            allow_plain_http,
+            ..
+        } => {
+            let base = source_url(url, *allow_plain_http)?;
+            Ok(SerialCall {
+                method: reqwest::Method::POST,
+                url: join(&base, &["sscc", "request"])?,
+                body: Some(
+                    serde_json::json!({
+                        "company_prefix": sscc.company_prefix,
+                        "extension_digit": sscc.extension_digit,
+                        "count": count,
+                    })
+                    .to_string(),
+                ),
+                auth: secret(source_secret)?.map(|s| ("Bearer", s)),
+            })
+        }
+        SerialSource::Serialbox {
+            url,
+            secret: source_secret,
+            allow_plain_http,
+            ..
+        } => {
+            let pool = sscc.serialbox_pool.as_deref().ok_or_else(|| {
+                "no SerialBox pool issues the client's SSCCs: add serialbox_pool = \"<pool machine name>\" to its [client.sscc] table and `config load` the file".to_string()
             })?;
             let base = source_url(url, *allow_plain_http)?;
             let mut url = join(
@@ -233,6 +293,49 @@ mod tests {
             call.url.as_str(),
             "https://q.example.com/serialbox/allocate/other/5/?format=json"
         );
+    }
+
+    #[test]
+    fn sscc_urls_of_each_source() {
+        let settings = SsccSettings {
+            company_prefix: "0614141".into(),
+            extension_digit: 3,
+            serialbox_pool: Some("sscc-pool".into()),
+        };
+        let site = SerialSource::SiteServer {
+            url: "http://127.0.0.1:8081/serials".into(),
+            secret: None,
+            replenish_count: 10,
+            allow_plain_http: false,
+        };
+        let call = sscc_call_for(&site, &settings, 7).unwrap();
+        assert_eq!(
+            call.url.as_str(),
+            "http://127.0.0.1:8081/serials/sscc/request"
+        );
+        let body: serde_json::Value = serde_json::from_str(call.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body["extension_digit"], 3);
+        assert_eq!(body["company_prefix"], "0614141");
+        let sb = SerialSource::Serialbox {
+            url: "https://q.example.com/".into(),
+            pool: Some("p-1".into()),
+            pools: BTreeMap::new(),
+            secret: None,
+            replenish_count: 10,
+            allow_plain_http: false,
+        };
+        let call = sscc_call_for(&sb, &settings, 5).unwrap();
+        assert_eq!(
+            call.url.as_str(),
+            "https://q.example.com/serialbox/allocate/sscc-pool/5/?format=json"
+        );
+        let unpooled = SsccSettings {
+            serialbox_pool: None,
+            ..settings
+        };
+        let e = sscc_call_for(&sb, &unpooled, 5).unwrap_err();
+        assert!(e.contains("serialbox_pool"), "{e}");
+        assert!(sscc_call_for(&SerialSource::Local, &unpooled, 5).is_err());
     }
 
     #[test]

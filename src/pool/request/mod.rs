@@ -12,6 +12,7 @@
 
 pub mod answer;
 pub mod http;
+pub mod sscc;
 
 use super::{LineProblem, SerialLine};
 use crate::config::{Client, Product, SerialSource};
