@@ -7,10 +7,15 @@
 //! cargo bench --bench line_station -- [latency] [rate] [images] [memory] [--quick]
 //! ```
 //!
-//! - `latency`: a batch at 600 items/min: controller CPU per item (getrusage of
-//!   this process, user + system, over the batch) and the decision latency from the
-//!   camera sending its result to the PLC receiving the verdict (simulator's ground
-//!   truth, one clock), p50 / p99 / max;
+//! - `latency`: batches at 400 items/min (a real line's pace) and 600 items/min:
+//!   controller CPU per item and as a share of one core (getrusage of this process,
+//!   user + system, over the batch) and the decision latency from the camera
+//!   sending its result to the PLC receiving the verdict (simulator's ground truth,
+//!   one clock), p50 / p99 / max;
+//!
+//! Every run also measures the disk's own sync latency (4 KiB + `fdatasync`, 500
+//! times, in the store's directory right after the batch), so each latency can be
+//! read against the sync it waits for.
 //! - `rate`: rising rates without images until a batch has a reject (no faults, so
 //!   every reject is false) or falls behind the line: the highest sustained rate;
 //! - `images`: the same with real DataMatrix images rendered, decoded and graded;
@@ -100,6 +105,9 @@ struct Measured {
     peak_rss_kib: u64,
     /// Size of the store (database and WAL files) after the batch.
     store_bytes: u64,
+    /// The disk's own sync latency, measured in the store's directory right after
+    /// the batch: p50, p99, max of a 4 KiB write + `fdatasync`.
+    disk_sync: Option<[Duration; 3]>,
     error: Option<String>,
 }
 
@@ -123,6 +131,16 @@ impl Measured {
             && self.false_rejects == 0
             && self.holds == 0
             && self.commissioned >= u64::from(self.items)
+    }
+
+    /// CPU time per wall-clock time: the share of one core the station used.
+    fn core_share(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.cpu.as_secs_f64() / secs
+        } else {
+            0.0
+        }
     }
 
     fn percentile(&self, p: f64) -> Option<Duration> {
@@ -190,6 +208,15 @@ fn main() {
 
     if wants("latency") {
         let items = items_override.unwrap_or(if quick { 200 } else { 1_200 });
+        run(
+            "400 items/min, no images".into(),
+            Run {
+                items: items * 2 / 3,
+                rate_per_min: 400.0,
+                images: false,
+                sample_memory: false,
+            },
+        );
         run(
             "600 items/min, no images".into(),
             Run {
@@ -430,6 +457,30 @@ async fn run_batch(sim_binary: &Path, spec: Run) -> Measured {
     m
 }
 
+/// The disk's own sync latency in `dir`: `rounds` × (4 KiB written at the end of a
+/// file, then `fdatasync`), as a WAL commit does it; p50, p99, max.
+fn disk_sync_latency(dir: &Path, rounds: usize) -> Result<[Duration; 3], String> {
+    use std::io::Write;
+    let path = dir.join("sync-probe");
+    let mut file = std::fs::File::create(&path).map_err(|e| format!("sync probe: {e}"))?;
+    let block = [0x5au8; 4096];
+    let mut times = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let start = Instant::now();
+        file.write_all(&block)
+            .map_err(|e| format!("sync probe: {e}"))?;
+        file.sync_data().map_err(|e| format!("sync probe: {e}"))?;
+        times.push(start.elapsed());
+    }
+    drop(file);
+    let _ = std::fs::remove_file(&path);
+    times.sort();
+    let at = |p: f64| {
+        times[(((p / 100.0) * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1]
+    };
+    Ok([at(50.0), at(99.0), times[times.len() - 1]])
+}
+
 async fn run_batch_into(sim_binary: &Path, spec: Run, m: &mut Measured) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let mut store =
@@ -518,6 +569,7 @@ async fn run_batch_into(sim_binary: &Path, spec: Run, m: &mut Measured) -> Resul
         .filter_map(|name| std::fs::metadata(dir.path().join(name)).ok())
         .map(|meta| meta.len())
         .sum();
+    m.disk_sync = Some(disk_sync_latency(dir.path(), 500)?);
     let truth_path = sim.stop()?;
     let outcome = outcome.map_err(|e| format!("batch failed: {e}"))?;
     m.commissioned = outcome.counts.commissioned;
@@ -577,13 +629,14 @@ fn summary(m: &Measured) -> String {
         return format!("FAILED: {e}");
     }
     format!(
-        "{} commissioned in {:.1} s ({:.0}/min), CPU {:.2} s (system {:.2} s) = {:.1} µs/item, false rejects {}, station rejects {} {:?} (bin {}), holds {}, latency p50 {} p99 {} max {}, peak RSS {:.1} MiB, store {:.1} MiB{}{}",
+        "{} commissioned in {:.1} s ({:.0}/min), CPU {:.2} s (system {:.2} s) = {:.1} µs/item, {:.2} % of one core, false rejects {}, station rejects {} {:?} (bin {}), holds {}, latency p50 {} p99 {} max {}, peak RSS {:.1} MiB, store {:.1} MiB{}{}",
         m.commissioned,
         m.elapsed.as_secs_f64(),
         m.achieved_per_min(),
         m.cpu.as_secs_f64(),
         m.cpu_system.as_secs_f64(),
         m.cpu_per_item().as_secs_f64() * 1e6,
+        m.core_share() * 100.0,
         m.false_rejects,
         m.station_rejects,
         m.rejects_by_reason,
@@ -607,24 +660,32 @@ fn summary(m: &Measured) -> String {
 fn print_table(table: &[(String, Measured)]) {
     println!();
     println!(
-        "| run | items | achieved/min | CPU per item | false rejects | holds | latency p50 | p99 | max | peak RSS | sustained |"
+        "| run | items | achieved/min | CPU per item | % of one core | false rejects | holds | latency p50 | p99 | max | disk sync p50 / p99 / max | peak RSS | sustained |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (label, m) in table {
         if let Some(e) = &m.error {
-            println!("| {label} | {} | failed: {e} |||||||||", m.items);
+            println!("| {label} | {} | failed: {e} |||||||||||", m.items);
             continue;
         }
         println!(
-            "| {label} | {} | {:.0} | {:.1} µs | {} | {} | {} | {} | {} | {:.1} MiB | {} |",
+            "| {label} | {} | {:.0} | {:.1} µs | {:.2} % | {} | {} | {} | {} | {} | {} | {:.1} MiB | {} |",
             m.commissioned,
             m.achieved_per_min(),
             m.cpu_per_item().as_secs_f64() * 1e6,
+            m.core_share() * 100.0,
             m.false_rejects,
             m.holds,
             micros(m.percentile(50.0)),
             micros(m.percentile(99.0)),
             micros(m.latencies.iter().max().copied()),
+            m.disk_sync
+                .map_or("-".to_string(), |[p50, p99, max]| format!(
+                    "{} / {} / {}",
+                    micros(Some(p50)),
+                    micros(Some(p99)),
+                    micros(Some(max))
+                )),
             m.peak_rss_kib as f64 / 1024.0,
             if m.sustained() { "yes" } else { "no" }
         );

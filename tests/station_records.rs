@@ -6,7 +6,7 @@ use serialstation::config::parse_client_config;
 use serialstation::gs1::Gtin;
 use serialstation::pool::{Alphabet, GenerationPlan, SerialOrder};
 use serialstation::store::line_records::{LineBatch, LineRecord, SerialOutcome};
-use serialstation::store::{Actor, NewBatch, Store};
+use serialstation::store::{Actor, Durability, NewBatch, Store};
 
 const GTIN: &str = "09506000134352";
 
@@ -171,4 +171,46 @@ fn a_group_commit_is_all_or_nothing_and_the_batch_balances() {
     assert_eq!(summary.grades.get("A"), Some(&1));
     assert_eq!(summary.fates.get("exited_good"), Some(&1));
     assert!(store.verify_audit().expect("audit").is_intact());
+}
+
+#[test]
+fn a_deferred_commit_is_kept_and_leaves_the_store_synced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut store, line, serials) = setup(dir.path());
+    let actor = Actor::new("station");
+    let synchronous = |store: &Store| -> i64 {
+        store
+            .raw_connection()
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("pragma")
+    };
+    assert_eq!(synchronous(&store), 2, "FULL");
+    store
+        .apply_line_records_with(
+            &line,
+            &[LineRecord::PrintQueued {
+                message_id: 1,
+                serial: serials[0].clone(),
+            }],
+            &actor,
+            Durability::Deferred,
+        )
+        .expect("deferred commit");
+    assert_eq!(synchronous(&store), 2, "every other commit is synced again");
+    // A refused deferred group leaves nothing and the store synced too.
+    let refused = store.apply_line_records_with(
+        &line,
+        &[LineRecord::PrintQueued {
+            message_id: 1,
+            serial: serials[1].clone(),
+        }],
+        &actor,
+        Durability::Deferred,
+    );
+    assert!(refused.is_err(), "message id 1 is used");
+    assert_eq!(synchronous(&store), 2);
+    drop(store);
+    // What the deferred commit wrote is in the file for the next process.
+    let store = Store::open(dir.path().join("records.sqlite")).expect("reopen");
+    assert_eq!(store.next_message_id().expect("id"), 2);
 }

@@ -23,7 +23,7 @@ use crate::line::{
     Engine, Event, MessageId, OperatorCommand, PlcAlarms, Reconciliation,
 };
 use crate::store::line_records::{LineBatch, LineRecord};
-use crate::store::{Actor, BatchId, NewBatch, SerialState, Store};
+use crate::store::{Actor, BatchId, Durability, NewBatch, SerialState, Store};
 
 use super::devices::{PRINT_JOB, StationDevices, connect};
 use super::events::{self, Translated};
@@ -31,7 +31,7 @@ use super::latency::LatencyBook;
 use super::policy::{
     DEVICES_TIMEOUT, Deadline, LOOK_INTERVAL, MAX_LOOKS, Observation, POLL_INTERVAL, PrinterWatch,
     ResumeStep, StartStep, SupervisionOptions, Supervisor, TailRejectLimit, Watch,
-    alarm_reset_command, resume_step, start_step, tick_ms,
+    alarm_reset_command, durability_before, resume_step, start_step, tick_ms,
 };
 use super::product::product_spec;
 use super::records::{reconciliation_of, to_record};
@@ -772,14 +772,18 @@ impl Station {
                 other => actions.push(other),
             }
         }
-        self.commit(&mut pending)?;
+        self.commit(&mut pending, durability_before(&actions))?;
         for action in actions {
             self.act(action).await;
         }
         Ok(())
     }
 
-    fn commit(&mut self, pending: &mut Vec<LineRecord>) -> Result<(), StationError> {
+    fn commit(
+        &mut self,
+        pending: &mut Vec<LineRecord>,
+        durability: Durability,
+    ) -> Result<(), StationError> {
         if pending.is_empty() {
             return Ok(());
         }
@@ -797,7 +801,7 @@ impl Station {
         })?;
         let store = &mut self.store;
         let actor = &self.actor;
-        off_the_runtime(|| store.apply_line_records(line, pending, actor))?;
+        off_the_runtime(|| store.apply_line_records_with(line, pending, actor, durability))?;
         pending.clear();
         Ok(())
     }

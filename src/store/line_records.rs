@@ -17,7 +17,7 @@ use crate::store::audit::{self, AuditRecord};
 use crate::store::batches::{BatchId, read_batch};
 use crate::store::error::{SqlContext, StoreError, StoreResult};
 use crate::store::state::{SerialState, can_transition, needs_printer_proof};
-use crate::store::{Actor, Store, clock};
+use crate::store::{Actor, Durability, Store, clock};
 
 /// Migration 2: printer messages (message id -> serial, for recovery and unique ids),
 /// the serial text and PLC fate of every item, and the engine's own batch state.
@@ -222,8 +222,33 @@ fn pool_of(tx: &Connection, gtin: &Gtin) -> StoreResult<i64> {
 
 impl Store {
     /// Applies one group of line records in one transaction (all or nothing), with
-    /// an outbox row per commissioned, scrapped or invalidated serial and one audit row.
+    /// an outbox row per commissioned, scrapped or invalidated serial and one audit
+    /// row; synced before it returns.
     pub fn apply_line_records(
+        &mut self,
+        line: &LineBatch,
+        records: &[LineRecord],
+        actor: &Actor,
+    ) -> StoreResult<()> {
+        self.apply_line_records_with(line, records, actor, Durability::Synced)
+    }
+
+    /// [`Store::apply_line_records`] with the commit's `durability`: the station
+    /// defers the sync of records no action outside the process waits on
+    /// (`crate::station::policy::durability`).
+    pub fn apply_line_records_with(
+        &mut self,
+        line: &LineBatch,
+        records: &[LineRecord],
+        actor: &Actor,
+        durability: Durability,
+    ) -> StoreResult<()> {
+        self.with_durability(durability, |store| {
+            store.write_line_records(line, records, actor)
+        })
+    }
+
+    fn write_line_records(
         &mut self,
         line: &LineBatch,
         records: &[LineRecord],

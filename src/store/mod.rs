@@ -10,14 +10,18 @@
 //! - [`anchor`]: the trail's head written outside the file, so truncation shows;
 //! - [`integrity`]: whose file this is, page checks, the full store check;
 //! - [`backup`]: online backups through SQLite's backup API;
-//! - [`containers`]: aggregation: SSCC pools, containers and their children;
+//! - [`containers`]: aggregation: containers and their children;
 //! - [`outbox`]: work for the uploader (minimal);
-//! - [`users`]: enrolled users, roles, password hashes and signatures.
+//! - [`users`]: enrolled users, roles, password hashes and signatures;
+//! - [`sscc_pool`]: the SSCCs containers are labelled with (generated, imported,
+//!   requested);
 //!
 //! Durability: WAL with `synchronous=FULL`, so a committed transaction survives power
-//! loss (state here decides whether a serial may ever be printed, so no commit may be
-//! lost); foreign keys on; a busy timeout so that the CLI and the daemon can share the
-//! file. Every method that changes state writes its audit row in the same transaction.
+//! loss (state here decides whether a serial may ever be printed). The one exception
+//! is asked for explicitly: line records no action outside the process waits on
+//! commit with [`Durability::Deferred`] and become power-safe with the next synced
+//! commit (ARCHITECTURE.md, "Durability"). Foreign keys on; a busy timeout so that
+//! the CLI and the daemon can share the file. Every method that changes state writes its audit row in the same transaction.
 
 pub mod actor;
 pub mod anchor;
@@ -83,6 +87,23 @@ pub struct Store {
     /// Called before every write transaction begins (the whole-station simulation's
     /// crash point); `None` outside the simulation.
     write_hook: Option<WriteHook>,
+    /// Commits are never synced (the whole-station simulation only).
+    unsynced: bool,
+}
+
+/// When a write transaction's commit reaches the disk (ARCHITECTURE.md,
+/// "Durability"). Every commit is atomic and survives a crash of the process; the
+/// difference is power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Synced before the commit returns (`synchronous=FULL`): what it records may
+    /// be acted on outside the process at once. Every method of the store commits so.
+    Synced,
+    /// Written to the WAL without a sync of its own (`synchronous=NORMAL` for that
+    /// commit): it survives a power loss from the next synced commit on, whose sync
+    /// covers every frame written before it. Only for records no action outside the
+    /// process waits on.
+    Deferred,
 }
 
 /// A test hook run at the start of every write transaction ([`Store::set_write_hook`]).
@@ -146,6 +167,7 @@ impl Store {
             path,
             anchored,
             write_hook: None,
+            unsynced: false,
         })
     }
 
@@ -198,11 +220,12 @@ impl Store {
     /// reads the whole file. Never use it for a station.
     #[doc(hidden)]
     pub fn open_for_simulation(path: impl AsRef<Path>) -> StoreResult<Store> {
-        let store = Store::open_with(path, PageCheck::AlreadyDone)?;
+        let mut store = Store::open_with(path, PageCheck::AlreadyDone)?;
         store
             .conn
             .pragma_update(None, "synchronous", "OFF")
             .context("setting synchronous=OFF for the simulation")?;
+        store.unsynced = true;
         Ok(store)
     }
 
@@ -224,6 +247,29 @@ impl Store {
         self.conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context(what)
+    }
+
+    /// Runs `write` (one or more write transactions) with commits of `durability`,
+    /// then sets the connection back to synced commits, whatever `write` returned.
+    fn with_durability<T>(
+        &mut self,
+        durability: Durability,
+        write: impl FnOnce(&mut Store) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        if durability == Durability::Synced || self.unsynced {
+            return write(self);
+        }
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .context("setting synchronous=NORMAL for a deferred commit")?;
+        let result = write(self);
+        let restored = self
+            .conn
+            .pragma_update(None, "synchronous", "FULL")
+            .context("setting synchronous=FULL after a deferred commit");
+        let value = result?;
+        restored?;
+        Ok(value)
     }
 
     /// Raw connection for tests and for modules being migrated into the store.

@@ -1,7 +1,8 @@
 //! The station's own decisions, apart from the I/O that carries them out: the
 //! supervision of an unattended batch (holds counted, automatic resume, stall stop),
 //! the PLC's consecutive-reject limit around a batch's tail, the PackML walk that
-//! starts the line, the printer's suspect latch, and the clock arithmetic of the loop.
+//! starts the line, the printer's suspect latch, the durability a group commit needs
+//! before the commands that follow it, and the clock arithmetic of the loop.
 //!
 //! Pure: no tokio, no store, no drivers, and no clock of its own (time comes in as
 //! `Instant`s the runtime reads). The runtime (`super::runtime`) observes the engine
@@ -10,6 +11,7 @@
 //! ARCHITECTURE.md, "Pure logic is kept apart from I/O".
 
 pub mod auto_resume;
+pub mod durability;
 pub mod printer_watch;
 pub mod reject_limit;
 pub mod stall;
@@ -18,6 +20,7 @@ pub mod supervision;
 pub mod timing;
 
 pub use auto_resume::{AutoResume, RESUME_RETRY, ResumeStep, may_auto_resume, resume_step};
+pub use durability::durability_before;
 pub use printer_watch::PrinterWatch;
 pub use reject_limit::{RejectLimitChange, TAIL_REJECT_LIMIT, TailRejectLimit};
 pub use stall::{StallStop, StallWatch};
