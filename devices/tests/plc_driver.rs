@@ -28,6 +28,8 @@ struct PlcRegisters {
     fates: Vec<u16>,
     holding: Vec<u16>,
     commands: Vec<PackMlCommand>,
+    /// Reads of the whole status block served.
+    status_reads: u32,
 }
 
 impl PlcRegisters {
@@ -55,6 +57,7 @@ impl PlcRegisters {
             ],
             holding: vec![0; usize::from(register_map::VERDICT_RING_END)],
             commands: Vec::new(),
+            status_reads: 0,
         }
     }
 
@@ -76,6 +79,9 @@ impl PlcRegisters {
         match request {
             Request::ReadInputRegisters(start, count) => {
                 check_input_read(start, count).map_err(exception)?;
+                if start == 0 && count == register_map::STATUS_BLOCK_LEN {
+                    self.status_reads += 1;
+                }
                 let status = self.status.map(|s| s.encode().to_vec()).unwrap_or_default();
                 let registers = if start < register_map::STATUS_BLOCK_LEN {
                     status[usize::from(start)..usize::from(start + count)].to_vec()
@@ -379,4 +385,46 @@ async fn fates_overwritten_while_away_are_reported_lost() {
         );
     }
     assert_eq!(seen, (300 - ring..300).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_status_read_serves_as_the_drivers_poll() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let registers = Arc::new(Mutex::new(PlcRegisters::new()));
+    let (_stop, stop_rx) = oneshot::channel();
+    serve(listener, registers.clone(), stop_rx);
+    let (events_tx, mut events) = mpsc::channel(1024);
+    let mut config = PlcConfig::new(loopback_link("plc", address));
+    config.fate_cursor = Some(0);
+    // The driver's own poll would next come in an hour: only the caller reads.
+    config.poll_interval = std::time::Duration::from_secs(3600);
+    let plc = ModbusPlc::spawn(config, events_tx);
+    wait_up(&mut events).await;
+    let _ = plc.read_status().await.expect("status");
+    let reads_before = registers.lock().expect("lock").status_reads;
+    for seq in 0..5 {
+        registers
+            .lock()
+            .expect("lock")
+            .record_fate(seq, FateCode::ExitedGood);
+    }
+    let status = plc.read_status().await.expect("status");
+    assert_eq!(status.gate_count, 5);
+    let mut seen = Vec::new();
+    while seen.len() < 5 {
+        seen.push(
+            wait_for(&mut events, |kind| match kind {
+                DeviceEventKind::ItemFate { seq, .. } => Some(*seq),
+                _ => None,
+            })
+            .await,
+        );
+    }
+    assert_eq!(seen, (0..5).collect::<Vec<_>>());
+    assert_eq!(
+        registers.lock().expect("lock").status_reads,
+        reads_before + 1,
+        "the caller's read was the only status read: the driver read the fates it announced"
+    );
 }

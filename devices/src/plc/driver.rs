@@ -1,6 +1,8 @@
 //! `LineIo` driver for the station PLC over Modbus/TCP (tokio-modbus client).
 //! One task owns the connection: it reconnects with capped backoff, wraps every
-//! Modbus call in a timeout, polls the status block, reports line-state and
+//! Modbus call in a timeout, polls the status block (a caller's read of the whole
+//! block counts as the poll, so a station that polls costs one read, not two),
+//! reports line-state and
 //! alarm changes and every item's fate (from the fate ring, in seq order, also
 //! after a reconnect) as events. Which fates to read and report is decided by the
 //! pure [`FateCursor`](super::fate_cursor::FateCursor); this module only does the I/O.
@@ -55,6 +57,11 @@ enum PlcOp {
 }
 
 impl PlcOp {
+    /// A read of the whole status block (what the driver's own poll reads).
+    fn reads_status_block(&self) -> bool {
+        matches!(self, PlcOp::ReadInput { start: 0, count } if *count == STATUS_BLOCK_LEN)
+    }
+
     fn describe(&self) -> String {
         match self {
             PlcOp::ReadInput { start, count } => format!("read input registers {start}+{count}"),
@@ -348,7 +355,22 @@ impl PlcTask {
                 job = self.jobs.recv() => {
                     let Some((op, reply)) = job else { return Disconnect::Shutdown };
                     match self.execute(context, &op).await {
-                        Ok(result) => { let _ = reply.send(result); }
+                        Ok(result) => {
+                            // A caller's read of the status block serves as this
+                            // poll too: one Modbus read instead of two while the
+                            // station polls, and the timer waits a full interval.
+                            let status = match &result {
+                                Ok(regs) if op.reads_status_block() => Some(regs.clone()),
+                                _ => None,
+                            };
+                            let _ = reply.send(result);
+                            if let Some(regs) = status {
+                                poll.reset();
+                                if let Err(reason) = self.on_status_block(context, &regs).await {
+                                    return Disconnect::Broken(reason);
+                                }
+                            }
+                        }
                         Err(broken) => {
                             let _ = reply.send(Err(broken.1));
                             return Disconnect::Broken(broken.0);
@@ -432,7 +454,13 @@ impl PlcTask {
             }
             Err((reason, _)) => return Err(reason),
         };
-        let status = match LineStatus::decode(&regs) {
+        self.on_status_block(context, &regs).await
+    }
+
+    /// Reports a change of line state or alarms in a status block just read, and
+    /// reads the fates it announces. Err = the link is broken.
+    async fn on_status_block(&mut self, context: &mut Context, regs: &[u16]) -> Result<(), String> {
+        let status = match LineStatus::decode(regs) {
             Ok(status) => status,
             Err(error) => {
                 self.emit(DeviceEventKind::ProtocolError(format!(
