@@ -5,7 +5,10 @@
 //! - [`defects`]: print-defect models for the simulator (fade, growth, dead nozzle…).
 //! - [`decode`]: locate and decode a symbol in a camera frame, classify its content.
 //! - [`grade`]: ISO/IEC 15415 print quality parameters and the overall grade.
+//! - [`case_image`]: a case seen from above: render a frame of many codes, read
+//!   every code in it, place by place.
 
+pub mod case_image;
 pub mod decode;
 pub mod defects;
 pub mod ecc200;
