@@ -735,3 +735,120 @@ fn ssccs_are_imported_all_or_nothing_and_never_twice() {
         "{err}"
     );
 }
+
+#[test]
+fn a_case_image_is_checked_against_the_packs_in_the_case() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = finished_batch(dir.path());
+    let packs = commissioned(&db, 1);
+    ok(&run(
+        &db,
+        &[
+            "sscc",
+            "generate",
+            "--client",
+            "acme",
+            "--company-prefix",
+            "9506000",
+            "--count",
+            "2",
+        ],
+    ));
+    let case = open(&db, "1", "case", "12", None);
+    let mut args = vec!["container".to_string(), "pack".to_string(), case.clone()];
+    args.extend(packs[..12].iter().map(|s| pack_scan(s)));
+    ok(&run(
+        &db,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    let code = |serial: &str| format!("(01){GTIN}(10){LOT}(21){serial}");
+    let render = |name: &str, codes: &[String]| {
+        let path = dir.path().join(name);
+        let mut args = vec![
+            "vision".to_string(),
+            "case-render".to_string(),
+            "-o".to_string(),
+            path.display().to_string(),
+            "--layout".to_string(),
+            "3x4".to_string(),
+            "--width".to_string(),
+            "1224".to_string(),
+            "--height".to_string(),
+            "1024".to_string(),
+        ];
+        args.extend(codes.iter().cloned());
+        ok(&run(
+            &db,
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        ));
+        path
+    };
+    let check = |image: &Path| {
+        run(
+            &db,
+            &[
+                "container",
+                "check-image",
+                &case,
+                image.to_str().expect("path"),
+                "--layout",
+                "3x4",
+            ],
+        )
+    };
+
+    // The packs in another order than they were packed: the set is what counts.
+    let mut codes: Vec<String> = packs[..12].iter().rev().map(|s| code(s)).collect();
+    let good = render("good.png", &codes);
+    let shown = ok(&check(&good));
+    assert!(shown.contains("shows exactly its 12 packs"), "{shown}");
+
+    // Place 3 empty, place 5 a pack of the batch not in this case, place 7 the code
+    // of place 1 again, place 9 a pack of another lot.
+    codes[2] = "-".to_string();
+    codes[4] = code(&packs[20]);
+    codes[6] = codes[0].clone();
+    codes[8] = format!("(01){GTIN}(10)OTHER-LOT(21){}", packs[21]);
+    let bad = render("bad.png", &codes);
+    let err = refused(&check(&bad));
+    for words in [
+        format!(
+            "place 5: pack {} is in the case but was not put into it",
+            packs[20]
+        ),
+        format!("pack {} is read at places 1 and 7", packs[11]),
+        format!(
+            "place 9: pack {} is of GTIN {GTIN} lot OTHER-LOT",
+            packs[21]
+        ),
+        format!(
+            "pack {} was put into the case but is not in the image",
+            packs[9]
+        ),
+        format!(
+            "pack {} was put into the case but is not in the image",
+            packs[7]
+        ),
+        "rework the case".to_string(),
+    ] {
+        assert!(err.contains(&words), "{words:?} not in: {err}");
+    }
+    // A layout that is not one is refused by the argument parser (exit 2).
+    let out = run(
+        &db,
+        &[
+            "container",
+            "check-image",
+            &case,
+            good.to_str().expect("path"),
+            "--layout",
+            "3by4",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("ROWSxCOLS"),
+        "{}",
+        text(&out.stderr)
+    );
+}

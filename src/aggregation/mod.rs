@@ -2,7 +2,10 @@
 //! pallet), the container states, and what a handheld or fixed scanner's read names
 //! (a pack by GTIN and serial, or a container by SSCC). The store keeps containers
 //! and their children (`src/store/containers.rs`); ARCHITECTURE.md, "Aggregation",
-//! has the states and the rules.
+//! has the states and the rules. [`case_check`] is the check at case close: the
+//! codes read in the case camera's frame against the packs tracked into the case.
+
+pub mod case_check;
 
 use std::fmt;
 

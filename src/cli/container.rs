@@ -94,6 +94,19 @@ pub enum ContainerCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Check a case camera's frame against the packs in a container: every pack
+    /// read, nothing else (nothing missing, extra, of another batch, or twice).
+    /// Exit 1 with every problem named by place and pack.
+    CheckImage {
+        sscc: String,
+        /// PNG image of the case from above.
+        image: PathBuf,
+        /// The packs' places as ROWSxCOLS, e.g. 6x8.
+        #[arg(long, value_parser = super::case_image::layout_arg)]
+        layout: (u32, u32),
+        #[arg(long)]
+        json: bool,
+    },
     /// Find the container that holds a pack or a container.
     Find { scan: String },
     /// A batch's containers and its reconciliation at every level.
@@ -297,6 +310,15 @@ pub fn run(cmd: ContainerCommand, db: &Path) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        ContainerCommand::CheckImage {
+            sscc,
+            image,
+            layout,
+            json,
+        } => {
+            let sscc = arg!(sscc_arg(&sscc));
+            check_image(&store, &sscc, &image, layout, json)
+        }
         ContainerCommand::Find { scan } => {
             let child = arg!(scan_arg(&scan));
             match store.container_holding(&child) {
@@ -314,6 +336,80 @@ pub fn run(cmd: ContainerCommand, db: &Path) -> ExitCode {
         ContainerCommand::List { batch, json } => list(&store, BatchId(batch), json),
         ContainerCommand::Scan => scan_session(&mut store, &actor),
     }
+}
+
+/// `container check-image`: the frame's places against the container's packs.
+fn check_image(
+    store: &Store,
+    sscc: &Sscc,
+    image: &Path,
+    layout: (u32, u32),
+    json: bool,
+) -> ExitCode {
+    let tree = match store.container_tree(sscc) {
+        Ok(tree) => tree,
+        Err(e) => return fail(e),
+    };
+    if tree.container.child_level != Level::Pack {
+        return fail(format!(
+            "{} holds {}s: the case camera reads packs; check a container that holds packs",
+            tree.container.sscc, tree.container.child_level
+        ));
+    }
+    let gtin = match Gtin::parse(&tree.container.gtin) {
+        Ok(g) => g,
+        Err(e) => return fail(format!("container {}: GTIN: {e}", tree.container.sscc)),
+    };
+    let places = match super::case_image::read_places(image, layout) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let outcome = crate::aggregation::case_check::check_case(
+        &tree.packs,
+        &gtin,
+        &tree.container.lot,
+        &places,
+    );
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "sscc": tree.container.sscc,
+                "good": outcome.is_good(),
+                "packs_in_container": tree.packs.len(),
+                "packs_read": outcome.read.len(),
+                "places": places.iter().map(super::case_image::describe_place).collect::<Vec<_>>(),
+                "problems": outcome.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        for (i, place) in places.iter().enumerate() {
+            println!(
+                "place {:>2}: {}",
+                i + 1,
+                super::case_image::describe_place(place)
+            );
+        }
+        if outcome.is_good() {
+            println!(
+                "{}: the image shows exactly its {} packs",
+                tree.container.sscc,
+                tree.packs.len()
+            );
+        }
+    }
+    if outcome.is_good() {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!(
+        "error: {} does not match its image ({} problem(s)); rework the case (`container rework`) or find the packs:",
+        tree.container.sscc,
+        outcome.problems.len()
+    );
+    for problem in &outcome.problems {
+        eprintln!("  {problem}");
+    }
+    ExitCode::from(1)
 }
 
 /// Refuses `--partial` when the product's hierarchy says containers of this level

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 pub mod audit;
 pub mod batch;
+pub mod case_image;
 pub mod config;
 pub mod console;
 pub mod container;

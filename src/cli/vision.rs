@@ -11,6 +11,8 @@
 //!   `symbology`, `gs1`, `element_string`, `hri`, `ais`, `gs1_error`, `corners` and
 //!   `grade` (`overall`, `letter`, `formatted`, `parameters`, `print_growth`).
 //! - `vision defect IN -o OUT --kind KIND --severity S [--seed N] [--module-px N]`.
+//! - `vision case-render` / `vision case-read`: a case seen from above
+//!   (`super::case_image`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -85,6 +87,38 @@ pub enum VisionCommand {
         #[arg(long, default_value_t = 2)]
         quiet_zone: u32,
     },
+    /// Render a case seen from above: one code per place, row by row (`-`: empty).
+    CaseRender {
+        /// Output PNG.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// Places as ROWSxCOLS, e.g. 6x8.
+        #[arg(long, value_parser = super::case_image::layout_arg)]
+        layout: (u32, u32),
+        #[arg(long, default_value_t = 2448)]
+        width: u32,
+        #[arg(long, default_value_t = 2048)]
+        height: u32,
+        /// Pixels per module.
+        #[arg(long, default_value_t = 5, value_parser = module_px_arg)]
+        module_px: u32,
+        /// Seed of the packs' small offsets and rotations.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// One code per place (GS1 data in any read form), `-` for an empty place.
+        #[arg(required = true)]
+        codes: Vec<String>,
+    },
+    /// Read every place of a case frame.
+    CaseRead {
+        /// PNG image of the case from above.
+        file: PathBuf,
+        /// Places as ROWSxCOLS, e.g. 6x8.
+        #[arg(long, value_parser = super::case_image::layout_arg)]
+        layout: (u32, u32),
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,6 +170,18 @@ pub fn run(cmd: VisionCommand) -> ExitCode {
             module_px,
             quiet_zone,
         } => run_defect(&input, &output, kind, severity, seed, module_px, quiet_zone),
+        VisionCommand::CaseRender {
+            output,
+            layout,
+            width,
+            height,
+            module_px,
+            seed,
+            codes,
+        } => super::case_image::render(&output, layout, (width, height), module_px, seed, &codes),
+        VisionCommand::CaseRead { file, layout, json } => {
+            super::case_image::read(&file, layout, json)
+        }
     };
     match result {
         Ok(code) => code,
@@ -200,7 +246,7 @@ fn whole_number_in(text: &str, min: u32, max: u32) -> Result<u32, String> {
     }
 }
 
-fn read_png(path: &Path) -> Result<GrayImage, String> {
+pub(crate) fn read_png(path: &Path) -> Result<GrayImage, String> {
     let image = image::open(path).map_err(|e| {
         format!(
             "cannot read image {}: {}",
