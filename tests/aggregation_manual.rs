@@ -2,7 +2,10 @@
 //! real binary on a real store holding a finished batch. SSCCs are generated; a case
 //! is packed, closed, labelled and verified; a pallet takes the case; the tree and
 //! the reconciliation show it; the outbox holds SSCC commissioning before each
-//! aggregation; every bad scan is refused with the item named and nothing written.
+//! aggregation; every bad scan is refused with the item named and nothing written;
+//! a command killed with SIGKILL at any instant leaves its case whole (packed or
+//! not, outbox rows exactly when verified) and the operator resumes it; a case
+//! camera's frame is checked against the packs in the case.
 
 mod batch_record_support;
 
@@ -851,4 +854,146 @@ fn a_case_image_is_checked_against_the_packs_in_the_case() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// The state and active children of a container, read from the store.
+fn case_state(db: &Path, sscc: &str) -> (String, i64) {
+    let store = Store::open(db).expect("store opens");
+    store
+        .raw_connection()
+        .query_row(
+            "SELECT c.state, (SELECT count(*) FROM container_children k
+                               WHERE k.parent_id = c.sscc_id AND k.removed_at IS NULL)
+             FROM containers c JOIN ssccs s ON s.id = c.sscc_id WHERE s.sscc = ?1",
+            [sscc],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("container row")
+}
+
+/// Outbox rows of `kind` whose payload names `sscc` as the container or parent.
+fn rows_naming(db: &Path, kind: &str, sscc: &str) -> usize {
+    outbox_kinds(db)
+        .iter()
+        .filter(|(k, payload)| {
+            k == kind && (payload["sscc"] == sscc || payload["parent"]["sscc"] == sscc)
+        })
+        .count()
+}
+
+#[test]
+fn kill_9_while_a_case_is_packed_closed_labelled_or_verified_leaves_it_whole() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = finished_batch(dir.path());
+    let packs = commissioned(&db, 1);
+    ok(&run(
+        &db,
+        &[
+            "sscc",
+            "generate",
+            "--client",
+            "acme",
+            "--company-prefix",
+            "9506000",
+            "--count",
+            "20",
+        ],
+    ));
+    let scans: Vec<String> = packs[..12].iter().map(|s| pack_scan(s)).collect();
+    // A fixed pseudo-random sequence: which step is killed and when (replays).
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |bound: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % bound
+    };
+    let mut killed = 0;
+    for round in 0..12 {
+        let case = open(&db, "1", "case", "12", None);
+        let steps: Vec<Vec<String>> = vec![
+            ["container", "pack", &case]
+                .iter()
+                .map(|s| s.to_string())
+                .chain(scans.iter().cloned())
+                .collect(),
+            ["container", "close", &case]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            ["container", "label", &case]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            ["container", "verify", &case, "--read", &case]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        ];
+        let victim = next(steps.len() as u64) as usize;
+        for (i, step) in steps.iter().enumerate().take(victim + 1) {
+            let mut child = batch_record_support::bin(&db)
+                .args(step)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn");
+            if i == victim {
+                std::thread::sleep(std::time::Duration::from_micros(next(12_000)));
+                if child.try_wait().expect("wait").is_none() {
+                    killed += 1;
+                }
+                let _ = child.kill(); // SIGKILL
+            }
+            let _ = child.wait();
+        }
+        // Whole or not at all: no half-packed case, and the site server's rows
+        // exist exactly when the case was verified.
+        let (state_now, count) = case_state(&db, &case);
+        assert!(
+            count == 0 || count == 12,
+            "round {round}: {count} packs in {case}"
+        );
+        let verified = state_now == "verified";
+        assert_eq!(
+            rows_naming(&db, "sscc-commissioned", &case),
+            usize::from(verified),
+            "round {round}"
+        );
+        assert_eq!(
+            rows_naming(&db, "aggregation-add", &case),
+            usize::from(verified),
+            "round {round}"
+        );
+        // The operator resumes the case where it stopped, then reworks it to free
+        // the packs for the next round.
+        let resume_from = match (state_now.as_str(), count) {
+            ("open", 0) => 0,
+            ("open", _) => 1,
+            ("closed", _) => 2,
+            ("labelled", _) => 3,
+            _ => 4,
+        };
+        for step in &steps[resume_from..] {
+            ok(&run(
+                &db,
+                &step.iter().map(String::as_str).collect::<Vec<_>>(),
+            ));
+        }
+        assert_eq!(case_state(&db, &case), ("verified".to_string(), 12));
+        assert_eq!(
+            rows_naming(&db, "aggregation-add", &case),
+            1,
+            "round {round}"
+        );
+        ok(&run(
+            &db,
+            &["container", "rework", &case, "--reason", "next round"],
+        ));
+    }
+    let audit = ok(&run(&db, &["audit", "verify"]));
+    assert!(!audit.contains("BROKEN"), "{audit}");
+    let check = ok(&run(&db, &["store", "check"]));
+    assert!(!check.contains("NOT sound"), "{check}");
+    println!("{killed} of 12 commands were killed while running");
 }
