@@ -23,6 +23,7 @@ pub mod aggregation;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod container_station;
 pub mod control;
 pub mod daemon;
 pub mod demo;

@@ -3,7 +3,8 @@
 //! GS1 DataMatrix symbols. Wire codecs and vision are pure functions; drivers do
 //! the I/O.
 //!
-//! One module per protocol (`tij`, `zpl`, `dmcc`, `image_camera`, `plc`), each with
+//! One module per protocol (`tij`, `zpl`, `dmcc`, `image_camera`, `plc`, and
+//! `line_scanner` for fixed scanners that send one read per line), each with
 //! its codec for both directions of the wire (the simulator uses the device side).
 
 #![cfg_attr(
@@ -15,6 +16,7 @@ pub mod backoff;
 pub mod dmcc;
 pub mod framing;
 pub mod image_camera;
+pub mod line_scanner;
 pub mod link;
 pub mod plc;
 pub mod readout;

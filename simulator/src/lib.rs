@@ -5,6 +5,8 @@
 //! The core model is pure and deterministic ([`model`]); [`runtime`] runs it in real
 //! time behind real sockets. Start a line with [`Simulator::start`]. [`inprocess`]
 //! serves the same line in-process on virtual time, for the whole-station simulation.
+//! [`pallet_cell`] is the cell after the line: a stacker's scanner, a label printer
+//! and a label scanner, for the pallet station.
 
 #![cfg_attr(
     not(test),
@@ -19,6 +21,7 @@ pub mod ground_truth;
 pub mod imaging;
 pub mod inprocess;
 pub mod model;
+pub mod pallet_cell;
 pub mod plc;
 pub mod printer;
 pub mod runtime;

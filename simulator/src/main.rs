@@ -63,6 +63,73 @@ struct Args {
     /// The PEM private key of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Runs a pallet cell alone (no line): the stacker's scanner, label printer
+    /// and label scanner, stacking the cases of this file (one SSCC per line).
+    #[arg(long, value_name = "CASES_FILE")]
+    pallet_cell: Option<PathBuf>,
+    /// The pallet cell's ground truth (JSON).
+    #[arg(long, default_value = "pallet-cell-truth.json")]
+    pallet_truth: PathBuf,
+    /// The pallet cell's faults: case_no_read, case_double_read, label_no_read,
+    /// label_stale, as name=rate (0.0 to 1.0), comma-separated.
+    #[arg(long, default_value = "")]
+    pallet_faults: String,
+    /// Milliseconds between one case leaving the scan point and the next arriving.
+    #[arg(long, default_value_t = 100)]
+    case_interval_ms: u64,
+    /// Ports of the pallet cell's stacker scanner, label printer and label scanner
+    /// (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pallet_scanner_port: u16,
+    #[arg(long, default_value_t = 0)]
+    label_printer_port: u16,
+    #[arg(long, default_value_t = 0)]
+    label_scanner_port: u16,
+}
+
+/// `--pallet-cell`: runs the cell until the process is stopped.
+fn run_pallet_cell(args: &Args, cases: &std::path::Path) -> ExitCode {
+    use serialstation_simulator::pallet_cell::{self, CellFaults, PalletCellConfig};
+    let faults = match CellFaults::parse(&args.pallet_faults) {
+        Ok(faults) => faults,
+        Err(e) => {
+            eprintln!("error: --pallet-faults: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cases = match pallet_cell::read_cases(cases) {
+        Ok(cases) => cases,
+        Err(e) => {
+            eprintln!("error: --pallet-cell: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = PalletCellConfig {
+        cases,
+        faults,
+        seed: args.seed.unwrap_or(1),
+        case_interval: std::time::Duration::from_millis(args.case_interval_ms),
+        truth: args.pallet_truth.clone(),
+        scanner_port: args.pallet_scanner_port,
+        printer_port: args.label_printer_port,
+        label_scanner_port: args.label_scanner_port,
+    };
+    match pallet_cell::start(config) {
+        Ok(addrs) => {
+            println!("pallet_scanner tcp {}", addrs.scanner);
+            println!("label_printer tcp {}", addrs.printer);
+            println!("label_scanner tcp {}", addrs.label_scanner);
+            println!("pallet_truth json {}", args.pallet_truth.display());
+            println!("ready");
+            loop {
+                std::thread::park();
+            }
+        }
+        Err(e) => {
+            eprintln!("error: pallet cell: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 impl Args {
@@ -89,6 +156,9 @@ impl Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(cases) = &args.pallet_cell {
+        return run_pallet_cell(&args, cases);
+    }
     if (args.tls_cert.is_some() || args.site_token.is_some())
         && !args.site_server_only
         && args.site_port.is_none()

@@ -6,6 +6,7 @@
 //! codes read in the case camera's frame against the packs tracked into the case.
 
 pub mod case_check;
+pub mod logistic_label;
 
 use std::fmt;
 

@@ -68,12 +68,20 @@ pub enum ContainerCommand {
         #[arg(long)]
         partial: bool,
     },
-    /// Record that a container's label was printed (with its current count).
+    /// Print a closed container's logistic label (SSCC as GS1-128, and a GS1
+    /// DataMatrix with the AIs of the product's label layout) and record it.
+    /// Without --print or --zpl, only records a label printed elsewhere.
     Label {
         sscc: String,
-        /// The printer that printed it.
+        /// The printer that printed it (recorded; --print names it itself).
         #[arg(long, default_value = "manual")]
         printer: String,
+        /// Send the label to this ZPL printer (host:port, raw TCP).
+        #[arg(long, value_name = "HOST:PORT")]
+        print: Option<String>,
+        /// Write the label's ZPL to this file (`-` for standard output).
+        #[arg(long, value_name = "FILE")]
+        zpl: Option<PathBuf>,
     },
     /// Check the label read back: it must be the container's own SSCC.
     Verify {
@@ -288,9 +296,21 @@ pub fn run(cmd: ContainerCommand, db: &Path) -> ExitCode {
             }
             done(store.close_container(&sscc, partial, &actor))
         }
-        ContainerCommand::Label { sscc, printer } => {
+        ContainerCommand::Label {
+            sscc,
+            printer,
+            print,
+            zpl,
+        } => {
             let sscc = arg!(sscc_arg(&sscc));
-            done(store.container_label_printed(&sscc, &printer, &actor))
+            print_label(
+                &mut store,
+                &sscc,
+                &printer,
+                print.as_deref(),
+                zpl.as_deref(),
+                &actor,
+            )
         }
         ContainerCommand::Verify { sscc, read } => {
             let sscc = arg!(sscc_arg(&sscc));
@@ -336,6 +356,66 @@ pub fn run(cmd: ContainerCommand, db: &Path) -> ExitCode {
         ContainerCommand::List { batch, json } => list(&store, BatchId(batch), json),
         ContainerCommand::Scan => scan_session(&mut store, &actor),
     }
+}
+
+/// `container label`: the label is made first (a label that cannot be made is
+/// refused with nothing recorded), recorded as printed, then written and sent.
+fn print_label(
+    store: &mut Store,
+    sscc: &Sscc,
+    printer: &str,
+    print: Option<&str>,
+    zpl: Option<&Path>,
+    actor: &Actor,
+) -> ExitCode {
+    if print.is_none() && zpl.is_none() {
+        return done(store.container_label_printed(sscc, printer, actor));
+    }
+    let bytes = match crate::container_station::container_label(store, sscc)
+        .and_then(|(_, format)| format.encode().map_err(|e| e.to_string()))
+    {
+        Ok(bytes) => bytes,
+        Err(e) => return fail(e),
+    };
+    let printer = print.map_or_else(|| printer.to_string(), |address| format!("zpl {address}"));
+    let container = match store.container_label_printed(sscc, &printer, actor) {
+        Ok(container) => container,
+        Err(e) => return fail(e),
+    };
+    if let Some(path) = zpl {
+        let written = if path == Path::new("-") {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes).and_then(|()| out.write_all(b"\n"))
+        } else {
+            std::fs::write(path, &bytes)
+        };
+        if let Err(e) = written {
+            return fail(format!(
+                "the label of {sscc} is recorded as printed but its ZPL could not be written to {}: {e}; \
+                 run `container label {sscc} --zpl FILE` again (a reprint)",
+                path.display()
+            ));
+        }
+    }
+    if let Some(address) = print {
+        let sent = std::net::TcpStream::connect(address).and_then(|mut stream| {
+            use std::io::Write as _;
+            stream.write_all(&bytes).and_then(|()| stream.flush())
+        });
+        if let Err(e) = sent {
+            return fail(format!(
+                "the label of {sscc} is recorded as printed but the printer {address} did not take it ({e}); \
+                 check the printer and run `container label {sscc} --print {address}` again (a reprint)"
+            ));
+        }
+    }
+    if zpl == Some(Path::new("-")) {
+        eprintln!("{}", summary(&container));
+    } else {
+        println!("{}", summary(&container));
+    }
+    ExitCode::SUCCESS
 }
 
 /// `container check-image`: the frame's places against the container's packs.

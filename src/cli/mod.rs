@@ -16,6 +16,7 @@ pub mod daemon;
 pub mod demo;
 pub mod gs1;
 pub mod item;
+pub mod pallet_station;
 pub mod password;
 pub mod pool;
 pub mod product;
@@ -97,6 +98,8 @@ pub enum Command {
     Daemon(daemon::DaemonArgs),
     /// The main job: a demonstration session in a working directory it names.
     Demo(demo::DemoArgs),
+    /// The pallet station: stack cases onto pallets, label and verify each pallet.
+    PalletStation(pallet_station::PalletStationArgs),
 }
 
 impl Cli {
@@ -142,5 +145,6 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Console(args) => console::run(args, &cli.db, &socket),
         Command::Daemon(args) => daemon::run(args, &cli.db, &socket),
         Command::Demo(args) => demo::run(args),
+        Command::PalletStation(args) => pallet_station::run_pallet_station(args, &cli.db),
     }
 }

@@ -65,9 +65,13 @@ pub enum ZplError {
     BadEscape(usize),
     #[error("ZPL field data has no ^FS")]
     UnterminatedField,
+    #[error("ZPL logistic label has no ^BC GS1-128 field")]
+    NoLinear,
+    #[error("ZPL ^BC field data is not GS1-128 (start code C, then FNC1 >8, then digits): {0}")]
+    BadLinear(String),
 }
 
-fn check_data(data: &[u8]) -> Result<(), ZplError> {
+pub(crate) fn check_data(data: &[u8]) -> Result<(), ZplError> {
     match data
         .iter()
         .find(|b| !(**b == GS || (0x20..0x7F).contains(*b) && **b != b'^' && **b != b'~'))
@@ -178,7 +182,7 @@ impl ZplCommand {
     }
 }
 
-fn garbage(buf: &[u8]) -> Decoded<ZplCommand, ZplError> {
+pub(crate) fn garbage<T>(buf: &[u8]) -> Decoded<T, ZplError> {
     let consumed = buf
         .iter()
         .skip(1)
@@ -234,7 +238,7 @@ fn parse_format(body: &[u8]) -> Result<ZplLabel, ZplError> {
     label.ok_or(ZplError::NoDataMatrix)
 }
 
-fn parse_origin(params: &[u8]) -> Result<(u16, u16), ZplError> {
+pub(crate) fn parse_origin(params: &[u8]) -> Result<(u16, u16), ZplError> {
     let text = std::str::from_utf8(params).map_err(|_| ZplError::BadOrigin)?;
     let mut parts = text.split(',');
     let mut coordinate = || {
@@ -249,7 +253,7 @@ fn parse_origin(params: &[u8]) -> Result<(u16, u16), ZplError> {
 }
 
 /// `^BXo,h,s,c,r,f,g,a` → (module size h, escape character g).
-fn parse_bx(params: &[u8]) -> Result<(u8, u8), ZplError> {
+pub(crate) fn parse_bx(params: &[u8]) -> Result<(u8, u8), ZplError> {
     let fields: Vec<&[u8]> = params.split(|b| *b == b',').collect();
     let module = fields
         .get(1)
@@ -273,7 +277,7 @@ fn parse_bx(params: &[u8]) -> Result<(u8, u8), ZplError> {
 }
 
 /// Field data → (starts with FNC1, data with GS for inner FNC1).
-fn unescape_field(field: &[u8], escape: u8) -> Result<(bool, Vec<u8>), ZplError> {
+pub(crate) fn unescape_field(field: &[u8], escape: u8) -> Result<(bool, Vec<u8>), ZplError> {
     let mut data = Vec::with_capacity(field.len());
     let mut gs1 = false;
     let mut index = 0;

@@ -1,0 +1,269 @@
+//! The pallet station's I/O: the stacker's scanner and the label scanner (one
+//! read per line over TCP, `devices::line_scanner`), the label printer (ZPL over
+//! raw TCP), the operator's terminal (one command per line: `close`, `status`,
+//! `quit`), and the label read's deadline. Everything arrives on one channel and
+//! is handed to the decisions in `pallet.rs`, one at a time.
+
+use std::io::{BufRead, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serialstation_devices::line_scanner::{LineScanner, ScannerEvent};
+
+use super::pallet::{CellIo, PalletSettings, PalletStation};
+use crate::aggregation::Level;
+use crate::gs1::Gtin;
+use crate::store::{Actor, BatchId, Store};
+
+/// What `serialstation pallet-station` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PalletStationOptions {
+    pub db: PathBuf,
+    pub batch: BatchId,
+    /// The stacker's scanner, host:port.
+    pub scanner: String,
+    /// The label printer (raw ZPL), host:port.
+    pub label_printer: String,
+    /// The label scanner, host:port.
+    pub label_scanner: String,
+    pub label_timeout: Duration,
+    pub label_attempts: u32,
+    pub operator: String,
+}
+
+/// How long the stacker must be connected and quiet before a due label prints
+/// (it repeats an unanswered read at once when it connects).
+const STACKER_SETTLE: Duration = Duration::from_millis(1000);
+
+enum Input {
+    Case(ScannerEvent),
+    Label(ScannerEvent),
+    Operator(String),
+    OperatorGone,
+}
+
+/// The real cell: answers to the stacker's scanner link, ZPL to the printer,
+/// lines to stdout.
+struct Cell {
+    stacker: LineScanner,
+    printer: LabelPrinter,
+}
+
+impl CellIo for Cell {
+    fn answer_case(&mut self, stack: bool) -> bool {
+        self.stacker
+            .send_line(if stack { "ACCEPT" } else { "REJECT" })
+    }
+
+    fn print_label(&mut self, zpl: &[u8]) -> Result<(), String> {
+        self.printer.send(zpl)
+    }
+
+    fn say(&mut self, line: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+}
+
+/// A ZPL printer on raw TCP: one connection, re-opened when it fails.
+struct LabelPrinter {
+    address: String,
+    stream: Option<TcpStream>,
+}
+
+impl LabelPrinter {
+    fn send(&mut self, zpl: &[u8]) -> Result<(), String> {
+        for _ in 0..2 {
+            if self.stream.is_none() {
+                self.stream = Some(
+                    TcpStream::connect(&self.address)
+                        .map_err(|e| format!("label printer {}: {e}", self.address))?,
+                );
+            }
+            if let Some(stream) = self.stream.as_mut()
+                && stream.write_all(zpl).and_then(|()| stream.flush()).is_ok()
+            {
+                return Ok(());
+            }
+            self.stream = None;
+        }
+        Err(format!(
+            "label printer {}: the connection failed twice",
+            self.address
+        ))
+    }
+}
+
+/// The batch's pallet settings from its product's hierarchy.
+fn settings(store: &Store, options: &PalletStationOptions) -> Result<PalletSettings, String> {
+    let batch = store
+        .batch(options.batch)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "batch {} is not in this store: `batch list` shows the batches",
+                options.batch.0
+            )
+        })?;
+    let gtin = Gtin::parse(&batch.gtin).map_err(|e| e.message)?;
+    let product = store
+        .product(&gtin)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("GTIN {gtin} is not in the product master"))?;
+    let level = product.aggregation_level(Level::Pallet).ok_or_else(|| {
+        format!(
+            "the product {gtin} has no pallet level in its client file ([[product.aggregation]] level = \"pallet\")"
+        )
+    })?;
+    let child_level = product
+        .child_level(Level::Pallet)
+        .ok_or_else(|| format!("the product {gtin} has no level below the pallet"))?;
+    if options.label_attempts == 0 {
+        return Err("--label-attempts must be at least 1".to_string());
+    }
+    Ok(PalletSettings {
+        batch: options.batch,
+        capacity: level.capacity,
+        child_level,
+        partial_allowed: level.partial_at_batch_end,
+        label_attempts: options.label_attempts,
+        printer_name: format!("zpl {}", options.label_printer),
+    })
+}
+
+/// Runs the pallet station until the operator quits (or its input ends).
+pub fn run(options: &PalletStationOptions) -> Result<(), String> {
+    let store = Store::open(&options.db).map_err(|e| e.to_string())?;
+    let settings = settings(&store, options)?;
+    let (sender, inputs) = mpsc::channel();
+    let stacker = LineScanner::spawn(&options.scanner, sender.clone(), Input::Case);
+    let _label_scanner = LineScanner::spawn(&options.label_scanner, sender.clone(), Input::Label);
+    spawn_operator(sender);
+    let cell = Cell {
+        stacker,
+        printer: LabelPrinter {
+            address: options.label_printer.clone(),
+            stream: None,
+        },
+    };
+    let actor = Actor::new(&options.operator);
+    let mut station = PalletStation::new(store, settings.clone(), actor, cell);
+    station.io().say(&format!(
+        "pallet station for batch {}: pallets of {} {}s; stacker scanner {}, label printer {}, label scanner {}",
+        settings.batch.0,
+        settings.capacity,
+        settings.child_level,
+        options.scanner,
+        options.label_printer,
+        options.label_scanner
+    ));
+    station.resume()?;
+    station.io().say("ready");
+
+    let mut deadline: Option<(u32, Instant)> = None;
+    // Since when the stacker has been connected and quiet (None: not connected).
+    let mut stacker_quiet_since: Option<Instant> = None;
+    loop {
+        if station.label_due().is_some()
+            && stacker_quiet_since.is_some_and(|at| at.elapsed() >= STACKER_SETTLE)
+        {
+            let result = station.settle();
+            report(&mut station, result);
+        }
+        // A new label print starts its own deadline.
+        deadline = match (station.awaiting_label().map(|(_, a)| a), deadline) {
+            (None, _) => None,
+            (Some(attempt), Some((seen, at))) if seen == attempt => Some((seen, at)),
+            (Some(attempt), _) => Some((attempt, Instant::now() + options.label_timeout)),
+        };
+        let mut wait = deadline.map_or(Duration::from_secs(1), |(_, at)| {
+            at.saturating_duration_since(Instant::now())
+        });
+        if station.label_due().is_some() {
+            wait = wait.min(Duration::from_millis(100));
+        }
+        let input = match inputs.recv_timeout(wait) {
+            Ok(input) => input,
+            Err(RecvTimeoutError::Timeout) => {
+                if deadline.is_some_and(|(_, at)| Instant::now() >= at) {
+                    deadline = None;
+                    let result = station.on_label_timeout();
+                    report(&mut station, result);
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        match input {
+            Input::Case(ScannerEvent::Read(line)) => {
+                stacker_quiet_since = Some(Instant::now());
+                let result = station.on_case_read(&line);
+                report(&mut station, result);
+            }
+            Input::Label(ScannerEvent::Read(line)) => {
+                let result = station.on_label_read(&line);
+                report(&mut station, result);
+            }
+            Input::Case(event) => {
+                stacker_quiet_since = match event {
+                    ScannerEvent::Disconnected(_) => None,
+                    _ => Some(Instant::now()),
+                };
+                link_note(&mut station, "stacker scanner", &event);
+            }
+            Input::Label(event) => link_note(&mut station, "label scanner", &event),
+            Input::Operator(command) => match command.trim() {
+                "close" => {
+                    let result = station.operator_close();
+                    report(&mut station, result);
+                }
+                "status" => {
+                    let status = station.status();
+                    station.io().say(&status);
+                }
+                "quit" | "exit" => return Ok(()),
+                "" => {}
+                other => station.io().say(&format!(
+                    "unknown command {other:?}: type close, status or quit"
+                )),
+            },
+            Input::OperatorGone => return Ok(()),
+        }
+    }
+}
+
+/// A step the station could not finish is told to the operator; the station
+/// goes on (its state is in the store, and the next event retries).
+fn report<Io: CellIo>(station: &mut PalletStation<Io>, result: Result<(), String>) {
+    if let Err(e) = result {
+        station.io().say(&format!("error: {e}"));
+    }
+}
+
+fn link_note<Io: CellIo>(station: &mut PalletStation<Io>, what: &str, event: &ScannerEvent) {
+    match event {
+        ScannerEvent::Connected => station.io().say(&format!("{what} connected")),
+        ScannerEvent::Disconnected(why) => station
+            .io()
+            .say(&format!("{what} not connected ({why}); retrying")),
+        ScannerEvent::Read(_) => {}
+    }
+}
+
+/// The operator's terminal: one command per line on stdin.
+fn spawn_operator(sender: Sender<Input>) {
+    thread::spawn(move || {
+        let stdin = std::io::stdin();
+        for line in stdin.lock().lines() {
+            let Ok(line) = line else { break };
+            if sender.send(Input::Operator(line)).is_err() {
+                return;
+            }
+        }
+        let _ = sender.send(Input::OperatorGone);
+    });
+}

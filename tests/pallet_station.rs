@@ -1,0 +1,488 @@
+//! The pallet station end to end: the real `serialstation pallet-station` binary
+//! against a simulated pallet cell on loopback (stacker scanner, ZPL label
+//! printer, label scanner, with no-reads, double reads, unreadable and stale
+//! labels), on a real store holding verified cases. Judged from the cell's ground
+//! truth: every pallet that carries a verified label holds exactly the cases the
+//! station recorded on it (invariant 6), no case is on two pallets (7), a case
+//! from nowhere or read twice is never stacked twice, and a pallet whose label
+//! never verifies goes to rework. A second run kills the station with SIGKILL
+//! several times while it stacks and labels; the same checks hold.
+
+mod batch_record_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use batch_record_support::{finished_batch, run};
+use serialstation::aggregation::{ContainerState, Level, Scanned};
+use serialstation::gs1::Sscc;
+use serialstation::store::{Actor, BatchId, Store};
+use serialstation_simulator::pallet_cell::{self, CellFaults, CellTruth, PalletCellConfig};
+
+/// Cases of 3 packs, all verified: their SSCCs.
+fn verified_cases(db: &Path) -> Vec<String> {
+    let out = run(
+        db,
+        &[
+            "sscc",
+            "generate",
+            "--client",
+            "acme",
+            "--company-prefix",
+            "9506000",
+            "--count",
+            "40",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let mut store = Store::open(db).expect("store");
+    let actor = Actor::new("case-packer");
+    let batch = BatchId(1);
+    let packs = store.loose_commissioned_serials(batch).expect("packs");
+    let gtin = store.batch(batch).expect("batch").expect("batch 1").gtin;
+    let gtin = serialstation::gs1::Gtin::parse(&gtin).expect("gtin");
+    let mut cases = Vec::new();
+    for chunk in packs.chunks(3).filter(|c| c.len() == 3) {
+        let case = store
+            .open_container(batch, Level::Case, Level::Pack, 3, &actor)
+            .expect("case opens");
+        let sscc = Sscc::parse(&case.sscc).expect("sscc");
+        let children: Vec<Scanned> = chunk
+            .iter()
+            .map(|serial| Scanned::Pack {
+                gtin: gtin.clone(),
+                serial: serial.clone(),
+            })
+            .collect();
+        store.pack(&sscc, &children, &actor).expect("packed");
+        store.close_container(&sscc, false, &actor).expect("closed");
+        store
+            .container_label_printed(&sscc, "test", &actor)
+            .expect("labelled");
+        store
+            .container_label_verified(&sscc, sscc.as_str(), &actor)
+            .expect("verified");
+        cases.push(case.sscc);
+    }
+    assert!(cases.len() >= 6, "the batch gives at least 6 cases");
+    cases
+}
+
+struct Station {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+    log: Vec<String>,
+}
+
+impl Station {
+    fn start(db: &Path, addrs: &pallet_cell::PalletCellAddrs) -> Station {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_serialstation"))
+            .arg("--db")
+            .arg(db)
+            .args(["pallet-station", "--batch", "1", "--scanner"])
+            .arg(addrs.scanner.to_string())
+            .arg("--label-printer")
+            .arg(addrs.printer.to_string())
+            .arg("--label-scanner")
+            .arg(addrs.label_scanner.to_string())
+            .args(["--label-timeout-ms", "1500", "--label-attempts", "3"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the station starts");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Station {
+            child,
+            stdin,
+            lines,
+            log: Vec::new(),
+        }
+    }
+
+    /// Waits for a line containing `text`; panics with the log after 30 s.
+    fn wait_for(&mut self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
+                self.log.push(line.clone());
+                if line.contains(text) {
+                    return line;
+                }
+            }
+        }
+        panic!("no line with {text:?} in 30 s:\n{}", self.log.join("\n"));
+    }
+
+    fn command(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("the station reads commands");
+        self.stdin.flush().expect("flush");
+    }
+
+    fn quit(mut self) -> Vec<String> {
+        self.command("quit");
+        let status = self.child.wait().expect("the station exits");
+        assert!(status.success(), "{}", self.log.join("\n"));
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            self.log.push(line);
+        }
+        self.log
+    }
+
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+}
+
+fn truth(path: &Path) -> CellTruth {
+    let text = std::fs::read_to_string(path).expect("the cell's ground truth");
+    serde_json::from_str::<CellTruth>(&text).expect("ground truth is JSON")
+}
+
+/// Waits until the cell has no case left to send.
+fn wait_cell_empty(path: &Path, station: &mut Station) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        while let Ok(line) = station.lines.try_recv() {
+            station.log.push(line);
+        }
+        if truth(path).waiting == 0 {
+            // The last case gets its answer.
+            std::thread::sleep(Duration::from_millis(300));
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the cell still has cases:\n{}", station.log.join("\n"));
+}
+
+/// Invariants 6 and 7 from the ground truth: every physical pallet whose last
+/// label is a verified pallet in the store holds exactly that pallet's cases;
+/// every other labelled pallet's container is in rework; no case on two pallets.
+fn judge(db: &Path, truth: &CellTruth) -> (usize, usize) {
+    let store = Store::open(db).expect("store");
+    let mut seen = BTreeSet::new();
+    let (mut verified, mut reworked) = (0, 0);
+    for pallet in &truth.pallets {
+        for case in &pallet.cases {
+            assert!(seen.insert(case.clone()), "case {case} is on two pallets");
+        }
+        let Some(label) = pallet.labels.last() else {
+            panic!("a pallet left the cell without a label: {pallet:?}");
+        };
+        let sscc = Sscc::parse(label.printed.trim_start_matches("00")).expect("label SSCC");
+        let tree = store
+            .container_tree(&sscc)
+            .expect("the label's pallet is stored");
+        match tree.container.state {
+            ContainerState::Verified => {
+                let recorded: BTreeSet<String> = tree
+                    .containers
+                    .iter()
+                    .map(|c| c.container.sscc.clone())
+                    .collect();
+                let physical: BTreeSet<String> = pallet.cases.iter().cloned().collect();
+                assert_eq!(
+                    recorded, physical,
+                    "pallet {sscc}: the station's record and what is on it differ"
+                );
+                assert_eq!(label.read, format!("]C1{}", label.printed));
+                verified += 1;
+            }
+            ContainerState::Rework => reworked += 1,
+            other => panic!("pallet {sscc} left the cell {other}"),
+        }
+    }
+    (verified, reworked)
+}
+
+fn cell(
+    dir: &Path,
+    cases: Vec<String>,
+    faults: CellFaults,
+    seed: u64,
+) -> (pallet_cell::PalletCellAddrs, PathBuf) {
+    let truth = dir.join(format!("truth-{seed}.json"));
+    let addrs = pallet_cell::start(PalletCellConfig {
+        cases,
+        faults,
+        seed,
+        case_interval: Duration::from_millis(20),
+        truth: truth.clone(),
+        scanner_port: 0,
+        printer_port: 0,
+        label_scanner_port: 0,
+    })
+    .expect("the cell starts");
+    (addrs, truth)
+}
+
+#[test]
+fn cases_are_stacked_pallets_labelled_and_verified_and_the_truth_agrees() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = finished_batch(dir.path());
+    let cases = verified_cases(&db);
+    // The cell also sees a case from nowhere (a valid SSCC this store never
+    // issued) and a second case carrying the label of the first.
+    let stranger = Sscc::build(0, "9506000", 987_654_321)
+        .expect("an SSCC")
+        .as_str()
+        .to_string();
+    let mut arriving = cases.clone();
+    arriving.insert(2, stranger.clone());
+    arriving.insert(4, cases[0].clone());
+    let faults = CellFaults {
+        case_no_read: 0.1,
+        case_double_read: 0.2,
+        label_no_read: 0.3,
+        label_stale: 0.15,
+    };
+    let (addrs, truth_path) = cell(dir.path(), arriving, faults, 11);
+    let mut station = Station::start(&db, &addrs);
+    station.wait_for("ready");
+    wait_cell_empty(&truth_path, &mut station);
+    station.command("close");
+    std::thread::sleep(Duration::from_millis(200));
+    // Wait until no label is pending.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        station.command("status");
+        let line = station.wait_for("pallet");
+        if line.contains("no pallet open") || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let log = station.quit();
+    let truth = truth(&truth_path);
+    let (verified, reworked) = judge(&db, &truth);
+    assert!(verified >= 1, "{}", log.join("\n"));
+    assert!(truth.diverted.contains(&stranger), "{truth:?}");
+    let text = log.join("\n");
+    assert!(
+        text.contains(&format!("case read ]C100{stranger} diverted")),
+        "{text}"
+    );
+    assert!(text.contains("not a container of this station"), "{text}");
+
+    // The duplicate label: the second physical case with cases[0]'s label never
+    // goes on a second pallet.
+    let on_pallets: usize = truth
+        .pallets
+        .iter()
+        .map(|p| p.cases.iter().filter(|c| **c == cases[0]).count())
+        .sum();
+    assert!(on_pallets <= 1, "{truth:?}");
+    let diverted = truth.diverted.iter().filter(|c| **c == cases[0]).count();
+    assert_eq!(on_pallets + diverted, 2, "{truth:?}");
+    if on_pallets == 1 && !text.contains("NOREAD") {
+        assert!(
+            text.contains(&format!("container (00){} is already in pallet", cases[0])),
+            "the second case with the first one's label is diverted: {text}"
+        );
+    }
+    // Every case the station stacked is on a pallet; every stored case is either
+    // on a verified or reworked pallet, or loose and diverted.
+    let store = Store::open(&db).expect("store");
+    let mut per_state: BTreeMap<String, usize> = BTreeMap::new();
+    for c in store.batch_containers(BatchId(1)).expect("containers") {
+        if c.level == Level::Pallet {
+            *per_state.entry(c.state.to_string()).or_default() += 1;
+        }
+    }
+    assert_eq!(per_state.get("open"), None, "{per_state:?}\n{text}");
+    assert_eq!(
+        per_state.get("verified").copied().unwrap_or(0)
+            + per_state.get("rework").copied().unwrap_or(0),
+        verified + reworked,
+        "{per_state:?}\n{text}"
+    );
+}
+
+#[test]
+fn kill_9_while_stacking_and_labelling_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = finished_batch(dir.path());
+    let cases = verified_cases(&db);
+    let faults = CellFaults {
+        case_no_read: 0.0,
+        case_double_read: 0.2,
+        label_no_read: 0.2,
+        label_stale: 0.0,
+    };
+    let arriving = cases.len();
+    let (addrs, truth_path) = cell(dir.path(), cases, faults, 5);
+    // Kill the station after the 2nd, 4th, … line of interest, at different phases.
+    let mut station = Station::start(&db, &addrs);
+    station.wait_for("ready");
+    // Each kill lands a few milliseconds after the line (a fixed sequence, so a
+    // failure replays): between a commit and the answer, the label and its read.
+    for (what, delay_ms) in [
+        ("stacked on pallet", 0),
+        ("printed", 2),
+        ("stacked on pallet", 5),
+        ("closed with", 0),
+        ("verified", 1),
+    ] {
+        station.wait_for(what);
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        station.kill();
+        station = Station::start(&db, &addrs);
+        station.wait_for("ready");
+    }
+    wait_cell_empty(&truth_path, &mut station);
+    station.command("close");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        station.command("status");
+        let line = station.wait_for("pallet");
+        if line.contains("no pallet open") || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let log = station.quit();
+    let truth = truth(&truth_path);
+    let (verified, _) = judge(&db, &truth);
+    assert!(verified >= 1, "{}", log.join("\n"));
+    let stacked: usize = truth.pallets.iter().map(|p| p.cases.len()).sum();
+    assert_eq!(
+        stacked + truth.diverted.len(),
+        arriving,
+        "every case is stacked once or diverted: {truth:?}"
+    );
+    assert_eq!(
+        log.iter().filter(|l| l.as_str() == "ready").count(),
+        1,
+        "the last station's log"
+    );
+}
+
+/// The cell as the decisions see it, recorded.
+#[derive(Default)]
+struct Recorded {
+    answers: Vec<bool>,
+    labels: Vec<Vec<u8>>,
+    said: Vec<String>,
+}
+
+impl serialstation::container_station::CellIo for Recorded {
+    fn answer_case(&mut self, stack: bool) -> bool {
+        self.answers.push(stack);
+        true
+    }
+    fn print_label(&mut self, zpl: &[u8]) -> Result<(), String> {
+        self.labels.push(zpl.to_vec());
+        Ok(())
+    }
+    fn say(&mut self, line: &str) {
+        self.said.push(line.to_string());
+    }
+}
+
+#[test]
+fn a_label_that_never_verifies_sends_the_pallet_to_rework_and_held_reads_wait() {
+    use serialstation::container_station::{PalletSettings, PalletStation};
+    use serialstation_devices::framing::Decoded;
+    use serialstation_devices::zpl::LogisticLabelFormat;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = finished_batch(dir.path());
+    let cases = verified_cases(&db);
+    let read = |sscc: &str| format!("]C100{sscc}");
+    let settings = PalletSettings {
+        batch: BatchId(1),
+        capacity: 2,
+        child_level: Level::Case,
+        partial_allowed: true,
+        label_attempts: 2,
+        printer_name: "test printer".to_string(),
+    };
+    let store = Store::open(&db).expect("store");
+    let mut station = PalletStation::new(store, settings, Actor::new("test"), Recorded::default());
+    station.resume().expect("nothing to resume");
+    station.on_label_read("]C100whatever").expect("ignored");
+    station.on_case_read(&read(&cases[0])).expect("c0");
+    station.on_case_read(&read(&cases[1])).expect("c1");
+    let (pallet, attempt) = station.awaiting_label().expect("full: labelled");
+    let pallet = pallet.clone();
+    assert_eq!(attempt, 1);
+    // The label as printed: GS1-128 of the SSCC, DataMatrix with 6 packs.
+    let zpl = station.io().labels[0].clone();
+    let Decoded::Message { message, .. } = LogisticLabelFormat::decode(&zpl) else {
+        panic!("the label is ZPL: {}", String::from_utf8_lossy(&zpl));
+    };
+    assert_eq!(message.linear, format!("00{pallet}").into_bytes());
+    let matrix = String::from_utf8(message.matrix).expect("text");
+    assert!(matrix.contains(&format!("00{pallet}02")), "{matrix}");
+    assert!(
+        matrix.contains("376\u{1d}10"),
+        "AI 37 counts 6 packs: {matrix}"
+    );
+
+    // A case read while the label is verified waits for its answer.
+    station.on_case_read(&read(&cases[2])).expect("held");
+    assert_eq!(station.io().answers, [true, true]);
+    station.on_label_read("NOREAD").expect("reprint");
+    assert_eq!(station.io().labels.len(), 2);
+    station
+        .on_label_read(&read(&cases[5]))
+        .expect("another SSCC: rework");
+    assert_eq!(
+        station.io().answers,
+        [true, true, true],
+        "the held read answered"
+    );
+    let said = station.io().said.join("\n");
+    assert!(said.contains("sent to rework"), "{said}");
+    assert!(
+        said.contains(&format!("reads back SSCC {}", cases[5])),
+        "{said}"
+    );
+
+    let store = Store::open(&db).expect("store");
+    assert_eq!(
+        store.container(&pallet).expect("pallet").state,
+        ContainerState::Rework
+    );
+    for case in &cases[..2] {
+        let case = Sscc::parse(case).expect("sscc");
+        assert_eq!(
+            store
+                .container_holding(&Scanned::Container(case))
+                .expect("read"),
+            None,
+            "a reworked pallet's cases are loose"
+        );
+    }
+    // The held case opened the next pallet; the operator closes it partial and
+    // its label verifies.
+    station.operator_close().expect("close");
+    let (next, _) = station.awaiting_label().expect("labelled");
+    let next = next.clone();
+    assert_ne!(next, pallet);
+    station
+        .on_label_read(&read(next.as_str()))
+        .expect("verified");
+    assert_eq!(
+        store.container(&next).expect("pallet").state,
+        ContainerState::Verified
+    );
+    assert_eq!(station.status(), "no pallet open");
+}
