@@ -486,3 +486,49 @@ fn a_label_that_never_verifies_sends_the_pallet_to_rework_and_held_reads_wait() 
     );
     assert_eq!(station.status(), "no pallet open");
 }
+
+#[test]
+fn container_label_prints_the_logistic_label_over_zpl_and_records_it_first() {
+    use serialstation_devices::framing::Decoded;
+    use serialstation_devices::zpl::LogisticLabelFormat;
+    use std::io::Read;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = finished_batch(dir.path());
+    let cases = verified_cases(&db);
+    let store = Store::open(&db).expect("store");
+    let case = Sscc::parse(&cases[0]).expect("sscc");
+    assert_eq!(store.container(&case).expect("case").labels, 1);
+
+    // A printer on loopback takes the label.
+    let printer = std::net::TcpListener::bind("127.0.0.1:0").expect("printer");
+    let address = printer.local_addr().expect("addr").to_string();
+    let received = std::thread::spawn(move || {
+        let (mut stream, _) = printer.accept().expect("the label arrives");
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).expect("read");
+        bytes
+    });
+    let out = run(&db, &["container", "label", &cases[0], "--print", &address]);
+    assert!(out.status.success(), "{out:?}");
+    let zpl = received.join().expect("printer thread");
+    let Decoded::Message { message, .. } = LogisticLabelFormat::decode(&zpl) else {
+        panic!("not a label: {}", String::from_utf8_lossy(&zpl));
+    };
+    assert_eq!(message.linear, format!("00{}", cases[0]).into_bytes());
+    assert!(message.text.iter().any(|l| l == "COUNT (37) 3"), "{:?}", message.text);
+    assert_eq!(store.container(&case).expect("case").labels, 2, "a reprint is recorded");
+
+    // --zpl - writes the same format to standard output.
+    let out = run(&db, &["container", "label", &cases[0], "--zpl", "-"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("^XA^CI0"));
+
+    // A printer that is not there: recorded (the SSCC may be on paper), and the
+    // message says to print again.
+    let out = run(&db, &["container", "label", &cases[1], "--print", "127.0.0.1:1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: ") && err.contains("did not take it"), "{err}");
+    assert!(err.contains("again"), "{err}");
+}
