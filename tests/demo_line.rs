@@ -2,7 +2,9 @@
 //! in-process simulated line (real sockets, real SQLite, real DataMatrix images)
 //! and judges the invariants from the simulator's ground truth, the store and the
 //! simulated site server; the closed batch's packs go into cases of 12 on pallets of
-//! 4 (the example client's hierarchy), and the site server must hold exactly that.
+//! 4 (the example client's hierarchy; pallets on the real pallet station over the
+//! simulated pallet cell, judged from the cell's ground truth), and the site
+//! server must hold exactly that.
 
 use std::process::Command;
 
@@ -21,7 +23,7 @@ fn run_demo(faults: &str, items: &str, seed: &str) {
         output.status.success(),
         "demo --faults {faults} failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    for number in 1..=7 {
+    for number in 1..=8 {
         let line = stdout
             .lines()
             .find(|line| line.starts_with(&format!("invariant {number} ")))
@@ -68,9 +70,10 @@ fn run_demo(faults: &str, items: &str, seed: &str) {
         aggregation["levels"][1]["verified"].as_u64(),
         Some(cases.div_ceil(4))
     );
+    assert!(stdout.contains("aggregation: "), "{stdout}");
     assert!(
-        stdout.contains("aggregation (as a packing operator"),
-        "{stdout}"
+        stdout.contains(&format!("pallet station: {cases} cases over the stacker")),
+        "the pallets were built by the pallet station\n{stdout}"
     );
 }
 

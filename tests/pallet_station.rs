@@ -10,7 +10,7 @@
 
 mod batch_record_support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -172,44 +172,19 @@ fn wait_cell_empty(path: &Path, station: &mut Station) {
     panic!("the cell still has cases:\n{}", station.log.join("\n"));
 }
 
-/// Invariants 6 and 7 from the ground truth: every physical pallet whose last
-/// label is a verified pallet in the store holds exactly that pallet's cases;
-/// every other labelled pallet's container is in rework; no case on two pallets.
+/// Invariants 6 and 7 from the ground truth (the demo's own judgement): every
+/// physical pallet whose last label is a verified pallet holds exactly that
+/// pallet's cases; every other labelled pallet is in rework; no case on two
+/// pallets.
 fn judge(db: &Path, truth: &CellTruth) -> (usize, usize) {
     let store = Store::open(db).expect("store");
-    let mut seen = BTreeSet::new();
-    let (mut verified, mut reworked) = (0, 0);
-    for pallet in &truth.pallets {
-        for case in &pallet.cases {
-            assert!(seen.insert(case.clone()), "case {case} is on two pallets");
-        }
-        let Some(label) = pallet.labels.last() else {
-            panic!("a pallet left the cell without a label: {pallet:?}");
-        };
-        let sscc = Sscc::parse(label.printed.trim_start_matches("00")).expect("label SSCC");
-        let tree = store
-            .container_tree(&sscc)
-            .expect("the label's pallet is stored");
-        match tree.container.state {
-            ContainerState::Verified => {
-                let recorded: BTreeSet<String> = tree
-                    .containers
-                    .iter()
-                    .map(|c| c.container.sscc.clone())
-                    .collect();
-                let physical: BTreeSet<String> = pallet.cases.iter().cloned().collect();
-                assert_eq!(
-                    recorded, physical,
-                    "pallet {sscc}: the station's record and what is on it differ"
-                );
-                assert_eq!(label.read, format!("]C1{}", label.printed));
-                verified += 1;
-            }
-            ContainerState::Rework => reworked += 1,
-            other => panic!("pallet {sscc} left the cell {other}"),
-        }
-    }
-    (verified, reworked)
+    let judged = serialstation::demo::pallet_line::judge_pallets(&store, truth).expect("judged");
+    assert!(
+        judged.problems.is_empty(),
+        "{:?}\n{truth:?}",
+        judged.problems
+    );
+    (judged.verified, judged.reworked)
 }
 
 fn cell(
@@ -516,8 +491,16 @@ fn container_label_prints_the_logistic_label_over_zpl_and_records_it_first() {
         panic!("not a label: {}", String::from_utf8_lossy(&zpl));
     };
     assert_eq!(message.linear, format!("00{}", cases[0]).into_bytes());
-    assert!(message.text.iter().any(|l| l == "COUNT (37) 3"), "{:?}", message.text);
-    assert_eq!(store.container(&case).expect("case").labels, 2, "a reprint is recorded");
+    assert!(
+        message.text.iter().any(|l| l == "COUNT (37) 3"),
+        "{:?}",
+        message.text
+    );
+    assert_eq!(
+        store.container(&case).expect("case").labels,
+        2,
+        "a reprint is recorded"
+    );
 
     // --zpl - writes the same format to standard output.
     let out = run(&db, &["container", "label", &cases[0], "--zpl", "-"]);
@@ -526,9 +509,15 @@ fn container_label_prints_the_logistic_label_over_zpl_and_records_it_first() {
 
     // A printer that is not there: recorded (the SSCC may be on paper), and the
     // message says to print again.
-    let out = run(&db, &["container", "label", &cases[1], "--print", "127.0.0.1:1"]);
+    let out = run(
+        &db,
+        &["container", "label", &cases[1], "--print", "127.0.0.1:1"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("error: ") && err.contains("did not take it"), "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("did not take it"),
+        "{err}"
+    );
     assert!(err.contains("again"), "{err}");
 }

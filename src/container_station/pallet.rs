@@ -457,7 +457,7 @@ impl<Io: CellIo> PalletStation<Io> {
     fn label_failed(&mut self, pallet: &Sscc, attempt: u32, why: &str) -> Result<(), String> {
         if attempt < self.settings.label_attempts {
             self.io.say(&format!(
-                "label of pallet {pallet} not verified ({why}): remove it; printing it again"
+                "label of pallet {pallet} not verified ({why}): printing it again"
             ));
             return self.print_label(pallet, attempt);
         }

@@ -1,9 +1,10 @@
 //! The demo's packing step: once the batch is closed, its commissioned packs go into
-//! containers level by level as the product's hierarchy says (cases of 12, pallets
-//! of 4 cases for the example client), each closed, labelled and its label read
-//! back, through the same store calls as `serialstation container`. It stands in
-//! for a packing operator with a handheld scanner: the line's own case and pallet
-//! stations are not built yet (ARCHITECTURE.md, "Aggregation").
+//! containers level by level as the product's hierarchy says (cases of 12 for the
+//! example client), each closed, labelled and its label read back, through the
+//! same store calls as `serialstation container`. It stands in for a packing
+//! operator with a handheld scanner below the pallet: the line's case station is
+//! not built yet (ARCHITECTURE.md, "Aggregation"). Pallets are built by the real
+//! pallet station (`pallet_line.rs`).
 
 use std::path::Path;
 
@@ -18,11 +19,18 @@ pub struct Packed {
     /// Containers built per level, lowest first.
     pub built: Vec<(Level, u64)>,
     pub reconciliation: AggregationReconciliation,
+    /// What the pallet station did, when it built the pallets.
+    pub pallet_station: Option<String>,
 }
 
-/// Packs `batch` of `gtin` by its product's hierarchy. `Ok(None)` when the product
-/// has none.
-pub fn pack_batch(db: &Path, batch: BatchId, gtin: &Gtin) -> Result<Option<Packed>, String> {
+/// Packs `batch` of `gtin` by its product's hierarchy, up to (not including)
+/// `stop_before`. `Ok(None)` when the product has none.
+pub fn pack_batch(
+    db: &Path,
+    batch: BatchId,
+    gtin: &Gtin,
+    stop_before: Option<Level>,
+) -> Result<Option<Packed>, String> {
     let mut store = Store::open_another(db).map_err(|e| e.to_string())?;
     let actor = Actor::new("demo-packer");
     let product = store
@@ -72,6 +80,9 @@ pub fn pack_batch(db: &Path, batch: BatchId, gtin: &Gtin) -> Result<Option<Packe
     let mut built = Vec::new();
     let mut below = Level::Pack;
     for level in &product.aggregation {
+        if Some(level.level) == stop_before {
+            break;
+        }
         let loose: Vec<Scanned> = if below == Level::Pack {
             packs
                 .iter()
@@ -121,7 +132,36 @@ pub fn pack_batch(db: &Path, batch: BatchId, gtin: &Gtin) -> Result<Option<Packe
     Ok(Some(Packed {
         built,
         reconciliation,
+        pallet_station: None,
     }))
+}
+
+/// Adds the pallets the pallet station built and the reconciliation after them.
+pub fn add_pallets(
+    db: &Path,
+    batch: BatchId,
+    packed: &mut Packed,
+    run: &super::pallet_line::PalletRun,
+) -> Result<(), String> {
+    let store = Store::open_another(db).map_err(|e| e.to_string())?;
+    packed.reconciliation = store
+        .aggregation_reconciliation(batch)
+        .map_err(|e| e.to_string())?;
+    let verified = packed
+        .reconciliation
+        .levels
+        .iter()
+        .find(|l| l.level == Level::Pallet.as_str())
+        .map_or(0, |l| l.verified);
+    packed.built.push((Level::Pallet, verified));
+    packed.pallet_station = Some(format!(
+        "pallet station: {} cases over the stacker, {} diverted, {} label reprints (log {})",
+        run.cases,
+        run.truth.diverted.len(),
+        run.reprints,
+        run.log.display()
+    ));
+    Ok(())
 }
 
 /// The packing step in a few lines, with the reconciliation at every level.
@@ -134,8 +174,11 @@ pub fn describe(packed: &Packed) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     let mut text = format!(
-        "aggregation (as a packing operator with a handheld scanner): {built}, each labelled and its label read back\n"
+        "aggregation: {built}, each labelled and its label read back (cases as a packing operator with a handheld scanner; pallets on the pallet station)\n"
     );
+    if let Some(station) = &packed.pallet_station {
+        text.push_str(&format!("  {station}\n"));
+    }
     text.push_str(&format!(
         "  packs: {} commissioned = {} aggregated + {} loose{}\n",
         r.commissioned_packs,

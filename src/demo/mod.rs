@@ -12,6 +12,7 @@ pub mod aggregate;
 pub mod daemon_process;
 pub mod faults;
 pub mod invariants;
+pub mod pallet_line;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 use serialstation_simulator::site_server::{SiteServer, SiteServerConfig};
 use serialstation_simulator::{SimConfig, Simulator};
 
+use crate::aggregation::Level;
 use crate::config::parse_client_config;
 use crate::control::protocol::{BatchView, Request, StatusReport};
 use crate::gs1::Gtin;
@@ -189,9 +191,21 @@ pub fn run_line_demo(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
     let session = operate(&daemon, options, &gtin);
     // The closed batch's packs into cases and the cases onto pallets, by the
     // product's hierarchy; the daemon's uploader sends the containers too.
-    let packed = match &session {
-        Ok((batch, _)) => aggregate::pack_batch(&db, *batch, &gtin),
+    // Below the pallet as a packing operator would; pallets on the real pallet
+    // station over a simulated pallet cell.
+    let mut packed = match &session {
+        Ok((batch, _)) => aggregate::pack_batch(&db, *batch, &gtin, Some(Level::Pallet)),
         Err(_) => Ok(None),
+    };
+    let pallets = match (&session, &mut packed) {
+        (Ok((batch, _)), Ok(Some(packed))) if has_pallets(&db, &gtin) => {
+            let run = pallet_line::run(&exe, &db, &workdir, *batch, options.seed);
+            if let Ok(run) = &run {
+                aggregate::add_pallets(&db, *batch, packed, run)?;
+            }
+            Some(run)
+        }
+        _ => None,
     };
     if let Ok(Some(packed)) = &packed {
         println!();
@@ -206,6 +220,7 @@ pub fn run_line_demo(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
     let shutdown = runtime.block_on(simulator.shutdown());
     let (batch, elapsed) = session?;
     let packed = packed?;
+    let pallets = pallets.transpose()?;
     stopped?;
     delivered?;
     let truth_path = shutdown.map_err(|e| format!("closing the simulator's ground truth: {e}"))?;
@@ -231,6 +246,10 @@ pub fn run_line_demo(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
             site.with_records(|records| invariants::check_aggregation(records, &store, batch))?,
         );
     }
+    if let Some(run) = &pallets {
+        let judged = pallet_line::judge_pallets(&store, &run.truth)?;
+        invariants.push(pallet_line::invariant(&judged, run));
+    }
     runtime.block_on(site.stop());
     println!();
     for check in &invariants {
@@ -243,6 +262,14 @@ pub fn run_line_demo(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
         alarms,
         elapsed,
     })
+}
+
+/// Whether the product's hierarchy has a pallet level.
+fn has_pallets(db: &Path, gtin: &Gtin) -> bool {
+    Store::open_existing(db)
+        .ok()
+        .and_then(|store| store.product(gtin).ok().flatten())
+        .is_some_and(|product| product.aggregation_level(Level::Pallet).is_some())
 }
 
 /// The operator's part: start the batch, watch it, stop it if it stalls, close it.
