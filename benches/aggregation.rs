@@ -2,7 +2,10 @@
 //! set checked child by child), closed, labelled and verified — five write
 //! transactions, each with its audit row, the last with the SSCC commissioning and
 //! AggregationEvent outbox rows — on a real SQLite file (WAL, synchronous=FULL).
-//! Only the aggregation is timed; commissioning the packs is not.
+//! Only the aggregation is timed; commissioning the packs is not. Then the pallet
+//! station's decision per case: a verified case's read checked and packed onto
+//! the pallet before its ACCEPT, and at every 4th case the pallet closed, its
+//! label made (content and ZPL) and recorded, and its read back verified.
 
 use std::time::{Duration, Instant};
 
@@ -122,6 +125,63 @@ fn bench(c: &mut Criterion) {
                 store
                     .container_label_verified(&sscc, &case.sscc, &actor)
                     .expect("verify");
+                spent += began.elapsed();
+            }
+            spent
+        });
+    });
+    group.bench_function("pallet_station_case_read_to_answer", |b| {
+        use serialstation::container_station::{CellIo, PalletSettings, PalletStation};
+        struct Quiet;
+        impl CellIo for Quiet {
+            fn answer_case(&mut self, _stack: bool) -> bool {
+                true
+            }
+            fn print_label(&mut self, _zpl: &[u8]) -> Result<(), String> {
+                Ok(())
+            }
+            fn say(&mut self, _line: &str) {}
+        }
+        let settings = PalletSettings {
+            batch,
+            capacity: 4,
+            child_level: Level::Case,
+            partial_allowed: true,
+            label_attempts: 3,
+            printer_name: "bench".to_string(),
+        };
+        let other = Store::open(dir.path().join("bench.sqlite")).expect("store");
+        let mut station = PalletStation::new(other, settings, Actor::new("bench"), Quiet);
+        b.iter_custom(|iterations| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iterations {
+                let packs: Vec<Scanned> = commission(&mut store, &line, &gtin, &mut next)
+                    .into_iter()
+                    .map(|serial| Scanned::Pack {
+                        gtin: gtin.clone(),
+                        serial,
+                    })
+                    .collect();
+                let case = store
+                    .open_container(batch, Level::Case, Level::Pack, CASE as u64, &actor)
+                    .expect("open");
+                let sscc = serialstation::gs1::Sscc::parse(&case.sscc).expect("sscc");
+                store.pack(&sscc, &packs, &actor).expect("pack");
+                store.close_container(&sscc, false, &actor).expect("close");
+                store
+                    .container_label_printed(&sscc, "bench", &actor)
+                    .expect("label");
+                store
+                    .container_label_verified(&sscc, &case.sscc, &actor)
+                    .expect("verify");
+                let began = Instant::now();
+                station
+                    .on_case_read(&format!("]C100{}", case.sscc))
+                    .expect("read");
+                if let Some((pallet, _)) = station.awaiting_label() {
+                    let read = format!("]C100{pallet}");
+                    station.on_label_read(&read).expect("label read");
+                }
                 spent += began.elapsed();
             }
             spent
