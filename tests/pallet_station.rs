@@ -521,3 +521,44 @@ fn container_label_prints_the_logistic_label_over_zpl_and_records_it_first() {
     );
     assert!(err.contains("again"), "{err}");
 }
+
+#[test]
+fn the_pallet_station_refuses_a_missing_store_an_unknown_batch_and_zero_attempts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let station = |db: &Path, batch: &str, attempts: &str| {
+        Command::new(env!("CARGO_BIN_EXE_serialstation"))
+            .arg("--db")
+            .arg(db)
+            .args([
+                "pallet-station",
+                "--batch",
+                batch,
+                "--scanner",
+                "127.0.0.1:1",
+                "--label-printer",
+                "127.0.0.1:1",
+                "--label-scanner",
+                "127.0.0.1:1",
+                "--label-attempts",
+                attempts,
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs")
+    };
+    let missing = dir.path().join("nothing.sqlite");
+    let out = station(&missing, "1", "3");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: there is no store at"), "{err}");
+    assert!(!missing.exists(), "no store is created by mistake");
+
+    let db = finished_batch(dir.path());
+    let out = station(&db, "42", "3");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("batch 42 is not in this store"), "{err}");
+    let out = station(&db, "1", "0");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--label-attempts must be at least 1"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -137,7 +137,7 @@ fn settings(store: &Store, options: &PalletStationOptions) -> Result<PalletSetti
 
 /// Runs the pallet station until the operator quits (or its input ends).
 pub fn run(options: &PalletStationOptions) -> Result<(), String> {
-    let store = Store::open(&options.db).map_err(|e| e.to_string())?;
+    let store = Store::open_existing(&options.db).map_err(|e| e.to_string())?;
     let settings = settings(&store, options)?;
     let (sender, inputs) = mpsc::channel();
     let stacker = LineScanner::spawn(&options.scanner, sender.clone(), Input::Case);
@@ -167,6 +167,8 @@ pub fn run(options: &PalletStationOptions) -> Result<(), String> {
     let mut deadline: Option<(u32, Instant)> = None;
     // Since when the stacker has been connected and quiet (None: not connected).
     let mut stacker_quiet_since: Option<Instant> = None;
+    // Whether each scanner link is up, to tell the operator only of changes.
+    let (mut stacker_up, mut label_up) = (None, None);
     loop {
         if station.label_due().is_some()
             && stacker_quiet_since.is_some_and(|at| at.elapsed() >= STACKER_SETTLE)
@@ -213,9 +215,9 @@ pub fn run(options: &PalletStationOptions) -> Result<(), String> {
                     ScannerEvent::Disconnected(_) => None,
                     _ => Some(Instant::now()),
                 };
-                link_note(&mut station, "stacker scanner", &event);
+                link_note(&mut station, "stacker scanner", &event, &mut stacker_up);
             }
-            Input::Label(event) => link_note(&mut station, "label scanner", &event),
+            Input::Label(event) => link_note(&mut station, "label scanner", &event, &mut label_up),
             Input::Operator(command) => match command.trim() {
                 "close" => {
                     let result = station.operator_close();
@@ -244,12 +246,27 @@ fn report<Io: CellIo>(station: &mut PalletStation<Io>, result: Result<(), String
     }
 }
 
-fn link_note<Io: CellIo>(station: &mut PalletStation<Io>, what: &str, event: &ScannerEvent) {
+/// Tells the operator when a scanner link comes up or goes down (not every
+/// reconnection attempt).
+fn link_note<Io: CellIo>(
+    station: &mut PalletStation<Io>,
+    what: &str,
+    event: &ScannerEvent,
+    up: &mut Option<bool>,
+) {
     match event {
-        ScannerEvent::Connected => station.io().say(&format!("{what} connected")),
-        ScannerEvent::Disconnected(why) => station
-            .io()
-            .say(&format!("{what} not connected ({why}); retrying")),
+        ScannerEvent::Connected => {
+            *up = Some(true);
+            station.io().say(&format!("{what} connected"));
+        }
+        ScannerEvent::Disconnected(why) => {
+            if *up != Some(false) {
+                station.io().say(&format!(
+                    "{what} not connected ({why}); retrying until it is"
+                ));
+            }
+            *up = Some(false);
+        }
         ScannerEvent::Read(_) => {}
     }
 }
