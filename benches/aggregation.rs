@@ -131,10 +131,10 @@ fn bench(c: &mut Criterion) {
         });
     });
     group.bench_function("pallet_station_case_read_to_answer", |b| {
-        use serialstation::container_station::{CellIo, PalletSettings, PalletStation};
+        use serialstation::container_station::{CaseRead, CellIo, PalletSettings, PalletStation};
         struct Quiet;
         impl CellIo for Quiet {
-            fn answer_case(&mut self, _stack: bool) -> bool {
+            fn answer_case(&mut self, _connection: u64, _stack: bool) -> bool {
                 true
             }
             fn print_label(&mut self, _zpl: &[u8]) -> Result<(), String> {
@@ -176,8 +176,13 @@ fn bench(c: &mut Criterion) {
                     .expect("verify");
                 let began = Instant::now();
                 station
-                    .on_case_read(&format!("]C100{}", case.sscc))
+                    .on_case_read(CaseRead {
+                        line: format!("]C100{}", case.sscc),
+                        connection: 0,
+                        at: Instant::now(),
+                    })
                     .expect("read");
+                station.settle().expect("settled");
                 if let Some((pallet, _)) = station.awaiting_label() {
                     let read = format!("]C100{pallet}");
                     station.on_label_read(&read).expect("label read");

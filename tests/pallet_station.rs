@@ -162,9 +162,8 @@ fn wait_cell_empty(path: &Path, station: &mut Station) {
         while let Ok(line) = station.lines.try_recv() {
             station.log.push(line);
         }
-        if truth(path).waiting == 0 {
-            // The last case gets its answer.
-            std::thread::sleep(Duration::from_millis(300));
+        let now = truth(path);
+        if now.waiting == 0 && now.at_scan_point.is_none() {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -352,15 +351,17 @@ fn kill_9_while_stacking_and_labelling_loses_and_duplicates_nothing() {
 /// The cell as the decisions see it, recorded.
 #[derive(Default)]
 struct Recorded {
+    /// Answers are lost (the link dropped, or the station dies before them).
+    lose_answers: bool,
     answers: Vec<bool>,
     labels: Vec<Vec<u8>>,
     said: Vec<String>,
 }
 
 impl serialstation::container_station::CellIo for Recorded {
-    fn answer_case(&mut self, stack: bool) -> bool {
+    fn answer_case(&mut self, _connection: u64, stack: bool) -> bool {
         self.answers.push(stack);
-        true
+        !self.lose_answers
     }
     fn print_label(&mut self, zpl: &[u8]) -> Result<(), String> {
         self.labels.push(zpl.to_vec());
@@ -373,7 +374,7 @@ impl serialstation::container_station::CellIo for Recorded {
 
 #[test]
 fn a_label_that_never_verifies_sends_the_pallet_to_rework_and_held_reads_wait() {
-    use serialstation::container_station::{PalletSettings, PalletStation};
+    use serialstation::container_station::{CaseRead, PalletSettings, PalletStation};
     use serialstation_devices::framing::Decoded;
     use serialstation_devices::zpl::LogisticLabelFormat;
 
@@ -381,6 +382,11 @@ fn a_label_that_never_verifies_sends_the_pallet_to_rework_and_held_reads_wait() 
     let db = finished_batch(dir.path());
     let cases = verified_cases(&db);
     let read = |sscc: &str| format!("]C100{sscc}");
+    let case = |sscc: &str| CaseRead {
+        line: format!("]C100{sscc}"),
+        connection: 1,
+        at: Instant::now(),
+    };
     let settings = PalletSettings {
         batch: BatchId(1),
         capacity: 2,
@@ -393,8 +399,20 @@ fn a_label_that_never_verifies_sends_the_pallet_to_rework_and_held_reads_wait() 
     let mut station = PalletStation::new(store, settings, Actor::new("test"), Recorded::default());
     station.resume().expect("nothing to resume");
     station.on_label_read("]C100whatever").expect("ignored");
-    station.on_case_read(&read(&cases[0])).expect("c0");
-    station.on_case_read(&read(&cases[1])).expect("c1");
+    station.stacker_connected(1);
+    station.on_case_read(case(&cases[0])).expect("c0");
+    station.on_case_read(case(&cases[1])).expect("c1");
+    assert!(
+        station.label_due().is_some(),
+        "full: the label waits for the stacker"
+    );
+    assert!(station.io().labels.is_empty());
+    // The double read of the last case, sent before its answer: stacked, once.
+    let mut double = case(&cases[1]);
+    double.at -= Duration::from_millis(5);
+    station.on_case_read(double).expect("double read");
+    assert_eq!(station.io().answers, [true, true, true]);
+    station.settle().expect("the stacker settled");
     let (pallet, attempt) = station.awaiting_label().expect("full: labelled");
     let pallet = pallet.clone();
     assert_eq!(attempt, 1);
@@ -412,8 +430,8 @@ fn a_label_that_never_verifies_sends_the_pallet_to_rework_and_held_reads_wait() 
     );
 
     // A case read while the label is verified waits for its answer.
-    station.on_case_read(&read(&cases[2])).expect("held");
-    assert_eq!(station.io().answers, [true, true]);
+    station.on_case_read(case(&cases[2])).expect("held");
+    assert_eq!(station.io().answers, [true, true, true]);
     station.on_label_read("NOREAD").expect("reprint");
     assert_eq!(station.io().labels.len(), 2);
     station
@@ -421,9 +439,12 @@ fn a_label_that_never_verifies_sends_the_pallet_to_rework_and_held_reads_wait() 
         .expect("another SSCC: rework");
     assert_eq!(
         station.io().answers,
-        [true, true, true],
+        [true, true, true, true],
         "the held read answered"
     );
+    // The same label on a second case right after it: diverted.
+    station.on_case_read(case(&cases[2])).expect("duplicate");
+    assert_eq!(station.io().answers.last(), Some(&false));
     let said = station.io().said.join("\n");
     assert!(said.contains("sent to rework"), "{said}");
     assert!(
@@ -449,6 +470,7 @@ fn a_label_that_never_verifies_sends_the_pallet_to_rework_and_held_reads_wait() 
     // The held case opened the next pallet; the operator closes it partial and
     // its label verifies.
     station.operator_close().expect("close");
+    station.settle().expect("the stacker settled");
     let (next, _) = station.awaiting_label().expect("labelled");
     let next = next.clone();
     assert_ne!(next, pallet);
@@ -561,4 +583,73 @@ fn the_pallet_station_refuses_a_missing_store_an_unknown_batch_and_zero_attempts
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--label-attempts must be at least 1"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_case_recorded_whose_answer_was_lost_is_stacked_when_the_stacker_asks_again_after_a_restart() {
+    use serialstation::container_station::{CaseRead, PalletSettings, PalletStation};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = finished_batch(dir.path());
+    let cases = verified_cases(&db);
+    let settings = PalletSettings {
+        batch: BatchId(1),
+        capacity: 2,
+        child_level: Level::Case,
+        partial_allowed: true,
+        label_attempts: 2,
+        printer_name: "test printer".to_string(),
+    };
+    let case = |sscc: &str, connection: u64| CaseRead {
+        line: format!("]C100{sscc}"),
+        connection,
+        at: Instant::now(),
+    };
+    // The first station records both cases (the pallet is full) but its answer
+    // for the second never reaches the stacker; then it dies.
+    let store = Store::open(&db).expect("store");
+    let mut first = PalletStation::new(
+        store,
+        settings.clone(),
+        Actor::new("t"),
+        Recorded::default(),
+    );
+    first.stacker_connected(1);
+    first.on_case_read(case(&cases[0], 1)).expect("c0");
+    first.io().lose_answers = true;
+    first.on_case_read(case(&cases[1], 1)).expect("c1");
+    assert!(
+        first.io().labels.is_empty(),
+        "no label before the stacker took the case"
+    );
+    drop(first);
+
+    let store = Store::open(&db).expect("store");
+    let mut second = PalletStation::new(store, settings, Actor::new("t"), Recorded::default());
+    second.resume().expect("resume");
+    assert!(second.label_due().is_some(), "resumed full: label due");
+    second.stacker_connected(2);
+    // A read still queued from the dead connection is not answered.
+    second.on_case_read(case(&cases[1], 1)).expect("stale");
+    assert!(second.io().answers.is_empty());
+    // The stacker asks again on its new connection: the case is on the pallet.
+    second.on_case_read(case(&cases[1], 2)).expect("re-ask");
+    assert_eq!(second.io().answers, [true]);
+    assert!(second.io().labels.is_empty());
+    // The next case proves the answer was taken: the label prints first, and
+    // the next case waits for it.
+    second.on_case_read(case(&cases[2], 2)).expect("next case");
+    assert_eq!(second.io().labels.len(), 1);
+    assert_eq!(second.io().answers, [true]);
+    let (pallet, _) = second.awaiting_label().expect("labelled");
+    let pallet = pallet.clone();
+    second
+        .on_label_read(&format!("]C100{pallet}"))
+        .expect("verified");
+    let said = second.io().said.join("\n");
+    assert_eq!(second.io().answers, [true, true], "{said}");
+    let store = Store::open(&db).expect("store");
+    let tree = store.container_tree(&pallet).expect("tree");
+    assert_eq!(tree.containers.len(), 2);
+    assert_eq!(tree.container.state, ContainerState::Verified);
 }

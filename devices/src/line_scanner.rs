@@ -2,7 +2,8 @@
 //! scanner types it (`]C100395060000000000017\r\n`, or its no-read string). The
 //! link connects as a client, hands every line to the caller's channel, and
 //! reconnects with the capped backoff when the connection drops. Lines written
-//! back (a stacker gate's `ACCEPT` / `REJECT`) go on the same connection. Blocking
+//! back (a stacker gate's `ACCEPT` / `REJECT`) go on the connection the read
+//! came on, or nowhere. Lines end in LF (CR LF or LF). Blocking
 //! I/O on one thread per link: a station has a handful of these.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -11,27 +12,37 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::backoff::Backoff;
 
 /// Longest line a scanner may send; longer is garbage and the link reconnects.
 pub const MAX_LINE: usize = 1024;
 
-/// What a link reports.
+/// What a link reports. Each connection has its own number, so that an answer
+/// is never written on a later connection than the read it answers came on
+/// (the device asks again there).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScannerEvent {
-    /// One read, without its line end.
-    Read(String),
-    /// The link is up (again).
-    Connected,
+    /// One read, without its line end (an empty line is an empty read), with
+    /// its connection and when its line end arrived.
+    Read {
+        line: String,
+        connection: u64,
+        at: Instant,
+    },
+    /// The link is up (again), as connection number `connection`.
+    Connected { connection: u64 },
     /// The link dropped; it is being re-established.
     Disconnected(String),
 }
 
+/// The current connection: its number and its write half.
+type Writer = Option<(u64, TcpStream)>;
+
 /// One scanner connection, kept up by its thread until dropped.
 pub struct LineScanner {
-    writer: Arc<Mutex<Option<TcpStream>>>,
+    writer: Arc<Mutex<Writer>>,
     stop: Arc<AtomicBool>,
     address: String,
 }
@@ -56,17 +67,24 @@ impl LineScanner {
         link
     }
 
-    /// Writes one line back to the device. False when the link is down (the
-    /// device then decides as it does without an answer).
-    pub fn send_line(&self, line: &str) -> bool {
+    /// Writes one line back to the device on connection `connection`. False when
+    /// that connection is gone (the device then asks again on its next one) or
+    /// the write failed (the connection is then shut, and re-established).
+    /// True means the bytes were handed to the kernel, not that the device read
+    /// them.
+    pub fn send_line(&self, connection: u64, line: &str) -> bool {
         let mut guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(stream) = guard.as_mut() else {
+        let Some((current, stream)) = guard.as_mut() else {
             return false;
         };
+        if *current != connection {
+            return false;
+        }
         let sent = stream
             .write_all(format!("{line}\r\n").as_bytes())
             .and_then(|()| stream.flush());
         if sent.is_err() {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
             *guard = None;
         }
         sent.is_ok()
@@ -80,7 +98,7 @@ impl LineScanner {
 impl Drop for LineScanner {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(stream) = self
+        if let Some((_, stream)) = self
             .writer
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -93,13 +111,14 @@ impl Drop for LineScanner {
 
 fn run<T>(
     address: &str,
-    writer: &Mutex<Option<TcpStream>>,
+    writer: &Mutex<Writer>,
     stop: &AtomicBool,
     events: &Sender<T>,
     wrap: fn(ScannerEvent) -> T,
 ) {
     let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
     let mut failures = 0u32;
+    let mut connection = 0u64;
     while !stop.load(Ordering::SeqCst) {
         let stream = match connect(address) {
             Ok(stream) => stream,
@@ -117,14 +136,20 @@ fn run<T>(
             Ok(reader) => reader,
             Err(e) => {
                 let _ = events.send(wrap(ScannerEvent::Disconnected(e.to_string())));
+                failures = failures.saturating_add(1);
+                thread::sleep(backoff.delay(failures));
                 continue;
             }
         };
-        *writer.lock().unwrap_or_else(PoisonError::into_inner) = Some(stream);
-        if events.send(wrap(ScannerEvent::Connected)).is_err() {
+        connection += 1;
+        *writer.lock().unwrap_or_else(PoisonError::into_inner) = Some((connection, stream));
+        if events
+            .send(wrap(ScannerEvent::Connected { connection }))
+            .is_err()
+        {
             return;
         }
-        let why = read_lines(reader, stop, events, wrap);
+        let why = read_lines(reader, connection, stop, events, wrap);
         *writer.lock().unwrap_or_else(PoisonError::into_inner) = None;
         if stop.load(Ordering::SeqCst)
             || events.send(wrap(ScannerEvent::Disconnected(why))).is_err()
@@ -150,6 +175,7 @@ fn connect(address: &str) -> Result<TcpStream, String> {
 /// Reads lines until the connection ends; returns why it ended.
 fn read_lines<T>(
     stream: TcpStream,
+    connection: u64,
     stop: &AtomicBool,
     events: &Sender<T>,
     wrap: fn(ScannerEvent) -> T,
@@ -167,19 +193,22 @@ fn read_lines<T>(
             Ok(_) if line.len() > MAX_LINE => {
                 return format!("the scanner sent a line longer than {MAX_LINE} bytes");
             }
+            Ok(_) if line.last() != Some(&b'\n') => {
+                // A line cut off by the end of the connection is not a read.
+                return "the scanner closed the connection in the middle of a line".to_string();
+            }
             Ok(_) => {
                 if stop.load(Ordering::SeqCst) {
                     return "stopped".to_string();
                 }
                 let text = String::from_utf8_lossy(&line);
                 let text = text.trim_end_matches(['\r', '\n']);
-                if text.is_empty() {
-                    continue;
-                }
-                if events
-                    .send(wrap(ScannerEvent::Read(text.to_string())))
-                    .is_err()
-                {
+                let read = ScannerEvent::Read {
+                    line: text.to_string(),
+                    connection,
+                    at: Instant::now(),
+                };
+                if events.send(wrap(read)).is_err() {
                     return "stopped".to_string();
                 }
             }

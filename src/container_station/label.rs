@@ -47,6 +47,7 @@ pub fn container_label(
     let format = LogisticLabelFormat {
         text: label.lines.clone(),
         linear: label.linear.to_encoder_data().into_bytes(),
+        linear_text: format!("(00) {}", label.sscc.as_str()),
         matrix: label.matrix.to_encoder_data().into_bytes(),
     };
     Ok((label, format))

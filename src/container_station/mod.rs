@@ -11,5 +11,5 @@ pub mod pallet;
 pub mod run;
 
 pub use label::container_label;
-pub use pallet::{CellIo, PalletSettings, PalletStation};
+pub use pallet::{CaseRead, CellIo, PalletSettings, PalletStation};
 pub use run::{PalletStationOptions, run};

@@ -1,32 +1,47 @@
 //! The pallet station's decisions: each case read at the stacker's scan point is
 //! checked and packed onto the current pallet *before* the stacker is told to
 //! stack it (`ACCEPT`; anything else diverts the case, as the reject gate does
-//! for packs); at capacity, or when the operator closes a partial pallet, the
-//! pallet closes, its label is recorded as printed and then printed, and the
-//! label scanner's read must be the pallet's own SSCC. A label that does not
-//! verify is printed again, up to a limit; then the pallet goes to rework and its
-//! cases are loose again. Every state lives in the store, so a restart resumes
-//! the pallet where it stood. The I/O (sockets, terminal, timer) is in `run.rs`
-//! and reaches this module only through [`CellIo`].
+//! for packs). A full pallet, or one the operator closes, is labelled only once
+//! the stacker has provably taken the answer for its last case (it sent the next
+//! case's read, or it has been connected and quiet for a while): the label moves
+//! the pallet on, and a case stacked after it would land on the next pallet. The
+//! label is recorded as printed, then printed, and the label scanner's read must
+//! be the pallet's own SSCC; a label that does not verify is printed again, up to
+//! a limit; then the pallet goes to rework and its cases are loose again. Every
+//! read gets exactly one answer, on the connection it came on. Every state lives
+//! in the store, so a restart resumes the pallet where it stood. The I/O
+//! (sockets, terminal, timer) is in `run.rs` and reaches this module only
+//! through [`CellIo`].
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use crate::aggregation::{ContainerState, Level, Scanned, read_scan};
 use crate::gs1::Sscc;
-use crate::store::{Actor, BatchId, Store};
+use crate::store::{Actor, BatchId, Store, StoreError};
 
 use super::label::container_label;
 
 /// What the station does to the cell.
 pub trait CellIo {
-    /// Answers the case at the stacker's scan point: stack it or divert it.
-    /// False when the answer could not be sent (the stacker asks again when it
-    /// is back).
-    fn answer_case(&mut self, stack: bool) -> bool;
+    /// Answers a read of the stacker's scanner, on the connection it came on:
+    /// stack the case or divert it. False when it could not be sent (the
+    /// stacker asks again on its next connection); true only means it was sent.
+    fn answer_case(&mut self, connection: u64, stack: bool) -> bool;
     /// Sends one label format to the label printer.
     fn print_label(&mut self, zpl: &[u8]) -> Result<(), String>;
     /// One line for the operator.
     fn say(&mut self, line: &str);
+}
+
+/// One read of the stacker's scanner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRead {
+    pub line: String,
+    /// The scanner connection it came on.
+    pub connection: u64,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 /// How the station runs one batch's pallets.
@@ -39,7 +54,8 @@ pub struct PalletSettings {
     pub child_level: Level,
     /// Whether the operator may close a pallet below capacity.
     pub partial_allowed: bool,
-    /// Prints of one label before the pallet goes to rework.
+    /// Prints of one label (that reached the printer) before the pallet goes
+    /// to rework.
     pub label_attempts: u32,
     /// Name recorded for the label printer.
     pub printer_name: String,
@@ -49,18 +65,30 @@ pub struct PalletSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
     Stacking,
-    /// Full or closed, its label not printed yet because the stacker may still
-    /// ask about its last case (an answer that was not delivered, or a restart):
-    /// the label waits until that read is answered or the stacker is settled.
-    /// Printing first would move the pallet on without that case.
+    /// Full or closed by the operator (or found so at a restart); its label
+    /// waits until the stacker has taken the answer for its last case, or
+    /// until the printer takes it. `attempts`: prints that reached the printer.
     LabelDue {
         pallet: Sscc,
+        attempts: u32,
     },
     /// Its label is printed (`attempt` of the limit) and awaits its read.
     Labelling {
         pallet: Sscc,
         attempt: u32,
     },
+}
+
+/// The case packed last onto the current pallet: the only case whose read may
+/// legitimately come again (a double read sent before the answer, or the
+/// stacker repeating a read on a new connection). Any other read of a case on
+/// the pallet is a second case carrying the same label.
+#[derive(Debug, Clone)]
+struct LastPacked {
+    sscc: Sscc,
+    /// The connection and instant its answer was sent; `None` when it was not
+    /// sent, or the station restarted since.
+    answered: Option<(u64, Instant)>,
 }
 
 /// The pallet station of one batch.
@@ -70,15 +98,15 @@ pub struct PalletStation<Io: CellIo> {
     actor: Actor,
     current: Option<Sscc>,
     phase: Phase,
-    /// Case reads that came while a label was being verified: answered after.
-    held: VecDeque<String>,
+    /// Case reads that came while a label was due or being verified: answered
+    /// after, in order.
+    held: VecDeque<CaseRead>,
     /// Whether the read being handled has had its answer.
     answered: bool,
-    /// The case packed last onto the current pallet: the only case whose read
-    /// may legitimately come again (a double read, or the stacker repeating a
-    /// read whose answer was lost). Any other case already on the pallet is a
-    /// second case carrying the same label.
-    last_packed: Option<Sscc>,
+    last_packed: Option<LastPacked>,
+    /// The stacker's current connection: reads of older ones are not answered
+    /// (the stacker asks again on the new one).
+    stacker_connection: u64,
     io: Io,
 }
 
@@ -93,6 +121,7 @@ impl<Io: CellIo> PalletStation<Io> {
             held: VecDeque::new(),
             answered: false,
             last_packed: None,
+            stacker_connection: 0,
             io,
         }
     }
@@ -109,39 +138,75 @@ impl<Io: CellIo> PalletStation<Io> {
         }
     }
 
-    /// A pallet whose label waits for the stacker to settle.
+    /// A pallet whose label waits for the stacker to settle (or the printer).
     pub fn label_due(&self) -> Option<&Sscc> {
         match &self.phase {
-            Phase::LabelDue { pallet } => Some(pallet),
+            Phase::LabelDue { pallet, .. } => Some(pallet),
             _ => None,
         }
     }
 
-    /// The stacker has been connected and quiet long enough: no read about the
-    /// due pallet's last case is coming. Closes it (if still open) and prints.
+    /// The stacker's scanner is connected as `connection`: reads held from an
+    /// older connection are dropped, since the stacker asks again.
+    pub fn stacker_connected(&mut self, connection: u64) {
+        self.stacker_connection = connection;
+        self.held.retain(|read| read.connection >= connection);
+    }
+
+    /// The stacker has been connected and quiet long enough: the answer for the
+    /// due pallet's last case was taken. Closes it (if still open) and prints.
     pub fn settle(&mut self) -> Result<(), String> {
-        let Phase::LabelDue { pallet } = self.phase.clone() else {
+        let Phase::LabelDue { pallet, attempts } = self.phase.clone() else {
             return Ok(());
         };
         self.phase = Phase::Stacking;
-        self.label_pallet(&pallet)
+        let labelled = self.label_pallet(&pallet, attempts);
+        if labelled.is_err() && self.phase == Phase::Stacking {
+            // Nothing may be stacked before this pallet leaves: try again later.
+            self.phase = Phase::LabelDue { pallet, attempts };
+        }
+        labelled?;
+        if self.phase == Phase::Stacking {
+            self.answer_held()?;
+        }
+        Ok(())
     }
 
-    /// Closes `pallet` if it is still open (full, or partial by the operator's
-    /// earlier word) and prints its label.
-    fn label_pallet(&mut self, pallet: &Sscc) -> Result<(), String> {
+    /// Closes `pallet` if it is still open and prints its label; a pallet that
+    /// was verified or reworked meanwhile (from another terminal) just leaves.
+    fn label_pallet(&mut self, pallet: &Sscc, attempts: u32) -> Result<(), String> {
         let container = self.store.container(pallet).map_err(|e| e.to_string())?;
-        if container.state == ContainerState::Open {
-            self.close_and_label(pallet, container.count < container.capacity)
-        } else {
-            self.print_label(pallet, 0)
+        match container.state {
+            ContainerState::Open => {
+                let partial = container.count < container.capacity;
+                let closed = self
+                    .store
+                    .close_container(pallet, partial, &self.actor)
+                    .map_err(|e| format!("pallet {pallet} not closed: {e}"))?;
+                self.io.say(&format!(
+                    "pallet {pallet} closed with {} {}s",
+                    closed.count, closed.child_level
+                ));
+                self.print_label(pallet, attempts)
+            }
+            ContainerState::Closed | ContainerState::Labelled => self.print_label(pallet, attempts),
+            ContainerState::Verified | ContainerState::Rework => {
+                self.io.say(&format!(
+                    "pallet {pallet} is {} already (done from another terminal): the next case starts a new pallet",
+                    container.state
+                ));
+                self.current = None;
+                self.last_packed = None;
+                Ok(())
+            }
         }
     }
 
-    /// Picks up the batch's unfinished pallet after a restart: an open one takes
-    /// more cases; a closed or labelled one has its label printed (again) and
-    /// verified. A label printed before the restart may be on the pallet: the
-    /// new one carries the same SSCC and content.
+    /// Picks up the batch's unfinished pallet after a restart: an open one below
+    /// capacity takes more cases; a full, closed or labelled one is labelled
+    /// once the stacker has settled (it may ask again about the last case). A
+    /// label printed before the restart may be on the pallet: the new one
+    /// carries the same SSCC and content.
     pub fn resume(&mut self) -> Result<(), String> {
         let containers = self
             .store
@@ -178,84 +243,99 @@ impl<Io: CellIo> PalletStation<Io> {
         self.last_packed = tree
             .containers
             .last()
-            .and_then(|c| Sscc::parse(&c.container.sscc).ok());
-        match pallet.state {
-            ContainerState::Open if pallet.count < pallet.capacity => self.io.say(&format!(
+            .and_then(|c| Sscc::parse(&c.container.sscc).ok())
+            .map(|sscc| LastPacked {
+                sscc,
+                answered: None,
+            });
+        if pallet.state == ContainerState::Open && pallet.count < pallet.capacity {
+            self.io.say(&format!(
                 "resuming pallet {sscc}: {} of {} cases",
                 pallet.count, pallet.capacity
-            )),
-            ContainerState::Open => {
-                self.io.say(&format!(
-                    "resuming pallet {sscc}: full; it closes and is labelled once the stacker has settled"
-                ));
-                self.phase = Phase::LabelDue { pallet: sscc };
-            }
-            ContainerState::Labelled => {
-                self.io.say(&format!(
-                    "pallet {sscc} was labelled before the restart and its label not verified: it is printed again once the stacker has settled"
-                ));
-                self.phase = Phase::LabelDue { pallet: sscc };
-            }
-            _ => {
-                self.io.say(&format!(
-                    "pallet {sscc} was closed before the restart: its label is printed once the stacker has settled"
-                ));
-                self.phase = Phase::LabelDue { pallet: sscc };
-            }
+            ));
+            return Ok(());
         }
+        self.io.say(&format!(
+            "resuming pallet {sscc} ({}, {} of {} cases): its label is printed once the stacker has settled",
+            pallet.state, pallet.count, pallet.capacity
+        ));
+        self.phase = Phase::LabelDue {
+            pallet: sscc,
+            attempts: 0,
+        };
         Ok(())
     }
 
-    /// One read from the stacker's scanner. Every read gets exactly one answer:
-    /// when the station cannot decide (the store failed), the case is diverted.
-    pub fn on_case_read(&mut self, line: &str) -> Result<(), String> {
+    /// One read from the stacker's scanner. Every read on the current
+    /// connection gets exactly one answer: when the station cannot decide (the
+    /// store failed), the case is diverted.
+    pub fn on_case_read(&mut self, read: CaseRead) -> Result<(), String> {
+        if read.connection < self.stacker_connection {
+            // Its connection is gone; the stacker asks again on the new one.
+            return Ok(());
+        }
         self.answered = false;
-        match self.decide_case(line) {
+        match self.decide_case(&read) {
             Ok(()) => Ok(()),
             Err(e) if !self.answered => {
-                self.divert(line, &format!("the station could not decide: {e}"))
+                self.divert(&read, &format!("the station could not decide: {e}"))
             }
             Err(e) => {
                 self.io
-                    .say(&format!("error after case read {}: {e}", shown(line)));
+                    .say(&format!("error after case read {}: {e}", shown(&read.line)));
                 Ok(())
             }
         }
     }
 
-    /// Answers the case at the scan point (once per read).
-    fn answer(&mut self, stack: bool) -> bool {
+    /// Answers the read being handled (once).
+    fn answer(&mut self, read: &CaseRead, stack: bool) -> bool {
         self.answered = true;
-        self.io.answer_case(stack)
+        self.io.answer_case(read.connection, stack)
     }
 
-    fn decide_case(&mut self, line: &str) -> Result<(), String> {
-        // A repeated read of the case packed last is answered at once, whatever
-        // the pallet's phase: the stacker asks again after a lost answer or a
-        // restart, and the case is physically there.
-        if let Some(current) = self.current.clone()
-            && let Ok(Scanned::Container(sscc)) = read_scan(line)
-            && self.last_packed.as_ref() == Some(&sscc)
-            && self.holds(&current, &sscc)?
+    /// Whether `read` of the case packed last is that case again rather than a
+    /// second case with its label: sent before its answer, on a later
+    /// connection, or with no answer known to have gone out.
+    fn is_repeat(last: &LastPacked, read: &CaseRead) -> bool {
+        match last.answered {
+            None => true,
+            Some((connection, at)) => read.connection != connection || read.at <= at,
+        }
+    }
+
+    fn decide_case(&mut self, read: &CaseRead) -> Result<(), String> {
+        let scanned = read_scan(&read.line);
+        if let (Some(current), Ok(Scanned::Container(sscc)), Some(last)) =
+            (self.current.clone(), &scanned, self.last_packed.clone())
+            && last.sscc == *sscc
+            && Self::is_repeat(&last, read)
+            && self.holds(&current, sscc)?
         {
-            let delivered = self.answer(true);
+            let delivered = self.answer(read, true);
+            if delivered && last.answered.is_none() {
+                self.last_packed = Some(LastPacked {
+                    sscc: sscc.clone(),
+                    answered: Some((read.connection, Instant::now())),
+                });
+            }
             self.io.say(&format!(
                 "case {sscc} is already on pallet {current}: stacked"
             ));
-            if delivered && self.label_due() == Some(&current) {
-                self.settle()?;
-            }
             return Ok(());
         }
         if self.label_due().is_some() {
-            // Another case: the due pallet's last case was answered.
+            // Another case at the scan point: the stacker took the answer for
+            // the due pallet's last case. Label it first; this read waits.
             self.settle()?;
+            // Held reads answered inside are theirs; this one is not answered.
+            self.answered = false;
         }
-        if self.awaiting_label().is_some() {
-            self.held.push_back(line.to_string());
+        if self.label_due().is_some() || self.awaiting_label().is_some() {
+            self.held.push_back(read.clone());
             return Ok(());
         }
-        self.case_read(line)
+        self.case_read(read, scanned)
     }
 
     fn holds(&self, pallet: &Sscc, case: &Sscc) -> Result<bool, String> {
@@ -265,24 +345,39 @@ impl<Io: CellIo> PalletStation<Io> {
         {
             Ok(holder) => Ok(holder.is_some_and(|h| h.sscc == pallet.as_str())),
             // A case this store never saw is on no pallet of it.
-            Err(crate::store::StoreError::NotFound(_)) => Ok(false),
+            Err(StoreError::NotFound(_)) => Ok(false),
             Err(e) => Err(e.to_string()),
         }
     }
 
-    fn case_read(&mut self, line: &str) -> Result<(), String> {
-        let sscc = match read_scan(line) {
+    fn case_read(
+        &mut self,
+        read: &CaseRead,
+        scanned: Result<Scanned, String>,
+    ) -> Result<(), String> {
+        let sscc = match scanned {
             Ok(Scanned::Container(sscc)) => sscc,
             Ok(Scanned::Pack { gtin, serial }) => {
-                return self.divert(line, &format!(
-                    "it reads as pack (01){gtin}(21){serial}, not a case: only cases go on a pallet"
-                ));
+                return self.divert(
+                    read,
+                    &format!(
+                        "it reads as pack (01){gtin}(21){serial}, not a case: only cases go on a pallet"
+                    ),
+                );
             }
-            Err(_) if is_no_read(line) => {
-                return self.divert(line, "no read: the case's label could not be read; check it and put it through again");
+            Err(_) if is_no_read(&read.line) => {
+                return self.divert(
+                    read,
+                    "no read: the case's label could not be read; check it and put it through again",
+                );
             }
-            Err(why) => return self.divert(line, &why),
+            Err(why) => return self.divert(read, &why),
         };
+        // Checked before a pallet is opened for it: a case from nowhere takes
+        // no SSCC. The store checks again when packing.
+        if let Some(why) = self.refusal(&sscc)? {
+            return self.divert(read, &why);
+        }
         let pallet = match &self.current {
             Some(pallet) => pallet.clone(),
             None => self.open_pallet()?,
@@ -292,33 +387,74 @@ impl<Io: CellIo> PalletStation<Io> {
             .pack(&pallet, &[Scanned::Container(sscc.clone())], &self.actor)
         {
             Ok(container) => {
-                self.last_packed = Some(sscc.clone());
-                let delivered = self.answer(true);
+                let delivered = self.answer(read, true);
+                self.last_packed = Some(LastPacked {
+                    sscc: sscc.clone(),
+                    answered: delivered.then(|| (read.connection, Instant::now())),
+                });
                 self.io.say(&format!(
                     "case {sscc} stacked on pallet {pallet} ({} of {})",
                     container.count, container.capacity
                 ));
                 if container.count >= container.capacity {
-                    if delivered {
-                        self.close_and_label(&pallet, false)?;
-                    } else {
-                        self.io.say(&format!(
-                            "the stacker did not get the answer for case {sscc}: pallet {pallet} is labelled once it has"
-                        ));
-                        self.phase = Phase::LabelDue { pallet };
-                    }
+                    self.io.say(&format!(
+                        "pallet {pallet} is full: it closes and is labelled once the stacker has taken the last case"
+                    ));
+                    self.phase = Phase::LabelDue {
+                        pallet,
+                        attempts: 0,
+                    };
                 }
                 Ok(())
             }
-            Err(e) => self.divert(line, &e.to_string()),
+            Err(e) => self.divert(read, &e.to_string()),
         }
     }
 
-    fn divert(&mut self, line: &str, why: &str) -> Result<(), String> {
-        // Undelivered, the stacker diverts anyway: no answer never stacks.
-        let _ = self.answer(false);
+    /// Why case `sscc` may not go on this batch's pallet, if it may not.
+    fn refusal(&self, sscc: &Sscc) -> Result<Option<String>, String> {
+        let case = match self.store.container(sscc) {
+            Ok(case) => case,
+            Err(StoreError::NotFound(why)) => return Ok(Some(why)),
+            Err(e) => return Err(e.to_string()),
+        };
+        if case.batch != self.settings.batch {
+            return Ok(Some(format!(
+                "case {sscc} is of batch {} (lot {}), not batch {}: set it aside",
+                case.batch.0, case.lot, self.settings.batch.0
+            )));
+        }
+        if case.level != self.settings.child_level {
+            return Ok(Some(format!(
+                "{sscc} is a {}, not a {}: only {}s go on this pallet",
+                case.level, self.settings.child_level, self.settings.child_level
+            )));
+        }
+        if case.state != ContainerState::Verified {
+            return Ok(Some(format!(
+                "case {sscc} is {}: only a case whose label was verified goes on a pallet",
+                case.state
+            )));
+        }
+        match self
+            .store
+            .container_holding(&Scanned::Container(sscc.clone()))
+        {
+            Ok(Some(holder)) => Ok(Some(format!(
+                "case {sscc} is already on {} {}: a second case with its label? set it aside",
+                holder.level, holder.sscc
+            ))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn divert(&mut self, read: &CaseRead, why: &str) -> Result<(), String> {
+        // Sent or not, the case is not stacked: an unanswered read is asked
+        // again on the next connection and decided then.
+        let _ = self.answer(read, false);
         self.io
-            .say(&format!("case read {} diverted: {why}", shown(line)));
+            .say(&format!("case read {} diverted: {why}", shown(&read.line)));
         Ok(())
     }
 
@@ -344,7 +480,8 @@ impl<Io: CellIo> PalletStation<Io> {
     }
 
     /// The operator closes the current pallet (below capacity only where the
-    /// product allows a partial pallet).
+    /// product allows a partial pallet). It is labelled once the stacker has
+    /// taken the answer for its last case.
     pub fn operator_close(&mut self) -> Result<(), String> {
         if let Some(pallet) = self
             .awaiting_label()
@@ -352,7 +489,7 @@ impl<Io: CellIo> PalletStation<Io> {
             .or_else(|| self.label_due())
         {
             self.io.say(&format!(
-                "pallet {pallet} is closed and its label is being printed or verified"
+                "pallet {pallet} is already being closed and labelled"
             ));
             return Ok(());
         }
@@ -362,6 +499,12 @@ impl<Io: CellIo> PalletStation<Io> {
             return Ok(());
         };
         let container = self.store.container(&pallet).map_err(|e| e.to_string())?;
+        if container.count == 0 {
+            self.io.say(&format!(
+                "pallet {pallet} is empty: stack a case first (or rework it with `container rework` to release its SSCC)"
+            ));
+            return Ok(());
+        }
         let partial = container.count < container.capacity;
         if partial && !self.settings.partial_allowed {
             self.io.say(&format!(
@@ -370,25 +513,20 @@ impl<Io: CellIo> PalletStation<Io> {
             ));
             return Ok(());
         }
-        self.close_and_label(&pallet, partial)
-    }
-
-    fn close_and_label(&mut self, pallet: &Sscc, partial: bool) -> Result<(), String> {
-        match self.store.close_container(pallet, partial, &self.actor) {
-            Ok(container) => self.io.say(&format!(
-                "pallet {pallet} closed with {} {}s",
-                container.count, container.child_level
-            )),
-            Err(e) => {
-                self.io.say(&format!("pallet {pallet} not closed: {e}"));
-                return Ok(());
-            }
-        }
-        self.print_label(pallet, 0)
+        self.io.say(&format!(
+            "pallet {pallet} closes with {} of {} cases once the stacker has taken the last one",
+            container.count, container.capacity
+        ));
+        self.phase = Phase::LabelDue {
+            pallet,
+            attempts: 0,
+        };
+        Ok(())
     }
 
     /// Records the label as printed, then prints it: an SSCC that may be on
-    /// paper is never taken back.
+    /// paper is never taken back. A label the printer did not take is not an
+    /// attempt: the pallet waits (and nothing is stacked) until it does.
     fn print_label(&mut self, pallet: &Sscc, previous_attempts: u32) -> Result<(), String> {
         let (label, format) = container_label(&self.store, pallet)?;
         let zpl = format
@@ -397,20 +535,28 @@ impl<Io: CellIo> PalletStation<Io> {
         self.store
             .container_label_printed(pallet, &self.settings.printer_name, &self.actor)
             .map_err(|e| e.to_string())?;
-        let attempt = previous_attempts + 1;
-        self.phase = Phase::Labelling {
-            pallet: pallet.clone(),
-            attempt,
-        };
         match self.io.print_label(&zpl) {
-            Ok(()) => self.io.say(&format!(
-                "label of pallet {pallet} printed ({}; print {attempt} of {})",
-                label.matrix.to_hri(),
-                self.settings.label_attempts
-            )),
-            Err(e) => self.io.say(&format!(
-                "label of pallet {pallet} did not reach the printer ({e}); waiting for its read as if printed"
-            )),
+            Ok(()) => {
+                let attempt = previous_attempts + 1;
+                self.phase = Phase::Labelling {
+                    pallet: pallet.clone(),
+                    attempt,
+                };
+                self.io.say(&format!(
+                    "label of pallet {pallet} printed ({}; print {attempt} of {})",
+                    label.matrix.to_hri(),
+                    self.settings.label_attempts
+                ));
+            }
+            Err(e) => {
+                self.phase = Phase::LabelDue {
+                    pallet: pallet.clone(),
+                    attempts: previous_attempts,
+                };
+                self.io.say(&format!(
+                    "label of pallet {pallet} did not reach the printer ({e}): check the printer; the label is sent again shortly, and no case is stacked meanwhile"
+                ));
+            }
         }
         Ok(())
     }
@@ -457,7 +603,7 @@ impl<Io: CellIo> PalletStation<Io> {
     fn label_failed(&mut self, pallet: &Sscc, attempt: u32, why: &str) -> Result<(), String> {
         if attempt < self.settings.label_attempts {
             self.io.say(&format!(
-                "label of pallet {pallet} not verified ({why}): printing it again"
+                "label of pallet {pallet} not verified ({why}): take the bad label off; printing it again"
             ));
             return self.print_label(pallet, attempt);
         }
@@ -475,12 +621,16 @@ impl<Io: CellIo> PalletStation<Io> {
     /// meanwhile, in order.
     fn finish_pallet(&mut self) -> Result<(), String> {
         self.current = None;
+        self.last_packed = None;
         self.phase = Phase::Stacking;
-        while self.awaiting_label().is_none() {
-            let Some(line) = self.held.pop_front() else {
-                break;
-            };
-            self.on_case_read(&line)?;
+        self.answer_held()
+    }
+
+    fn answer_held(&mut self) -> Result<(), String> {
+        // Each read is handled as if it came now; one that fills the next pallet
+        // holds the rest again, in their order.
+        for read in std::mem::take(&mut self.held) {
+            self.on_case_read(read)?;
         }
         Ok(())
     }
@@ -493,8 +643,9 @@ impl<Io: CellIo> PalletStation<Io> {
                 self.settings.label_attempts,
                 self.held.len()
             ),
-            (_, Phase::LabelDue { pallet }) => format!(
-                "pallet {pallet}: full or closed; its label waits for the stacker to settle"
+            (_, Phase::LabelDue { pallet, .. }) => format!(
+                "pallet {pallet}: full or closing; its label waits for the stacker to settle (or the printer); {} case reads held",
+                self.held.len()
             ),
             (Some(pallet), Phase::Stacking) => match self.store.container(pallet) {
                 Ok(c) => format!("pallet {pallet}: {} of {} cases", c.count, c.capacity),
@@ -505,7 +656,8 @@ impl<Io: CellIo> PalletStation<Io> {
     }
 }
 
-/// A scanner's no-read string (`NOREAD`, `NO READ`, `ERROR`, or nothing).
+/// A scanner's no-read string: `NOREAD`, `NO READ`, `ERROR`, `NR`, or an empty
+/// line.
 fn is_no_read(line: &str) -> bool {
     let word: String = line
         .chars()

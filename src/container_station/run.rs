@@ -5,7 +5,7 @@
 //! is handed to the decisions in `pallet.rs`, one at a time.
 
 use std::io::{BufRead, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serialstation_devices::line_scanner::{LineScanner, ScannerEvent};
 
-use super::pallet::{CellIo, PalletSettings, PalletStation};
+use super::pallet::{CaseRead, CellIo, PalletSettings, PalletStation};
 use crate::aggregation::Level;
 use crate::gs1::Gtin;
 use crate::store::{Actor, BatchId, Store};
@@ -53,9 +53,9 @@ struct Cell {
 }
 
 impl CellIo for Cell {
-    fn answer_case(&mut self, stack: bool) -> bool {
+    fn answer_case(&mut self, connection: u64, stack: bool) -> bool {
         self.stacker
-            .send_line(if stack { "ACCEPT" } else { "REJECT" })
+            .send_line(connection, if stack { "ACCEPT" } else { "REJECT" })
     }
 
     fn print_label(&mut self, zpl: &[u8]) -> Result<(), String> {
@@ -79,10 +79,7 @@ impl LabelPrinter {
     fn send(&mut self, zpl: &[u8]) -> Result<(), String> {
         for _ in 0..2 {
             if self.stream.is_none() {
-                self.stream = Some(
-                    TcpStream::connect(&self.address)
-                        .map_err(|e| format!("label printer {}: {e}", self.address))?,
-                );
+                self.stream = Some(connect_printer(&self.address)?);
             }
             if let Some(stream) = self.stream.as_mut()
                 && stream.write_all(zpl).and_then(|()| stream.flush()).is_ok()
@@ -96,6 +93,24 @@ impl LabelPrinter {
             self.address
         ))
     }
+}
+
+/// How long connecting to the printer or handing it a label may take: the
+/// station answers nothing else meanwhile.
+const PRINTER_IO_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn connect_printer(address: &str) -> Result<TcpStream, String> {
+    let target = address
+        .to_socket_addrs()
+        .map_err(|e| format!("label printer {address}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("label printer {address}: no address"))?;
+    let stream = TcpStream::connect_timeout(&target, PRINTER_IO_TIMEOUT)
+        .map_err(|e| format!("label printer {address}: {e}"))?;
+    stream
+        .set_write_timeout(Some(PRINTER_IO_TIMEOUT))
+        .map_err(|e| format!("label printer {address}: {e}"))?;
+    Ok(stream)
 }
 
 /// The batch's pallet settings from its product's hierarchy.
@@ -135,7 +150,7 @@ fn settings(store: &Store, options: &PalletStationOptions) -> Result<PalletSetti
     })
 }
 
-/// Runs the pallet station until the operator quits (or its input ends).
+/// Runs the pallet station until the operator types `quit` (a closed terminal does not stop it).
 pub fn run(options: &PalletStationOptions) -> Result<(), String> {
     let store = Store::open_existing(&options.db).map_err(|e| e.to_string())?;
     let settings = settings(&store, options)?;
@@ -164,7 +179,8 @@ pub fn run(options: &PalletStationOptions) -> Result<(), String> {
     station.resume()?;
     station.io().say("ready");
 
-    let mut deadline: Option<(u32, Instant)> = None;
+    // The label print being awaited (pallet, attempt) and its deadline.
+    let mut deadline: Option<((String, u32), Instant)> = None;
     // Since when the stacker has been connected and quiet (None: not connected).
     let mut stacker_quiet_since: Option<Instant> = None;
     // Whether each scanner link is up, to tell the operator only of changes.
@@ -175,14 +191,30 @@ pub fn run(options: &PalletStationOptions) -> Result<(), String> {
         {
             let result = station.settle();
             report(&mut station, result);
+            if station.label_due().is_some() {
+                // Not printed (the printer or the store): try again later.
+                stacker_quiet_since = Some(Instant::now());
+            }
         }
         // A new label print starts its own deadline.
-        deadline = match (station.awaiting_label().map(|(_, a)| a), deadline) {
+        let awaited = station
+            .awaiting_label()
+            .map(|(pallet, attempt)| (pallet.to_string(), attempt));
+        deadline = match (awaited, deadline) {
             (None, _) => None,
-            (Some(attempt), Some((seen, at))) if seen == attempt => Some((seen, at)),
-            (Some(attempt), _) => Some((attempt, Instant::now() + options.label_timeout)),
+            (Some(print), Some((seen, at))) if seen == print => Some((seen, at)),
+            (Some(print), _) => Some((print, Instant::now() + options.label_timeout)),
         };
-        let mut wait = deadline.map_or(Duration::from_secs(1), |(_, at)| {
+        if deadline
+            .as_ref()
+            .is_some_and(|(_, at)| Instant::now() >= *at)
+        {
+            deadline = None;
+            let result = station.on_label_timeout();
+            report(&mut station, result);
+            continue;
+        }
+        let mut wait = deadline.as_ref().map_or(Duration::from_secs(1), |(_, at)| {
             at.saturating_duration_since(Instant::now())
         });
         if station.label_due().is_some() {
@@ -190,23 +222,24 @@ pub fn run(options: &PalletStationOptions) -> Result<(), String> {
         }
         let input = match inputs.recv_timeout(wait) {
             Ok(input) => input,
-            Err(RecvTimeoutError::Timeout) => {
-                if deadline.is_some_and(|(_, at)| Instant::now() >= at) {
-                    deadline = None;
-                    let result = station.on_label_timeout();
-                    report(&mut station, result);
-                }
-                continue;
-            }
+            Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         };
         match input {
-            Input::Case(ScannerEvent::Read(line)) => {
+            Input::Case(ScannerEvent::Read {
+                line,
+                connection,
+                at,
+            }) => {
                 stacker_quiet_since = Some(Instant::now());
-                let result = station.on_case_read(&line);
+                let result = station.on_case_read(CaseRead {
+                    line,
+                    connection,
+                    at,
+                });
                 report(&mut station, result);
             }
-            Input::Label(ScannerEvent::Read(line)) => {
+            Input::Label(ScannerEvent::Read { line, .. }) => {
                 let result = station.on_label_read(&line);
                 report(&mut station, result);
             }
@@ -215,6 +248,9 @@ pub fn run(options: &PalletStationOptions) -> Result<(), String> {
                     ScannerEvent::Disconnected(_) => None,
                     _ => Some(Instant::now()),
                 };
+                if let ScannerEvent::Connected { connection } = event {
+                    station.stacker_connected(connection);
+                }
                 link_note(&mut station, "stacker scanner", &event, &mut stacker_up);
             }
             Input::Label(event) => link_note(&mut station, "label scanner", &event, &mut label_up),
@@ -233,7 +269,9 @@ pub fn run(options: &PalletStationOptions) -> Result<(), String> {
                     "unknown command {other:?}: type close, status or quit"
                 )),
             },
-            Input::OperatorGone => return Ok(()),
+            Input::OperatorGone => station
+                .io()
+                .say("the terminal closed: the station runs on; stop it with Ctrl-C or SIGTERM"),
         }
     }
 }
@@ -255,7 +293,7 @@ fn link_note<Io: CellIo>(
     up: &mut Option<bool>,
 ) {
     match event {
-        ScannerEvent::Connected => {
+        ScannerEvent::Connected { .. } => {
             *up = Some(true);
             station.io().say(&format!("{what} connected"));
         }
@@ -267,7 +305,7 @@ fn link_note<Io: CellIo>(
             }
             *up = Some(false);
         }
-        ScannerEvent::Read(_) => {}
+        ScannerEvent::Read { .. } => {}
     }
 }
 

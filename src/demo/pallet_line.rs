@@ -208,11 +208,17 @@ pub struct PalletJudgement {
     pub problems: Vec<String>,
 }
 
-/// Every physical pallet's last label names a pallet of the store; a verified
+/// The station answered every read once, in step with the stacker; every
+/// physical pallet's last label names a pallet of the store; a verified
 /// one holds exactly the cases physically on it, and its label read back as its
 /// own SSCC; any other is in rework. No case is on two pallets.
 pub fn judge_pallets(store: &Store, truth: &CellTruth) -> Result<PalletJudgement, String> {
     let mut judged = PalletJudgement::default();
+    for error in &truth.protocol_errors {
+        judged
+            .problems
+            .push(format!("the stacker got an answer out of step: {error}"));
+    }
     let mut seen = BTreeSet::new();
     for (index, pallet) in truth.pallets.iter().enumerate() {
         for case in &pallet.cases {

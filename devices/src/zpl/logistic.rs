@@ -10,12 +10,20 @@ use crate::framing::Decoded;
 
 /// Group separator (FNC1 separator in GS1 element strings).
 const GS: u8 = 0x1D;
-/// Left margin, first line and line pitch, in dots (203 dpi).
+/// The label: 4 × 6 inches at 203 dpi (`^PW`, `^LL`), so that the layout
+/// does not depend on the printer's stored settings.
+const LABEL_WIDTH: u16 = 812;
+const LABEL_LENGTH: u16 = 1218;
+/// Left margin, first line and line pitch, in dots.
 const MARGIN: u16 = 40;
 const TEXT_TOP: u16 = 40;
 const LINE_PITCH: u16 = 44;
-/// Bar height of the GS1-128 symbol, dots (about 25 mm at 203 dpi).
-const BAR_HEIGHT: u16 = 200;
+/// GS1-128 narrow bar: 4 dots = 0.50 mm at 203 dpi (the GS1 logistic label
+/// asks for at least 0.495 mm); bar height 260 dots = 32.5 mm (at least
+/// 31.75 mm). The printer's own interpretation line is off: the HRI, with the
+/// AI in parentheses, is printed as text under the bars.
+const MODULE_DOTS: u16 = 4;
+const BAR_HEIGHT: u16 = 260;
 
 /// One logistic label: text lines and two symbols.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +32,8 @@ pub struct LogisticLabelFormat {
     pub text: Vec<String>,
     /// GS1-128 data: digits, GS where an inner FNC1 goes, no leading FNC1.
     pub linear: Vec<u8>,
+    /// The GS1-128 symbol's human-readable line, e.g. `(00) 095060000000000015`.
+    pub linear_text: String,
     /// GS1 DataMatrix data: GS where an inner FNC1 goes, no leading FNC1.
     pub matrix: Vec<u8>,
 }
@@ -31,18 +41,17 @@ pub struct LogisticLabelFormat {
 impl LogisticLabelFormat {
     /// ZPL bytes of the label, `^XA` to `^XZ`.
     pub fn encode(&self) -> Result<Vec<u8>, ZplError> {
-        let mut out = b"^XA^CI0".to_vec();
+        let mut out = format!("^XA^CI0^PW{LABEL_WIDTH}^LL{LABEL_LENGTH}").into_bytes();
         let mut y = TEXT_TOP;
         for line in &self.text {
-            check_data(line.as_bytes())?;
-            if line.as_bytes().contains(&GS) {
-                return Err(ZplError::UnprintableData(GS));
-            }
+            check_text(line)?;
             out.extend(format!("^FO{MARGIN},{y}^A0N,32,32^FD{line}^FS").into_bytes());
             y += LINE_PITCH;
         }
         y += LINE_PITCH / 2;
-        out.extend(format!("^FO{MARGIN},{y}^BY3^BCN,{BAR_HEIGHT},Y,N,N^FD>;>8").into_bytes());
+        out.extend(
+            format!("^FO{MARGIN},{y}^BY{MODULE_DOTS}^BCN,{BAR_HEIGHT},N,N,N^FD>;>8").into_bytes(),
+        );
         for &byte in &self.linear {
             match byte {
                 GS => out.extend_from_slice(b">8"),
@@ -55,7 +64,10 @@ impl LogisticLabelFormat {
             }
         }
         out.extend_from_slice(b"^FS");
-        y += BAR_HEIGHT + 2 * LINE_PITCH;
+        y += BAR_HEIGHT + LINE_PITCH / 2;
+        check_text(&self.linear_text)?;
+        out.extend(format!("^FO{MARGIN},{y}^A0N,36,36^FD{}^FS", self.linear_text).into_bytes());
+        y += 2 * LINE_PITCH;
         check_data(&self.matrix)?;
         out.extend(
             format!(
@@ -118,6 +130,15 @@ impl LogisticLabelFormat {
     }
 }
 
+/// A text field: printable, and no GS.
+fn check_text(line: &str) -> Result<(), ZplError> {
+    check_data(line.as_bytes())?;
+    if line.as_bytes().contains(&GS) {
+        return Err(ZplError::UnprintableData(GS));
+    }
+    Ok(())
+}
+
 /// Which kind of field the next `^FD` fills.
 #[derive(Clone, Copy)]
 enum Field {
@@ -130,6 +151,7 @@ fn parse(body: &[u8]) -> Result<LogisticLabelFormat, ZplError> {
     let mut field = Field::Text;
     let mut text = Vec::new();
     let mut linear = None;
+    let mut linear_text = None;
     let mut matrix = None;
     let mut rest = body;
     while let Some(start) = rest.iter().position(|b| *b == b'^' || *b == b'~') {
@@ -157,6 +179,10 @@ fn parse(body: &[u8]) -> Result<LogisticLabelFormat, ZplError> {
                     .ok_or(ZplError::UnterminatedField)?;
                 let data = &rest[3..fs];
                 match field {
+                    // The first text after the GS1-128 symbol is its HRI line.
+                    Field::Text if linear.is_some() && linear_text.is_none() => {
+                        linear_text = Some(String::from_utf8_lossy(data).into_owned());
+                    }
                     Field::Text => text.push(String::from_utf8_lossy(data).into_owned()),
                     Field::Linear => linear = Some(linear_data(data)?),
                     Field::Matrix { escape } => {
@@ -180,6 +206,7 @@ fn parse(body: &[u8]) -> Result<LogisticLabelFormat, ZplError> {
     Ok(LogisticLabelFormat {
         text,
         linear: linear.ok_or(ZplError::NoLinear)?,
+        linear_text: linear_text.unwrap_or_default(),
         matrix: matrix.ok_or(ZplError::NoDataMatrix)?,
     })
 }
@@ -222,6 +249,7 @@ mod tests {
                 "COUNT (37) 48".to_string(),
             ],
             linear: b"00095060000000000015".to_vec(),
+            linear_text: "(00) 095060000000000015".to_string(),
             matrix: b"0009506000000000001502095060001343521728113037\x1d10LOT_7".to_vec(),
         }
     }
@@ -232,10 +260,11 @@ mod tests {
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert_eq!(
             text,
-            "^XA^CI0^FO40,40^A0N,32,32^FDSSCC 095060000000000015^FS\
+            "^XA^CI0^PW812^LL1218^FO40,40^A0N,32,32^FDSSCC 095060000000000015^FS\
              ^FO40,84^A0N,32,32^FDCOUNT (37) 48^FS\
-             ^FO40,150^BY3^BCN,200,Y,N,N^FD>;>800095060000000000015^FS\
-             ^FO40,438^BXN,8,200,,,,_^FD_10009506000000000001502095060001343521728113037_110LOT__7^FS^XZ"
+             ^FO40,150^BY4^BCN,260,N,N,N^FD>;>800095060000000000015^FS\
+             ^FO40,432^A0N,36,36^FD(00) 095060000000000015^FS\
+             ^FO40,520^BXN,8,200,,,,_^FD_10009506000000000001502095060001343521728113037_110LOT__7^FS^XZ"
         );
         assert_eq!(
             LogisticLabelFormat::decode(&bytes),

@@ -157,6 +157,7 @@ fn stacker_session(
         }
         match reader.read_line(&mut line) {
             Ok(0) => return Ok(()),
+            Ok(_) if !line.ends_with('\n') => return Ok(()), // cut off by the end
             Ok(_) => {
                 let mut cell = lock(cell);
                 cell.answer(line.trim());

@@ -85,6 +85,12 @@ pub struct CellTruth {
     pub diverted: Vec<String>,
     /// Cases still to come.
     pub waiting: usize,
+    /// The case at the scan point, waiting for its answers.
+    #[serde(default)]
+    pub at_scan_point: Option<String>,
+    /// Answers that answered no read (a host out of step with the stacker).
+    #[serde(default)]
+    pub protocol_errors: Vec<String>,
 }
 
 /// The case at the scan point.
@@ -154,6 +160,7 @@ impl PalletCell {
         if self.fires(1, self.faults.case_double_read) {
             reads.push(read);
         }
+        self.truth.at_scan_point = Some(case.clone());
         self.at_scan_point = Some(AtScanPoint {
             case,
             reads: reads.clone(),
@@ -176,6 +183,10 @@ impl PalletCell {
     /// the case moves on once every read is answered.
     pub fn answer(&mut self, line: &str) {
         let Some(mut at) = self.at_scan_point.take() else {
+            self.truth.protocol_errors.push(format!(
+                "answer {:?} with no case at the scan point",
+                line.trim()
+            ));
             return;
         };
         let accept = line.trim().eq_ignore_ascii_case("ACCEPT");
@@ -201,6 +212,7 @@ impl PalletCell {
         if at.answers < at.reads.len() {
             self.at_scan_point = Some(at);
         }
+        self.truth.at_scan_point = self.at_scan_point.as_ref().map(|a| a.case.clone());
     }
 
     /// A label printed: applied to the pallet being built. Returns the label
