@@ -61,6 +61,29 @@ fn commission(store: &mut Store, line: &LineBatch, gtin: &Gtin, next: &mut u64) 
     serials
 }
 
+/// A case of `packs` opened, packed, closed, labelled and verified, as
+/// `container open|pack|close|label|verify` do it; its SSCC.
+fn verified_case(
+    store: &mut Store,
+    batch: serialstation::store::BatchId,
+    packs: &[Scanned],
+    actor: &Actor,
+) -> String {
+    let case = store
+        .open_container(batch, Level::Case, Level::Pack, CASE as u64, actor)
+        .expect("open");
+    let sscc = serialstation::gs1::Sscc::parse(&case.sscc).expect("sscc");
+    store.pack(&sscc, packs, actor).expect("pack");
+    store.close_container(&sscc, false, actor).expect("close");
+    store
+        .container_label_printed(&sscc, "bench", actor)
+        .expect("label");
+    store
+        .container_label_verified(&sscc, &case.sscc, actor)
+        .expect("verify");
+    case.sscc
+}
+
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut store = Store::open(dir.path().join("bench.sqlite")).expect("store");
@@ -113,18 +136,7 @@ fn bench(c: &mut Criterion) {
                     })
                     .collect();
                 let began = Instant::now();
-                let case = store
-                    .open_container(batch, Level::Case, Level::Pack, CASE as u64, &actor)
-                    .expect("open");
-                let sscc = serialstation::gs1::Sscc::parse(&case.sscc).expect("sscc");
-                store.pack(&sscc, &packs, &actor).expect("pack");
-                store.close_container(&sscc, false, &actor).expect("close");
-                store
-                    .container_label_printed(&sscc, "bench", &actor)
-                    .expect("label");
-                store
-                    .container_label_verified(&sscc, &case.sscc, &actor)
-                    .expect("verify");
+                verified_case(&mut store, batch, &packs, &actor);
                 spent += began.elapsed();
             }
             spent
@@ -162,22 +174,11 @@ fn bench(c: &mut Criterion) {
                         serial,
                     })
                     .collect();
-                let case = store
-                    .open_container(batch, Level::Case, Level::Pack, CASE as u64, &actor)
-                    .expect("open");
-                let sscc = serialstation::gs1::Sscc::parse(&case.sscc).expect("sscc");
-                store.pack(&sscc, &packs, &actor).expect("pack");
-                store.close_container(&sscc, false, &actor).expect("close");
-                store
-                    .container_label_printed(&sscc, "bench", &actor)
-                    .expect("label");
-                store
-                    .container_label_verified(&sscc, &case.sscc, &actor)
-                    .expect("verify");
+                let case = verified_case(&mut store, batch, &packs, &actor);
                 let began = Instant::now();
                 station
                     .on_case_read(CaseRead {
-                        line: format!("]C100{}", case.sscc),
+                        line: format!("]C100{case}"),
                         connection: 0,
                         at: Instant::now(),
                     })

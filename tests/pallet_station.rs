@@ -144,6 +144,23 @@ impl Station {
         self.log
     }
 
+    /// When the cell has no case left: closes the last pallet, waits until no
+    /// pallet is open or being labelled, quits; returns the log.
+    fn finish(mut self, truth_path: &Path) -> Vec<String> {
+        wait_cell_empty(truth_path, &mut self);
+        self.command("close");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            self.command("status");
+            let line = self.wait_for("pallet");
+            if line.contains("no pallet open") || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        self.quit()
+    }
+
     fn kill(mut self) {
         self.child.kill().expect("SIGKILL");
         let _ = self.child.wait();
@@ -230,20 +247,7 @@ fn cases_are_stacked_pallets_labelled_and_verified_and_the_truth_agrees() {
     let (addrs, truth_path) = cell(dir.path(), arriving, faults, 11);
     let mut station = Station::start(&db, &addrs);
     station.wait_for("ready");
-    wait_cell_empty(&truth_path, &mut station);
-    station.command("close");
-    std::thread::sleep(Duration::from_millis(200));
-    // Wait until no label is pending.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        station.command("status");
-        let line = station.wait_for("pallet");
-        if line.contains("no pallet open") || Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
-    let log = station.quit();
+    let log = station.finish(&truth_path);
     let truth = truth(&truth_path);
     let (verified, reworked) = judge(&db, &truth);
     assert!(verified >= 1, "{}", log.join("\n"));
@@ -320,18 +324,7 @@ fn kill_9_while_stacking_and_labelling_loses_and_duplicates_nothing() {
         station = Station::start(&db, &addrs);
         station.wait_for("ready");
     }
-    wait_cell_empty(&truth_path, &mut station);
-    station.command("close");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        station.command("status");
-        let line = station.wait_for("pallet");
-        if line.contains("no pallet open") || Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
-    let log = station.quit();
+    let log = station.finish(&truth_path);
     let truth = truth(&truth_path);
     let (verified, _) = judge(&db, &truth);
     assert!(verified >= 1, "{}", log.join("\n"));

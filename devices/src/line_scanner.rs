@@ -120,7 +120,7 @@ fn run<T>(
     let mut failures = 0u32;
     let mut connection = 0u64;
     while !stop.load(Ordering::SeqCst) {
-        let stream = match connect(address) {
+        let stream = match connect_tcp(address, Duration::from_secs(2)) {
             Ok(stream) => stream,
             Err(e) => {
                 if events.send(wrap(ScannerEvent::Disconnected(e))).is_err() {
@@ -160,14 +160,16 @@ fn run<T>(
     }
 }
 
-fn connect(address: &str) -> Result<TcpStream, String> {
+/// Connects to `address` (host:port) within `timeout`, no Nagle delay; the
+/// error names the address. Also for other line devices (a label printer).
+pub fn connect_tcp(address: &str, timeout: Duration) -> Result<TcpStream, String> {
     let target = address
         .to_socket_addrs()
         .map_err(|e| format!("{address}: {e}"))?
         .next()
         .ok_or_else(|| format!("{address}: no address"))?;
-    let stream = TcpStream::connect_timeout(&target, Duration::from_secs(2))
-        .map_err(|e| format!("{address}: {e}"))?;
+    let stream =
+        TcpStream::connect_timeout(&target, timeout).map_err(|e| format!("{address}: {e}"))?;
     let _ = stream.set_nodelay(true);
     Ok(stream)
 }

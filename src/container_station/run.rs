@@ -5,13 +5,13 @@
 //! is handed to the decisions in `pallet.rs`, one at a time.
 
 use std::io::{BufRead, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serialstation_devices::line_scanner::{LineScanner, ScannerEvent};
+use serialstation_devices::line_scanner::{LineScanner, ScannerEvent, connect_tcp};
 
 use super::pallet::{CaseRead, CellIo, PalletSettings, PalletStation};
 use crate::aggregation::Level;
@@ -100,13 +100,8 @@ impl LabelPrinter {
 const PRINTER_IO_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn connect_printer(address: &str) -> Result<TcpStream, String> {
-    let target = address
-        .to_socket_addrs()
-        .map_err(|e| format!("label printer {address}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("label printer {address}: no address"))?;
-    let stream = TcpStream::connect_timeout(&target, PRINTER_IO_TIMEOUT)
-        .map_err(|e| format!("label printer {address}: {e}"))?;
+    let stream =
+        connect_tcp(address, PRINTER_IO_TIMEOUT).map_err(|e| format!("label printer {e}"))?;
     stream
         .set_write_timeout(Some(PRINTER_IO_TIMEOUT))
         .map_err(|e| format!("label printer {address}: {e}"))?;

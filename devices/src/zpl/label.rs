@@ -194,30 +194,62 @@ pub(crate) fn garbage<T>(buf: &[u8]) -> Decoded<T, ZplError> {
     }
 }
 
+/// One step of a label format: a command with its parameters, or the data of
+/// a `^FD … ^FS` field.
+pub(crate) enum FormatStep<'a> {
+    Command { code: &'a [u8], params: &'a [u8] },
+    Field(&'a [u8]),
+}
+
+/// Walks the commands between `^XA` and `^XZ` in order, handing each to `step`.
+pub(crate) fn walk_format(
+    body: &[u8],
+    mut step: impl FnMut(FormatStep<'_>) -> Result<(), ZplError>,
+) -> Result<(), ZplError> {
+    let mut rest = body;
+    while let Some(start) = rest.iter().position(|b| *b == b'^' || *b == b'~') {
+        rest = &rest[start..];
+        let code = rest.get(1..3).unwrap_or_default();
+        if code == b"FD" {
+            let fs = rest
+                .windows(3)
+                .position(|w| w == b"^FS")
+                .ok_or(ZplError::UnterminatedField)?;
+            step(FormatStep::Field(&rest[3..fs]))?;
+            rest = &rest[fs + 3..];
+            continue;
+        }
+        let params_end = rest[1..]
+            .iter()
+            .position(|b| *b == b'^' || *b == b'~')
+            .map_or(rest.len(), |at| at + 1);
+        step(FormatStep::Command {
+            code,
+            params: &rest[3.min(params_end)..params_end],
+        })?;
+        rest = &rest[params_end..];
+    }
+    Ok(())
+}
+
 /// Parses the commands between `^XA` and `^XZ`. Commands other than `^FO`, `^BX`
 /// and `^FD … ^FS` are skipped (they do not change the symbol's data).
 fn parse_format(body: &[u8]) -> Result<ZplLabel, ZplError> {
     let mut origin = (0u16, 0u16);
     let mut barcode: Option<(u8, u8)> = None;
     let mut label = None;
-    let mut rest = body;
-    while let Some(start) = rest.iter().position(|b| *b == b'^' || *b == b'~') {
-        rest = &rest[start..];
-        let code = rest.get(1..3).unwrap_or_default();
-        let params_end = rest[1..]
-            .iter()
-            .position(|b| *b == b'^' || *b == b'~')
-            .map_or(rest.len(), |at| at + 1);
-        let params = &rest[3.min(params_end)..params_end];
-        match code {
-            b"FO" => origin = parse_origin(params)?,
-            b"BX" => barcode = Some(parse_bx(params)?),
-            b"FD" => {
-                let fs = rest
-                    .windows(3)
-                    .position(|w| w == b"^FS")
-                    .ok_or(ZplError::UnterminatedField)?;
-                let field = &rest[3..fs];
+    walk_format(body, |step| {
+        match step {
+            FormatStep::Command {
+                code: b"FO",
+                params,
+            } => origin = parse_origin(params)?,
+            FormatStep::Command {
+                code: b"BX",
+                params,
+            } => barcode = Some(parse_bx(params)?),
+            FormatStep::Command { .. } => {}
+            FormatStep::Field(field) => {
                 if let Some((module_dots, escape)) = barcode {
                     let (gs1, data) = unescape_field(field, escape)?;
                     label = Some(ZplLabel {
@@ -228,13 +260,10 @@ fn parse_format(body: &[u8]) -> Result<ZplLabel, ZplError> {
                         data,
                     });
                 }
-                rest = &rest[fs + 3..];
-                continue;
             }
-            _ => {}
         }
-        rest = &rest[params_end..];
-    }
+        Ok(())
+    })?;
     label.ok_or(ZplError::NoDataMatrix)
 }
 

@@ -5,7 +5,10 @@
 //! label is decided by the controller (`src/aggregation/logistic_label.rs`); this
 //! module only writes and reads ZPL. Pure functions.
 
-use super::label::{ESCAPE, ZplError, check_data, garbage, parse_bx, parse_origin, unescape_field};
+use super::label::{
+    ESCAPE, FormatStep, ZplError, check_data, garbage, parse_bx, parse_origin, unescape_field,
+    walk_format,
+};
 use crate::framing::Decoded;
 
 /// Group separator (FNC1 separator in GS1 element strings).
@@ -153,31 +156,27 @@ fn parse(body: &[u8]) -> Result<LogisticLabelFormat, ZplError> {
     let mut linear = None;
     let mut linear_text = None;
     let mut matrix = None;
-    let mut rest = body;
-    while let Some(start) = rest.iter().position(|b| *b == b'^' || *b == b'~') {
-        rest = &rest[start..];
-        let code = rest.get(1..3).unwrap_or_default();
-        let params_end = rest[1..]
-            .iter()
-            .position(|b| *b == b'^' || *b == b'~')
-            .map_or(rest.len(), |at| at + 1);
-        let params = &rest[3.min(params_end)..params_end];
-        match code {
-            b"FO" => {
+    walk_format(body, |step| {
+        match step {
+            FormatStep::Command {
+                code: b"FO",
+                params,
+            } => {
                 parse_origin(params)?;
             }
-            b"BC" => field = Field::Linear,
-            b"BX" => {
+            FormatStep::Command { code: b"BC", .. } => field = Field::Linear,
+            FormatStep::Command {
+                code: b"BX",
+                params,
+            } => {
                 let (_, escape) = parse_bx(params)?;
                 field = Field::Matrix { escape };
             }
-            [b'A', _] => field = Field::Text,
-            b"FD" => {
-                let fs = rest
-                    .windows(3)
-                    .position(|w| w == b"^FS")
-                    .ok_or(ZplError::UnterminatedField)?;
-                let data = &rest[3..fs];
+            FormatStep::Command {
+                code: [b'A', _], ..
+            } => field = Field::Text,
+            FormatStep::Command { .. } => {}
+            FormatStep::Field(data) => {
                 match field {
                     // The first text after the GS1-128 symbol is its HRI line.
                     Field::Text if linear.is_some() && linear_text.is_none() => {
@@ -196,13 +195,10 @@ fn parse(body: &[u8]) -> Result<LogisticLabelFormat, ZplError> {
                     }
                 }
                 field = Field::Text;
-                rest = &rest[fs + 3..];
-                continue;
             }
-            _ => {}
         }
-        rest = &rest[params_end..];
-    }
+        Ok(())
+    })?;
     Ok(LogisticLabelFormat {
         text,
         linear: linear.ok_or(ZplError::NoLinear)?,
