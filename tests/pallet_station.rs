@@ -271,7 +271,7 @@ fn cases_are_stacked_pallets_labelled_and_verified_and_the_truth_agrees() {
     assert_eq!(on_pallets + diverted, 2, "{truth:?}");
     if on_pallets == 1 && !text.contains("NOREAD") {
         assert!(
-            text.contains(&format!("container (00){} is already in pallet", cases[0])),
+            text.contains(&format!("case {} is already on pallet", cases[0])),
             "the second case with the first one's label is diverted: {text}"
         );
     }
@@ -341,6 +341,28 @@ fn kill_9_while_stacking_and_labelling_loses_and_duplicates_nothing() {
     );
 }
 
+/// Pallets of two cases, two label prints before rework: the decisions driven
+/// directly.
+fn pallets_of_two() -> serialstation::container_station::PalletSettings {
+    serialstation::container_station::PalletSettings {
+        batch: BatchId(1),
+        capacity: 2,
+        child_level: Level::Case,
+        partial_allowed: true,
+        label_attempts: 2,
+        printer_name: "test printer".to_string(),
+    }
+}
+
+/// The stacker's read of case `sscc`, arriving now on `connection`.
+fn case_read(sscc: &str, connection: u64) -> serialstation::container_station::CaseRead {
+    serialstation::container_station::CaseRead {
+        line: format!("]C100{sscc}"),
+        connection,
+        at: Instant::now(),
+    }
+}
+
 /// The cell as the decisions see it, recorded.
 #[derive(Default)]
 struct Recorded {
@@ -367,7 +389,7 @@ impl serialstation::container_station::CellIo for Recorded {
 
 #[test]
 fn a_label_that_never_verifies_sends_the_pallet_to_rework_and_held_reads_wait() {
-    use serialstation::container_station::{CaseRead, PalletSettings, PalletStation};
+    use serialstation::container_station::PalletStation;
     use serialstation_devices::framing::Decoded;
     use serialstation_devices::zpl::LogisticLabelFormat;
 
@@ -375,19 +397,8 @@ fn a_label_that_never_verifies_sends_the_pallet_to_rework_and_held_reads_wait() 
     let db = finished_batch(dir.path());
     let cases = verified_cases(&db);
     let read = |sscc: &str| format!("]C100{sscc}");
-    let case = |sscc: &str| CaseRead {
-        line: format!("]C100{sscc}"),
-        connection: 1,
-        at: Instant::now(),
-    };
-    let settings = PalletSettings {
-        batch: BatchId(1),
-        capacity: 2,
-        child_level: Level::Case,
-        partial_allowed: true,
-        label_attempts: 2,
-        printer_name: "test printer".to_string(),
-    };
+    let case = |sscc: &str| case_read(sscc, 1);
+    let settings = pallets_of_two();
     let store = Store::open(&db).expect("store");
     let mut station = PalletStation::new(store, settings, Actor::new("test"), Recorded::default());
     station.resume().expect("nothing to resume");
@@ -580,24 +591,13 @@ fn the_pallet_station_refuses_a_missing_store_an_unknown_batch_and_zero_attempts
 
 #[test]
 fn a_case_recorded_whose_answer_was_lost_is_stacked_when_the_stacker_asks_again_after_a_restart() {
-    use serialstation::container_station::{CaseRead, PalletSettings, PalletStation};
+    use serialstation::container_station::PalletStation;
 
     let dir = tempfile::tempdir().expect("tempdir");
     let db = finished_batch(dir.path());
     let cases = verified_cases(&db);
-    let settings = PalletSettings {
-        batch: BatchId(1),
-        capacity: 2,
-        child_level: Level::Case,
-        partial_allowed: true,
-        label_attempts: 2,
-        printer_name: "test printer".to_string(),
-    };
-    let case = |sscc: &str, connection: u64| CaseRead {
-        line: format!("]C100{sscc}"),
-        connection,
-        at: Instant::now(),
-    };
+    let settings = pallets_of_two();
+    let case = case_read;
     // The first station records both cases (the pallet is full) but its answer
     // for the second never reaches the stacker; then it dies.
     let store = Store::open(&db).expect("store");

@@ -44,7 +44,6 @@ type Writer = Option<(u64, TcpStream)>;
 pub struct LineScanner {
     writer: Arc<Mutex<Writer>>,
     stop: Arc<AtomicBool>,
-    address: String,
 }
 
 impl LineScanner {
@@ -60,7 +59,6 @@ impl LineScanner {
         let link = LineScanner {
             writer: Arc::clone(&writer),
             stop: Arc::clone(&stop),
-            address: address.to_string(),
         };
         let address = address.to_string();
         thread::spawn(move || run(&address, &writer, &stop, &events, wrap));
@@ -88,10 +86,6 @@ impl LineScanner {
             *guard = None;
         }
         sent.is_ok()
-    }
-
-    pub fn address(&self) -> &str {
-        &self.address
     }
 }
 

@@ -97,15 +97,21 @@ impl ZplLabel {
         if self.gs1 {
             out.extend_from_slice(&[ESCAPE, b'1']);
         }
-        for &byte in &self.data {
-            match byte {
-                GS => out.extend_from_slice(&[ESCAPE, b'1']),
-                ESCAPE => out.extend_from_slice(&[ESCAPE, ESCAPE]),
-                other => out.push(other),
-            }
-        }
+        push_escaped(&mut out, &self.data);
         out.extend_from_slice(b"^FS^XZ");
         Ok(out)
+    }
+}
+
+/// `^BX` field data with escape `_`: GS (an inner FNC1) as `_1`, `_` as `__`;
+/// the inverse of [`unescape_field`].
+pub(crate) fn push_escaped(out: &mut Vec<u8>, data: &[u8]) {
+    for &byte in data {
+        match byte {
+            GS => out.extend_from_slice(&[ESCAPE, b'1']),
+            ESCAPE => out.extend_from_slice(&[ESCAPE, ESCAPE]),
+            other => out.push(other),
+        }
     }
 }
 

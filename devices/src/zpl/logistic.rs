@@ -6,8 +6,8 @@
 //! module only writes and reads ZPL. Pure functions.
 
 use super::label::{
-    ESCAPE, FormatStep, ZplError, check_data, garbage, parse_bx, parse_origin, unescape_field,
-    walk_format,
+    ESCAPE, FormatStep, ZplError, check_data, garbage, parse_bx, parse_origin, push_escaped,
+    unescape_field, walk_format,
 };
 use crate::framing::Decoded;
 
@@ -80,13 +80,7 @@ impl LogisticLabelFormat {
             )
             .into_bytes(),
         );
-        for &byte in &self.matrix {
-            match byte {
-                GS => out.extend_from_slice(&[ESCAPE, b'1']),
-                ESCAPE => out.extend_from_slice(&[ESCAPE, ESCAPE]),
-                other => out.push(other),
-            }
-        }
+        push_escaped(&mut out, &self.matrix);
         out.extend_from_slice(b"^FS^XZ");
         Ok(out)
     }
