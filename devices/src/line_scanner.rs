@@ -157,15 +157,20 @@ fn run<T>(
 /// Connects to `address` (host:port) within `timeout`, no Nagle delay; the
 /// error names the address. Also for other line devices (a label printer).
 pub fn connect_tcp(address: &str, timeout: Duration) -> Result<TcpStream, String> {
-    let target = address
-        .to_socket_addrs()
-        .map_err(|e| format!("{address}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{address}: no address"))?;
+    let target = resolve(address)?;
     let stream =
         TcpStream::connect_timeout(&target, timeout).map_err(|e| format!("{address}: {e}"))?;
     let _ = stream.set_nodelay(true);
     Ok(stream)
+}
+
+/// The first socket address of `address` (host:port); the error names it.
+pub fn resolve(address: &str) -> Result<std::net::SocketAddr, String> {
+    address
+        .to_socket_addrs()
+        .map_err(|e| format!("{address}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{address}: no address"))
 }
 
 /// Reads lines until the connection ends; returns why it ended.

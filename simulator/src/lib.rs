@@ -14,12 +14,14 @@
 )]
 
 pub mod camera;
+pub mod case_cell;
 pub mod config;
 pub mod control;
 pub mod faults;
 pub mod ground_truth;
 pub mod imaging;
 pub mod inprocess;
+pub mod label_station;
 pub mod model;
 pub mod pallet_cell;
 pub mod plc;

@@ -85,6 +85,93 @@ struct Args {
     label_printer_port: u16,
     #[arg(long, default_value_t = 0)]
     label_scanner_port: u16,
+    /// Runs a case cell alone (no line): the case packer's PLC, the case camera,
+    /// label printer and label scanner, packing the good packs of this file (one
+    /// pack code per line, in the order they left the reject gate).
+    #[arg(long, value_name = "PACKS_FILE")]
+    case_cell: Option<PathBuf>,
+    /// The case cell's ground truth (JSON).
+    #[arg(long, default_value = "case-cell-truth.json")]
+    case_truth: PathBuf,
+    /// The case cell's faults: missing_pack, extra_pack, duplicate_code,
+    /// unreadable_code, label_no_read, label_misprint, as name=rate (0.0 to
+    /// 1.0), comma-separated.
+    #[arg(long, default_value = "")]
+    case_faults: String,
+    /// Packs per case until the case station writes its own.
+    #[arg(long, default_value_t = 12)]
+    case_capacity: usize,
+    /// The case layout seen by the case camera, ROWSxCOLS.
+    #[arg(long, default_value = "3x4")]
+    case_layout: String,
+    /// Milliseconds between two packs arriving at the case packer.
+    #[arg(long, default_value_t = 20)]
+    pack_interval_ms: u64,
+    /// Ports of the case packer's PLC and the case camera (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    case_plc_port: u16,
+    #[arg(long, default_value_t = 0)]
+    case_camera_port: u16,
+}
+
+/// `--case-cell`: runs the cell until the process is stopped.
+fn run_case_cell(args: &Args, packs: &std::path::Path) -> ExitCode {
+    use serialstation_simulator::case_cell::{self, CaseCellConfig, CaseFaults};
+    let layout = args
+        .case_layout
+        .split_once(['x', 'X'])
+        .and_then(|(r, c)| Some((r.trim().parse().ok()?, c.trim().parse().ok()?)));
+    let Some(layout) = layout else {
+        eprintln!(
+            "error: --case-layout {:?}: write ROWSxCOLS, e.g. 3x4",
+            args.case_layout
+        );
+        return ExitCode::from(2);
+    };
+    let faults = match CaseFaults::parse(&args.case_faults) {
+        Ok(faults) => faults,
+        Err(e) => {
+            eprintln!("error: --case-faults: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let packs = match case_cell::read_packs(packs) {
+        Ok(packs) => packs,
+        Err(e) => {
+            eprintln!("error: --case-cell: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = CaseCellConfig {
+        packs,
+        capacity: args.case_capacity,
+        layout,
+        faults,
+        seed: args.seed.unwrap_or(1),
+        pack_interval: std::time::Duration::from_millis(args.pack_interval_ms),
+        truth: args.case_truth.clone(),
+        plc_port: args.case_plc_port,
+        camera_port: args.case_camera_port,
+        printer_port: args.label_printer_port,
+        label_scanner_port: args.label_scanner_port,
+    };
+    match case_cell::start(config) {
+        Ok(addrs) => {
+            println!("case_plc modbus {}", addrs.plc);
+            println!("case_camera tcp {}", addrs.camera);
+            println!("label_printer tcp {}", addrs.printer);
+            println!("label_scanner tcp {}", addrs.label_scanner);
+            println!("case_truth json {}", args.case_truth.display());
+            println!("ready");
+            loop {
+                std::thread::park();
+            }
+        }
+        Err(e) => {
+            eprintln!("error: case cell: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `--pallet-cell`: runs the cell until the process is stopped.
@@ -158,6 +245,9 @@ fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(cases) = &args.pallet_cell {
         return run_pallet_cell(&args, cases);
+    }
+    if let Some(packs) = &args.case_cell {
+        return run_case_cell(&args, packs);
     }
     if (args.tls_cert.is_some() || args.site_token.is_some())
         && !args.site_server_only

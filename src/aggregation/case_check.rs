@@ -11,7 +11,33 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use serialstation_devices::vision::case_image::{CaseLayout, CellRead, read_case};
+
 use crate::gs1::{ElementString, Gtin};
+
+/// Reads every place of a case camera's frame of `(rows, cols)` places.
+pub fn read_frame(
+    frame: &image::GrayImage,
+    (rows, cols): (u32, u32),
+) -> Result<Vec<PlaceRead>, String> {
+    let layout = CaseLayout {
+        rows,
+        cols,
+        width: frame.width(),
+        height: frame.height(),
+    };
+    let reads = read_case(frame, &layout).map_err(|e| e.to_string())?;
+    Ok(reads
+        .into_iter()
+        .map(|read| match read {
+            CellRead::Code(symbol) => {
+                PlaceRead::of_scan(&format!("{}{}", symbol.symbology_identifier, symbol.text))
+            }
+            CellRead::Unreadable(why) => PlaceRead::Unreadable(why.to_string()),
+            CellRead::Empty => PlaceRead::Empty,
+        })
+        .collect())
+}
 
 /// What the camera saw at one place of the case.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use serialstation_devices::vision::case_image::{CaseLayout, CellRead, read_case, render_case};
+use serialstation_devices::vision::case_image::{CaseLayout, render_case};
 
 use crate::aggregation::case_check::PlaceRead;
 
@@ -64,25 +64,9 @@ pub fn render(
 }
 
 /// What each place of the case frame in `file` shows, as the case check takes it.
-pub fn read_places(file: &Path, (rows, cols): (u32, u32)) -> Result<Vec<PlaceRead>, String> {
+pub fn read_places(file: &Path, layout: (u32, u32)) -> Result<Vec<PlaceRead>, String> {
     let frame = super::vision::read_png(file)?;
-    let layout = CaseLayout {
-        rows,
-        cols,
-        width: frame.width(),
-        height: frame.height(),
-    };
-    let reads = read_case(&frame, &layout).map_err(|e| e.to_string())?;
-    Ok(reads
-        .into_iter()
-        .map(|read| match read {
-            CellRead::Code(symbol) => {
-                PlaceRead::of_scan(&format!("{}{}", symbol.symbology_identifier, symbol.text))
-            }
-            CellRead::Unreadable(why) => PlaceRead::Unreadable(why.to_string()),
-            CellRead::Empty => PlaceRead::Empty,
-        })
-        .collect())
+    crate::aggregation::case_check::read_frame(&frame, layout)
 }
 
 /// One place, as shown to an operator.

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 pub mod audit;
 pub mod batch;
 pub mod case_image;
+pub mod case_station;
 pub mod config;
 pub mod console;
 pub mod container;
@@ -99,6 +100,7 @@ pub enum Command {
     /// The main job: a demonstration session in a working directory it names.
     Demo(demo::DemoArgs),
     /// The pallet station: stack cases onto pallets, label and verify each pallet.
+    CaseStation(case_station::CaseStationArgs),
     PalletStation(pallet_station::PalletStationArgs),
 }
 
@@ -145,6 +147,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Console(args) => console::run(args, &cli.db, &socket),
         Command::Daemon(args) => daemon::run(args, &cli.db, &socket),
         Command::Demo(args) => demo::run(args),
+        Command::CaseStation(args) => case_station::run_case_station(args, &cli.db),
         Command::PalletStation(args) => pallet_station::run_pallet_station(args, &cli.db),
     }
 }

@@ -20,6 +20,7 @@ use crate::aggregation::{ContainerState, Level, Scanned, read_scan};
 use crate::gs1::Sscc;
 use crate::store::{Actor, BatchId, Store, StoreError};
 
+use super::is_no_read;
 use super::label::container_label;
 
 /// What the station does to the cell.
@@ -654,17 +655,6 @@ impl<Io: CellIo> PalletStation<Io> {
             (None, Phase::Stacking) => "no pallet open".to_string(),
         }
     }
-}
-
-/// A scanner's no-read string: `NOREAD`, `NO READ`, `ERROR`, `NR`, or an empty
-/// line.
-fn is_no_read(line: &str) -> bool {
-    let word: String = line
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_uppercase();
-    matches!(word.as_str(), "" | "NOREAD" | "ERROR" | "NR")
 }
 
 fn shown(line: &str) -> String {

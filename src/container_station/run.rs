@@ -4,14 +4,14 @@
 //! `quit`), and the label read's deadline. Everything arrives on one channel and
 //! is handed to the decisions in `pallet.rs`, one at a time.
 
-use std::io::{BufRead, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::PathBuf;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::thread;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use serialstation_devices::line_scanner::{LineScanner, ScannerEvent, connect_tcp};
+use serialstation_devices::line_scanner::{LineScanner, ScannerEvent};
+
+use super::devices::{LabelPrinter, spawn_operator};
 
 use super::pallet::{CaseRead, CellIo, PalletSettings, PalletStation};
 use crate::aggregation::Level;
@@ -69,45 +69,6 @@ impl CellIo for Cell {
     }
 }
 
-/// A ZPL printer on raw TCP: one connection, re-opened when it fails.
-struct LabelPrinter {
-    address: String,
-    stream: Option<TcpStream>,
-}
-
-impl LabelPrinter {
-    fn send(&mut self, zpl: &[u8]) -> Result<(), String> {
-        for _ in 0..2 {
-            if self.stream.is_none() {
-                self.stream = Some(connect_printer(&self.address)?);
-            }
-            if let Some(stream) = self.stream.as_mut()
-                && stream.write_all(zpl).and_then(|()| stream.flush()).is_ok()
-            {
-                return Ok(());
-            }
-            self.stream = None;
-        }
-        Err(format!(
-            "label printer {}: the connection failed twice",
-            self.address
-        ))
-    }
-}
-
-/// How long connecting to the printer or handing it a label may take: the
-/// station answers nothing else meanwhile.
-const PRINTER_IO_TIMEOUT: Duration = Duration::from_secs(2);
-
-fn connect_printer(address: &str) -> Result<TcpStream, String> {
-    let stream =
-        connect_tcp(address, PRINTER_IO_TIMEOUT).map_err(|e| format!("label printer {e}"))?;
-    stream
-        .set_write_timeout(Some(PRINTER_IO_TIMEOUT))
-        .map_err(|e| format!("label printer {address}: {e}"))?;
-    Ok(stream)
-}
-
 /// The batch's pallet settings from its product's hierarchy.
 fn settings(store: &Store, options: &PalletStationOptions) -> Result<PalletSettings, String> {
     let batch = store
@@ -152,13 +113,10 @@ pub fn run(options: &PalletStationOptions) -> Result<(), String> {
     let (sender, inputs) = mpsc::channel();
     let stacker = LineScanner::spawn(&options.scanner, sender.clone(), Input::Case);
     let _label_scanner = LineScanner::spawn(&options.label_scanner, sender.clone(), Input::Label);
-    spawn_operator(sender);
+    spawn_operator(sender, Input::Operator, Input::OperatorGone);
     let cell = Cell {
         stacker,
-        printer: LabelPrinter {
-            address: options.label_printer.clone(),
-            stream: None,
-        },
+        printer: LabelPrinter::new(&options.label_printer),
     };
     let actor = Actor::new(&options.operator);
     let mut station = PalletStation::new(store, settings.clone(), actor, cell);
@@ -302,18 +260,4 @@ fn link_note<Io: CellIo>(
         }
         ScannerEvent::Read { .. } => {}
     }
-}
-
-/// The operator's terminal: one command per line on stdin.
-fn spawn_operator(sender: Sender<Input>) {
-    thread::spawn(move || {
-        let stdin = std::io::stdin();
-        for line in stdin.lock().lines() {
-            let Ok(line) = line else { break };
-            if sender.send(Input::Operator(line)).is_err() {
-                return;
-            }
-        }
-        let _ = sender.send(Input::OperatorGone);
-    });
 }

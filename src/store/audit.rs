@@ -265,6 +265,18 @@ impl Store {
         rows.map(|r| r.context(what)).collect()
     }
 
+    /// Whether the audit trail holds an entry of `action` about `subject`.
+    pub fn audit_has(&self, action: &str, subject: &str) -> StoreResult<bool> {
+        let what = "reading the audit trail";
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM audit WHERE action = ?1 AND subject = ?2)",
+                [action, subject],
+                |r| r.get(0),
+            )
+            .context(what)
+    }
+
     /// Records an operator action that changes no table of this module (e.g. pausing
     /// the line) so that the audit trail shows it.
     pub fn record_action(

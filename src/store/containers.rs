@@ -400,6 +400,137 @@ fn child_refs(
     rows.collect::<Result<Vec<_>, _>>().context(what)
 }
 
+/// A container of `level` may hold `child_level`s, `capacity` of them.
+fn check_levels(level: Level, child_level: Level, capacity: u64) -> StoreResult<()> {
+    if !level.is_container() {
+        return Err(StoreError::Invalid(
+            "a pack is not a container: open a bundle, case or pallet".to_string(),
+        ));
+    }
+    if child_level >= level {
+        return Err(StoreError::Invalid(format!(
+            "a {level} cannot hold {child_level}s: a container holds a lower level"
+        )));
+    }
+    if capacity == 0 || capacity > 100_000 {
+        return Err(StoreError::Invalid(format!(
+            "capacity {capacity}: a {level} holds 1 to 100,000 {child_level}s"
+        )));
+    }
+    Ok(())
+}
+
+/// Opens a container in `tx` with the client's oldest available SSCC.
+fn open_in(
+    tx: &Transaction<'_>,
+    batch: BatchId,
+    level: Level,
+    child_level: Level,
+    capacity: u64,
+    actor: &Actor,
+    what: &str,
+) -> StoreResult<Sscc> {
+    let record = read_batch(tx, batch)?.ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "batch {} is not in this store: `batch list` shows the batches",
+            batch.0
+        ))
+    })?;
+    let client_id: String = tx
+        .query_row(
+            "SELECT client_id FROM products WHERE gtin = ?1",
+            [&record.gtin],
+            |r| r.get(0),
+        )
+        .context(what)?;
+    let next: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT id, sscc FROM ssccs WHERE client_id = ?1 AND state = 1 ORDER BY id LIMIT 1",
+            [&client_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .context(what)?;
+    let (sscc_id, sscc) = next.ok_or_else(|| {
+        StoreError::Invalid(format!(
+            "client {client_id} has no SSCC left: generate or import SSCCs first (`sscc generate`)"
+        ))
+    })?;
+    tx.execute(
+        "UPDATE ssccs SET state = 2, batch_id = ?1, state_changed_at = ?2 WHERE id = ?3",
+        params![batch.0, clock::now_unix_ms(), sscc_id],
+    )
+    .context(what)?;
+    let now = clock::now();
+    tx.execute(
+        "INSERT INTO containers (sscc_id, batch_id, level, child_level, capacity, state, labels, opened_at, changed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'open', 0, ?6, ?6)",
+        params![sscc_id, batch.0, level.as_str(), child_level.as_str(), capacity as i64, now],
+    )
+    .context(what)?;
+    audit::append(
+        tx,
+        actor,
+        AuditRecord {
+            action: "container.open",
+            subject: format!("SSCC {sscc}"),
+            before: None,
+            after: Some(json!({
+                "batch": batch.0, "level": level.as_str(), "holds": child_level.as_str(),
+                "capacity": capacity,
+            })),
+        },
+    )?;
+    let sscc = Sscc::parse(&sscc)
+        .map_err(|e| StoreError::Corrupt(format!("SSCC {sscc}: {}", e.message)))?;
+    Ok(sscc)
+}
+
+/// Closes container `sscc` in `tx` (see [`Store::close_container`]).
+fn close_in(
+    tx: &Transaction<'_>,
+    sscc: &Sscc,
+    partial: bool,
+    actor: &Actor,
+    what: &str,
+) -> StoreResult<()> {
+    let row = require_container(tx, sscc)?;
+    let c = &row.container;
+    if c.state != ContainerState::Open {
+        return Err(StoreError::Invalid(format!(
+            "{} {sscc} is {}, not open: only an open container closes",
+            c.level, c.state
+        )));
+    }
+    if c.count == 0 {
+        return Err(StoreError::Invalid(format!(
+            "{} {sscc} is empty: pack its {}s first, or rework it to release its SSCC",
+            c.level, c.child_level
+        )));
+    }
+    if c.count < c.capacity && !partial {
+        return Err(StoreError::Invalid(format!(
+            "{} {sscc} holds {} of {} {}s: close it as a partial {} (--partial) or pack the rest",
+            c.level, c.count, c.capacity, c.child_level, c.level
+        )));
+    }
+    set_container_state(tx, &row, ContainerState::Closed, c.labels, what)?;
+    audit::append(
+        tx,
+        actor,
+        AuditRecord {
+            action: "container.close",
+            subject: format!("SSCC {sscc}"),
+            before: Some(json!({"state": c.state.as_str()})),
+            after: Some(json!({
+                "state": "closed", "count": c.count, "capacity": c.capacity,
+                "partial": c.count < c.capacity,
+            })),
+        },
+    )?;
+    Ok(())
+}
+
 /// What `pack` looked up for one scanned child.
 enum ChildKey {
     Pack(i64),
@@ -417,76 +548,36 @@ impl Store {
         capacity: u64,
         actor: &Actor,
     ) -> StoreResult<Container> {
-        if !level.is_container() {
-            return Err(StoreError::Invalid(
-                "a pack is not a container: open a bundle, case or pallet".to_string(),
-            ));
-        }
-        if child_level >= level {
-            return Err(StoreError::Invalid(format!(
-                "a {level} cannot hold {child_level}s: a container holds a lower level"
-            )));
-        }
-        if capacity == 0 || capacity > 100_000 {
-            return Err(StoreError::Invalid(format!(
-                "capacity {capacity}: a {level} holds 1 to 100,000 {child_level}s"
-            )));
-        }
+        check_levels(level, child_level, capacity)?;
         let what = format!("opening a {level} for batch {}", batch.0);
         let tx = self.write_tx(&what)?;
-        let record = read_batch(&tx, batch)?.ok_or_else(|| {
-            StoreError::NotFound(format!(
-                "batch {} is not in this store: `batch list` shows the batches",
-                batch.0
-            ))
-        })?;
-        let client_id: String = tx
-            .query_row(
-                "SELECT client_id FROM products WHERE gtin = ?1",
-                [&record.gtin],
-                |r| r.get(0),
-            )
-            .context(&what)?;
-        let next: Option<(i64, String)> = tx
-            .query_row(
-                "SELECT id, sscc FROM ssccs WHERE client_id = ?1 AND state = 1 ORDER BY id LIMIT 1",
-                [&client_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .context(&what)?;
-        let (sscc_id, sscc) = next.ok_or_else(|| {
-            StoreError::Invalid(format!(
-                "client {client_id} has no SSCC left: generate or import SSCCs first (`sscc generate`)"
-            ))
-        })?;
-        tx.execute(
-            "UPDATE ssccs SET state = 2, batch_id = ?1, state_changed_at = ?2 WHERE id = ?3",
-            params![batch.0, clock::now_unix_ms(), sscc_id],
-        )
-        .context(&what)?;
-        let now = clock::now();
-        tx.execute(
-            "INSERT INTO containers (sscc_id, batch_id, level, child_level, capacity, state, labels, opened_at, changed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'open', 0, ?6, ?6)",
-            params![sscc_id, batch.0, level.as_str(), child_level.as_str(), capacity as i64, now],
-        )
-        .context(&what)?;
-        audit::append(
-            &tx,
-            actor,
-            AuditRecord {
-                action: "container.open",
-                subject: format!("SSCC {sscc}"),
-                before: None,
-                after: Some(json!({
-                    "batch": batch.0, "level": level.as_str(), "holds": child_level.as_str(),
-                    "capacity": capacity,
-                })),
-            },
-        )?;
-        let sscc = Sscc::parse(&sscc)
-            .map_err(|e| StoreError::Corrupt(format!("SSCC {sscc}: {}", e.message)))?;
+        let sscc = open_in(&tx, batch, level, child_level, capacity, actor, &what)?;
+        let row = require_container(&tx, &sscc)?;
+        tx.commit().context(&what)?;
+        Ok(row.container)
+    }
+
+    /// Builds a whole container in one transaction: opened with the client's
+    /// oldest available SSCC, `children` packed, closed (`partial` when below
+    /// capacity). A crash leaves either nothing or the closed container: no
+    /// empty container holds an SSCC. The case station uses it at case close.
+    #[allow(clippy::too_many_arguments)]
+    pub fn build_container(
+        &mut self,
+        batch: BatchId,
+        level: Level,
+        child_level: Level,
+        capacity: u64,
+        children: &[Scanned],
+        partial: bool,
+        actor: &Actor,
+    ) -> StoreResult<Container> {
+        check_levels(level, child_level, capacity)?;
+        let what = format!("building a {level} for batch {}", batch.0);
+        let tx = self.write_tx(&what)?;
+        let sscc = open_in(&tx, batch, level, child_level, capacity, actor, &what)?;
+        pack_in(&tx, &sscc, children, actor, &what)?;
+        close_in(&tx, &sscc, partial, actor, &what)?;
         let row = require_container(&tx, &sscc)?;
         tx.commit().context(&what)?;
         Ok(row.container)
@@ -554,40 +645,7 @@ impl Store {
     ) -> StoreResult<Container> {
         let what = format!("closing container {sscc}");
         let tx = self.write_tx(&what)?;
-        let row = require_container(&tx, sscc)?;
-        let c = &row.container;
-        if c.state != ContainerState::Open {
-            return Err(StoreError::Invalid(format!(
-                "{} {sscc} is {}, not open: only an open container closes",
-                c.level, c.state
-            )));
-        }
-        if c.count == 0 {
-            return Err(StoreError::Invalid(format!(
-                "{} {sscc} is empty: pack its {}s first, or rework it to release its SSCC",
-                c.level, c.child_level
-            )));
-        }
-        if c.count < c.capacity && !partial {
-            return Err(StoreError::Invalid(format!(
-                "{} {sscc} holds {} of {} {}s: close it as a partial {} (--partial) or pack the rest",
-                c.level, c.count, c.capacity, c.child_level, c.level
-            )));
-        }
-        set_container_state(&tx, &row, ContainerState::Closed, c.labels, &what)?;
-        audit::append(
-            &tx,
-            actor,
-            AuditRecord {
-                action: "container.close",
-                subject: format!("SSCC {sscc}"),
-                before: Some(json!({"state": c.state.as_str()})),
-                after: Some(json!({
-                    "state": "closed", "count": c.count, "capacity": c.capacity,
-                    "partial": c.count < c.capacity,
-                })),
-            },
-        )?;
+        close_in(&tx, sscc, partial, actor, &what)?;
         let row = require_container(&tx, sscc)?;
         tx.commit().context(&what)?;
         Ok(row.container)
@@ -901,6 +959,40 @@ impl Store {
         let mut out = Vec::new();
         for raw in rows {
             out.push(finish_row(raw.context(&what)?)?.container);
+        }
+        Ok(out)
+    }
+
+    /// The serials of the packs the line released to the good exit, in the order
+    /// they left the reject gate (by the PLC's item number): `count` of them from
+    /// the `first` (0-based). The case packer counts packs into cases in this
+    /// order, so this is what the tracking put into a case.
+    pub fn good_exit_serials(
+        &self,
+        batch: BatchId,
+        first: u64,
+        count: u64,
+    ) -> StoreResult<Vec<String>> {
+        let what = format!("reading the good exits of batch {}", batch.0);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT COALESCE(s.serial, i.serial_text) FROM items i
+                 LEFT JOIN serials s ON s.id = i.serial_id
+                 WHERE i.batch_id = ?1 AND i.fate = 'exited_good'
+                 ORDER BY i.seq LIMIT ?3 OFFSET ?2",
+            )
+            .context(&what)?;
+        let rows = stmt
+            .query_map(params![batch.0, first as i64, count as i64], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .context(&what)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.context(&what)?.ok_or_else(|| {
+                StoreError::Corrupt(format!("{what}: a good exit has no serial"))
+            })?);
         }
         Ok(out)
     }

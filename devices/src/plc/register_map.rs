@@ -140,6 +140,8 @@ pub enum RegisterMapError {
     BadFate(u16),
     #[error("consecutive-reject limit {0} is outside 1 to 1000")]
     BadRejectLimit(u16),
+    #[error("case packer: {what} {value} is not a known code")]
+    BadCaseCode { what: &'static str, value: u16 },
 }
 
 /// Modbus exception a PLC answers with, as this map prescribes.

@@ -7,15 +7,14 @@
 
 pub mod model;
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serialstation_devices::framing::decode_all;
-use serialstation_devices::zpl::LogisticLabelFormat;
+use crate::label_station::{self, LabelledCell, Shared, lock, write_truth};
 
 pub use model::{CellFaults, CellTruth, PalletCell};
 
@@ -42,12 +41,6 @@ pub struct PalletCellAddrs {
     pub scanner: SocketAddr,
     pub printer: SocketAddr,
     pub label_scanner: SocketAddr,
-}
-
-type Shared<T> = Arc<Mutex<T>>;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Reads a cases file: one SSCC per line (18 digits, or with AI 00 in front);
@@ -93,7 +86,6 @@ pub fn start(config: PalletCellConfig) -> Result<PalletCellAddrs, String> {
         config.faults,
         config.seed,
     )));
-    let label_reader: Shared<Option<TcpStream>> = Arc::new(Mutex::new(None));
     let truth = config.truth.clone();
     write_truth(&truth, lock(&cell).truth());
     {
@@ -102,17 +94,7 @@ pub fn start(config: PalletCellConfig) -> Result<PalletCellAddrs, String> {
         let interval = config.case_interval;
         thread::spawn(move || serve_stacker(&scanner, &cell, &truth, interval));
     }
-    {
-        let cell = Arc::clone(&cell);
-        let label_reader = Arc::clone(&label_reader);
-        thread::spawn(move || serve_printer(&printer, &cell, &label_reader, &truth));
-    }
-    thread::spawn(move || {
-        for stream in label_scanner.incoming().flatten() {
-            let _ = stream.set_nodelay(true);
-            *lock(&label_reader) = Some(stream);
-        }
-    });
+    label_station::start(printer, label_scanner, cell, truth);
     Ok(addrs)
 }
 
@@ -175,66 +157,12 @@ fn stacker_session(
     }
 }
 
-/// The label printer: every logistic label format is applied to the pallet and
-/// read by the label scanner.
-fn serve_printer(
-    listener: &TcpListener,
-    cell: &Shared<PalletCell>,
-    label_reader: &Shared<Option<TcpStream>>,
-    truth: &Path,
-) {
-    for stream in listener.incoming().flatten() {
-        let cell = Arc::clone(cell);
-        let label_reader = Arc::clone(label_reader);
-        let truth = truth.to_path_buf();
-        thread::spawn(move || printer_session(stream, &cell, &label_reader, &truth));
+impl LabelledCell for PalletCell {
+    fn label_printed(&mut self, printed: &str) -> String {
+        PalletCell::label_printed(self, printed)
     }
-}
 
-fn printer_session(
-    mut stream: TcpStream,
-    cell: &Shared<PalletCell>,
-    label_reader: &Shared<Option<TcpStream>>,
-    truth: &Path,
-) {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        buffer.extend_from_slice(&chunk[..n]);
-        let (formats, consumed) = decode_all(&buffer, LogisticLabelFormat::decode);
-        buffer.drain(..consumed);
-        for format in formats {
-            let Ok(format) = format else {
-                continue; // a real printer prints nothing for a bad format
-            };
-            let linear = String::from_utf8_lossy(&format.linear).into_owned();
-            let read = {
-                let mut cell = lock(cell);
-                let read = cell.label_printed(&linear);
-                write_truth(truth, cell.truth());
-                read
-            };
-            let mut reader = lock(label_reader);
-            if let Some(scanner) = reader.as_mut()
-                && scanner.write_all(format!("{read}\r\n").as_bytes()).is_err()
-            {
-                *reader = None;
-            }
-        }
-    }
-}
-
-/// Rewrites the ground truth (a temporary file renamed over it).
-fn write_truth(path: &Path, truth: &CellTruth) {
-    let Ok(json) = serde_json::to_vec_pretty(truth) else {
-        return;
-    };
-    let temporary = path.with_extension("tmp");
-    if std::fs::write(&temporary, json).is_ok() {
-        let _ = std::fs::rename(&temporary, path);
+    fn write_truth(&self, path: &Path) {
+        write_truth(path, self.truth());
     }
 }
