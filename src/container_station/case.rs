@@ -207,8 +207,8 @@ impl<Io: CaseCellIo> CaseStation<Io> {
             .map_err(|e| e.to_string())?;
         let sscc = parse_sscc(&container.sscc)?;
         self.io.say(&format!(
-            "{subject}: the camera read its {} packs; case {sscc} built{}",
-            tracked.len(),
+            "{subject}: the camera read its {}; case {sscc} built{}",
+            packs(tracked.len()),
             if partial { " (partial)" } else { "" }
         ));
         self.label_and_release(case, &sscc)
@@ -271,8 +271,8 @@ impl<Io: CaseCellIo> CaseStation<Io> {
         self.io.send_case(case.number, CaseExit::Release)?;
         let subject = self.case_subject(case.number);
         self.io.say(&format!(
-            "{subject} verified: case {sscc}, {} packs, label read back; released",
-            case.packs
+            "{subject} verified: case {sscc}, {}, label read back; released",
+            packs(usize::from(case.packs))
         ));
         Ok(Handled::Released(sscc.clone()))
     }
@@ -337,6 +337,15 @@ impl<Io: CaseCellIo> CaseStation<Io> {
 
     fn case_subject(&self, number: u32) -> String {
         format!("case {number} of batch {}", self.settings.batch.0)
+    }
+}
+
+/// "1 pack", "12 packs".
+fn packs(n: usize) -> String {
+    if n == 1 {
+        "1 pack".to_string()
+    } else {
+        format!("{n} packs")
     }
 }
 

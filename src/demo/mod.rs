@@ -9,6 +9,7 @@
 //! the checks.
 
 pub mod aggregate;
+pub mod case_judge;
 pub mod daemon_process;
 pub mod faults;
 pub mod invariants;

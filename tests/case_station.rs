@@ -1,0 +1,369 @@
+//! The case station end to end: the real `serialstation case-station` binary
+//! against a simulated case cell on loopback (the case packer's PLC over
+//! Modbus/TCP, a case camera sending real multi-code pictures, a ZPL label
+//! printer and a label scanner), on a real store whose batch has good exits.
+//! The cell drops packs, slips in packs from elsewhere, copies codes, smudges
+//! codes, misprints and fails to read labels. Judged from the cell's ground
+//! truth (`demo::case_judge`): every released case carries the verified label of
+//! a case that holds exactly its physical packs; every reworked case's packs are
+//! loose; no pack is in two cases. A second run kills the station with SIGKILL
+//! at each step of a case (built, printed, verified) and restarts it; the same
+//! checks hold. Bad start-up input is refused with a message that says what to do.
+
+mod batch_record_support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use batch_record_support::{GTIN, LOT, finished_batch, run};
+use serialstation::config::parse_client_config;
+use serialstation::demo::case_judge::{CaseJudgement, judge_cases};
+use serialstation::store::{Actor, BatchId, Store};
+use serialstation_simulator::case_cell::{
+    self, CaseCellAddrs, CaseCellConfig, CaseCellTruth, CaseFaults,
+};
+
+/// The packs' layout in the case, as the cell draws it and the station reads it.
+const LAYOUT: &str = "2x3";
+
+/// The finished batch (25 good exits) with cases of 4 and SSCCs to take: the
+/// good packs' codes in the order they left the reject gate.
+fn batch_with_cases_of_four(dir: &Path) -> (PathBuf, Vec<String>) {
+    let db = finished_batch(dir);
+    let text =
+        include_str!("../config/clients/acme.toml").replacen("capacity = 12", "capacity = 4", 1);
+    let config = parse_client_config("acme.toml", &text)
+        .config
+        .expect("the example client with cases of 4 parses");
+    let mut store = Store::open(&db).expect("store");
+    store
+        .load_client_config(&config, &Actor::new("test"))
+        .expect("cases of 4 load");
+    let out = run(
+        &db,
+        &[
+            "sscc",
+            "generate",
+            "--client",
+            "acme",
+            "--company-prefix",
+            "9506000",
+            "--count",
+            "40",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let packs = store
+        .good_exit_serials(BatchId(1), 0, 1000)
+        .expect("good exits")
+        .into_iter()
+        .map(|serial| format!("(01){GTIN}(21){serial}(10){LOT}(17)301231"))
+        .collect::<Vec<_>>();
+    assert_eq!(packs.len(), 25, "the batch has 25 good exits");
+    (db, packs)
+}
+
+fn cell(dir: &Path, packs: Vec<String>, faults: CaseFaults, seed: u64) -> (CaseCellAddrs, PathBuf) {
+    let truth = dir.join(format!("case-truth-{seed}.json"));
+    let addrs = case_cell::start(CaseCellConfig {
+        packs,
+        capacity: 4,
+        layout: (2, 3),
+        faults,
+        seed,
+        pack_interval: Duration::from_millis(10),
+        truth: truth.clone(),
+        plc_port: 0,
+        camera_port: 0,
+        printer_port: 0,
+        label_scanner_port: 0,
+    })
+    .expect("the case cell starts");
+    (addrs, truth)
+}
+
+fn truth(path: &Path) -> CaseCellTruth {
+    // The cell rewrites the file as it changes: read until it parses.
+    for _ in 0..50 {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && let Ok(truth) = serde_json::from_str::<CaseCellTruth>(&text)
+        {
+            return truth;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!(
+        "the case cell's ground truth {} does not parse",
+        path.display()
+    );
+}
+
+struct Station {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+    log: Vec<String>,
+}
+
+impl Station {
+    fn start(db: &Path, addrs: &CaseCellAddrs) -> Station {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_serialstation"))
+            .arg("--db")
+            .arg(db)
+            .args(["case-station", "--batch", "1", "--layout", LAYOUT, "--plc"])
+            .arg(addrs.plc.to_string())
+            .arg("--camera")
+            .arg(addrs.camera.to_string())
+            .arg("--label-printer")
+            .arg(addrs.printer.to_string())
+            .arg("--label-scanner")
+            .arg(addrs.label_scanner.to_string())
+            .args(["--label-timeout-ms", "1500", "--label-attempts", "3"])
+            .env_remove("SERIALSTATION_DB")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the station starts");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Station {
+            child,
+            stdin,
+            lines,
+            log: Vec::new(),
+        }
+    }
+
+    fn drain(&mut self) {
+        while let Ok(line) = self.lines.try_recv() {
+            self.log.push(line);
+        }
+    }
+
+    /// Waits for a line containing `text`; panics with the log after 60 s.
+    fn wait_for(&mut self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
+                self.log.push(line.clone());
+                if line.contains(text) {
+                    return line;
+                }
+            }
+        }
+        panic!("no line with {text:?} in 60 s:\n{}", self.log.join("\n"));
+    }
+
+    fn command(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("the station reads commands");
+        self.stdin.flush().expect("flush");
+    }
+
+    /// When every pack has arrived: closes the partial case, waits until every
+    /// case has left the station, quits; returns the log.
+    fn finish(mut self, truth_path: &Path) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let mut closed = false;
+        loop {
+            self.drain();
+            let now = truth(truth_path);
+            let waiting = now.cases.iter().any(|c| c.exit.is_none());
+            if now.to_arrive == 0 && !waiting {
+                if now.filling.is_empty() {
+                    break;
+                }
+                if !closed {
+                    self.command("close");
+                    closed = true;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the cell never emptied: {now:?}\n{}",
+                self.log.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.command("status");
+        self.wait_for("packs in the case being filled");
+        self.command("quit");
+        let status = self.child.wait().expect("the station exits");
+        self.drain();
+        assert!(status.success(), "{}", self.log.join("\n"));
+        std::mem::take(&mut self.log)
+    }
+
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Station {
+    /// A failed test leaves no station running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Judges the cell against the store; every counted pack is accounted for.
+fn judge(db: &Path, truth: &CaseCellTruth, log: &[String]) -> CaseJudgement {
+    let store = Store::open(db).expect("store");
+    let judged = judge_cases(&store, BatchId(1), truth).expect("judged");
+    assert!(
+        judged.problems.is_empty(),
+        "{:#?}\n{truth:#?}\n{}",
+        judged.problems,
+        log.join("\n")
+    );
+    let counted: usize = truth.cases.iter().map(|c| c.counted.len()).sum();
+    assert_eq!(counted, 25, "every good pack was counted into a case");
+    judged
+}
+
+#[test]
+fn every_case_is_checked_in_one_picture_labelled_and_released_or_reworked() {
+    let faults = CaseFaults {
+        missing_pack: 0.25,
+        extra_pack: 0.15,
+        duplicate_code: 0.25,
+        unreadable_code: 0.25,
+        label_no_read: 0.25,
+        label_misprint: 0.1,
+    };
+    // Two seeds: between them every fault of the cell happens at least once.
+    let mut all = String::new();
+    for seed in [1, 7] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (db, packs) = batch_with_cases_of_four(dir.path());
+        let (addrs, truth_path) = cell(dir.path(), packs, faults, seed);
+        let mut station = Station::start(&db, &addrs);
+        station.wait_for("ready");
+        let log = station.finish(&truth_path);
+        let truth = truth(&truth_path);
+        let judged = judge(&db, &truth, &log);
+        let text = log.join("\n");
+        assert_eq!(judged.released + judged.reworked, 7, "{text}");
+        assert!(judged.released >= 1 && judged.reworked >= 1, "{text}");
+        // Each rework names its cause, and its packs stay loose; the audit trail
+        // records it.
+        for line in log.iter().filter(|l| l.contains("to the rework lane")) {
+            assert!(line.ends_with("its packs stay loose"), "{line}");
+        }
+        let store = Store::open(&db).expect("store");
+        for case in truth
+            .cases
+            .iter()
+            .filter(|c| c.exit == Some(case_cell::CaseExit::Rework))
+        {
+            let subject = format!("case {} of batch 1", case.number);
+            assert!(
+                store.audit_has("case.rework", &subject).expect("audit"),
+                "{subject} is in the audit trail"
+            );
+        }
+        all.push_str(&text);
+    }
+    for cause in [
+        "is in the case but was not put into it",
+        "was put into the case but is not in the image",
+        "a code printed twice",
+        "the code cannot be read",
+        "label not verified after 3 prints",
+        "take the bad label off; printing it again",
+        "the case being filled closes now (partial)",
+    ] {
+        assert!(all.contains(cause), "no {cause:?} in\n{all}");
+    }
+}
+
+#[test]
+fn kill_9_at_every_step_of_a_case_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, packs) = batch_with_cases_of_four(dir.path());
+    let faults = CaseFaults {
+        missing_pack: 0.3,
+        label_no_read: 0.2,
+        ..CaseFaults::default()
+    };
+    let (addrs, truth_path) = cell(dir.path(), packs, faults, 3);
+    let mut station = Station::start(&db, &addrs);
+    station.wait_for("ready");
+    // A fixed sequence of kills, so that a failure replays: right after the case
+    // is built (before its label), after its label is sent (before the read),
+    // after the release or the diversion is sent. (Seed 3 sends cases 3 to 5 to
+    // rework and builds case 6, the last full one.)
+    for (what, delay_ms) in [
+        ("to the rework lane", 0),
+        ("built", 0),
+        ("printed", 0),
+        ("released", 0),
+    ] {
+        station.wait_for(what);
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        station.kill();
+        station = Station::start(&db, &addrs);
+        station.wait_for("ready");
+    }
+    let log = station.finish(&truth_path);
+    let truth = truth(&truth_path);
+    let judged = judge(&db, &truth, &log);
+    assert_eq!(judged.released + judged.reworked, 7, "{}", log.join("\n"));
+    assert!(judged.released >= 3, "{truth:#?}\n{}", log.join("\n"));
+    assert!(judged.reworked >= 1, "{truth:#?}\n{}", log.join("\n"));
+}
+
+#[test]
+fn bad_start_up_input_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, _) = batch_with_cases_of_four(dir.path());
+    let station = |args: &[&str]| {
+        let mut all = vec![
+            "case-station",
+            "--plc",
+            "127.0.0.1:9",
+            "--camera",
+            "127.0.0.1:9",
+            "--label-printer",
+            "127.0.0.1:9",
+            "--label-scanner",
+            "127.0.0.1:9",
+        ];
+        all.extend_from_slice(args);
+        let out = run(&db, &all);
+        assert!(!out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let err = station(&["--batch", "9"]);
+    assert!(err.contains("batch 9 is not in this store"), "{err}");
+    assert!(err.contains("batch list"), "{err}");
+    let err = station(&["--batch", "1", "--layout", "1x3"]);
+    assert!(
+        err.contains("a 1x3 layout has 3 places: a case of 4 packs needs more"),
+        "{err}"
+    );
+    let err = station(&["--batch", "1", "--layout", "three"]);
+    assert!(
+        err.contains("is not a case layout: write ROWSxCOLS"),
+        "{err}"
+    );
+    let err = station(&["--batch", "1", "--label-attempts", "0"]);
+    assert!(err.contains("--label-attempts must be at least 1"), "{err}");
+    for err in [&err] {
+        assert!(!err.contains("panicked") && !err.contains("{ "), "{err}");
+    }
+}
