@@ -19,9 +19,14 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use batch_record_support::{GTIN, LOT, finished_batch, run};
+use serialstation::aggregation::case_check::PlaceRead;
+use serialstation::aggregation::{ContainerState, Scanned};
 use serialstation::config::parse_client_config;
+use serialstation::container_station::{CaseCellIo, CaseExit, CaseSettings, CaseStation, Handled};
 use serialstation::demo::case_judge::{CaseJudgement, judge_cases};
+use serialstation::gs1::Gtin;
 use serialstation::store::{Actor, BatchId, Store};
+use serialstation_devices::plc::case_packer::WaitingCase;
 use serialstation_simulator::case_cell::{
     self, CaseCellAddrs, CaseCellConfig, CaseCellTruth, CaseFaults,
 };
@@ -365,5 +370,135 @@ fn bad_start_up_input_is_refused_with_what_to_do() {
     assert!(err.contains("--label-attempts must be at least 1"), "{err}");
     for err in [&err] {
         assert!(!err.contains("panicked") && !err.contains("{ "), "{err}");
+    }
+}
+
+/// The cell as the decisions see it: a picture per case, labels read back as
+/// printed, and a PLC whose next `fail_sends` commands are lost (the link
+/// dropped, or the station died before writing them).
+#[derive(Default)]
+struct Recorded {
+    pictures: Vec<PlaceRead>,
+    fail_sends: usize,
+    sent: Vec<(u32, CaseExit)>,
+    labels: usize,
+    said: Vec<String>,
+}
+
+impl CaseCellIo for Recorded {
+    fn picture(&mut self, _number: u32) -> Result<Vec<PlaceRead>, String> {
+        Ok(self.pictures.clone())
+    }
+    fn print_label(&mut self, zpl: &[u8]) -> Result<(), String> {
+        assert!(!zpl.is_empty());
+        self.labels += 1;
+        Ok(())
+    }
+    fn forget_label_reads(&mut self) {}
+    fn next_label_read(&mut self) -> Option<String> {
+        // The label scanner reads back the SSCC of the last label recorded.
+        let printed = self.said.iter().rev().find_map(|l| {
+            l.strip_prefix("label of case ")
+                .and_then(|rest| rest.split_whitespace().next())
+        })?;
+        Some(format!("]C100{printed}"))
+    }
+    fn send_case(&mut self, number: u32, exit: CaseExit) -> Result<(), String> {
+        if self.fail_sends > 0 {
+            self.fail_sends -= 1;
+            return Err("case packer PLC: connection reset".to_string());
+        }
+        self.sent.push((number, exit));
+        Ok(())
+    }
+    fn say(&mut self, line: &str) {
+        self.said.push(line.to_string());
+    }
+}
+
+#[test]
+fn a_command_the_plc_never_heard_is_sent_again_without_deciding_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, _) = batch_with_cases_of_four(dir.path());
+    let store = Store::open(&db).expect("store");
+    let serials = store
+        .good_exit_serials(BatchId(1), 0, 8)
+        .expect("good exits");
+    let gtin = Gtin::parse(GTIN).expect("gtin");
+    let seen = |serials: &[String]| -> Vec<PlaceRead> {
+        serials
+            .iter()
+            .map(|serial| PlaceRead::Pack {
+                gtin: gtin.clone(),
+                serial: serial.clone(),
+                lot: Some(LOT.to_string()),
+            })
+            .collect()
+    };
+    let settings = CaseSettings {
+        batch: BatchId(1),
+        gtin: gtin.clone(),
+        lot: LOT.to_string(),
+        capacity: 4,
+        partial_allowed: true,
+        label_attempts: 2,
+        printer_name: "test printer".to_string(),
+    };
+    let io = Recorded {
+        pictures: seen(&serials[..4]),
+        fail_sends: 1,
+        ..Recorded::default()
+    };
+    let mut station = CaseStation::new(store, settings.clone(), Actor::new("test"), io);
+    let first = WaitingCase {
+        number: 1,
+        first_pack: 0,
+        packs: 4,
+    };
+    // Built, labelled and verified; the release is lost. Handled again (as after
+    // a restart), the same case is released once, with no second SSCC or label.
+    station.handle(first).expect_err("the release is lost");
+    let again = station.handle(first).expect("handled again");
+    let Handled::Released(sscc) = again else {
+        panic!("{again:?}: {:?}", station.io().said)
+    };
+    let io = station.io();
+    assert_eq!(io.labels, 1, "{:?}", io.said);
+    assert_eq!(station.io().sent, [(1, CaseExit::Release)]);
+
+    // A case whose picture misses a pack: recorded for rework, the diversion is
+    // lost; handled again, it goes to rework without a second picture deciding.
+    let second = WaitingCase {
+        number: 2,
+        first_pack: 4,
+        packs: 4,
+    };
+    station.io().pictures = seen(&serials[4..7]);
+    station.io().fail_sends = 1;
+    station.handle(second).expect_err("the diversion is lost");
+    // Whatever the camera would now see, the recorded decision stands.
+    station.io().pictures = seen(&serials[4..8]);
+    let again = station.handle(second).expect("handled again");
+    assert!(
+        matches!(&again, Handled::Reworked(why) if why.contains("before the station restarted")),
+        "{again:?}"
+    );
+    assert_eq!(
+        station.io().sent,
+        [(1, CaseExit::Release), (2, CaseExit::Rework)]
+    );
+    let store = Store::open(&db).expect("store");
+    let tree = store.container_tree(&sscc).expect("the first case");
+    assert_eq!(tree.container.state, ContainerState::Verified);
+    assert_eq!(tree.packs.len(), 4);
+    for serial in &serials[4..8] {
+        let pack = Scanned::Pack {
+            gtin: gtin.clone(),
+            serial: serial.clone(),
+        };
+        assert!(
+            store.container_holding(&pack).expect("lookup").is_none(),
+            "pack {serial} of the reworked case is loose"
+        );
     }
 }
