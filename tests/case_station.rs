@@ -353,22 +353,27 @@ fn bad_start_up_input_is_refused_with_what_to_do() {
         assert!(!out.status.success(), "{out:?}");
         String::from_utf8_lossy(&out.stderr).to_string()
     };
-    let err = station(&["--batch", "9"]);
-    assert!(err.contains("batch 9 is not in this store"), "{err}");
-    assert!(err.contains("batch list"), "{err}");
-    let err = station(&["--batch", "1", "--layout", "1x3"]);
-    assert!(
-        err.contains("a 1x3 layout has 3 places: a case of 4 packs needs more"),
-        "{err}"
-    );
-    let err = station(&["--batch", "1", "--layout", "three"]);
-    assert!(
-        err.contains("is not a case layout: write ROWSxCOLS"),
-        "{err}"
-    );
-    let err = station(&["--batch", "1", "--label-attempts", "0"]);
-    assert!(err.contains("--label-attempts must be at least 1"), "{err}");
-    for err in [&err] {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--batch", "9"],
+            "batch 9 is not in this store: `batch list` shows the batches",
+        ),
+        (
+            &["--batch", "1", "--layout", "1x3"],
+            "a 1x3 layout has 3 places: a case of 4 packs needs more",
+        ),
+        (
+            &["--batch", "1", "--layout", "three"],
+            "is not a case layout: write ROWSxCOLS",
+        ),
+        (
+            &["--batch", "1", "--label-attempts", "0"],
+            "--label-attempts must be at least 1",
+        ),
+    ];
+    for (args, message) in cases {
+        let err = station(args);
+        assert!(err.contains(message), "{args:?}: {err}");
         assert!(!err.contains("panicked") && !err.contains("{ "), "{err}");
     }
 }

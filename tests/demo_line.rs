@@ -2,9 +2,10 @@
 //! in-process simulated line (real sockets, real SQLite, real DataMatrix images)
 //! and judges the invariants from the simulator's ground truth, the store and the
 //! simulated site server; the closed batch's packs go into cases of 12 on pallets of
-//! 4 (the example client's hierarchy; pallets on the real pallet station over the
-//! simulated pallet cell, judged from the cell's ground truth), and the site
-//! server must hold exactly that.
+//! 4 (the example client's hierarchy; cases on the real case station over the
+//! simulated case cell, pallets on the real pallet station over the simulated
+//! pallet cell, each judged from its cell's ground truth), and the site server
+//! must hold exactly that.
 
 use std::process::Command;
 
@@ -53,26 +54,47 @@ fn run_demo(faults: &str, items: &str, seed: &str) {
         json["serials"]["commissioned"].as_u64(),
         items.parse::<u64>().ok()
     );
-    // Every commissioned pack is in a case, every case on a pallet.
+    // Cases on the case station: every commissioned pack is in a released case
+    // or loose from a case sent to rework; every released case is on a pallet.
     let packs: u64 = items.parse().expect("items");
+    let line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("case station: "))
+        .unwrap_or_else(|| panic!("the cases were built by the case station\n{stdout}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .take(4)
+        .map(|w| w.parse().expect("a count"))
+        .collect();
+    let [case_packs, cases, reworked, loose] = numbers[..] else {
+        panic!("{line}")
+    };
+    assert_eq!(case_packs, packs, "{line}");
+    assert_eq!(cases, packs.div_ceil(12), "{line}");
+    let released = cases - reworked;
     let aggregation = &json["aggregation"];
     assert_eq!(
         aggregation["packs_aggregated"].as_u64(),
-        Some(packs),
+        Some(packs - loose),
         "{json}"
     );
-    assert_eq!(aggregation["packs_loose"], 0, "{json}");
-    let cases = packs.div_ceil(12);
+    assert_eq!(aggregation["packs_loose"].as_u64(), Some(loose), "{json}");
     assert_eq!(aggregation["levels"][0]["level"], "case", "{json}");
-    assert_eq!(aggregation["levels"][0]["verified"].as_u64(), Some(cases));
+    assert_eq!(
+        aggregation["levels"][0]["verified"].as_u64(),
+        Some(released)
+    );
     assert_eq!(aggregation["levels"][1]["level"], "pallet", "{json}");
     assert_eq!(
         aggregation["levels"][1]["verified"].as_u64(),
-        Some(cases.div_ceil(4))
+        Some(released.div_ceil(4))
     );
     assert!(stdout.contains("aggregation: "), "{stdout}");
     assert!(
-        stdout.contains(&format!("pallet station: {cases} cases over the stacker")),
+        stdout.contains(&format!(
+            "pallet station: {released} cases over the stacker"
+        )),
         "the pallets were built by the pallet station\n{stdout}"
     );
 }

@@ -1,10 +1,10 @@
-//! The demo's packing step: once the batch is closed, its commissioned packs go into
-//! containers level by level as the product's hierarchy says (cases of 12 for the
-//! example client), each closed, labelled and its label read back, through the
-//! same store calls as `serialstation container`. It stands in for a packing
-//! operator with a handheld scanner below the pallet: the line's case station is
-//! not built yet (ARCHITECTURE.md, "Aggregation"). Pallets are built by the real
-//! pallet station (`pallet_line.rs`).
+//! The demo's packing step by hand: where no station builds a level (a product
+//! with bundles has no case station), its containers are built level by level as
+//! the product's hierarchy says, each closed, labelled and its label read back,
+//! through the same store calls as `serialstation container`, as a packing
+//! operator with a handheld scanner would. It also provides the SSCCs and sums up
+//! what was built. Cases of packs are built by the real case station
+//! (`case_line.rs`), pallets by the real pallet station (`pallet_line.rs`).
 
 use std::path::Path;
 
@@ -19,26 +19,27 @@ pub struct Packed {
     /// Containers built per level, lowest first.
     pub built: Vec<(Level, u64)>,
     pub reconciliation: AggregationReconciliation,
+    /// What the case station did, when it built the cases.
+    pub case_station: Option<String>,
     /// What the pallet station did, when it built the pallets.
     pub pallet_station: Option<String>,
 }
 
-/// Packs `batch` of `gtin` by its product's hierarchy, up to (not including)
-/// `stop_before`. `Ok(None)` when the product has none.
-pub fn pack_batch(
-    db: &Path,
-    batch: BatchId,
-    gtin: &Gtin,
-    stop_before: Option<Level>,
-) -> Result<Option<Packed>, String> {
-    let mut store = Store::open_another(db).map_err(|e| e.to_string())?;
-    let actor = Actor::new("demo-packer");
-    let product = store
+fn product_of(store: &Store, gtin: &Gtin) -> Result<crate::config::Product, String> {
+    store
         .product(gtin)
         .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("GTIN {gtin} is not in the product master"))?;
+        .ok_or_else(|| format!("GTIN {gtin} is not in the product master"))
+}
+
+/// Makes sure the client's SSCC pool holds enough for every container the batch
+/// can fill, with room for labels that go to rework.
+pub fn provide_ssccs(db: &Path, batch: BatchId, gtin: &Gtin) -> Result<(), String> {
+    let mut store = Store::open_another(db).map_err(|e| e.to_string())?;
+    let actor = Actor::new("demo-packer");
+    let product = product_of(&store, gtin)?;
     if product.aggregation.is_empty() {
-        return Ok(None);
+        return Ok(());
     }
     let client = store
         .client(&product.client_id)
@@ -50,8 +51,6 @@ pub fn pack_batch(
             client.id
         )
     })?;
-
-    // Enough SSCCs for every container this batch can fill.
     let packs = store
         .loose_commissioned_serials(batch)
         .map_err(|e| e.to_string())?;
@@ -61,6 +60,8 @@ pub fn pack_batch(
         children = children.div_ceil(level.capacity.max(1));
         needed += children;
     }
+    // Containers sent to rework never give their SSCC back.
+    needed += needed / 4 + 4;
     let available = store
         .sscc_pool_status(&client.id)
         .map_err(|e| e.to_string())?
@@ -76,12 +77,47 @@ pub fn pack_batch(
             )
             .map_err(|e| e.to_string())?;
     }
+    Ok(())
+}
+
+/// Packs `batch` of `gtin` by its product's hierarchy, up to (not including)
+/// `stop_before`; with `cases_done` the case station has built the cases and
+/// packing starts above them. `Ok(None)` when the product has none.
+pub fn pack_batch(
+    db: &Path,
+    batch: BatchId,
+    gtin: &Gtin,
+    cases_done: bool,
+    stop_before: Option<Level>,
+) -> Result<Option<Packed>, String> {
+    provide_ssccs(db, batch, gtin)?;
+    let mut store = Store::open_another(db).map_err(|e| e.to_string())?;
+    let actor = Actor::new("demo-packer");
+    let product = product_of(&store, gtin)?;
+    if product.aggregation.is_empty() {
+        return Ok(None);
+    }
+    let packs = store
+        .loose_commissioned_serials(batch)
+        .map_err(|e| e.to_string())?;
 
     let mut built = Vec::new();
     let mut below = Level::Pack;
     for level in &product.aggregation {
         if Some(level.level) == stop_before {
             break;
+        }
+        if cases_done && level.level == Level::Case {
+            let verified = store
+                .aggregation_reconciliation(batch)
+                .map_err(|e| e.to_string())?
+                .levels
+                .iter()
+                .find(|l| l.level == Level::Case.as_str())
+                .map_or(0, |l| l.verified);
+            built.push((Level::Case, verified));
+            below = Level::Case;
+            continue;
         }
         let loose: Vec<Scanned> = if below == Level::Pack {
             packs
@@ -132,6 +168,7 @@ pub fn pack_batch(
     Ok(Some(Packed {
         built,
         reconciliation,
+        case_station: None,
         pallet_station: None,
     }))
 }
@@ -173,9 +210,15 @@ pub fn describe(packed: &Packed) -> String {
         .map(|(level, n)| format!("{n} {level}(s)"))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut text = format!(
-        "aggregation: {built}, each labelled and its label read back (cases as a packing operator with a handheld scanner; pallets on the pallet station)\n"
-    );
+    let how = if packed.case_station.is_some() {
+        "cases on the case station; pallets on the pallet station"
+    } else {
+        "cases as a packing operator with a handheld scanner; pallets on the pallet station"
+    };
+    let mut text = format!("aggregation: {built}, each labelled and its label read back ({how})\n");
+    if let Some(station) = &packed.case_station {
+        text.push_str(&format!("  {station}\n"));
+    }
     if let Some(station) = &packed.pallet_station {
         text.push_str(&format!("  {station}\n"));
     }

@@ -531,8 +531,9 @@ pub fn check_upload(
     ))
 }
 
-/// Invariants 6 to 8 as far as the station's records go (the line's case station and
-/// its ground truth are not built yet): every verified container of `batch` holds at
+/// Invariants 6 to 8 as far as the station's records and the site server go (the
+/// physical contents are judged from the cells' ground truth by `case_judge.rs`
+/// and `pallet_line.rs`): every verified container of `batch` holds at
 /// the site server exactly the children the station recorded, no pack or case is in
 /// two containers there, and the batch reconciles at every level.
 pub fn check_aggregation(

@@ -10,10 +10,12 @@
 
 pub mod aggregate;
 pub mod case_judge;
+pub mod case_line;
 pub mod daemon_process;
 pub mod faults;
 pub mod invariants;
 pub mod pallet_line;
+pub mod station_process;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -191,13 +193,29 @@ pub fn run_line_demo(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
     );
     let session = operate(&daemon, options, &gtin);
     // The closed batch's packs into cases and the cases onto pallets, by the
-    // product's hierarchy; the daemon's uploader sends the containers too.
-    // Below the pallet as a packing operator would; pallets on the real pallet
-    // station over a simulated pallet cell.
-    let mut packed = match &session {
-        Ok((batch, _)) => aggregate::pack_batch(&db, *batch, &gtin, Some(Level::Pallet)),
-        Err(_) => Ok(None),
+    // product's hierarchy; the daemon's uploader sends the containers too. Cases
+    // on the real case station over a simulated case cell, pallets on the real
+    // pallet station over a simulated pallet cell; a level no station builds
+    // (bundles) as a packing operator would.
+    let cases = match &session {
+        Ok((batch, _)) if case_line::has_case_station(&db, &gtin) => {
+            Some(aggregate::provide_ssccs(&db, *batch, &gtin).and_then(|()| {
+                case_line::run(&exe, &db, &workdir, *batch, options.faults, options.seed)
+            }))
+        }
+        _ => None,
     };
+    let cases_done = matches!(cases, Some(Ok(_)));
+    let mut packed = match (&session, &cases) {
+        (Ok(_), Some(Err(e))) => Err(e.clone()),
+        (Ok((batch, _)), _) => {
+            aggregate::pack_batch(&db, *batch, &gtin, cases_done, Some(Level::Pallet))
+        }
+        (Err(_), _) => Ok(None),
+    };
+    if let (Ok(Some(packed)), Some(Ok(run))) = (&mut packed, &cases) {
+        packed.case_station = Some(run.describe());
+    }
     let pallets = match (&session, &mut packed) {
         (Ok((batch, _)), Ok(Some(packed))) if has_pallets(&db, &gtin) => {
             let run = pallet_line::run(&exe, &db, &workdir, *batch, options.seed);
@@ -222,6 +240,7 @@ pub fn run_line_demo(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
     let (batch, elapsed) = session?;
     let packed = packed?;
     let pallets = pallets.transpose()?;
+    let cases = cases.transpose()?;
     stopped?;
     delivered?;
     let truth_path = shutdown.map_err(|e| format!("closing the simulator's ground truth: {e}"))?;
@@ -246,6 +265,9 @@ pub fn run_line_demo(options: &LineDemoOptions) -> Result<DemoOutcome, String> {
         invariants.push(
             site.with_records(|records| invariants::check_aggregation(records, &store, batch))?,
         );
+    }
+    if let Some(run) = &cases {
+        invariants.push(case_line::judge(&store, batch, run)?);
     }
     if let Some(run) = &pallets {
         let judged = pallet_line::judge_pallets(&store, &run.truth)?;

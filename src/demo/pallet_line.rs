@@ -7,15 +7,13 @@
 //! ground truth) with what the store recorded (invariant 6 at the pallet level).
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use serialstation_simulator::pallet_cell::{self, CellFaults, CellTruth, PalletCellConfig};
 
 use super::invariants::InvariantCheck;
+use super::station_process::{StationProcess, label_args, read_truth};
 use crate::aggregation::{ContainerState, Level};
 use crate::gs1::Sscc;
 use crate::store::{BatchId, Store};
@@ -31,37 +29,6 @@ pub struct PalletRun {
     pub log: PathBuf,
     /// Label prints that did not verify and were printed again.
     pub reprints: usize,
-}
-
-/// The running station: its stdin and its stdout lines (also written to the log).
-struct StationProcess {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-}
-
-impl StationProcess {
-    fn command(&mut self, line: &str) -> Result<(), String> {
-        writeln!(self.stdin, "{line}")
-            .and_then(|()| self.stdin.flush())
-            .map_err(|e| format!("the pallet station stopped taking commands: {e}"))
-    }
-
-    /// The next line containing `text`, within `until`.
-    fn wait_for(&self, text: &str, until: Instant) -> Result<String, String> {
-        while Instant::now() < until {
-            match self.lines.recv_timeout(Duration::from_millis(100)) {
-                Ok(line) if line.contains(text) => return Ok(line),
-                Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(format!(
-                        "the pallet station ended before it printed {text:?}"
-                    ));
-                }
-            }
-        }
-        Err(format!("the pallet station did not print {text:?} in time"))
-    }
 }
 
 /// Runs the batch's loose verified cases over the pallet station.
@@ -92,12 +59,20 @@ pub fn run(
         label_scanner_port: 0,
     })?;
     let log = workdir.join("pallet-station.log");
-    let mut station = start_station(exe, db, batch, &addrs, &log)?;
+    let mut args = vec![
+        "pallet-station".to_string(),
+        "--batch".to_string(),
+        batch.0.to_string(),
+        "--scanner".to_string(),
+        addrs.scanner.to_string(),
+    ];
+    args.extend(label_args(addrs.printer, addrs.label_scanner));
+    let mut station = StationProcess::start("the pallet station", exe, db, &args, &log)?;
     let until = Instant::now() + PALLET_TIMEOUT;
     station.wait_for("ready", until)?;
     // Every case has passed the scan point and had its answer.
     loop {
-        let truth = read_truth(&truth_path)?;
+        let truth: CellTruth = read_truth(&truth_path, "pallet cell")?;
         let passed: usize =
             truth.pallets.iter().map(|p| p.cases.len()).sum::<usize>() + truth.diverted.len();
         if passed >= cases.len() {
@@ -124,11 +99,7 @@ pub fn run(
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    station.command("quit")?;
-    let status = station
-        .child
-        .wait()
-        .map_err(|e| format!("waiting for the pallet station: {e}"))?;
+    let status = station.quit()?;
     if !status.success() {
         return Err(format!(
             "the pallet station ended with {status} (log {})",
@@ -138,66 +109,10 @@ pub fn run(
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     Ok(PalletRun {
         cases: cases.len(),
-        truth: read_truth(&truth_path)?,
+        truth: read_truth(&truth_path, "pallet cell")?,
         reprints: text.matches("printing it again").count(),
         log,
     })
-}
-
-fn start_station(
-    exe: &Path,
-    db: &Path,
-    batch: BatchId,
-    addrs: &pallet_cell::PalletCellAddrs,
-    log: &Path,
-) -> Result<StationProcess, String> {
-    let mut child = Command::new(exe)
-        .arg("--db")
-        .arg(db)
-        .args(["pallet-station", "--batch", &batch.0.to_string()])
-        .arg("--scanner")
-        .arg(addrs.scanner.to_string())
-        .arg("--label-printer")
-        .arg(addrs.printer.to_string())
-        .arg("--label-scanner")
-        .arg(addrs.label_scanner.to_string())
-        .args(["--label-timeout-ms", "2000"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start `serialstation pallet-station`: {e}"))?;
-    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        return Err("the pallet station's terminal is missing".to_string());
-    };
-    let mut file =
-        std::fs::File::create(log).map_err(|e| format!("cannot write {}: {e}", log.display()))?;
-    let (sender, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let _ = writeln!(file, "{line}");
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    Ok(StationProcess {
-        child,
-        stdin,
-        lines,
-    })
-}
-
-fn read_truth(path: &Path) -> Result<CellTruth, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        format!(
-            "reading the pallet cell's ground truth {}: {e}",
-            path.display()
-        )
-    })?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("the pallet cell's ground truth {}: {e}", path.display()))
 }
 
 /// Pallets judged from the cell's ground truth.
