@@ -5,7 +5,10 @@
 //! Only the aggregation is timed; commissioning the packs is not. Then the pallet
 //! station's decision per case: a verified case's read checked and packed onto
 //! the pallet before its ACCEPT, and at every 4th case the pallet closed, its
-//! label made (content and ZPL) and recorded, and its read back verified.
+//! label made (content and ZPL) and recorded, and its read back verified. Last,
+//! the case station's decision per closed case, decode excluded: the camera's
+//! reads checked against the tracked packs, the case built in one transaction,
+//! its label made and recorded, the read back verified (three transactions).
 
 use std::time::{Duration, Instant};
 
@@ -184,6 +187,88 @@ fn bench(c: &mut Criterion) {
                     station.on_label_read(&read).expect("label read");
                 }
                 spent += began.elapsed();
+            }
+            spent
+        });
+    });
+    group.bench_function("case_station_check_build_label_verify", |b| {
+        use serialstation::aggregation::case_check::PlaceRead;
+        use serialstation::container_station::{
+            CaseCellIo, CaseExit, CaseSettings, CaseStation, Handled,
+        };
+        use serialstation_devices::plc::case_packer::WaitingCase;
+        /// The case cell with the camera's reads given and the label read back
+        /// as printed; no sockets.
+        struct Given {
+            places: Vec<PlaceRead>,
+            printed: Option<String>,
+        }
+        impl CaseCellIo for Given {
+            fn picture(&mut self, _number: u32) -> Result<Vec<PlaceRead>, String> {
+                Ok(self.places.clone())
+            }
+            fn print_label(&mut self, _zpl: &[u8]) -> Result<(), String> {
+                Ok(())
+            }
+            fn forget_label_reads(&mut self) {}
+            fn next_label_read(&mut self) -> Option<String> {
+                self.printed.take()
+            }
+            fn send_case(&mut self, _number: u32, _exit: CaseExit) -> Result<(), String> {
+                Ok(())
+            }
+            fn say(&mut self, line: &str) {
+                if let Some(rest) = line.strip_prefix("label of case ") {
+                    self.printed = rest
+                        .split_whitespace()
+                        .next()
+                        .map(|sscc| format!("]C100{sscc}"));
+                }
+            }
+        }
+        let settings = CaseSettings {
+            batch,
+            gtin: gtin.clone(),
+            lot: "B1".to_string(),
+            capacity: CASE as u64,
+            partial_allowed: true,
+            label_attempts: 2,
+            printer_name: "bench".to_string(),
+        };
+        let other = Store::open(dir.path().join("bench.sqlite")).expect("store");
+        let io = Given {
+            places: Vec::new(),
+            printed: None,
+        };
+        let mut station = CaseStation::new(other, settings, Actor::new("bench"), io);
+        let mut number = 0u32;
+        b.iter_custom(|iterations| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iterations {
+                // Every pack so far left through the good exit, one per seq.
+                let first_pack = (next - 1) as u32;
+                let packs = commission(&mut store, &line, &gtin, &mut next);
+                station.io().places = packs
+                    .iter()
+                    .map(|pack| match pack {
+                        Scanned::Pack { gtin, serial } => PlaceRead::Pack {
+                            gtin: gtin.clone(),
+                            serial: serial.clone(),
+                            lot: Some("B1".to_string()),
+                        },
+                        Scanned::Container(_) => unreachable!("packs only"),
+                    })
+                    .collect();
+                number += 1;
+                let case = WaitingCase {
+                    number,
+                    first_pack,
+                    packs: CASE as u16,
+                };
+                let began = Instant::now();
+                let handled = station.handle(case).expect("handled");
+                spent += began.elapsed();
+                assert!(matches!(handled, Handled::Released(_)), "{handled:?}");
             }
             spent
         });

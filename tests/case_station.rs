@@ -277,7 +277,7 @@ fn every_case_is_checked_in_one_picture_labelled_and_released_or_reworked() {
         {
             let subject = format!("case {} of batch 1", case.number);
             assert!(
-                store.audit_has("case.rework", &subject).expect("audit"),
+                store.case_sent_to_rework(&subject).expect("audit"),
                 "{subject} is in the audit trail"
             );
         }
@@ -429,6 +429,20 @@ fn a_command_the_plc_never_heard_is_sent_again_without_deciding_again() {
     let serials = store
         .good_exit_serials(BatchId(1), 0, 8)
         .expect("good exits");
+    // Reading on after a known item gives what counting from the start gives.
+    use serialstation::store::containers::GoodExitsFrom;
+    let all = store
+        .good_exits(BatchId(1), GoodExitsFrom::Index(0), 100)
+        .expect("good exits");
+    for at in [0, 3, 11, 24] {
+        let after = store
+            .good_exits(BatchId(1), GoodExitsFrom::AfterItem(all[at].0), 5)
+            .expect("read on");
+        let counted = store
+            .good_exits(BatchId(1), GoodExitsFrom::Index(at as u64 + 1), 5)
+            .expect("counted");
+        assert_eq!(after, counted, "after good exit {at}");
+    }
     let gtin = Gtin::parse(GTIN).expect("gtin");
     let seen = |serials: &[String]| -> Vec<PlaceRead> {
         serials

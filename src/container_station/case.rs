@@ -23,6 +23,7 @@ use serialstation_devices::plc::case_packer::WaitingCase;
 use crate::aggregation::case_check::{PlaceRead, check_case};
 use crate::aggregation::{ContainerState, Level, Scanned};
 use crate::gs1::{Gtin, Sscc};
+use crate::store::containers::GoodExitsFrom;
 use crate::store::{Actor, BatchId, Store};
 
 use super::is_no_read;
@@ -78,7 +79,8 @@ pub enum Handled {
     NotYet(String),
 }
 
-/// The audit action of a case sent to rework at the case station.
+/// The audit action of a case sent to rework at the case station (found again
+/// by `Store::case_sent_to_rework`).
 const REWORK_ACTION: &str = "case.rework";
 
 pub struct CaseStation<Io: CaseCellIo> {
@@ -86,6 +88,11 @@ pub struct CaseStation<Io: CaseCellIo> {
     settings: CaseSettings,
     actor: Actor,
     io: Io,
+    /// After a case is settled: the index of the next case's first pack among
+    /// the good exits, and the item number of the settled case's last pack. The
+    /// next case's packs are then read from that item on, not counted from the
+    /// batch's start.
+    cursor: Option<(u64, i64)>,
 }
 
 impl<Io: CaseCellIo> CaseStation<Io> {
@@ -95,6 +102,7 @@ impl<Io: CaseCellIo> CaseStation<Io> {
             settings,
             actor,
             io,
+            cursor: None,
         }
     }
 
@@ -109,15 +117,27 @@ impl<Io: CaseCellIo> CaseStation<Io> {
     /// Decides the waiting case. An error leaves it waiting (the store or a
     /// device failed); handling it again picks up where it stopped.
     pub fn handle(&mut self, case: WaitingCase) -> Result<Handled, String> {
-        let subject = self.case_subject(case.number);
-        let tracked = self
+        let first = u64::from(case.first_pack);
+        let from = match self.cursor {
+            Some((next, after)) if next == first => GoodExitsFrom::AfterItem(after),
+            _ => GoodExitsFrom::Index(first),
+        };
+        let exits = self
             .store
-            .good_exit_serials(
-                self.settings.batch,
-                u64::from(case.first_pack),
-                u64::from(case.packs),
-            )
+            .good_exits(self.settings.batch, from, u64::from(case.packs))
             .map_err(|e| e.to_string())?;
+        let handled = self.decide(case, exits.iter().map(|(_, s)| s.clone()).collect())?;
+        if let (Handled::Released(_) | Handled::Reworked(_), Some((last, _))) =
+            (&handled, exits.last())
+        {
+            self.cursor = Some((first + exits.len() as u64, *last));
+        }
+        Ok(handled)
+    }
+
+    /// Decides the waiting case, given the packs the tracking put into it.
+    fn decide(&mut self, case: WaitingCase, tracked: Vec<String>) -> Result<Handled, String> {
+        let subject = self.case_subject(case.number);
         if tracked.len() < usize::from(case.packs) {
             return Ok(Handled::NotYet(format!(
                 "{subject}: the line has recorded {} of its {} packs (from good exit {}) as good exits; waiting for the line",
@@ -331,7 +351,7 @@ impl<Io: CaseCellIo> CaseStation<Io> {
 
     fn already_reworked(&self, subject: &str) -> Result<bool, String> {
         self.store
-            .audit_has(REWORK_ACTION, subject)
+            .case_sent_to_rework(subject)
             .map_err(|e| e.to_string())
     }
 

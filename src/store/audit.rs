@@ -71,6 +71,11 @@ pub(crate) struct AuditRecord<'a> {
     pub after: Option<serde_json::Value>,
 }
 
+/// Migration 10: the case station's rework records by subject; partial, so
+/// that no other audit row pays for it.
+pub(crate) const V10_SQL: &str =
+    "CREATE INDEX audit_case_rework ON audit (subject) WHERE action = 'case.rework';";
+
 /// Appends a row to the chain. Call inside the transaction that makes the change.
 pub(crate) fn append(
     conn: &Connection,
@@ -265,13 +270,15 @@ impl Store {
         rows.map(|r| r.context(what)).collect()
     }
 
-    /// Whether the audit trail holds an entry of `action` about `subject`.
-    pub fn audit_has(&self, action: &str, subject: &str) -> StoreResult<bool> {
+    /// Whether the case station sent `subject` ("case N of batch B") to rework:
+    /// a lookup in the partial index of migration 10, which holds only those
+    /// rows (its condition must be written as a literal to be used).
+    pub fn case_sent_to_rework(&self, subject: &str) -> StoreResult<bool> {
         let what = "reading the audit trail";
         self.conn
             .query_row(
-                "SELECT EXISTS (SELECT 1 FROM audit WHERE action = ?1 AND subject = ?2)",
-                [action, subject],
+                "SELECT EXISTS (SELECT 1 FROM audit WHERE action = 'case.rework' AND subject = ?1)",
+                [subject],
                 |r| r.get(0),
             )
             .context(what)

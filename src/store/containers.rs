@@ -154,6 +154,15 @@ fn as_text<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S:
     s.collect_str(v)
 }
 
+/// Where a read of good exits starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GoodExitsFrom {
+    /// At this 0-based index among the batch's good exits.
+    Index(u64),
+    /// Right after this item number.
+    AfterItem(i64),
+}
+
 /// A container with everything under it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ContainerTree {
@@ -973,26 +982,49 @@ impl Store {
         first: u64,
         count: u64,
     ) -> StoreResult<Vec<String>> {
+        Ok(self
+            .good_exits(batch, GoodExitsFrom::Index(first), count)?
+            .into_iter()
+            .map(|(_, serial)| serial)
+            .collect())
+    }
+
+    /// Good exits as `(item number, serial)`, in item order, `count` of them
+    /// from `from`. Starting after a known item number reads only what it
+    /// returns; starting at an index skips the ones before it.
+    pub fn good_exits(
+        &self,
+        batch: BatchId,
+        from: GoodExitsFrom,
+        count: u64,
+    ) -> StoreResult<Vec<(i64, String)>> {
         let what = format!("reading the good exits of batch {}", batch.0);
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT COALESCE(s.serial, i.serial_text) FROM items i
-                 LEFT JOIN serials s ON s.id = i.serial_id
-                 WHERE i.batch_id = ?1 AND i.fate = 'exited_good'
-                 ORDER BY i.seq LIMIT ?3 OFFSET ?2",
-            )
-            .context(&what)?;
+        const SELECT: &str = "SELECT i.seq, COALESCE(s.serial, i.serial_text) FROM items i
+             LEFT JOIN serials s ON s.id = i.serial_id
+             WHERE i.batch_id = ?1 AND i.fate = 'exited_good'";
+        let (sql, start) = match from {
+            GoodExitsFrom::Index(first) => (
+                format!("{SELECT} ORDER BY i.seq LIMIT ?3 OFFSET ?2"),
+                first as i64,
+            ),
+            GoodExitsFrom::AfterItem(seq) => (
+                format!("{SELECT} AND i.seq > ?2 ORDER BY i.seq LIMIT ?3"),
+                seq,
+            ),
+        };
+        let mut stmt = self.conn.prepare_cached(&sql).context(&what)?;
         let rows = stmt
-            .query_map(params![batch.0, first as i64, count as i64], |r| {
-                r.get::<_, Option<String>>(0)
+            .query_map(params![batch.0, start, count as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
             })
             .context(&what)?;
         let mut out = Vec::new();
         for row in rows {
-            out.push(row.context(&what)?.ok_or_else(|| {
-                StoreError::Corrupt(format!("{what}: a good exit has no serial"))
-            })?);
+            let (seq, serial) = row.context(&what)?;
+            let serial = serial.ok_or_else(|| {
+                StoreError::Corrupt(format!("{what}: good exit {seq} has no serial"))
+            })?;
+            out.push((seq, serial));
         }
         Ok(out)
     }

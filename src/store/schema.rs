@@ -24,7 +24,7 @@ use crate::store::error::{SqlContext, StoreError, StoreResult};
 use crate::store::state::{ALLOWED_TRANSITIONS, SerialState};
 
 /// The schema version this program writes.
-pub const LATEST_VERSION: i64 = 9;
+pub const LATEST_VERSION: i64 = 10;
 
 struct Migration {
     version: i64,
@@ -86,6 +86,12 @@ const MIGRATIONS: &[Migration] = &[
         version: 9,
         description: "aggregation settings: a product's packaging hierarchy, a client's SSCC prefix",
         sql: crate::store::products::V9_SQL,
+        seed: crate::store::outbox::seed_nothing_v3,
+    },
+    Migration {
+        version: 10,
+        description: "case station: cases sent to rework found by subject",
+        sql: crate::store::audit::V10_SQL,
         seed: crate::store::outbox::seed_nothing_v3,
     },
 ];
