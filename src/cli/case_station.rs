@@ -49,8 +49,11 @@ pub struct CaseStationArgs {
     /// How long a printed label may take to be read back, milliseconds.
     #[arg(long, default_value_t = 3000)]
     label_timeout_ms: u64,
-    /// Prints of one label before the case goes to rework.
-    #[arg(long, default_value_t = 2)]
+    /// Prints of one label before the case goes to rework, when the label
+    /// scanner reads nothing or NOREAD. Above 1 only where a label that did not
+    /// verify is taken off the case before the next print; a label that reads
+    /// as another SSCC always sends the case to rework.
+    #[arg(long, default_value_t = 1)]
     label_attempts: u32,
 }
 

@@ -24,7 +24,7 @@ use crate::aggregation::case_check::{PlaceRead, check_case};
 use crate::aggregation::{ContainerState, Level, Scanned};
 use crate::gs1::{Gtin, Sscc};
 use crate::store::containers::GoodExitsFrom;
-use crate::store::{Actor, BatchId, Store};
+use crate::store::{Actor, BatchId, Store, StoreError};
 
 use super::is_no_read;
 use super::label::container_label;
@@ -126,7 +126,7 @@ impl<Io: CaseCellIo> CaseStation<Io> {
             .store
             .good_exits(self.settings.batch, from, u64::from(case.packs))
             .map_err(|e| e.to_string())?;
-        let handled = self.decide(case, exits.iter().map(|(_, s)| s.clone()).collect())?;
+        let handled = self.decide(case, &exits)?;
         if let (Handled::Released(_) | Handled::Reworked(_), Some((last, _))) =
             (&handled, exits.last())
         {
@@ -135,17 +135,47 @@ impl<Io: CaseCellIo> CaseStation<Io> {
         Ok(handled)
     }
 
-    /// Decides the waiting case, given the packs the tracking put into it.
-    fn decide(&mut self, case: WaitingCase, tracked: Vec<String>) -> Result<Handled, String> {
+    /// Decides the waiting case, given the good exits (item number, serial) the
+    /// tracking put into it.
+    fn decide(
+        &mut self,
+        case: WaitingCase,
+        exits: &[(i64, Option<String>)],
+    ) -> Result<Handled, String> {
         let subject = self.case_subject(case.number);
-        if tracked.len() < usize::from(case.packs) {
+        if exits.len() < usize::from(case.packs) {
             return Ok(Handled::NotYet(format!(
                 "{subject}: the line has recorded {} of its {} packs (from good exit {}) as good exits; waiting for the line",
-                tracked.len(),
+                exits.len(),
                 case.packs,
                 u64::from(case.first_pack) + 1
             )));
         }
+        if u64::from(case.packs) > self.settings.capacity {
+            return self.rework(
+                case,
+                &[format!(
+                    "the case packer counted {} into a case of {}: check its case capacity (HR 13)",
+                    packs(usize::from(case.packs)),
+                    self.settings.capacity
+                )],
+            );
+        }
+        let unknown: Vec<String> = exits
+            .iter()
+            .filter(|(_, serial)| serial.is_none())
+            .map(|(seq, _)| seq.to_string())
+            .collect();
+        if !unknown.is_empty() {
+            return self.rework(
+                case,
+                &[format!(
+                    "item {} left through the good exit with no serial known: the case cannot be aggregated",
+                    unknown.join(", ")
+                )],
+            );
+        }
+        let tracked: Vec<String> = exits.iter().filter_map(|(_, s)| s.clone()).collect();
         let children: Vec<Scanned> = tracked
             .iter()
             .map(|serial| Scanned::Pack {
@@ -181,11 +211,7 @@ impl<Io: CaseCellIo> CaseStation<Io> {
             held.sort();
             want.sort();
             if container.level == Level::Case && held == want && tree.containers.is_empty() {
-                self.io.say(&format!(
-                    "{subject}: already built as case {sscc} ({}); resuming at its label",
-                    container.state
-                ));
-                return self.label_and_release(case, &sscc);
+                return self.resume(case, &sscc, container.state, &tracked);
             }
             return self.rework(
                 case,
@@ -213,18 +239,26 @@ impl<Io: CaseCellIo> CaseStation<Io> {
                 )],
             );
         }
-        let container = self
-            .store
-            .build_container(
-                self.settings.batch,
-                Level::Case,
-                Level::Pack,
-                self.settings.capacity,
-                &children,
-                partial,
-                &self.actor,
-            )
-            .map_err(|e| e.to_string())?;
+        let built = self.store.build_container(
+            self.settings.batch,
+            Level::Case,
+            Level::Pack,
+            self.settings.capacity,
+            &children,
+            partial,
+            &self.actor,
+        );
+        let container = match built {
+            Ok(container) => container,
+            // The store refuses a pack (not commissioned, already elsewhere):
+            // the case cannot be aggregated as it is.
+            Err(
+                e @ (StoreError::Invalid(_)
+                | StoreError::IllegalTransition { .. }
+                | StoreError::NotFound(_)),
+            ) => return self.rework(case, &[e.to_string()]),
+            Err(e) => return Err(e.to_string()),
+        };
         let sscc = parse_sscc(&container.sscc)?;
         self.io.say(&format!(
             "{subject}: the camera read its {}; case {sscc} built{}",
@@ -234,8 +268,51 @@ impl<Io: CaseCellIo> CaseStation<Io> {
         self.label_and_release(case, &sscc)
     }
 
-    /// Prints the case's label and reads it back, up to the limit; a verified
-    /// case is released, anything else goes to rework with its packs loose.
+    /// A case whose packs the store already holds in case `sscc` (the station
+    /// stopped after building it). The camera looks again: the case at the
+    /// station must be that case, else (the case packer's count was reset, or
+    /// the case was changed) it goes to rework. A case that shows none of the
+    /// packs is another case: the container stays as recorded.
+    fn resume(
+        &mut self,
+        case: WaitingCase,
+        sscc: &Sscc,
+        state: ContainerState,
+        tracked: &[String],
+    ) -> Result<Handled, String> {
+        let subject = self.case_subject(case.number);
+        let places = self.io.picture(case.number)?;
+        let outcome = check_case(tracked, &self.settings.gtin, &self.settings.lot, &places);
+        if outcome.is_good() {
+            self.io.say(&format!(
+                "{subject}: already built as case {sscc} ({state}); the camera read its {} again; resuming at its label",
+                packs(tracked.len())
+            ));
+            return self.label_and_release(case, sscc);
+        }
+        let seen = places.iter().any(
+            |place| matches!(place, PlaceRead::Pack { serial, .. } if tracked.contains(serial)),
+        );
+        let mut problems: Vec<String> = outcome.problems.iter().map(|p| p.to_string()).collect();
+        if !seen {
+            problems.insert(
+                0,
+                format!(
+                    "the case at the station is not case {sscc}, which the store holds these packs in (was the case packer's count reset?); case {sscc} stays as recorded"
+                ),
+            );
+            return self.rework(case, &problems);
+        }
+        self.record_rework(case, &problems, Some(sscc))?;
+        self.release_container(sscc, &problems.join("; "))?;
+        self.divert(case, problems.join("; "))
+    }
+
+    /// Prints the case's label and reads it back. A label that reads as another
+    /// SSCC or as no label of this station is on the case and lies: the case goes
+    /// to rework at once. A missing or unreadable read is printed again up to
+    /// the limit (set above 1 only where a label that did not verify is taken
+    /// off the case before the next); then rework, packs loose.
     fn label_and_release(&mut self, case: WaitingCase, sscc: &Sscc) -> Result<Handled, String> {
         let subject = self.case_subject(case.number);
         let container = self.store.container(sscc).map_err(|e| e.to_string())?;
@@ -266,10 +343,18 @@ impl<Io: CaseCellIo> CaseStation<Io> {
                     .container_label_verified(sscc, &line, &self.actor)
                 {
                     Ok(_) => return self.release(case, sscc),
-                    Err(_) if is_no_read(&line) => {
+                    Err(StoreError::Invalid(_)) if is_no_read(&line) => {
                         "the label scanner could not read it".to_string()
                     }
-                    Err(e) => e.to_string(),
+                    Err(StoreError::Invalid(e)) => {
+                        let reason =
+                            format!("the label on the case does not verify as case {sscc}: {e}");
+                        self.record_rework(case, std::slice::from_ref(&reason), Some(sscc))?;
+                        self.release_container(sscc, &reason)?;
+                        return self.divert(case, reason);
+                    }
+                    // The store failed, not the label: the case waits.
+                    Err(e) => return Err(e.to_string()),
                 },
             };
             if attempt < self.settings.label_attempts {
@@ -279,8 +364,11 @@ impl<Io: CaseCellIo> CaseStation<Io> {
             }
         }
         let reason = format!(
-            "label not verified after {} prints: {why}",
-            self.settings.label_attempts
+            "label not verified after {}: {why}",
+            match self.settings.label_attempts {
+                1 => "1 print".to_string(),
+                n => format!("{n} prints"),
+            }
         );
         self.record_rework(case, std::slice::from_ref(&reason), Some(sscc))?;
         self.release_container(sscc, &reason)?;

@@ -242,6 +242,12 @@ pub fn run(options: &CaseStationOptions) -> Result<(), String> {
         let status = match station.io().plc.status() {
             Ok(status) => {
                 if !plc_up {
+                    // The PLC may have restarted and lost the capacity.
+                    if let Err(e) = station.io().plc.set_capacity(capacity) {
+                        station.io().say(&format!("error: {e}; retrying"));
+                        std::thread::sleep(RETRY_PAUSE);
+                        continue;
+                    }
                     station.io().say("case packer PLC connected");
                     plc_up = true;
                 }

@@ -26,7 +26,8 @@ pub struct CaseJudgement {
 
 /// Every released case carries, as its last label, the SSCC of a verified case
 /// container of `batch` that holds exactly the packs physically in it (no pack
-/// missing, none extra, none twice), and that label read back as itself. Every
+/// missing, none extra, none twice), and that label read back as itself; it
+/// carries no label of another SSCC. Every
 /// pack of a reworked case is loose in the store. Every verified case container
 /// is the last label of exactly one released case. No case still waits.
 pub fn judge_cases(
@@ -88,7 +89,15 @@ pub fn judge_cases(
                     ));
                     continue;
                 };
-                let sscc = label.printed.trim_start_matches("00").to_string();
+                let sscc = own_sscc(&label.printed);
+                for other in case.labels.iter().map(|l| own_sscc(&l.printed)) {
+                    if other != sscc {
+                        judged.problems.push(format!(
+                            "physical case {} was released as case {sscc} but also carries a label of {other}",
+                            case.number
+                        ));
+                    }
+                }
                 if !verified.contains(&sscc) {
                     judged.problems.push(format!(
                         "physical case {} was released with label {sscc}, which is not a verified case of batch {}",
@@ -130,6 +139,11 @@ pub fn judge_cases(
         ));
     }
     Ok(judged)
+}
+
+/// The SSCC a label's GS1-128 data (AI 00 and the SSCC) carries.
+fn own_sscc(printed: &str) -> String {
+    printed.strip_prefix("00").unwrap_or(printed).to_string()
 }
 
 /// The serials of pack codes (any read form); a code that names no pack keeps

@@ -151,7 +151,8 @@ pub fn judge_pallets(store: &Store, truth: &CellTruth) -> Result<PalletJudgement
             ));
             continue;
         };
-        let Ok(sscc) = Sscc::parse(label.printed.trim_start_matches("00")) else {
+        let Ok(sscc) = Sscc::parse(label.printed.strip_prefix("00").unwrap_or(&label.printed))
+        else {
             judged.problems.push(format!(
                 "physical pallet {} carries a label that is not an SSCC: {}",
                 index + 1,

@@ -982,22 +982,28 @@ impl Store {
         first: u64,
         count: u64,
     ) -> StoreResult<Vec<String>> {
-        Ok(self
-            .good_exits(batch, GoodExitsFrom::Index(first), count)?
+        let what = format!("reading the good exits of batch {}", batch.0);
+        self.good_exits(batch, GoodExitsFrom::Index(first), count)?
             .into_iter()
-            .map(|(_, serial)| serial)
-            .collect())
+            .map(|(seq, serial)| {
+                serial.ok_or_else(|| {
+                    StoreError::Corrupt(format!("{what}: good exit {seq} has no serial"))
+                })
+            })
+            .collect()
     }
 
     /// Good exits as `(item number, serial)`, in item order, `count` of them
-    /// from `from`. Starting after a known item number reads only what it
-    /// returns; starting at an index skips the ones before it.
+    /// from `from`; the serial is `None` for an item that left through the good
+    /// exit with no serial known (an escape the camera never read). Starting
+    /// after a known item number reads only what it returns; starting at an
+    /// index skips the ones before it.
     pub fn good_exits(
         &self,
         batch: BatchId,
         from: GoodExitsFrom,
         count: u64,
-    ) -> StoreResult<Vec<(i64, String)>> {
+    ) -> StoreResult<Vec<(i64, Option<String>)>> {
         let what = format!("reading the good exits of batch {}", batch.0);
         const SELECT: &str = "SELECT i.seq, COALESCE(s.serial, i.serial_text) FROM items i
              LEFT JOIN serials s ON s.id = i.serial_id
@@ -1018,15 +1024,7 @@ impl Store {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
             })
             .context(&what)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, serial) = row.context(&what)?;
-            let serial = serial.ok_or_else(|| {
-                StoreError::Corrupt(format!("{what}: good exit {seq} has no serial"))
-            })?;
-            out.push((seq, serial));
-        }
-        Ok(out)
+        rows.map(|row| row.context(&what)).collect()
     }
 
     /// A batch's commissioned packs that are in no container, oldest first.
