@@ -282,6 +282,35 @@ impl FaultTable {
     }
 }
 
+/// Reads a cell's fault rates, `name=rate,…` (each 0.0 to 1.0), into `fields`
+/// (name, rate); a rate not named stays as it is. The errors name the fault and
+/// list the names there are.
+pub fn parse_rates(text: &str, fields: &mut [(&str, &mut f64)]) -> Result<(), String> {
+    let names: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+    let example = names.first().copied().unwrap_or("name");
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, rate) = part
+            .split_once('=')
+            .ok_or_else(|| format!("fault {part:?}: write name=rate, e.g. {example}=0.1"))?;
+        let rate: f64 = rate
+            .trim()
+            .parse()
+            .ok()
+            .filter(|r: &f64| (0.0..=1.0).contains(r))
+            .ok_or_else(|| format!("fault {name}: the rate must be 0.0 to 1.0, not {rate:?}"))?;
+        let name = name.trim();
+        let Some((_, field)) = fields.iter_mut().find(|(known, _)| *known == name) else {
+            let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+            return Err(format!(
+                "unknown fault {name:?}: {} or {last}",
+                rest.join(", ")
+            ));
+        };
+        **field = rate;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

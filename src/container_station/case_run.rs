@@ -4,7 +4,6 @@
 //! the operator's terminal (`close`, `status`, `quit`). The loop polls the PLC
 //! and hands each waiting case to the decisions in `case.rs`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
@@ -15,10 +14,9 @@ use serialstation_devices::plc::case_packer::{CASE_CAPACITY_RANGE, CaseCommand};
 use serialstation_devices::plc::case_packer_link::CasePackerLink;
 
 use super::case::{CaseCellIo, CaseExit, CaseSettings, CaseStation, Handled};
-use super::devices::{LabelPrinter, spawn_operator};
+use super::devices::{LabelPrinter, StationLevel, say_line, spawn_operator, station_level};
 use crate::aggregation::Level;
 use crate::aggregation::case_check::{PlaceRead, read_frame};
-use crate::gs1::Gtin;
 use crate::store::{Actor, BatchId, Store};
 
 /// What `serialstation case-station` was asked to do.
@@ -109,33 +107,18 @@ impl CaseCellIo for Cell {
     }
 
     fn say(&mut self, line: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
+        say_line(line);
     }
 }
 
 /// The batch's case settings from its product's hierarchy.
 fn settings(store: &Store, options: &CaseStationOptions) -> Result<CaseSettings, String> {
-    let batch = store
-        .batch(options.batch)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!(
-                "batch {} is not in this store: `batch list` shows the batches",
-                options.batch.0
-            )
-        })?;
-    let gtin = Gtin::parse(&batch.gtin).map_err(|e| e.message)?;
-    let product = store
-        .product(&gtin)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("GTIN {gtin} is not in the product master"))?;
-    let level = product.aggregation_level(Level::Case).ok_or_else(|| {
-        format!(
-            "the product {gtin} has no case level in its client file ([[product.aggregation]] level = \"case\")"
-        )
-    })?;
+    let StationLevel {
+        batch,
+        gtin,
+        product,
+        level,
+    } = station_level(store, options.batch, Level::Case)?;
     if product.child_level(Level::Case) != Some(Level::Pack) {
         return Err(format!(
             "cases of {gtin} hold bundles in its client file: the case station packs packs straight from the line"

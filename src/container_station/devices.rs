@@ -1,5 +1,6 @@
 //! What the case and pallet stations' I/O shares: the label printer (ZPL over
-//! raw TCP) and the operator's terminal (one command per line on stdin).
+//! raw TCP), the operator's terminal (one command per line on stdin, one line
+//! out per message), and reading a batch's level from its product's hierarchy.
 
 use std::io::{BufRead, Write};
 use std::net::TcpStream;
@@ -8,6 +9,56 @@ use std::thread;
 use std::time::Duration;
 
 use serialstation_devices::line_scanner::connect_tcp;
+
+use crate::aggregation::Level;
+use crate::config::{AggregationLevel, Product};
+use crate::gs1::Gtin;
+use crate::store::{Batch, BatchId, Store};
+
+/// One line to the operator's terminal, flushed at once.
+pub fn say_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// What a station reads at start-up: the batch, its GTIN and product, and the
+/// product's `level` (with what the client file says of it).
+pub struct StationLevel {
+    pub batch: Batch,
+    pub gtin: Gtin,
+    pub product: Product,
+    pub level: AggregationLevel,
+}
+
+/// Reads `batch` and its product's `level`. Each refusal says what to do.
+pub fn station_level(store: &Store, batch: BatchId, level: Level) -> Result<StationLevel, String> {
+    let found = store
+        .batch(batch)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "batch {} is not in this store: `batch list` shows the batches",
+                batch.0
+            )
+        })?;
+    let gtin = Gtin::parse(&found.gtin).map_err(|e| e.message)?;
+    let product = store
+        .product(&gtin)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("GTIN {gtin} is not in the product master"))?;
+    let settings = product.aggregation_level(level).cloned().ok_or_else(|| {
+        format!(
+            "the product {gtin} has no {level} level in its client file ([[product.aggregation]] level = \"{level}\")"
+        )
+    })?;
+    Ok(StationLevel {
+        batch: found,
+        gtin,
+        product,
+        level: settings,
+    })
+}
 
 /// A ZPL printer on raw TCP: one connection, re-opened when it fails.
 pub struct LabelPrinter {

@@ -7,7 +7,8 @@
 //! capacity or on the operator's word, prints its logistic label and verifies it
 //! with the label scanner. `label.rs` makes any stored container's label (content
 //! and ZPL), also for `container label --print`; `devices.rs` holds what both
-//! stations' I/O shares (the label printer, the operator's terminal).
+//! stations' I/O shares (the label printer, the operator's terminal, the batch's
+//! level from its product's hierarchy).
 //! ARCHITECTURE.md, "Aggregation", has the flow and the cells' wire protocols.
 
 pub mod case;

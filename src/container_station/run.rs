@@ -4,18 +4,16 @@
 //! `quit`), and the label read's deadline. Everything arrives on one channel and
 //! is handed to the decisions in `pallet.rs`, one at a time.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use serialstation_devices::line_scanner::{LineScanner, ScannerEvent};
 
-use super::devices::{LabelPrinter, spawn_operator};
+use super::devices::{LabelPrinter, StationLevel, say_line, spawn_operator, station_level};
 
 use super::pallet::{CaseRead, CellIo, PalletSettings, PalletStation};
 use crate::aggregation::Level;
-use crate::gs1::Gtin;
 use crate::store::{Actor, BatchId, Store};
 
 /// What `serialstation pallet-station` was asked to do.
@@ -63,33 +61,18 @@ impl CellIo for Cell {
     }
 
     fn say(&mut self, line: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
+        say_line(line);
     }
 }
 
 /// The batch's pallet settings from its product's hierarchy.
 fn settings(store: &Store, options: &PalletStationOptions) -> Result<PalletSettings, String> {
-    let batch = store
-        .batch(options.batch)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!(
-                "batch {} is not in this store: `batch list` shows the batches",
-                options.batch.0
-            )
-        })?;
-    let gtin = Gtin::parse(&batch.gtin).map_err(|e| e.message)?;
-    let product = store
-        .product(&gtin)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("GTIN {gtin} is not in the product master"))?;
-    let level = product.aggregation_level(Level::Pallet).ok_or_else(|| {
-        format!(
-            "the product {gtin} has no pallet level in its client file ([[product.aggregation]] level = \"pallet\")"
-        )
-    })?;
+    let StationLevel {
+        gtin,
+        product,
+        level,
+        ..
+    } = station_level(store, options.batch, Level::Pallet)?;
     let child_level = product
         .child_level(Level::Pallet)
         .ok_or_else(|| format!("the product {gtin} has no level below the pallet"))?;

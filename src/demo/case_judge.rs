@@ -36,7 +36,7 @@ pub fn judge_cases(
     truth: &CaseCellTruth,
 ) -> Result<CaseJudgement, String> {
     let mut judged = CaseJudgement::default();
-    // Serial → (SSCC, state) of every case container of the batch not in rework.
+    // Serial → the SSCCs of the case containers of the batch (not in rework) holding it.
     let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut verified: BTreeSet<String> = BTreeSet::new();
     for container in store.batch_containers(batch).map_err(|e| e.to_string())? {

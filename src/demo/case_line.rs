@@ -126,7 +126,7 @@ pub fn run(
         })
         .collect();
     drop(store);
-    let layout = super::super::container_station::case_run::default_layout(capacity as u64);
+    let layout = crate::container_station::case_run::default_layout(capacity as u64);
     let truth_path = workdir.join("case-cell-truth.json");
     let addrs = case_cell::start(CaseCellConfig {
         packs: packs.clone(),

@@ -17,6 +17,7 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use serialstation_devices::plc::case_packer::{CaseCommand, CasePackerStatus, WaitingCase};
 
+use crate::faults::parse_rates;
 use crate::pallet_cell::model::{AppliedLabel, NO_READ};
 
 /// Fault rates per case (or per label), each 0.0 to 1.0.
@@ -36,36 +37,21 @@ pub struct CaseFaults {
     pub label_misprint: f64,
 }
 
-const FAULT_NAMES: &str =
-    "missing_pack, extra_pack, duplicate_code, unreadable_code, label_no_read or label_misprint";
-
 impl CaseFaults {
     /// Reads `name=rate,…` (names as the fields).
     pub fn parse(text: &str) -> Result<CaseFaults, String> {
         let mut faults = CaseFaults::default();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, rate) = part
-                .split_once('=')
-                .ok_or_else(|| format!("fault {part:?}: write name=rate, e.g. missing_pack=0.1"))?;
-            let rate: f64 = rate
-                .trim()
-                .parse()
-                .ok()
-                .filter(|r: &f64| (0.0..=1.0).contains(r))
-                .ok_or_else(|| {
-                    format!("fault {name}: the rate must be 0.0 to 1.0, not {rate:?}")
-                })?;
-            let field = match name.trim() {
-                "missing_pack" => &mut faults.missing_pack,
-                "extra_pack" => &mut faults.extra_pack,
-                "duplicate_code" => &mut faults.duplicate_code,
-                "unreadable_code" => &mut faults.unreadable_code,
-                "label_no_read" => &mut faults.label_no_read,
-                "label_misprint" => &mut faults.label_misprint,
-                other => return Err(format!("unknown fault {other:?}: {FAULT_NAMES}")),
-            };
-            *field = rate;
-        }
+        parse_rates(
+            text,
+            &mut [
+                ("missing_pack", &mut faults.missing_pack),
+                ("extra_pack", &mut faults.extra_pack),
+                ("duplicate_code", &mut faults.duplicate_code),
+                ("unreadable_code", &mut faults.unreadable_code),
+                ("label_no_read", &mut faults.label_no_read),
+                ("label_misprint", &mut faults.label_misprint),
+            ],
+        )?;
         Ok(faults)
     }
 }

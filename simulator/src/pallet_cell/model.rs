@@ -11,6 +11,8 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use crate::faults::parse_rates;
+
 /// What the scanners send when they cannot read a code.
 pub const NO_READ: &str = "NOREAD";
 
@@ -31,30 +33,15 @@ impl CellFaults {
     /// Reads `name=rate,…` (names as the fields).
     pub fn parse(text: &str) -> Result<CellFaults, String> {
         let mut faults = CellFaults::default();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, rate) = part
-                .split_once('=')
-                .ok_or_else(|| format!("fault {part:?}: write name=rate, e.g. case_no_read=0.1"))?;
-            let rate: f64 = rate
-                .trim()
-                .parse()
-                .ok()
-                .filter(|r: &f64| (0.0..=1.0).contains(r))
-                .ok_or_else(|| {
-                    format!("fault {name}: the rate must be 0.0 to 1.0, not {rate:?}")
-                })?;
-            match name.trim() {
-                "case_no_read" => faults.case_no_read = rate,
-                "case_double_read" => faults.case_double_read = rate,
-                "label_no_read" => faults.label_no_read = rate,
-                "label_stale" => faults.label_stale = rate,
-                other => {
-                    return Err(format!(
-                        "unknown fault {other:?}: case_no_read, case_double_read, label_no_read or label_stale"
-                    ));
-                }
-            }
-        }
+        parse_rates(
+            text,
+            &mut [
+                ("case_no_read", &mut faults.case_no_read),
+                ("case_double_read", &mut faults.case_double_read),
+                ("label_no_read", &mut faults.label_no_read),
+                ("label_stale", &mut faults.label_stale),
+            ],
+        )?;
         Ok(faults)
     }
 }
