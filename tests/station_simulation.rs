@@ -18,13 +18,18 @@
 //!
 //! Every random choice comes from the seed, so a failure replays exactly:
 //! `SERIALSTATION_SIM_SEED=<n>` runs that seed alone (the failure message prints the
-//! whole command). Sizing: `SERIALSTATION_SIM_SEEDS` (number of seeds, default 20),
+//! whole command). Sizing: `SERIALSTATION_SIM_SEEDS` (number of seeds, default 1000),
 //! `SERIALSTATION_SIM_BASE_SEED` (first seed, default 1), `SERIALSTATION_SIM_ITEMS`
-//! (items per seed, default 2000), `SERIALSTATION_SIM_CRASHES` (crashes aimed for per
-//! seed, default 30), `SERIALSTATION_SIM_RATE` (items per minute, default 1200),
+//! (items per seed, default 1000), `SERIALSTATION_SIM_CRASHES` (crashes aimed for per
+//! seed, default 10), `SERIALSTATION_SIM_RATE` (items per minute, default 1200),
 //! `SERIALSTATION_SIM_THREADS` (seeds run in parallel, default: every core),
 //! `SERIALSTATION_SIM_JUDGE_EVERY` (judge after every n-th restart, default 1: every
 //! one; the end is always judged).
+//!
+//! The default run (what CI runs) covers at least a million commissioned items and
+//! ten thousand crashes, and says so or fails: many short seeds rather than a few
+//! long ones, because every judgement reads the whole store and a seed's judgements
+//! grow with its length times its crashes.
 //! `scripts/soak-simulation.sh` runs a long soak for releases.
 
 use std::collections::BTreeMap;
@@ -70,6 +75,12 @@ const GTIN: &str = "09506000134352";
 const EXPIRY: &str = "391231";
 /// How often the simulated operator looks at the batch (start, resume, close).
 const OPERATOR_EVERY: Duration = Duration::from_millis(200);
+/// The default run: seeds, items per seed and crashes aimed for per seed.
+const DEFAULT_SEEDS: u64 = 1_000;
+const DEFAULT_ITEMS: u32 = 1_000;
+const DEFAULT_CRASHES: u32 = 10;
+/// What the default run must cover at least: commissioned items and crashes.
+const DEFAULT_FLOOR: (u64, u64) = (1_000_000, 10_000);
 /// Actions (store writes and device requests) per item, until measured.
 const ACTIONS_PER_ITEM_GUESS: u64 = 8;
 
@@ -86,6 +97,8 @@ struct Plan {
     threads: usize,
     /// Judge after every n-th recovery (1: after every one); always at the end.
     judge_every: u64,
+    /// No sizing came from the environment: the run must cover [`DEFAULT_FLOOR`].
+    is_default: bool,
 }
 
 impl Plan {
@@ -94,18 +107,29 @@ impl Plan {
             Some(seed) => vec![seed],
             None => {
                 let base = env_u64("SERIALSTATION_SIM_BASE_SEED").unwrap_or(1);
-                let count = env_u64("SERIALSTATION_SIM_SEEDS").unwrap_or(20);
+                let count = env_u64("SERIALSTATION_SIM_SEEDS").unwrap_or(DEFAULT_SEEDS);
                 (base..base.saturating_add(count)).collect()
             }
         };
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Plan {
             seeds,
-            items: env_u64("SERIALSTATION_SIM_ITEMS").map_or(2_000, |n| n as u32),
-            crashes: env_u64("SERIALSTATION_SIM_CRASHES").map_or(30, |n| n as u32),
+            items: env_u64("SERIALSTATION_SIM_ITEMS").map_or(DEFAULT_ITEMS, |n| n as u32),
+            crashes: env_u64("SERIALSTATION_SIM_CRASHES").map_or(DEFAULT_CRASHES, |n| n as u32),
             rate: env_u64("SERIALSTATION_SIM_RATE").map_or(1_200.0, |n| n as f64),
             threads: env_u64("SERIALSTATION_SIM_THREADS").map_or(cores, |n| n as usize),
             judge_every: env_u64("SERIALSTATION_SIM_JUDGE_EVERY").map_or(1, |n| n.max(1)),
+            is_default: [
+                "SEED",
+                "SEEDS",
+                "BASE_SEED",
+                "ITEMS",
+                "CRASHES",
+                "RATE",
+                "JUDGE_EVERY",
+            ]
+            .iter()
+            .all(|name| std::env::var_os(format!("SERIALSTATION_SIM_{name}")).is_none()),
         }
     }
 
@@ -559,13 +583,15 @@ impl SeedRun<'_> {
 /// not go on). A panic that is not a simulated crash is a bug: its seed is printed and
 /// the panic goes on.
 fn run_seed(seed: u64, plan: &Plan) -> Result<SeedOutcome, String> {
-    let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    let dir = scratch_dir().map_err(|e| format!("temp dir: {e}"))?;
     let db = dir.path().join("station.sqlite");
     let truth_path = dir.path().join("truth.sqlite");
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     prepare_store(&db, u64::from(plan.items) * 3 + 2_000)?;
+    // The judge flushes before it reads, so rows may wait for company.
     let writer = GroundTruthWriter::create(&truth_path, &[("seed", seed.to_string())])
-        .map_err(|e| format!("ground truth: {e}"))?;
+        .map_err(|e| format!("ground truth: {e}"))?
+        .batched(1_024);
     let mut sim = SimConfig::default_line();
     sim.simulator.seed = seed;
     sim.simulator.images = false;
@@ -633,6 +659,21 @@ fn run_seed(seed: u64, plan: &Plan) -> Result<SeedOutcome, String> {
     let outcome = run.finish(&runtime);
     drop(runtime);
     outcome
+}
+
+/// A directory for one seed's store and ground truth: in memory (`/dev/shm`) where
+/// the machine has it, since a simulated crash is a process's crash, not a power
+/// loss, and what a commit wrote survives it either way; else the usual temp dir.
+fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir()
+        && let Ok(dir) = tempfile::Builder::new()
+            .prefix("station-sim")
+            .tempdir_in(shm)
+    {
+        return Ok(dir);
+    }
+    tempfile::tempdir()
 }
 
 /// Simulated crashes are expected by the thousand: they unwind silently. Every other
@@ -719,6 +760,16 @@ fn the_whole_station_survives_crashes_at_any_point_and_keeps_every_invariant() {
         results.len(),
         failures.join("\n")
     );
+    if plan.is_default {
+        let (items, crashes) = DEFAULT_FLOOR;
+        assert!(
+            total.commissioned >= items && total.crashes >= crashes,
+            "the default run must cover at least {items} commissioned items and {crashes} crashes; \
+             it covered {} and {}: raise DEFAULT_SEEDS or DEFAULT_CRASHES",
+            total.commissioned,
+            total.crashes
+        );
+    }
 }
 
 #[test]
@@ -730,6 +781,7 @@ fn a_seed_replays_exactly() {
         rate: 1_200.0,
         threads: 1,
         judge_every: 1,
+        is_default: false,
     };
     silence_simulated_crashes();
     let first = run_seed(7, &plan).unwrap_or_else(|e| panic!("seed=7: {e}"));

@@ -23,7 +23,7 @@ use crate::line::{
     Engine, Event, MessageId, OperatorCommand, PlcAlarms, Reconciliation,
 };
 use crate::store::line_records::{LineBatch, LineRecord};
-use crate::store::{Actor, BatchId, Durability, NewBatch, SerialState, Store};
+use crate::store::{Actor, BatchId, Durability, NewBatch, Store};
 
 use super::devices::{PRINT_JOB, StationDevices, connect};
 use super::events::{self, Translated};
@@ -365,11 +365,7 @@ impl Station {
 
     /// Unallocated serials in the pool of `gtin`.
     fn pool_available(&self, gtin: &Gtin) -> Result<u64, StationError> {
-        Ok(self
-            .store
-            .pool_status(Some(gtin))?
-            .first()
-            .map_or(0, |pool| pool.count(SerialState::Unallocated)))
+        Ok(self.store.pool_unallocated(gtin)?)
     }
 
     /// Readies the line for a batch being started or taken over: the items already

@@ -206,18 +206,14 @@ fn batch_serial(
 }
 
 fn pool_of(tx: &Connection, gtin: &Gtin) -> StoreResult<i64> {
-    tx.query_row(
-        "SELECT id FROM pools WHERE gtin = ?1",
-        [gtin.as_str()],
-        |r| r.get(0),
-    )
-    .optional()
-    .context("finding the serial pool")?
-    .ok_or_else(|| {
-        StoreError::NotFound(format!(
-            "there is no serial pool for GTIN {gtin}: import or generate serials first"
-        ))
-    })
+    tx.prepare_cached("SELECT id FROM pools WHERE gtin = ?1")
+        .and_then(|mut s| s.query_row([gtin.as_str()], |r| r.get(0)).optional())
+        .context("finding the serial pool")?
+        .ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "there is no serial pool for GTIN {gtin}: import or generate serials first"
+            ))
+        })
 }
 
 impl Store {
@@ -331,17 +327,19 @@ impl Store {
                             row.state
                         )));
                     }
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT INTO serial_returns (serial_id, batch_id, printer, evidence, returned_at, actor)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![row.id, line.batch.0, printer, evidence, now, actor.as_str()],
                     )
+                    .context(&what)?
+                    .execute(params![row.id, line.batch.0, printer, evidence, now, actor.as_str()])
                     .context(&what)?;
                     let proof = tx.last_insert_rowid();
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE serials SET state = 1, batch_id = NULL, return_proof_id = ?1, state_changed_at = ?2 WHERE id = ?3",
-                        params![proof, now_ms, row.id],
                     )
+                    .context(&what)?
+                    .execute(params![proof, now_ms, row.id])
                     .context(&what)?;
                     *tally.entry("Unallocated").or_default() += 1;
                 }

@@ -342,6 +342,9 @@ fn start_anchor(
     Ok(None)
 }
 
+/// Cached prepared statements per connection (see [`configure`]).
+const STATEMENT_CACHE: usize = 128;
+
 fn configure(conn: &Connection, shown: &str) -> StoreResult<()> {
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
@@ -363,6 +366,10 @@ fn configure(conn: &Connection, shown: &str) -> StoreResult<()> {
         .context("setting temp_store")?;
     conn.pragma_update(None, "foreign_keys", true)
         .context("enabling foreign keys")?;
+    // The line path, recovery and the audit chain use a few dozen cached statements
+    // between them; rusqlite's default of 16 made them evict each other, and an
+    // evicted statement is compiled again (its triggers with it) on its next use.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let fk: i64 = conn
         .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
         .context("checking foreign keys")?;

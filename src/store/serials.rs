@@ -748,6 +748,22 @@ impl Store {
         id.map_or(Ok(None), |id| read_serial(&self.conn, SerialId(id)))
     }
 
+    /// How many serials of the GTIN's pool are Unallocated (0 without a pool). Reads
+    /// only the partial index of Unallocated serials, not the whole pool as
+    /// [`Store::pool_status`] does: a batch start and a restart pay for what is
+    /// left, not for every serial ever imported.
+    pub fn pool_unallocated(&self, gtin: &Gtin) -> StoreResult<u64> {
+        let Some(pool_id) = existing_pool(&self.conn, gtin)? else {
+            return Ok(0);
+        };
+        let count: i64 = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM serials WHERE pool_id = ?1 AND state = 1")
+            .and_then(|mut s| s.query_row([pool_id], |r| r.get(0)))
+            .context("counting the unallocated serials")?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// Counts per state for every product (or one GTIN), with the low-water mark.
     pub fn pool_status(&self, gtin: Option<&Gtin>) -> StoreResult<Vec<PoolStatus>> {
         let what = "reading pool status";

@@ -3,7 +3,7 @@
 //! a controller from the log alone.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -97,6 +97,10 @@ enum Command {
 pub struct GroundTruthWriter {
     tx: mpsc::Sender<Command>,
     path: PathBuf,
+    /// Rows held back until there are `rows_per_send` of them or a flush (see
+    /// [`GroundTruthWriter::batched`]); shared by the clones.
+    held: Arc<Mutex<Vec<Row>>>,
+    rows_per_send: usize,
 }
 
 impl GroundTruthWriter {
@@ -141,7 +145,18 @@ impl GroundTruthWriter {
         Ok(GroundTruthWriter {
             tx,
             path: path.to_path_buf(),
+            held: Arc::default(),
+            rows_per_send: 1,
         })
+    }
+
+    /// The same writer, holding rows back until `rows` of them are waiting (or a
+    /// flush): the in-process simulation sends thousands of small groups per second,
+    /// and each send wakes the writer thread. Rows reach the file only at a flush or
+    /// once enough have gathered, so use it where readers flush first.
+    pub fn batched(mut self, rows: usize) -> GroundTruthWriter {
+        self.rows_per_send = rows.max(1);
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -152,6 +167,16 @@ impl GroundTruthWriter {
         if rows.is_empty() {
             return Ok(());
         }
+        let rows = if self.rows_per_send > 1 {
+            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+            held.extend(rows);
+            if held.len() < self.rows_per_send {
+                return Ok(());
+            }
+            std::mem::take(&mut *held)
+        } else {
+            rows
+        };
         self.tx
             .send(Command::Rows(rows))
             .map_err(|_| GroundTruthError::WriterGone)
@@ -159,6 +184,12 @@ impl GroundTruthWriter {
 
     /// Blocks until every row sent before is committed.
     pub fn flush(&self) -> Result<(), GroundTruthError> {
+        let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|p| p.into_inner()));
+        if !held.is_empty() {
+            self.tx
+                .send(Command::Rows(held))
+                .map_err(|_| GroundTruthError::WriterGone)?;
+        }
         let (tx, rx) = mpsc::channel();
         self.tx
             .send(Command::Flush(tx))
