@@ -495,3 +495,70 @@ fn ctrl_c_stops_a_long_generation_with_nothing_added() {
     let verify = run(&db, &["audit", "verify"]);
     assert!(verify.status.success(), "{}", stderr(&verify));
 }
+
+/// The daemon opens the store without waiting for its page check (a restart must not
+/// wait for a check that grows with the file) and runs the check beside its start;
+/// a damaged store still stops it, with the same message, before anything is
+/// produced or written.
+#[test]
+fn the_daemon_stops_on_a_damaged_store_found_by_its_page_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = cli_store(dir.path(), 20_000);
+    damage_a_serials_leaf_page(&db);
+    let before = file_bytes(&db);
+    // Devices nobody serves: nothing can be recovered or run meanwhile.
+    let line_toml = dir.path().join("line.toml");
+    let nowhere = "127.0.0.1:1";
+    std::fs::write(
+        &line_toml,
+        serialstation::demo::daemon_process::line_config_text(
+            include_str!("../config/line.toml"),
+            nowhere,
+            nowhere,
+            nowhere,
+            1,
+            600.0,
+        ),
+    )
+    .unwrap();
+    let socket = dir.path().join("station.sock");
+    let log = dir.path().join("daemon.log");
+    let mut daemon = bin(&db)
+        .arg("--socket")
+        .arg(&socket)
+        .arg("daemon")
+        .arg("--config")
+        .arg(&line_toml)
+        .arg("--log-file")
+        .arg(&log)
+        .arg("--no-upload")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = daemon.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = daemon.kill();
+            panic!("the daemon kept running on a damaged store");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut message = String::new();
+    std::io::Read::read_to_string(daemon.stderr.as_mut().unwrap(), &mut message).unwrap();
+    assert_eq!(status.code(), Some(1), "{message}");
+    assert!(message.contains("is damaged"), "{message}");
+    assert!(message.contains("restore the last backup"), "{message}");
+    assert!(
+        !message.contains("Sqlite") && !message.contains("{ "),
+        "{message}"
+    );
+    assert_eq!(
+        file_bytes(&db),
+        before,
+        "the daemon changed the damaged file"
+    );
+}

@@ -14,6 +14,7 @@
 
 pub mod access;
 pub mod logging;
+pub mod page_check;
 pub mod replenish;
 pub mod requests;
 pub mod server;
@@ -36,7 +37,7 @@ use crate::station::{Station, StationError};
 use crate::store::{Actor, Store};
 
 use requests::{After, BatchPolicy};
-use server::SocketGuard;
+use server::{ControlCall, SocketGuard};
 use startup::PendingRecovery;
 use status::LiveView;
 
@@ -108,9 +109,13 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
     // Before anything can be asked of the daemon, so a stop signal is never lost.
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    tracing::info!(pid = std::process::id(), "station daemon starting");
     let config = StationConfig::load(&options.config).map_err(|e| e.to_string())?;
     let _lock = lock_store(&options.db)?;
-    let store = Store::open(&options.db).map_err(|e| e.to_string())?;
+    let store = Store::open_checking_pages_aside(&options.db).map_err(|e| e.to_string())?;
+    // The pages are checked beside the start; production waits for the answer.
+    let mut pages_unchecked = Some(page_check::spawn(options.db.clone())?);
+    let mut awaiting_pages: Vec<ControlCall> = Vec::new();
     // The line's connection touches recent rows only: a small page cache keeps the
     // daemon's memory flat however large the store grows.
     store
@@ -163,10 +168,33 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
                     break Err(fatal(&mut station, e).await);
                 }
                 if polled && let Some(pending) = recovery.as_mut() {
-                    match pending.attempt(&mut station).await {
+                    let attempt = recover_answering_status(
+                        &mut station,
+                        pending,
+                        &mut calls,
+                        &live,
+                        &store_shown,
+                    )
+                    .await;
+                    match attempt.outcome {
                         Ok(true) => recovery = None,
                         Ok(false) => {}
                         Err(e) => break Err(fatal(&mut station, e).await),
+                    }
+                    // Calls other than a status that came in meanwhile, in order.
+                    let mut shutdown = false;
+                    for call in attempt.deferred {
+                        if pages_unchecked.is_some() && page_check::waits_for_check(&call.request) {
+                            awaiting_pages.push(call);
+                            continue;
+                        }
+                        let describing = recovery.as_ref().map(|r| r.describe());
+                        shutdown |= answer(&mut station, call, &policy, describing, &mut live, &store_shown)
+                            .await
+                            == After::Shutdown;
+                    }
+                    if shutdown {
+                        break Ok(());
                     }
                 }
                 let kind = live.observe(&station, Instant::now());
@@ -178,34 +206,43 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
                     }
                 }
             }
+            checked = async {
+                match pages_unchecked.as_mut() {
+                    Some(answer) => answer.await,
+                    None => std::future::pending().await,
+                }
+            }, if pages_unchecked.is_some() =>
+            {
+                pages_unchecked = None;
+                match checked {
+                    Ok(Ok(())) => tracing::info!("the store's pages are sound"),
+                    Ok(Err(e)) => break Err(fatal(&mut station, StationError::Store(e)).await),
+                    Err(_) => {
+                        let lost = "the store's page check ended without an answer".to_string();
+                        break Err(fatal(&mut station, StationError::Refused(lost)).await);
+                    }
+                }
+                let mut shutdown = false;
+                for call in std::mem::take(&mut awaiting_pages) {
+                    let describing = recovery.as_ref().map(|r| r.describe());
+                    shutdown |= answer(&mut station, call, &policy, describing, &mut live, &store_shown)
+                        .await
+                        == After::Shutdown;
+                }
+                if shutdown {
+                    break Ok(());
+                }
+            }
             call = calls.recv() => {
                 let Some(call) = call else { break Ok(()) };
-                let wants_status = matches!(call.request, Request::Status);
-                let describing = recovery.as_ref().map(|r| r.describe());
-                let caller_view = CallerView {
-                    user: call.caller.actor.as_str().to_string(),
-                    role: call.caller.role_name(),
-                };
-                let (mut response, after) = requests::handle(
-                    &mut station,
-                    call.request,
-                    &call.caller,
-                    &policy,
-                    describing.as_deref(),
-                    &mut live,
-                )
-                .await;
-                if wants_status {
-                    response.status = Some(status::report(
-                        &station,
-                        &live,
-                        &store_shown,
-                        describing,
-                        Some(caller_view),
-                    ));
+                if pages_unchecked.is_some() && page_check::waits_for_check(&call.request) {
+                    awaiting_pages.push(call);
+                    continue;
                 }
-                let _ = call.reply.send(response);
-                if after == After::Shutdown {
+                let describing = recovery.as_ref().map(|r| r.describe());
+                if answer(&mut station, call, &policy, describing, &mut live, &store_shown).await
+                    == After::Shutdown
+                {
                     break Ok(());
                 }
             }
@@ -222,6 +259,94 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     result
+}
+
+/// Answers one control call; `recovering` describes a start-up recovery not yet done.
+async fn answer(
+    station: &mut Station,
+    call: ControlCall,
+    policy: &BatchPolicy,
+    recovering: Option<String>,
+    live: &mut LiveView,
+    store_shown: &str,
+) -> After {
+    let wants_status = matches!(call.request, Request::Status);
+    let caller_view = caller_view(&call);
+    let (mut response, after) = requests::handle(
+        station,
+        call.request,
+        &call.caller,
+        policy,
+        recovering.as_deref(),
+        live,
+    )
+    .await;
+    if wants_status {
+        response.status = Some(status::report(
+            station,
+            live,
+            store_shown,
+            recovering,
+            Some(caller_view),
+        ));
+    }
+    let _ = call.reply.send(response);
+    after
+}
+
+fn caller_view(call: &ControlCall) -> CallerView {
+    CallerView {
+        user: call.caller.actor.as_str().to_string(),
+        role: call.caller.role_name(),
+    }
+}
+
+/// What one recovery attempt came to, and the calls it left for afterwards.
+struct RecoveryAttempt {
+    outcome: Result<bool, StationError>,
+    deferred: Vec<ControlCall>,
+}
+
+/// Runs one start-up recovery attempt while still answering the control socket: a
+/// recovery can take as long as the line needs to carry the items in flight to the
+/// gate, and an operator's `batch status` must not hang meanwhile. A status call is
+/// answered at once from the state taken just before the attempt (the batch is
+/// not the engine's yet; the answer says what is being recovered); any other call
+/// waits for the attempt and is answered after it, in order of arrival.
+async fn recover_answering_status(
+    station: &mut Station,
+    pending: &mut PendingRecovery,
+    calls: &mut mpsc::Receiver<ControlCall>,
+    live: &LiveView,
+    store_shown: &str,
+) -> RecoveryAttempt {
+    let mut deferred = Vec::new();
+    if !pending.is_due(station) {
+        return RecoveryAttempt {
+            outcome: pending.attempt(station).await,
+            deferred,
+        };
+    }
+    let before = status::report(station, live, store_shown, Some(pending.describe()), None);
+    let attempt = pending.attempt(station);
+    tokio::pin!(attempt);
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut attempt => break outcome,
+            Some(call) = calls.recv() => {
+                if matches!(call.request, Request::Status) {
+                    let mut response = crate::control::protocol::Response::ok("status");
+                    let mut report = before.clone();
+                    report.caller = Some(caller_view(&call));
+                    response.status = Some(report);
+                    let _ = call.reply.send(response);
+                } else {
+                    deferred.push(call);
+                }
+            }
+        }
+    };
+    RecoveryAttempt { outcome, deferred }
 }
 
 /// A clean stop while a batch runs: pause it (recorded), so the next start takes it

@@ -55,9 +55,29 @@ impl PendingRecovery {
         text
     }
 
-    /// Tries to recover (every second at most, and only with every device online).
-    /// `Ok(true)` once every batch is settled and the newest is back in the engine.
+    /// Whether [`PendingRecovery::attempt`] would try now (every device online, and no
+    /// failed attempt within the last second) rather than return at once.
+    pub fn is_due(&self, station: &Station) -> bool {
+        station.offline_devices().is_empty()
+            && self
+                .last_attempt
+                .is_none_or(|at| at.elapsed() >= RETRY_EVERY)
+    }
+
+    /// Tries to recover as soon as every device is online; after an attempt that
+    /// failed, again a second later at the soonest. `Ok(true)` once every batch is
+    /// settled and the newest is back in the engine.
     pub async fn attempt(&mut self, station: &mut Station) -> Result<bool, StationError> {
+        let offline = station.offline_devices();
+        if !offline.is_empty() {
+            // Waiting for the devices is not an attempt: recovery starts at the first
+            // poll that finds them all connected, not up to a second later.
+            self.last_problem = Some(format!(
+                "waiting for the {} to come online",
+                device_list(&offline)
+            ));
+            return Ok(false);
+        }
         if self
             .last_attempt
             .is_some_and(|at| at.elapsed() < RETRY_EVERY)
@@ -65,14 +85,6 @@ impl PendingRecovery {
             return Ok(false);
         }
         self.last_attempt = Some(Instant::now());
-        let offline = station.offline_devices();
-        if !offline.is_empty() {
-            self.last_problem = Some(format!(
-                "waiting for the {} to come online",
-                device_list(&offline)
-            ));
-            return Ok(false);
-        }
         let actor = Actor::new("recovery");
         let options = RecoveryOptions {
             attempts: 2,

@@ -18,10 +18,11 @@ impl StationConfig {
         // At most the printer's buffer (which may hold fewer than 4 messages).
         let most = self.printer.buffer_capacity.min(64);
         let depth = ((items_per_second * 0.5).ceil() as usize).clamp(most.min(4), most);
+        let (serial_block_size, serial_low_water) = serial_supply(items_per_second);
         EngineConfig {
             printer_queue_depth: depth,
-            serial_block_size: 256,
-            serial_low_water: 64,
+            serial_block_size,
+            serial_low_water,
             decision_window: DecisionWindow::EncoderCounts(camera_to_gate / 5 * 4),
             printer_to_gate_counts: printer_to_gate,
             gate_margin_counts: pitch * 4,
@@ -29,6 +30,18 @@ impl StationConfig {
             printer_to_camera_counts: counts(self, self.line.camera_mm - self.line.print_head_mm),
         }
     }
+}
+
+/// The serial supply held ahead of the printer: ask for more when about a second of
+/// production is left (an allocation is one store commit, a few milliseconds), and
+/// ask for about four seconds' worth at a time. Every restart returns what was
+/// allocated and not yet sent to the printer, so the supply is sized by the line's
+/// rate instead of a fixed 256 (which at 1,200 items/min returned about 220 serials
+/// per restart). Pure.
+fn serial_supply(items_per_second: f64) -> (u32, usize) {
+    let low_water = (items_per_second.ceil() as usize).clamp(16, 64);
+    let block = ((items_per_second * 4.0).ceil() as u32).clamp(32, 256);
+    (block, low_water)
 }
 
 /// Encoder counts over `mm` of belt travel, rounded, never negative and far from
@@ -74,6 +87,17 @@ mod tests {
         // Never more than the printer's buffer holds.
         fast.printer.buffer_capacity = 2;
         assert_eq!(fast.engine_config().printer_queue_depth, 2);
+    }
+
+    #[test]
+    fn the_serial_supply_follows_the_rate() {
+        // 400 items/min: the floors; 1,200/min: a second and four seconds' worth.
+        assert_eq!(serial_supply(400.0 / 60.0), (32, 16));
+        assert_eq!(serial_supply(20.0), (80, 20));
+        // Fast lines keep the old ceiling of 256 per request.
+        assert_eq!(serial_supply(1_000.0), (256, 64));
+        let engine = example().engine_config();
+        assert!(engine.serial_block_size as usize > engine.serial_low_water);
     }
 
     #[test]

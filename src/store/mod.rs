@@ -131,6 +131,32 @@ impl Store {
         Store::open_with(path, PageCheck::AlreadyDone)
     }
 
+    /// Opens the store like [`Store::open`] (mark, schema, WAL) but leaves its page
+    /// check to [`Store::check_pages`], which the caller runs beside it: the daemon,
+    /// whose restart must not wait for a check that grows with the file (about 4 ms
+    /// per MiB). The daemon starts no production until that check has passed.
+    pub fn open_checking_pages_aside(path: impl AsRef<Path>) -> StoreResult<Store> {
+        Store::open_with(path, PageCheck::AlreadyDone)
+    }
+
+    /// SQLite's `quick_check` of the store's pages on a read-only connection of its
+    /// own (a read transaction: writers go on meanwhile). The error says what is
+    /// damaged and what to do, as at [`Store::open`].
+    pub fn check_pages(path: impl AsRef<Path>) -> StoreResult<()> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .context(&format!(
+            "opening the store {shown} to check its pages (check the path and its permissions)"
+        ))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .context("setting the busy timeout")?;
+        integrity::quick_check(&conn, &shown)
+    }
+
     fn open_with(path: impl AsRef<Path>, check: PageCheck) -> StoreResult<Store> {
         let path = path.as_ref().to_path_buf();
         let shown = path.display().to_string();

@@ -4,8 +4,9 @@
 //! (`OperatorCommand::Recover`).
 //!
 //! [`plan`] decides (pure); this module does the I/O, in this order:
-//! 1. reads the batch's unsettled serials and the items that can matter, and checks
-//!    that the PLC answers;
+//! 1. reads the batch's unsettled serials and the items that can matter, checks
+//!    that the PLC answers, and raises its consecutive-reject limit to the maximum
+//!    (what recovery rejects, it rejects on purpose);
 //! 2. clears the printer's buffer: the ids it reports are proven never printed, and
 //!    nothing queued before can print afterwards. That proof is good once only, so the
 //!    Allocated serials it decides (and the print acknowledgements the station matched
@@ -45,6 +46,7 @@ use serialstation_devices::plc::register_map::{FateCode, PackMlCommand, PackMlSt
 use serialstation_devices::traits::{DeviceError, DeviceFuture, LineIo, Printer};
 
 use crate::line::{ItemFate, Reconciliation};
+use crate::station::policy::reject_limit::TAIL_REJECT_LIMIT;
 use crate::store::line_records::{BatchSerialCounts, LineBatch};
 use crate::store::recovery_reads::RecoveryItem;
 use crate::store::{Actor, BatchId, Store, StoreError, StoreResult};
@@ -246,6 +248,15 @@ pub async fn recover_batch_acknowledged(
     retry(options, || plc.read_status())
         .await
         .map_err(plc_error)?;
+    // Every item recovery fences, and every blank item behind them, is rejected on
+    // purpose: the PLC's consecutive-reject stop must not abort the line while
+    // recovery runs it to settle them (which then takes a Clear, a Reset and a
+    // Start). The take-over sets the limit for the batch again (`TailRejectLimit`).
+    retry(options, || {
+        plc.set_consecutive_reject_limit(TAIL_REJECT_LIMIT)
+    })
+    .await
+    .map_err(plc_error)?;
     let never_printed: BTreeSet<u64> = retry(options, || printer.clear_buffer())
         .await
         .map_err(|e| RecoveryError::PrinterUnreachable {
