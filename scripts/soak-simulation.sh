@@ -6,8 +6,9 @@
 # items and crashes, in release mode.
 #
 # Usage: scripts/soak-simulation.sh [SEEDS] [ITEMS_PER_SEED] [CRASHES_PER_SEED]
-#   defaults: 400 seeds x 20000 items, 300 crashes each (8 million items,
-#   120 000 crashes). The first seed is random unless SERIALSTATION_SIM_BASE_SEED
+#   defaults: 5000 seeds x 2000 items, 25 crashes aimed each (10 million items,
+#   about 150 000 crashes). Many seeds of moderate length: every judgement reads
+#   the whole store, so a seed's judging grows with its items times its crashes. The first seed is random unless SERIALSTATION_SIM_BASE_SEED
 #   is set; it is printed first, so the run can be repeated exactly.
 # Environment: SERIALSTATION_SIM_RATE (items per minute, default 1200) and
 #   SERIALSTATION_SIM_THREADS (seeds in parallel, default every core) pass through.
@@ -15,9 +16,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seeds="${1:-400}"
-items="${2:-20000}"
-crashes="${3:-300}"
+seeds="${1:-5000}"
+items="${2:-2000}"
+crashes="${3:-25}"
 base="${SERIALSTATION_SIM_BASE_SEED:-$(( (RANDOM << 15 | RANDOM) + 1 ))}"
 
 echo "soak: ${seeds} seeds from ${base}, ${items} items and ${crashes} crashes each"
