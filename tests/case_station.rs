@@ -11,11 +11,10 @@
 //! checks hold. Bad start-up input is refused with a message that says what to do.
 
 mod batch_record_support;
+mod station_process;
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use batch_record_support::{GTIN, LOT, finished_batch, run};
@@ -30,6 +29,7 @@ use serialstation_devices::plc::case_packer::WaitingCase;
 use serialstation_simulator::case_cell::{
     self, CaseCellAddrs, CaseCellConfig, CaseCellTruth, CaseFaults,
 };
+use station_process::StationProcess;
 
 /// The packs' layout in the case, as the cell draws it and the station reads it.
 const LAYOUT: &str = "2x3";
@@ -106,17 +106,14 @@ fn truth(path: &Path) -> CaseCellTruth {
     );
 }
 
-struct Station {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-    log: Vec<String>,
-}
+/// The case station binary against the cell (`station_process` runs it).
+struct Station(StationProcess);
 
 impl Station {
     /// `attempts`: label prints before rework (`--label-attempts`).
     fn start(db: &Path, addrs: &CaseCellAddrs, attempts: u32) -> Station {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_serialstation"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_serialstation"));
+        command
             .arg("--db")
             .arg(db)
             .args(["case-station", "--batch", "1", "--layout", LAYOUT, "--plc"])
@@ -128,55 +125,17 @@ impl Station {
             .arg("--label-scanner")
             .arg(addrs.label_scanner.to_string())
             .args(["--label-timeout-ms", "1500", "--label-attempts"])
-            .arg(attempts.to_string())
-            .env_remove("SERIALSTATION_DB")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the station starts");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Station {
-            child,
-            stdin,
-            lines,
-            log: Vec::new(),
-        }
-    }
-
-    fn drain(&mut self) {
-        while let Ok(line) = self.lines.try_recv() {
-            self.log.push(line);
-        }
+            .arg(attempts.to_string());
+        Station(StationProcess::spawn(command))
     }
 
     /// Waits for a line containing `text`; panics with the log after 60 s.
     fn wait_for(&mut self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
-                self.log.push(line.clone());
-                if line.contains(text) {
-                    return line;
-                }
-            }
-        }
-        panic!("no line with {text:?} in 60 s:\n{}", self.log.join("\n"));
+        self.0.wait_for(text, Duration::from_secs(60))
     }
 
     fn command(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").expect("the station reads commands");
-        self.stdin.flush().expect("flush");
+        self.0.command(line);
     }
 
     /// When every pack has arrived: closes the partial case, waits until every
@@ -185,7 +144,7 @@ impl Station {
         let deadline = Instant::now() + Duration::from_secs(90);
         let mut closed = false;
         loop {
-            self.drain();
+            self.0.drain();
             let now = truth(truth_path);
             let waiting = now.cases.iter().any(|c| c.exit.is_none());
             if now.to_arrive == 0 && !waiting {
@@ -200,30 +159,17 @@ impl Station {
             assert!(
                 Instant::now() < deadline,
                 "the cell never emptied: {now:?}\n{}",
-                self.log.join("\n")
+                self.0.log.join("\n")
             );
             std::thread::sleep(Duration::from_millis(50));
         }
         self.command("status");
         self.wait_for("packs in the case being filled");
-        self.command("quit");
-        let status = self.child.wait().expect("the station exits");
-        self.drain();
-        assert!(status.success(), "{}", self.log.join("\n"));
-        std::mem::take(&mut self.log)
+        self.0.quit()
     }
 
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Station {
-    /// A failed test leaves no station running.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn kill(self) {
+        self.0.kill();
     }
 }
 

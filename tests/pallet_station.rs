@@ -9,12 +9,11 @@
 //! several times while it stacks and labels; the same checks hold.
 
 mod batch_record_support;
+mod station_process;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use batch_record_support::{finished_batch, run};
@@ -22,6 +21,7 @@ use serialstation::aggregation::{ContainerState, Level, Scanned};
 use serialstation::gs1::Sscc;
 use serialstation::store::{Actor, BatchId, Store};
 use serialstation_simulator::pallet_cell::{self, CellFaults, CellTruth, PalletCellConfig};
+use station_process::StationProcess;
 
 /// Cases of 3 packs, all verified: their SSCCs.
 fn verified_cases(db: &Path) -> Vec<String> {
@@ -72,16 +72,13 @@ fn verified_cases(db: &Path) -> Vec<String> {
     cases
 }
 
-struct Station {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-    log: Vec<String>,
-}
+/// The pallet station binary against the cell (`station_process` runs it).
+struct Station(StationProcess);
 
 impl Station {
     fn start(db: &Path, addrs: &pallet_cell::PalletCellAddrs) -> Station {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_serialstation"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_serialstation"));
+        command
             .arg("--db")
             .arg(db)
             .args(["pallet-station", "--batch", "1", "--scanner"])
@@ -90,58 +87,21 @@ impl Station {
             .arg(addrs.printer.to_string())
             .arg("--label-scanner")
             .arg(addrs.label_scanner.to_string())
-            .args(["--label-timeout-ms", "1500", "--label-attempts", "3"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the station starts");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Station {
-            child,
-            stdin,
-            lines,
-            log: Vec::new(),
-        }
+            .args(["--label-timeout-ms", "1500", "--label-attempts", "3"]);
+        Station(StationProcess::spawn(command))
     }
 
     /// Waits for a line containing `text`; panics with the log after 30 s.
     fn wait_for(&mut self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
-                self.log.push(line.clone());
-                if line.contains(text) {
-                    return line;
-                }
-            }
-        }
-        panic!("no line with {text:?} in 30 s:\n{}", self.log.join("\n"));
+        self.0.wait_for(text, Duration::from_secs(30))
     }
 
     fn command(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").expect("the station reads commands");
-        self.stdin.flush().expect("flush");
+        self.0.command(line);
     }
 
-    fn quit(mut self) -> Vec<String> {
-        self.command("quit");
-        let status = self.child.wait().expect("the station exits");
-        assert!(status.success(), "{}", self.log.join("\n"));
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
-            self.log.push(line);
-        }
-        self.log
+    fn quit(self) -> Vec<String> {
+        self.0.quit()
     }
 
     /// When the cell has no case left: closes the last pallet, waits until no
@@ -161,9 +121,8 @@ impl Station {
         self.quit()
     }
 
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        let _ = self.child.wait();
+    fn kill(self) {
+        self.0.kill();
     }
 }
 
@@ -176,16 +135,14 @@ fn truth(path: &Path) -> CellTruth {
 fn wait_cell_empty(path: &Path, station: &mut Station) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        while let Ok(line) = station.lines.try_recv() {
-            station.log.push(line);
-        }
+        station.0.drain();
         let now = truth(path);
         if now.waiting == 0 && now.at_scan_point.is_none() {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("the cell still has cases:\n{}", station.log.join("\n"));
+    panic!("the cell still has cases:\n{}", station.0.log.join("\n"));
 }
 
 /// Invariants 6 and 7 from the ground truth (the demo's own judgement): every
