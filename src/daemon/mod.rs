@@ -113,7 +113,8 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
     let config = StationConfig::load(&options.config).map_err(|e| e.to_string())?;
     let _lock = lock_store(&options.db)?;
     let store = Store::open_checking_pages_aside(&options.db).map_err(|e| e.to_string())?;
-    // The pages are checked beside the start; production waits for the answer.
+    // The pages are checked beside the start (`page_check`): until the answer, the
+    // daemon answers its socket and connects the devices, and writes nothing.
     let mut pages_unchecked = Some(page_check::spawn(options.db.clone())?);
     let mut awaiting_pages: Vec<ControlCall> = Vec::new();
     // The line's connection touches recent rows only: a small page cache keeps the
@@ -128,16 +129,8 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
     let access = access::Access::open(options.db.clone(), resume_kind.clone())?;
     tokio::spawn(server::accept_loop(listener, calls_tx, access));
     let (stop_uploader, uploader_stopped) = watch::channel(false);
-    let mut helpers = vec![replenish::spawn(
-        options.db.clone(),
-        uploader_stopped.clone(),
-    )?];
-    if options.upload {
-        helpers.push(startup::spawn_uploader(
-            options.db.clone(),
-            uploader_stopped,
-        )?);
-    }
+    // The uploader and the replenisher start once the pages are sound.
+    let mut helpers = Vec::new();
 
     let mut station = Station::connect(config, store);
     let mut recovery = PendingRecovery::find(station.store()).map_err(|e| e.to_string())?;
@@ -167,7 +160,10 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
                 if let Err(e) = station.handle(wake).await {
                     break Err(fatal(&mut station, e).await);
                 }
-                if polled && let Some(pending) = recovery.as_mut() {
+                if polled
+                    && pages_unchecked.is_none()
+                    && let Some(pending) = recovery.as_mut()
+                {
                     let attempt = recover_answering_status(
                         &mut station,
                         pending,
@@ -181,19 +177,11 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
                         Ok(false) => {}
                         Err(e) => break Err(fatal(&mut station, e).await),
                     }
-                    // Calls other than a status that came in meanwhile, in order.
-                    let mut shutdown = false;
-                    for call in attempt.deferred {
-                        if pages_unchecked.is_some() && page_check::waits_for_check(&call.request) {
-                            awaiting_pages.push(call);
-                            continue;
-                        }
-                        let describing = recovery.as_ref().map(|r| r.describe());
-                        shutdown |= answer(&mut station, call, &policy, describing, &mut live, &store_shown)
-                            .await
-                            == After::Shutdown;
-                    }
-                    if shutdown {
+                    // The calls recovery lets through that came in meanwhile, in order.
+                    let describing = recovery.as_ref().map(|r| r.describe());
+                    if answer_in_order(&mut station, attempt.deferred, &policy, describing, &mut live, &store_shown)
+                        .await
+                    {
                         break Ok(());
                     }
                 }
@@ -222,20 +210,32 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
                         break Err(fatal(&mut station, StationError::Refused(lost)).await);
                     }
                 }
-                let mut shutdown = false;
-                for call in std::mem::take(&mut awaiting_pages) {
-                    let describing = recovery.as_ref().map(|r| r.describe());
-                    shutdown |= answer(&mut station, call, &policy, describing, &mut live, &store_shown)
-                        .await
-                        == After::Shutdown;
+                match start_helpers(options, &uploader_stopped) {
+                    Ok(started) => helpers = started,
+                    Err(e) => break Err(e),
                 }
-                if shutdown {
+                let describing = recovery.as_ref().map(|r| r.describe());
+                if answer_in_order(
+                    &mut station,
+                    std::mem::take(&mut awaiting_pages),
+                    &policy,
+                    describing,
+                    &mut live,
+                    &store_shown,
+                )
+                .await
+                {
                     break Ok(());
                 }
             }
             call = calls.recv() => {
                 let Some(call) = call else { break Ok(()) };
-                if pages_unchecked.is_some() && page_check::waits_for_check(&call.request) {
+                // While the pages are checked, what could change something waits,
+                // in order (during recovery it is refused as "still recovering").
+                if pages_unchecked.is_some()
+                    && recovery.is_none()
+                    && (!awaiting_pages.is_empty() || !requests::allowed_while_recovering(&call.request))
+                {
                     awaiting_pages.push(call);
                     continue;
                 }
@@ -259,6 +259,52 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     result
+}
+
+/// Starts the replenisher and, unless told not to, the uploader: each on its own
+/// thread and store connection, until `stop`.
+fn start_helpers(
+    options: &DaemonOptions,
+    stop: &watch::Receiver<bool>,
+) -> Result<Vec<std::thread::JoinHandle<()>>, String> {
+    let mut helpers = vec![replenish::spawn(options.db.clone(), stop.clone())?];
+    if options.upload {
+        helpers.push(startup::spawn_uploader(options.db.clone(), stop.clone())?);
+    }
+    Ok(helpers)
+}
+
+/// Answers calls that waited (for a recovery attempt or the page check) in order of
+/// arrival. A call that could change something is dropped when its caller has
+/// stopped waiting (it would act for nobody); after a shutdown the rest are
+/// refused. Returns whether a shutdown was asked.
+async fn answer_in_order(
+    station: &mut Station,
+    calls: Vec<ControlCall>,
+    policy: &BatchPolicy,
+    recovering: Option<String>,
+    live: &mut LiveView,
+    store_shown: &str,
+) -> bool {
+    let mut shutdown = false;
+    for call in calls {
+        if shutdown {
+            let _ = call.reply.send(crate::control::protocol::Response::refused(
+                "the station daemon is stopping: ask again once it has started",
+            ));
+            continue;
+        }
+        if call.reply.is_closed() && !requests::allowed_while_recovering(&call.request) {
+            tracing::warn!(
+                operator = call.caller.actor.as_str(),
+                "a request that waited was dropped: its caller stopped waiting for the answer"
+            );
+            continue;
+        }
+        shutdown = answer(station, call, policy, recovering.clone(), live, store_shown).await
+            == After::Shutdown;
+    }
+    shutdown
 }
 
 /// Answers one control call; `recovering` describes a start-up recovery not yet done.
@@ -311,8 +357,10 @@ struct RecoveryAttempt {
 /// recovery can take as long as the line needs to carry the items in flight to the
 /// gate, and an operator's `batch status` must not hang meanwhile. A status call is
 /// answered at once from the state taken just before the attempt (the batch is
-/// not the engine's yet; the answer says what is being recovered); any other call
-/// waits for the attempt and is answered after it, in order of arrival.
+/// not the engine's yet; the answer says what is being recovered); a request that
+/// recovery refuses is refused at once, as it would be before or after the attempt;
+/// the rest (who am I, shutdown) wait for the attempt and are answered after it, in
+/// order of arrival.
 async fn recover_answering_status(
     station: &mut Station,
     pending: &mut PendingRecovery,
@@ -327,7 +375,8 @@ async fn recover_answering_status(
             deferred,
         };
     }
-    let before = status::report(station, live, store_shown, Some(pending.describe()), None);
+    let described = pending.describe();
+    let before = status::report(station, live, store_shown, Some(described.clone()), None);
     let attempt = pending.attempt(station);
     tokio::pin!(attempt);
     let outcome = loop {
@@ -340,8 +389,10 @@ async fn recover_answering_status(
                     report.caller = Some(caller_view(&call));
                     response.status = Some(report);
                     let _ = call.reply.send(response);
-                } else {
+                } else if requests::allowed_while_recovering(&call.request) {
                     deferred.push(call);
+                } else {
+                    let _ = call.reply.send(requests::still_recovering(&described));
                 }
             }
         }

@@ -96,6 +96,25 @@ fn authorize(station: &Station, request: &Request, caller: &Caller) -> Result<()
     Ok(())
 }
 
+/// Whether `request` is answered while start-up recovery runs: it changes nothing
+/// the recovery depends on (a look at the status, who the caller is, a shutdown).
+/// Every other request is refused meanwhile ([`still_recovering`]), and held back
+/// while the store's pages are being checked.
+pub fn allowed_while_recovering(request: &Request) -> bool {
+    matches!(
+        request,
+        Request::Status | Request::Whoami | Request::Shutdown
+    )
+}
+
+/// The refusal of a request that must wait for start-up recovery (`what`: what is
+/// being recovered, as the status shows it).
+pub fn still_recovering(what: &str) -> Response {
+    Response::refused(format!(
+        "the station is still recovering ({what}); wait, `serialstation batch status` shows progress"
+    ))
+}
+
 /// Handles one request. `recovering` is set while start-up recovery is not done.
 pub async fn handle(
     station: &mut Station,
@@ -110,17 +129,9 @@ pub async fn handle(
     }
     let actor = &caller.actor;
     if let Some(what) = recovering
-        && !matches!(
-            request,
-            Request::Status | Request::Whoami | Request::Shutdown
-        )
+        && !allowed_while_recovering(&request)
     {
-        return (
-            Response::refused(format!(
-                "the station is still recovering ({what}); wait, `serialstation batch status` shows progress"
-            )),
-            After::Continue,
-        );
+        return (still_recovering(what), After::Continue);
     }
     match request {
         Request::Status => (Response::ok("status"), After::Continue),
@@ -481,4 +492,42 @@ fn decommission(
 
 fn refused(error: StationError) -> Response {
     Response::refused(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_looks_who_am_i_and_shutdown_pass_while_recovering() {
+        let start = Request::BatchStart {
+            gtin: "09506000134352".to_string(),
+            lot: "L1".to_string(),
+            expiry: "391231".to_string(),
+            quantity: 1,
+            client: None,
+            challenge: 0,
+        };
+        let resume = Request::BatchResume {
+            batch: None,
+            signature: None,
+        };
+        assert!(allowed_while_recovering(&Request::Status));
+        assert!(allowed_while_recovering(&Request::Whoami));
+        assert!(allowed_while_recovering(&Request::Shutdown));
+        assert!(!allowed_while_recovering(&start));
+        assert!(!allowed_while_recovering(&resume));
+        let refusal = still_recovering("recovering batch 3");
+        assert!(!refusal.ok);
+        assert!(
+            refusal.message.contains("recovering batch 3"),
+            "{}",
+            refusal.message
+        );
+        assert!(
+            refusal.message.contains("batch status"),
+            "{}",
+            refusal.message
+        );
+    }
 }

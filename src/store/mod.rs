@@ -74,6 +74,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 enum PageCheck {
     Quick,
     AlreadyDone,
+    /// Checked beside the caller ([`Store::check_pages`]), unless a migration is
+    /// due: then at once, since a migration writes.
+    Aside,
 }
 
 /// The station's store: one SQLite file.
@@ -134,9 +137,10 @@ impl Store {
     /// Opens the store like [`Store::open`] (mark, schema, WAL) but leaves its page
     /// check to [`Store::check_pages`], which the caller runs beside it: the daemon,
     /// whose restart must not wait for a check that grows with the file (about 4 ms
-    /// per MiB). The daemon starts no production until that check has passed.
+    /// per MiB), and which writes nothing until that check has passed. A store with
+    /// a migration due is checked here first, since migrating writes.
     pub fn open_checking_pages_aside(path: impl AsRef<Path>) -> StoreResult<Store> {
-        Store::open_with(path, PageCheck::AlreadyDone)
+        Store::open_with(path, PageCheck::Aside)
     }
 
     /// SQLite's `quick_check` of the store's pages on a read-only connection of its
@@ -181,7 +185,11 @@ impl Store {
         {
             return Err(integrity::foreign_error(&shown, *application_id, tables));
         }
-        if identity != integrity::Identity::Empty && check == PageCheck::Quick {
+        let migration_due =
+            || schema::current_version(&conn).map_or(true, |found| found < schema::LATEST_VERSION);
+        if identity != integrity::Identity::Empty
+            && (check == PageCheck::Quick || (check == PageCheck::Aside && migration_due()))
+        {
             integrity::quick_check(&conn, &shown)?;
         }
         configure(&conn, &shown)?;

@@ -141,13 +141,9 @@ fn no_product(gtin: &Gtin) -> StoreError {
 }
 
 fn existing_pool(conn: &Connection, gtin: &Gtin) -> StoreResult<Option<i64>> {
-    conn.query_row(
-        "SELECT id FROM pools WHERE gtin = ?1",
-        [gtin.as_str()],
-        |r| r.get(0),
-    )
-    .optional()
-    .context("finding a pool")
+    conn.prepare_cached("SELECT id FROM pools WHERE gtin = ?1")
+        .and_then(|mut s| s.query_row([gtin.as_str()], |r| r.get(0)).optional())
+        .context("finding a pool")
 }
 
 fn state_from_db(code: i64) -> StoreResult<SerialState> {
