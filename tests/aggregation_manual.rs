@@ -12,7 +12,7 @@ mod batch_record_support;
 use std::path::Path;
 use std::process::Output;
 
-use batch_record_support::{GTIN, LOT, finished_batch, run};
+use batch_record_support::{GTIN, LOT, finished_batch, generate_ssccs, run};
 use serialstation::gs1::Gtin;
 use serialstation::store::line_records::{LineBatch, LineRecord, SerialOutcome};
 use serialstation::store::{Actor, ImportOutcome, NewBatch, SerialLine, Store};
@@ -178,19 +178,7 @@ fn a_case_and_a_pallet_are_built_by_hand_and_reported_in_order() {
     let packs = commissioned(&db, 1);
     assert_eq!(packs.len(), 25);
 
-    let generated = ok(&run(
-        &db,
-        &[
-            "sscc",
-            "generate",
-            "--client",
-            "acme",
-            "--company-prefix",
-            "9506000",
-            "--count",
-            "5",
-        ],
-    ));
+    let generated = ok(&generate_ssccs(&db, 5));
     assert!(generated.contains("generated 5 SSCCs"), "{generated}");
 
     let case = open(&db, "1", "case", "12", None);
@@ -316,19 +304,7 @@ fn bad_scans_are_refused_with_the_item_named_and_nothing_half_written() {
     let db = finished_batch(dir.path());
     let other_lot = second_lot(&db);
     let packs = commissioned(&db, 1);
-    ok(&run(
-        &db,
-        &[
-            "sscc",
-            "generate",
-            "--client",
-            "acme",
-            "--company-prefix",
-            "9506000",
-            "--count",
-            "4",
-        ],
-    ));
+    ok(&generate_ssccs(&db, 4));
     let case_a = open(&db, "1", "case", "3", None);
     let case_b = open(&db, "1", "case", "3", None);
     ok(&run(
@@ -540,19 +516,7 @@ fn the_handheld_session_checks_each_scan_as_it_comes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = finished_batch(dir.path());
     let packs = commissioned(&db, 1);
-    ok(&run(
-        &db,
-        &[
-            "sscc",
-            "generate",
-            "--client",
-            "acme",
-            "--company-prefix",
-            "9506000",
-            "--count",
-            "2",
-        ],
-    ));
+    ok(&generate_ssccs(&db, 2));
     let case = open(&db, "1", "case", "3", None);
     let mut child = batch_record_support::bin(&db)
         .args(["container", "scan"])
@@ -597,19 +561,7 @@ fn ssccs_are_imported_all_or_nothing_and_never_twice() {
             .as_str()
             .to_string()
     };
-    ok(&run(
-        &db,
-        &[
-            "sscc",
-            "generate",
-            "--client",
-            "acme",
-            "--company-prefix",
-            "9506000",
-            "--count",
-            "3",
-        ],
-    ));
+    ok(&generate_ssccs(&db, 3));
     // Three read forms of SSCCs issued elsewhere under the same prefix.
     let good = dir.path().join("ssccs.txt");
     let uri_of = |s: &str| format!("urn:epc:id:sscc:9506000.{}{}", &s[..1], &s[8..17]);
@@ -744,19 +696,7 @@ fn a_case_image_is_checked_against_the_packs_in_the_case() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = finished_batch(dir.path());
     let packs = commissioned(&db, 1);
-    ok(&run(
-        &db,
-        &[
-            "sscc",
-            "generate",
-            "--client",
-            "acme",
-            "--company-prefix",
-            "9506000",
-            "--count",
-            "2",
-        ],
-    ));
+    ok(&generate_ssccs(&db, 2));
     let case = open(&db, "1", "case", "12", None);
     let mut args = vec!["container".to_string(), "pack".to_string(), case.clone()];
     args.extend(packs[..12].iter().map(|s| pack_scan(s)));
@@ -886,19 +826,7 @@ fn kill_9_while_a_case_is_packed_closed_labelled_or_verified_leaves_it_whole() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = finished_batch(dir.path());
     let packs = commissioned(&db, 1);
-    ok(&run(
-        &db,
-        &[
-            "sscc",
-            "generate",
-            "--client",
-            "acme",
-            "--company-prefix",
-            "9506000",
-            "--count",
-            "20",
-        ],
-    ));
+    ok(&generate_ssccs(&db, 20));
     let scans: Vec<String> = packs[..12].iter().map(|s| pack_scan(s)).collect();
     // A fixed pseudo-random sequence: which step is killed and when (replays).
     let mut state = 0x2545_f491_4f6c_dd1du64;

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use batch_record_support::{GTIN, LOT, finished_batch, run};
+use batch_record_support::{GTIN, LOT, finished_batch, generate_ssccs, run};
 use serialstation::aggregation::case_check::PlaceRead;
 use serialstation::aggregation::{ContainerState, Scanned};
 use serialstation::config::parse_client_config;
@@ -47,19 +47,7 @@ fn batch_with_cases_of_four(dir: &Path) -> (PathBuf, Vec<String>) {
     store
         .load_client_config(&config, &Actor::new("test"))
         .expect("cases of 4 load");
-    let out = run(
-        &db,
-        &[
-            "sscc",
-            "generate",
-            "--client",
-            "acme",
-            "--company-prefix",
-            "9506000",
-            "--count",
-            "40",
-        ],
-    );
+    let out = generate_ssccs(&db, 40);
     assert!(out.status.success(), "{out:?}");
     let packs = store
         .good_exit_serials(BatchId(1), 0, 1000)

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use batch_record_support::{finished_batch, run};
+use batch_record_support::{finished_batch, generate_ssccs, run};
 use serialstation::aggregation::{ContainerState, Level, Scanned};
 use serialstation::gs1::Sscc;
 use serialstation::store::{Actor, BatchId, Store};
@@ -25,19 +25,7 @@ use station_process::StationProcess;
 
 /// Cases of 3 packs, all verified: their SSCCs.
 fn verified_cases(db: &Path) -> Vec<String> {
-    let out = run(
-        db,
-        &[
-            "sscc",
-            "generate",
-            "--client",
-            "acme",
-            "--company-prefix",
-            "9506000",
-            "--count",
-            "40",
-        ],
-    );
+    let out = generate_ssccs(db, 40);
     assert!(out.status.success(), "{out:?}");
     let mut store = Store::open(db).expect("store");
     let actor = Actor::new("case-packer");

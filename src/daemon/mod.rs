@@ -30,7 +30,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::StationConfig;
-use crate::control::protocol::{CallerView, Request};
+use crate::control::protocol::{CallerView, Request, Response};
 use crate::line::{BatchState, OperatorCommand};
 use crate::station::runtime::Wake;
 use crate::station::{Station, StationError};
@@ -289,7 +289,7 @@ async fn answer_in_order(
     let mut shutdown = false;
     for call in calls {
         if shutdown {
-            let _ = call.reply.send(crate::control::protocol::Response::refused(
+            let _ = call.reply.send(Response::refused(
                 "the station daemon is stopping: ask again once it has started",
             ));
             continue;
@@ -384,7 +384,7 @@ async fn recover_answering_status(
             outcome = &mut attempt => break outcome,
             Some(call) = calls.recv() => {
                 if matches!(call.request, Request::Status) {
-                    let mut response = crate::control::protocol::Response::ok("status");
+                    let mut response = Response::ok("status");
                     let mut report = before.clone();
                     report.caller = Some(caller_view(&call));
                     response.status = Some(report);

@@ -78,10 +78,7 @@ impl PendingRecovery {
             ));
             return Ok(false);
         }
-        if self
-            .last_attempt
-            .is_some_and(|at| at.elapsed() < RETRY_EVERY)
-        {
+        if !self.is_due(station) {
             return Ok(false);
         }
         self.last_attempt = Some(Instant::now());

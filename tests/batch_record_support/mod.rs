@@ -38,6 +38,25 @@ pub fn run(db: &Path, args: &[&str]) -> Output {
         .expect("the serialstation binary runs")
 }
 
+/// `sscc generate` of `count` SSCCs for the example client `acme` under its company
+/// prefix 9506000.
+pub fn generate_ssccs(db: &Path, count: u32) -> Output {
+    let count = count.to_string();
+    run(
+        db,
+        &[
+            "sscc",
+            "generate",
+            "--client",
+            "acme",
+            "--company-prefix",
+            "9506000",
+            "--count",
+            &count,
+        ],
+    )
+}
+
 fn apply(store: &mut Store, line: &LineBatch, records: Vec<LineRecord>) {
     store
         .apply_line_records(line, &records, &Actor::new("station"))
