@@ -794,6 +794,7 @@ fn a_batch_taken_over_after_a_restart_comes_back_paused_and_produces_only_what_i
             },
             counts,
             stopping: false,
+            in_flight: Vec::new(),
         }))
     };
     let error = line

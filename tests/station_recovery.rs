@@ -575,7 +575,7 @@ fn a_recovered_batch_is_taken_over_resumed_and_closed() {
         .expect("the batch recovers");
         eprintln!("{}", report.summary());
         station
-            .take_over(line.clone(), state == "stopping", &actor)
+            .take_over(line.clone(), state == "stopping", report.in_flight, &actor)
             .await
             .expect("the engine takes the batch over");
         let status = station.batch_status().expect("an active batch");

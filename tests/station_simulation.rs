@@ -167,6 +167,9 @@ struct SeedOutcome {
     physical_items: u64,
     crashes: u64,
     recoveries: u64,
+    /// Items recovery handed to the engine without a final fate (settled afterwards
+    /// from their fates).
+    handed_over: u64,
     judgements: u64,
     actions: u64,
     virtual_ms: u64,
@@ -323,6 +326,20 @@ fn batch_ids(store: &Store) -> Result<Vec<BatchId>, String> {
 }
 
 /// Serials commissioned in every batch of the store.
+/// Items in flight that every recovery of the store handed over, from the audit trail.
+fn handed_over_total(store: &Store) -> Result<u64, String> {
+    store
+        .raw_connection()
+        .query_row(
+            "SELECT COALESCE(SUM(json_extract(after, '$.handed_over')), 0) FROM audit \
+             WHERE action = ?1",
+            [serialstation::station::recovery::AUDIT_ACTION],
+            |row| row.get::<_, i64>(0),
+        )
+        .map(|n| n as u64)
+        .map_err(|e| format!("reading the recoveries' audit rows: {e}"))
+}
+
 fn commissioned_total(store: &Store) -> Result<u64, String> {
     let mut total = 0;
     for batch in batch_ids(store)? {
@@ -554,6 +571,7 @@ impl SeedRun<'_> {
         checks.push(check_batches_balanced(&store)?);
         failed_checks(&checks, "the last batch was closed")?;
         self.outcome.commissioned = commissioned_total(&store)?;
+        self.outcome.handed_over = handed_over_total(&store)?;
         self.outcome.physical_items = items.len() as u64;
         for batch in batch_ids(&store)? {
             let counts = store
@@ -732,6 +750,7 @@ fn the_whole_station_survives_crashes_at_any_point_and_keeps_every_invariant() {
                 total.physical_items += outcome.physical_items;
                 total.crashes += outcome.crashes;
                 total.recoveries += outcome.recoveries;
+                total.handed_over += outcome.handed_over;
                 total.judgements += outcome.judgements;
                 total.virtual_ms += outcome.virtual_ms;
             }
@@ -743,12 +762,14 @@ fn the_whole_station_survives_crashes_at_any_point_and_keeps_every_invariant() {
     }
     println!(
         "station simulation: {} seeds, {} items commissioned ({} through the line), {} crashes, \
-         {} recoveries, {} judgements, {:.1} s of line time, {:.1} s wall",
+         {} recoveries ({} items in flight handed over), {} judgements, {:.1} s of line time, \
+         {:.1} s wall",
         results.len(),
         total.commissioned,
         total.physical_items,
         total.crashes,
         total.recoveries,
+        total.handed_over,
         total.judgements,
         total.virtual_ms as f64 / 1000.0,
         wall.elapsed().as_secs_f64()
@@ -768,6 +789,10 @@ fn the_whole_station_survives_crashes_at_any_point_and_keeps_every_invariant() {
              it covered {} and {}: raise DEFAULT_SEEDS or DEFAULT_CRASHES",
             total.commissioned,
             total.crashes
+        );
+        assert!(
+            total.handed_over > 0,
+            "no recovery handed an item in flight to the engine: the default run must cover it"
         );
     }
 }

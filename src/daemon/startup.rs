@@ -83,13 +83,16 @@ impl PendingRecovery {
         }
         self.last_attempt = Some(Instant::now());
         let actor = Actor::new("recovery");
-        let options = RecoveryOptions {
-            attempts: 2,
-            retry_delay: Duration::from_millis(100),
-            ..RecoveryOptions::default()
-        };
         let acknowledged = station.earlier_run_acks();
         while let Some((line, state)) = self.batches.first().cloned() {
+            // The batch taken over gets its items in flight with it, so the restart
+            // does not wait for the belt; an older batch is settled completely.
+            let options = RecoveryOptions {
+                attempts: 2,
+                retry_delay: Duration::from_millis(100),
+                hand_over_in_flight: self.batches.len() == 1,
+                ..RecoveryOptions::default()
+            };
             let (store, devices) = station.store_and_devices();
             let report = match recover_batch_acknowledged(
                 store,
@@ -127,7 +130,10 @@ impl PendingRecovery {
                 continue;
             }
             let stopping = matches!(state.as_str(), "stopping" | "stopped" | "challenge_failed");
-            match station.take_over(line.clone(), stopping, &actor).await {
+            match station
+                .take_over(line.clone(), stopping, report.in_flight, &actor)
+                .await
+            {
                 Ok(()) => {
                     self.batches.remove(0);
                 }

@@ -156,10 +156,26 @@ pub struct BatchRecovery {
     /// now (checked against what is still to produce); `first_message_id` must be above
     /// every message id used before; `challenge_items` is ignored.
     pub start: BatchStart,
-    /// The store's counts for the batch after recovery; they must balance.
+    /// The store's counts for the batch after recovery: they balance but for the
+    /// serials of `in_flight`, which are still outstanding.
     pub counts: super::Reconciliation,
     /// The batch was stopping when the daemon went away.
     pub stopping: bool,
+    /// Items of the previous run still on the line without a final fate. Recovery
+    /// wrote REJECT for each and held the line; the engine settles them from the
+    /// fates the PLC reports once the line runs again.
+    pub in_flight: Vec<RecoveredItem>,
+}
+
+/// An item start-up recovery hands to the engine without a final fate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveredItem {
+    pub seq: Seq,
+    /// The serial verified GOOD on it, still outstanding: commissioned if the item
+    /// leaves through the good exit (the gate released it before recovery's REJECT
+    /// landed), scrapped if it is rejected. `None`: its serial is already settled,
+    /// and the item leaving through the good exit is an escape.
+    pub serial: Option<String>,
 }
 
 /// The parameters of a new batch.

@@ -43,7 +43,7 @@ pub use engine::{BatchStats, BatchStatus, Engine};
 pub use error::{OperatorError, OperatorErrorKind};
 pub use event::{
     BatchRecovery, BatchStart, CodeTemplate, Event, OperatorCommand, PlcAlarms, PlcCounters,
-    ProductSpec, TemplateField,
+    ProductSpec, RecoveredItem, TemplateField,
 };
 pub use reconcile::Reconciliation;
 pub use supervision::HoldReason;

@@ -79,6 +79,9 @@ pub(super) struct ItemTracker {
     run_start: Option<Seq>,
     front: Option<Seq>,
     items: VecDeque<TrackedItem>,
+    /// Items of the previous run that start-up recovery handed over without a final
+    /// fate (ARCHITECTURE.md §6), in seq order: all before this run's first item.
+    recovered: VecDeque<TrackedItem>,
     undecided_cursor: Option<Seq>,
     good_awaiting_fate: usize,
     bound_awaiting_fate: usize,
@@ -86,7 +89,36 @@ pub(super) struct ItemTracker {
 
 impl ItemTracker {
     pub(super) fn len(&self) -> usize {
-        self.items.len()
+        self.items.len() + self.recovered.len()
+    }
+
+    /// Takes over items of the previous run that have passed the camera, carry a
+    /// decision and still wait for their fate (start-up recovery hands them over).
+    /// Call it before this run's first item arrives.
+    pub(super) fn adopt_recovered(&mut self, mut items: Vec<(Seq, ItemDecision)>) {
+        items.sort_by(|a, b| {
+            if a.0 == b.0 {
+                std::cmp::Ordering::Equal
+            } else if a.0.is_before(b.0) {
+                std::cmp::Ordering::Less
+            } else {
+                std::cmp::Ordering::Greater
+            }
+        });
+        for (seq, decision) in items {
+            if decision.verdict == Verdict::Good {
+                self.good_awaiting_fate += 1;
+            }
+            if decision.serial.is_some() {
+                self.bound_awaiting_fate += 1;
+            }
+            self.recovered.push_back(TrackedItem {
+                seq,
+                base_encoder: None,
+                base_ms: 0,
+                decision: Some(decision),
+            });
+        }
     }
 
     /// Items with a GOOD verdict whose fate is not known yet.
@@ -256,6 +288,21 @@ impl ItemTracker {
             stale: false,
             before_run: false,
         };
+        // Fates come in seq order: the recovered items before `seq` never got theirs.
+        while let Some(first) = self.recovered.front() {
+            if first.seq != seq && !first.seq.is_before(seq) {
+                break;
+            }
+            let Some(item) = self.recovered.pop_front() else {
+                break;
+            };
+            self.forget_counters(&item);
+            if item.seq == seq {
+                resolution.item = Some(item);
+                return resolution;
+            }
+            resolution.missing.push(item);
+        }
         if self.run_start.is_none_or(|start| seq.is_before(start)) {
             resolution.before_run = true;
             return resolution;
@@ -284,10 +331,11 @@ impl ItemTracker {
 
     /// Takes every tracked item out (batch abandoned).
     pub(super) fn drain_all(&mut self) -> Vec<TrackedItem> {
-        let items: Vec<TrackedItem> = self.items.drain(..).collect();
-        if let Some(last) = items.last() {
+        let mut items: Vec<TrackedItem> = self.recovered.drain(..).collect();
+        if let Some(last) = self.items.back() {
             self.front = Some(last.seq.next());
         }
+        items.extend(self.items.drain(..));
         self.good_awaiting_fate = 0;
         self.bound_awaiting_fate = 0;
         items

@@ -18,12 +18,14 @@ impl Engine {
             return;
         };
         let resolution = batch.tracker.resolve_fate(seq);
-        if resolution.before_run {
-            batch.stats.fates_before_run += 1;
-            return;
-        }
         for missing in resolution.missing {
             self.resolve_item(missing.seq, Some(missing), None, out);
+        }
+        if resolution.before_run {
+            if let Some(batch) = self.batch.as_mut() {
+                batch.stats.fates_before_run += 1;
+            }
+            return;
         }
         if resolution.stale {
             if let Some(batch) = self.batch.as_mut() {

@@ -11,10 +11,10 @@ use crate::line::event::{BatchRecovery, BatchStart, OperatorCommand};
 use crate::line::printing::PrintBuffer;
 use crate::line::reconcile::Reconciliation;
 use crate::line::supervision::{HoldReason, RejectStreak};
-use crate::line::tracking::ItemTracker;
-use crate::line::types::Device;
+use crate::line::tracking::{ItemDecision, ItemTracker};
+use crate::line::types::{Device, Verdict};
 
-use super::{ActiveBatch, BatchStats, Engine, alarm};
+use super::{ActiveBatch, BatchStats, Engine, alarm, serial_key};
 
 impl Engine {
     // ----- operator commands -------------------------------------------------
@@ -175,12 +175,14 @@ impl Engine {
             start,
             counts,
             stopping,
+            in_flight,
         } = recovery;
-        if !counts.balances() {
+        let bound = in_flight.iter().filter(|item| item.serial.is_some()).count();
+        if counts.outstanding() != bound as i128 {
             return Err(OperatorError::new(
                 OperatorErrorKind::Unbalanced,
                 format!(
-                    "batch {} cannot be taken over, its serials are not all settled: {}; run the start-up recovery first",
+                    "batch {} cannot be taken over, its serials are not all settled: {} with {bound} item(s) in flight handed over; run the start-up recovery first",
                     start.batch,
                     counts.describe()
                 ),
@@ -204,6 +206,29 @@ impl Engine {
             Phase::Producing
         };
         self.install_batch(&start, plan, phase, Some(HoldReason::Recovered), counts);
+        if let Some(batch) = self.batch.as_mut() {
+            for serial in in_flight.iter().filter_map(|item| item.serial.as_deref()) {
+                batch.verified.insert(serial_key(serial));
+            }
+            batch.tracker.adopt_recovered(
+                in_flight
+                    .into_iter()
+                    .map(|item| {
+                        let decision = ItemDecision {
+                            verdict: if item.serial.is_some() {
+                                Verdict::Good
+                            } else {
+                                Verdict::Reject
+                            },
+                            reason: None,
+                            serial: item.serial,
+                            grade: None,
+                        };
+                        (item.seq, decision)
+                    })
+                    .collect(),
+            );
+        }
         self.sync_recorded_state(out);
         Ok(())
     }

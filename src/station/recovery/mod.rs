@@ -45,7 +45,7 @@ use serde_json::json;
 use serialstation_devices::plc::register_map::{FateCode, PackMlCommand, PackMlState};
 use serialstation_devices::traits::{DeviceError, DeviceFuture, LineIo, Printer};
 
-use crate::line::{ItemFate, Reconciliation};
+use crate::line::{ItemFate, Reconciliation, RecoveredItem};
 use crate::station::policy::reject_limit::TAIL_REJECT_LIMIT;
 use crate::store::line_records::{BatchSerialCounts, LineBatch};
 use crate::store::recovery_reads::RecoveryItem;
@@ -66,8 +66,14 @@ pub struct RecoveryOptions {
     /// Run the line for at most this long so that items in flight with a GOOD verdict
     /// reach their final fate. `None`: never run the line; such items are counted as
     /// rejected and named in the report's alerts, for the operator to check the good
-    /// exit.
+    /// exit. Not used when `hand_over_in_flight` is set.
     pub settle_in_flight: Option<Duration>,
+    /// Hold the line as soon as the items in flight are fenced with REJECT, and hand
+    /// those without a final fate to the engine with the batch
+    /// ([`RecoveryReport::in_flight`]), which settles them from their fates once the
+    /// line runs again. For the batch the station takes over: a restart then does
+    /// not wait for the belt.
+    pub hand_over_in_flight: bool,
 }
 
 impl Default for RecoveryOptions {
@@ -79,6 +85,7 @@ impl Default for RecoveryOptions {
             attempts: 20,
             retry_delay: Duration::from_millis(250),
             settle_in_flight: Some(Duration::from_secs(60)),
+            hand_over_in_flight: false,
         }
     }
 }
@@ -132,12 +139,17 @@ pub enum RecoveryError {
 pub struct RecoveryReport {
     pub batch: BatchId,
     pub tally: RecoveryTally,
-    /// The store's counts of the batch afterwards (nothing outstanding).
+    /// The store's counts of the batch afterwards (nothing outstanding but the
+    /// serials of the items handed over in flight).
     pub counts: BatchSerialCounts,
     /// Items the operator must find at the line (unconfirmed rejects, escapes, lost fates).
     pub alerts: Vec<String>,
     /// What recovery did to the devices, and what they did not do.
     pub notes: Vec<String>,
+    /// Items on the line without a final fate, for the engine to settle
+    /// (`BatchRecovery::in_flight`); empty unless `hand_over_in_flight`.
+    #[serde(skip)]
+    pub in_flight: Vec<RecoveredItem>,
 }
 
 impl RecoveryReport {
@@ -160,8 +172,8 @@ impl RecoveryReport {
     pub fn cost_line(&self) -> String {
         let t = &self.tally;
         format!(
-            "recovery of batch {}: {} serials returned with proof, {} invalidated (printed or unknown), {} scrapped, {} acknowledgements of the previous run matched",
-            self.batch.0, t.returned, t.invalidated, t.scrapped, t.previous_run_acks
+            "recovery of batch {}: {} serials returned with proof, {} invalidated (printed or unknown), {} scrapped, {} acknowledgements of the previous run matched, {} items in flight handed over",
+            self.batch.0, t.returned, t.invalidated, t.scrapped, t.previous_run_acks, t.handed_over
         )
     }
 
@@ -300,14 +312,19 @@ pub async fn recover_batch_acknowledged(
     let serials = store.unsettled_serials(line.batch).map_err(store_error)?;
 
     let decide = |view: &PlcView| {
-        plan::plan(RecoveryInput {
+        let input = RecoveryInput {
             serials: &serials,
             items: &items,
             printer: printer.name(),
             never_printed: Some(&never_printed),
             acknowledged: &acked,
             plc: view,
-        })
+        };
+        if options.hand_over_in_flight {
+            plan::plan_handing_over(input)
+        } else {
+            plan::plan(input)
+        }
         .map_err(|source| RecoveryError::Inconsistent { batch, source })
     };
 
@@ -319,6 +336,7 @@ pub async fn recover_batch_acknowledged(
             .map_err(plc_error)?;
     }
     if let Some(limit) = options.settle_in_flight
+        && !options.hand_over_in_flight
         && !plan::awaiting_fates(&view, &fenced).is_empty()
     {
         settle_in_flight(plc, &items, &fenced, limit, options, &mut notes)
@@ -343,7 +361,12 @@ pub async fn recover_batch_acknowledged(
     apply(store, line, actor, &plan, plc, options).await?;
 
     let counts = store.batch_serial_counts(line.batch).map_err(store_error)?;
-    if counts.outstanding != 0 {
+    let handed_serials = plan
+        .in_flight
+        .iter()
+        .filter(|item| item.serial.is_some())
+        .count();
+    if counts.outstanding != handed_serials as u64 {
         return Err(RecoveryError::Unbalanced { batch, counts });
     }
     let mut tally = settled.tally;
@@ -352,6 +375,12 @@ pub async fn recover_batch_acknowledged(
     tally.verdicts_overwritten = overwritten.len() as u64;
     tally.previous_run_acks = acked.len() as u64;
     alerts.extend(plan.alerts);
+    if !plan.in_flight.is_empty() {
+        notes.push(format!(
+            "line held with {} item(s) in flight fenced with REJECT; the batch settles them from their fates when it runs again",
+            plan.in_flight.len()
+        ));
+    }
     // Each acknowledgement is reported once: with the batch whose message it is.
     if !acked.is_empty() {
         notes.push(format!(
@@ -365,6 +394,7 @@ pub async fn recover_batch_acknowledged(
         counts,
         alerts,
         notes,
+        in_flight: plan.in_flight,
     };
     let cost = report.cost_line();
     store
@@ -390,6 +420,7 @@ fn audit_details(report: &RecoveryReport, cost: &str) -> serde_json::Value {
         "scrapped": t.scrapped,
         "verdicts_overwritten": t.verdicts_overwritten,
         "fates_recorded": t.fates_recorded,
+        "handed_over": t.handed_over,
         "previous_run_acks": t.previous_run_acks,
         "alerts": report.alerts.len(),
     })
@@ -645,6 +676,7 @@ mod tests {
                 scrapped: 3,
                 verdicts_overwritten: 1,
                 fates_recorded: 1,
+                handed_over: 0,
                 previous_run_acks: 17,
             },
             counts: BatchSerialCounts {
@@ -657,6 +689,7 @@ mod tests {
             },
             alerts: Vec::new(),
             notes: Vec::new(),
+            in_flight: Vec::new(),
         };
         let summary = report.summary();
         for part in [
@@ -673,7 +706,7 @@ mod tests {
         assert!(report.reconciliation().balances());
         assert_eq!(
             report.cost_line(),
-            "recovery of batch 3: 4 serials returned with proof, 2 invalidated (printed or unknown), 3 scrapped, 17 acknowledgements of the previous run matched"
+            "recovery of batch 3: 4 serials returned with proof, 2 invalidated (printed or unknown), 3 scrapped, 17 acknowledgements of the previous run matched, 0 items in flight handed over"
         );
         let details = audit_details(&report, &report.cost_line());
         assert_eq!(details["summary"], report.cost_line().as_str());

@@ -37,7 +37,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::line::ItemFate;
+use crate::line::{ItemFate, RecoveredItem, Seq};
 use crate::store::SerialState;
 use crate::store::line_records::{LineRecord, SerialOutcome};
 use crate::store::recovery_reads::{RecoveryItem, UnsettledSerial};
@@ -70,6 +70,13 @@ pub struct PlcView {
 }
 
 impl PlcView {
+    /// True if the PLC has seen `seq` at product detect in its current count (a seq
+    /// from before its counters started again is not on the line).
+    pub fn has_detected(&self, seq: u32) -> bool {
+        let detected = self.items_detected.wrapping_sub(seq);
+        detected != 0 && detected < (1 << 31)
+    }
+
     /// What the PLC says about `seq`.
     pub fn fate_of(&self, seq: u32) -> PlcFate {
         if let Some(fate) = self.fates.get(&seq) {
@@ -91,10 +98,7 @@ pub fn awaiting_fates(view: &PlcView, fenced: &[u32]) -> Vec<u32> {
     fenced
         .iter()
         .copied()
-        .filter(|seq| {
-            let detected = view.items_detected.wrapping_sub(*seq);
-            detected != 0 && detected < (1 << 31) && view.fate_of(*seq) == PlcFate::NotFinal
-        })
+        .filter(|seq| view.has_detected(*seq) && view.fate_of(*seq) == PlcFate::NotFinal)
         .collect()
 }
 
@@ -129,6 +133,8 @@ pub struct RecoveryTally {
     pub verdicts_overwritten: u64,
     /// Item fates recorded from the PLC.
     pub fates_recorded: u64,
+    /// Items on the line without a final fate, handed to the engine with the batch.
+    pub handed_over: u64,
     /// Print acknowledgements for the batch's messages that came from the previous
     /// run's printer buffer before the take-over (matched, not alarmed).
     pub previous_run_acks: u64,
@@ -143,6 +149,7 @@ impl RecoveryTally {
         self.scrapped += other.scrapped;
         self.verdicts_overwritten += other.verdicts_overwritten;
         self.fates_recorded += other.fates_recorded;
+        self.handed_over += other.handed_over;
         self.previous_run_acks += other.previous_run_acks;
     }
 }
@@ -157,6 +164,19 @@ pub struct RecoveryPlan {
     pub tally: RecoveryTally,
     /// Plain sentences for the operator: items to find at the line.
     pub alerts: Vec<String>,
+    /// Items on the line without a final fate, handed to the engine (only from
+    /// [`plan_handing_over`]); their REJECTs are in `reject_writes`.
+    pub in_flight: Vec<RecoveredItem>,
+}
+
+/// What the plan does with an item on the line whose fate is not final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InFlight {
+    /// Count it rejected (REJECT is written): recovery has run the line until every
+    /// such item had its fate, or may not run it.
+    CountRejected,
+    /// Hand it to the engine with its REJECT written, to be settled by its fate.
+    HandOver,
 }
 
 /// The recorded state contradicts itself: recovery stops rather than guess.
@@ -214,6 +234,7 @@ pub fn fate_windows(seqs: &[u32]) -> Vec<(u32, u16)> {
 struct Builder {
     plan: RecoveryPlan,
     written: BTreeSet<u32>,
+    in_flight: InFlight,
 }
 
 impl Builder {
@@ -260,6 +281,21 @@ impl Builder {
             self.plan.reject_writes.push(seq);
         }
     }
+
+    /// Hands `seq` to the engine if the plan does and the PLC has it on the line
+    /// (its REJECT is written all the same); false if the plan must settle it.
+    fn hand_over(&mut self, seq: u32, serial: Option<&str>, plc: &PlcView) -> bool {
+        if self.in_flight != InFlight::HandOver || !plc.has_detected(seq) {
+            return false;
+        }
+        self.reject(seq);
+        self.plan.tally.handed_over += 1;
+        self.plan.in_flight.push(RecoveredItem {
+            seq: Seq(seq),
+            serial: serial.map(str::to_string),
+        });
+        true
+    }
 }
 
 /// The recorded items by the serial they name: GOOD ones, and rejects.
@@ -290,20 +326,35 @@ impl<'a> ItemIndex<'a> {
 }
 
 impl Builder {
-    fn new() -> Builder {
+    fn new(in_flight: InFlight) -> Builder {
         Builder {
             plan: RecoveryPlan::default(),
             written: BTreeSet::new(),
+            in_flight,
         }
     }
 }
 
 /// Decides the plan. Fails only when the records contradict themselves or the PLC.
+/// An item on the line without a final fate is counted as rejected (its REJECT is
+/// written).
 pub fn plan(input: RecoveryInput<'_>) -> Result<RecoveryPlan, Inconsistency> {
+    plan_with(input, InFlight::CountRejected)
+}
+
+/// As [`plan`], but an item the PLC has on the line without a final fate is handed
+/// to the engine (`RecoveryPlan::in_flight`) with its REJECT written: its serial stays
+/// Encoded until its fate comes. For the batch the engine takes over, with the line
+/// held.
+pub fn plan_handing_over(input: RecoveryInput<'_>) -> Result<RecoveryPlan, Inconsistency> {
+    plan_with(input, InFlight::HandOver)
+}
+
+fn plan_with(input: RecoveryInput<'_>, in_flight: InFlight) -> Result<RecoveryPlan, Inconsistency> {
     let index = ItemIndex::new(input.items);
     let good_items = &index.good;
     let reject_items = &index.reject;
-    let mut b = Builder::new();
+    let mut b = Builder::new(in_flight);
     for unsettled in input.serials {
         let serial = unsettled.serial.as_str();
         match unsettled.state {
@@ -334,7 +385,7 @@ pub fn plan(input: RecoveryInput<'_>) -> Result<RecoveryPlan, Inconsistency> {
 /// soon as the printer's buffer is cleared; [`plan`] decides the same for them.
 pub fn plan_allocated(input: RecoveryInput<'_>) -> Result<RecoveryPlan, Inconsistency> {
     let index = ItemIndex::new(input.items);
-    let mut b = Builder::new();
+    let mut b = Builder::new(InFlight::CountRejected);
     for unsettled in input.serials {
         if unsettled.state == SerialState::Allocated {
             allocated(&mut b, &index, unsettled, &input)?;
@@ -467,6 +518,7 @@ fn settle_encoded(
                 );
             }
         }
+        PlcFate::NotFinal if b.hand_over(seq, Some(serial), plc) => {}
         PlcFate::NotFinal => {
             b.serial(
                 serial,
@@ -531,7 +583,13 @@ fn settle_fate_of_used_up(b: &mut Builder, item: &RecoveryItem, plc: &PlcView) {
                 ));
             }
         }
-        PlcFate::NotFinal => b.reject(item.seq),
+        PlcFate::NotFinal => {
+            // Its serial is settled already: leaving through the good exit would be
+            // an escape, which the engine raises.
+            if !b.hand_over(item.seq, None, plc) {
+                b.reject(item.seq);
+            }
+        }
         PlcFate::Lost => {}
     }
 }
@@ -846,6 +904,7 @@ mod tests {
             verdicts_overwritten: 6,
             fates_recorded: 7,
             invalidated: 8,
+            handed_over: 2,
             previous_run_acks: 9,
         });
         assert_eq!(
@@ -857,6 +916,7 @@ mod tests {
                 scrapped: 5,
                 verdicts_overwritten: 6,
                 fates_recorded: 7,
+                handed_over: 2,
                 previous_run_acks: 12,
             }
         );

@@ -7,6 +7,7 @@
 use crate::gs1::Gtin;
 use crate::line::{
     BatchId as EngineBatchId, BatchRecovery, BatchStart, Command, Event, MessageId, OperatorCommand,
+    RecoveredItem,
 };
 use crate::store::line_records::LineBatch;
 use crate::store::{Actor, BatchId, NewBatch};
@@ -105,12 +106,14 @@ impl Station {
         Ok(batch)
     }
 
-    /// Takes over a batch that the store's start-up recovery has settled: the engine
+    /// Takes over a batch that the store's start-up recovery has settled, but for the
+    /// items it handed over in flight (`in_flight`, settled by their fates): the engine
     /// gets it back held (paused) until the operator resumes it.
     pub async fn take_over(
         &mut self,
         line: LineBatch,
         stopping: bool,
+        in_flight: Vec<RecoveredItem>,
         actor: &Actor,
     ) -> Result<(), StationError> {
         let record = self.store.batch(line.batch)?.ok_or_else(|| {
@@ -140,6 +143,7 @@ impl Station {
             },
             counts: reconciliation_of(&stored),
             stopping,
+            in_flight,
         };
         self.actor = actor.clone();
         self.latency.clear();
