@@ -837,3 +837,90 @@ fn a_batch_taken_over_after_a_restart_comes_back_paused_and_produces_only_what_i
     assert_eq!(status.counts.commissioned, 5);
     assert!(status.counts.balances(), "{:?}", status.counts);
 }
+
+#[test]
+fn items_handed_over_in_flight_are_settled_by_their_fates() {
+    let mut line = Line::online();
+    let counts = Reconciliation {
+        allocated: 10,
+        commissioned: 3,
+        scrapped: 1,
+        invalidated: 3,
+        ..Reconciliation::default()
+    };
+    let handed = |seq: u32, serial: Option<&str>| serialstation::line::RecoveredItem {
+        seq: Seq(seq),
+        serial: serial.map(str::to_string),
+    };
+    let recovery = |counts, in_flight: Vec<serialstation::line::RecoveredItem>| {
+        OperatorCommand::Recover(Box::new(serialstation::line::BatchRecovery {
+            start: BatchStart {
+                first_message_id: MessageId(5_000),
+                ..start(5)
+            },
+            counts,
+            stopping: false,
+            in_flight,
+        }))
+    };
+    let in_flight = vec![
+        handed(501, Some("H2")),
+        handed(500, Some("H1")),
+        handed(502, None),
+        handed(503, Some("H3")),
+    ];
+    let error = line
+        .operator(recovery(counts, in_flight[..2].to_vec()))
+        .expect_err("three serials are outstanding, two handed over");
+    assert_eq!(error.kind, OperatorErrorKind::Unbalanced);
+    assert!(error.message.contains("2 item(s) in flight"), "{}", error.message);
+
+    line.operator(recovery(counts, in_flight))
+        .expect("taken over with its items in flight");
+    let status = line.engine.status().expect("status");
+    assert_eq!(status.state, BatchState::Paused);
+    assert_eq!(status.items_in_flight, 4);
+    assert!(
+        status.no_more_prints,
+        "3 commissioned and 3 that may still be: nothing more to print for 5"
+    );
+    line.operator(OperatorCommand::Resume).expect("resumes");
+
+    let fate = |line: &mut Line, seq: u32, fate: ItemFate| {
+        line.send(Event::ItemFateReported {
+            seq: Seq(seq),
+            fate,
+        })
+    };
+    let out = fate(&mut line, 500, ItemFate::ExitedGood);
+    assert!(
+        out.iter().any(|c| matches!(c, Command::Persist(Transition::SerialCommissioned { serial, seq }) if serial == "H1" && *seq == Seq(500))),
+        "released before recovery's REJECT landed: commissioned; {out:?}"
+    );
+    let out = fate(&mut line, 501, ItemFate::RejectedConfirmed);
+    assert!(
+        out.iter().any(|c| matches!(c, Command::Persist(Transition::SerialScrapped { serial, cause: serialstation::line::ScrapCause::ItemRejected, .. }) if serial == "H2")),
+        "{out:?}"
+    );
+    let out = fate(&mut line, 502, ItemFate::ExitedGood);
+    assert!(
+        !out.iter().any(|c| matches!(
+            c,
+            Command::Persist(
+                Transition::SerialScrapped { .. } | Transition::SerialCommissioned { .. }
+            )
+        )),
+        "its serial was settled by recovery: {out:?}"
+    );
+    assert_eq!(line.state(), BatchState::Paused, "an escape holds the line");
+    // The fate of 503 never comes: the next one reported settles it as unknown.
+    let out = fate(&mut line, 504, ItemFate::RejectedConfirmed);
+    assert!(
+        out.iter().any(|c| matches!(c, Command::Persist(Transition::SerialScrapped { serial, cause: serialstation::line::ScrapCause::FateUnknown, .. }) if serial == "H3")),
+        "{out:?}"
+    );
+    let status = line.engine.status().expect("status");
+    assert_eq!(status.items_in_flight, 0);
+    assert_eq!(status.counts.commissioned, 4);
+    assert!(status.counts.balances(), "{:?}", status.counts);
+}

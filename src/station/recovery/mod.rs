@@ -17,15 +17,20 @@
 //! 4. writes REJECT into the verdict slot of every GOOD item whose fate is not final.
 //!    REJECT is the PLC's own default, so this write depends on no record. An item
 //!    the gate had already released before the REJECT landed still leaves through the
-//!    good exit, and its fate is final only once it is there: so recovery runs the
-//!    line (clearing latched PLC alarms as it goes) until every such item has its
-//!    final fate ([`RecoveryOptions::settle_in_flight`]); the items behind them are
-//!    blank (the printer's buffer is empty) or carry no GOOD verdict, and are rejected;
+//!    good exit, and its fate is final only once it is there. For the batch the
+//!    station takes over ([`RecoveryOptions::hand_over_in_flight`]) such items go to
+//!    the engine with the batch, which settles them from their fates when the line
+//!    runs again: a restart does not wait for the belt. For an older batch recovery
+//!    runs the line (clearing latched PLC alarms as it goes) until every such item has
+//!    its final fate ([`RecoveryOptions::settle_in_flight`]). The items behind them
+//!    are blank (the printer's buffer is empty) or carry no GOOD verdict, and are
+//!    rejected;
 //! 5. holds the line;
 //! 6. applies the plan's records in one transaction, then writes REJECT for every item
 //!    the plan counts as rejected without a final fate (persist before action; a
 //!    recovery killed between the two writes them on its next run);
-//! 7. checks that nothing of the batch is left outstanding, and records what the
+//! 7. checks that nothing of the batch is left outstanding but the serials of the
+//!    items handed over ([`RecoveryReport::in_flight`]), and records what the
 //!    restart cost in one line ([`RecoveryReport::cost_line`]) in the notes and the
 //!    audit trail (`batch.recovery`).
 //!

@@ -12,12 +12,16 @@
 //! | Encoded   | GOOD item, fate exited_good (recorded or from the PLC) | Commissioned                     |
 //! | Encoded   | GOOD item, fate rejected (recorded or from the PLC)    | LabelScrapped                    |
 //! | Encoded   | GOOD item, no final fate at the PLC                    | REJECT to the PLC, LabelScrapped |
+//! | Encoded   | the same, handing over, the PLC has the item on the line | REJECT to the PLC, handed to the engine (stays Encoded) |
 //! | Encoded   | GOOD item, its fate overwritten in the PLC's ring      | SNInvalid (fate unknowable)      |
 //! | Encoded   | no GOOD item                                           | LabelScrapped                    |
 //!
 //! (Before the plan is applied, recovery writes REJECT for the items without a final
-//! fate and runs the line until they have one, so that the row "no final fate" is
-//! left only for items the PLC does not know, or when running the line is not allowed.)
+//! fate. For the batch the station takes over it then holds the line at once and
+//! decides with [`plan_handing_over`]: the items still on the line go to the engine
+//! with the batch, which settles them from their fates. For an older batch it runs
+//! the line until they have a fate, so that the row "no final fate" is left only for
+//! items the PLC does not know, or when running the line is not allowed.)
 //!
 //! Checks and repairs on items already settled: a GOOD item of a Commissioned serial
 //! with no recorded fate must have `exited_good` at the PLC (its fate is recorded),
@@ -1067,6 +1071,80 @@ mod tests {
         assert!(fates_recorded(&p).is_empty());
     }
 
+    fn run_handing_over(
+        serials: &[UnsettledSerial],
+        items: &[RecoveryItem],
+        plc: &PlcView,
+    ) -> RecoveryPlan {
+        let never = BTreeSet::new();
+        plan_handing_over(RecoveryInput {
+            serials,
+            items,
+            printer: "printer",
+            never_printed: Some(&never),
+            acknowledged: &BTreeSet::new(),
+            plc,
+        })
+        .expect("plan")
+    }
+
+    #[test]
+    fn handing_over_leaves_items_on_the_line_to_the_engine_with_their_reject_written() {
+        let view = PlcView {
+            fates: [(11, ItemFate::ExitedGood)].into_iter().collect(),
+            gate_count: 10,
+            items_detected: 20,
+        };
+        let p = run_handing_over(
+            &[
+                unsettled("E", SerialState::Encoded, &[1]),
+                unsettled("F", SerialState::Encoded, &[2]),
+                unsettled("G", SerialState::Encoded, &[3]),
+            ],
+            &[
+                good(10, "E", SerialState::Encoded, None),
+                good(11, "F", SerialState::Encoded, None),
+                // Never detected by this PLC (its counters started again): not on the
+                // line, so counted rejected as without handing over.
+                good(25, "G", SerialState::Encoded, None),
+                // A GOOD item whose serial was already scrapped: handed over without
+                // a serial, so that leaving through the good exit is an escape.
+                good(12, "S", SerialState::LabelScrapped, None),
+            ],
+            &view,
+        );
+        assert!(outcome_of(&p, "E").is_empty(), "E stays Encoded");
+        assert_eq!(outcome_of(&p, "F"), ["commissioned"]);
+        assert_eq!(outcome_of(&p, "G"), ["scrapped"]);
+        assert_eq!(
+            p.in_flight,
+            [
+                RecoveredItem {
+                    seq: Seq(10),
+                    serial: Some("E".to_string())
+                },
+                RecoveredItem {
+                    seq: Seq(12),
+                    serial: None
+                },
+            ]
+        );
+        let mut writes = p.reject_writes.clone();
+        writes.sort_unstable();
+        assert_eq!(writes, [10, 12, 25]);
+        assert_eq!(p.tally.handed_over, 2);
+        // Without handing over, the same records count E as rejected.
+        let counted = run(
+            &[unsettled("E", SerialState::Encoded, &[1])],
+            &[good(10, "E", SerialState::Encoded, None)],
+            Some(&[]),
+            &view,
+        )
+        .expect("plan");
+        assert_eq!(outcome_of(&counted, "E"), ["scrapped"]);
+        assert!(counted.in_flight.is_empty());
+    }
+
     #[test]
     fn encoded_good_whose_fate_was_overwritten_is_invalidated_without_a_write() {
         let p = run(
@@ -1373,15 +1451,20 @@ mod tests {
             w
         }
 
-        fn run_world(w: &World) -> Result<RecoveryPlan, Inconsistency> {
-            plan(RecoveryInput {
+        fn run_world(w: &World, hand_over: bool) -> Result<RecoveryPlan, Inconsistency> {
+            let input = RecoveryInput {
                 serials: &w.serials,
                 items: &w.items,
                 printer: "printer",
                 never_printed: w.never.as_ref(),
                 acknowledged: &w.acked,
                 plc: &w.plc,
-            })
+            };
+            if hand_over {
+                plan_handing_over(input)
+            } else {
+                plan(input)
+            }
         }
 
         /// The final fate of a GOOD item as recorded or read (None: not final or lost).
@@ -1400,12 +1483,13 @@ mod tests {
                 mut cases in prop::collection::vec(case(), 0..24),
                 printer_asked in any::<bool>(),
                 sane in prop::bool::weighted(0.8),
+                hand_over in any::<bool>(),
             ) {
                 if sane {
                     sanitize(&mut cases);
                 }
                 let w = world(&cases, printer_asked);
-                let result = run_world(&w);
+                let result = run_world(&w, hand_over);
                 prop_assert_eq!(result.is_err(), w.inconsistent, "{:?}", result);
                 let Ok(p) = result else { return Ok(()); };
 
@@ -1435,10 +1519,19 @@ mod tests {
                         other => prop_assert!(false, "unexpected record {:?}", other),
                     }
                 }
+                // ... but for the serials of items handed over, which stay Encoded.
+                let handed: BTreeSet<&str> = p.in_flight.iter().filter_map(|i| i.serial.as_deref()).collect();
+                prop_assert!(hand_over || p.in_flight.is_empty());
+                prop_assert_eq!(p.tally.handed_over, p.in_flight.len() as u64);
                 for unsettled in &w.serials {
-                    prop_assert_eq!(settled.get(&unsettled.serial).copied(), Some(1), "{}", unsettled.serial);
+                    let expected = if handed.contains(unsettled.serial.as_str()) { None } else { Some(1) };
+                    prop_assert_eq!(settled.get(&unsettled.serial).copied(), expected, "{}", unsettled.serial);
                 }
-                prop_assert_eq!(settled.len(), w.serials.len());
+                prop_assert_eq!(settled.len() + handed.len(), w.serials.len());
+                for item in &p.in_flight {
+                    prop_assert_eq!(w.plc.fate_of(item.seq.0), PlcFate::NotFinal);
+                    prop_assert!(p.reject_writes.contains(&item.seq.0), "handed over without its REJECT");
+                }
 
                 for unsettled in &w.serials {
                     let serial = &unsettled.serial;
@@ -1459,13 +1552,19 @@ mod tests {
                     // Commissioned exactly when a GOOD item is known to have exited good.
                     let exited = good.is_some_and(|g| known_fate(&w, g) == Some(ItemFate::ExitedGood));
                     prop_assert_eq!(after == SerialState::Commissioned, exited, "{}", serial);
-                    // An undecided GOOD item is fenced with REJECT and its serial scrapped.
+                    // An undecided GOOD item is fenced with REJECT and its serial scrapped,
+                    // or, handing over, left Encoded for the engine.
                     if let Some(g) = good
                         && g.fate.is_none()
                         && w.plc.fate_of(g.seq) == PlcFate::NotFinal
                     {
                         prop_assert!(p.reject_writes.contains(&g.seq));
-                        prop_assert_eq!(after, SerialState::LabelScrapped);
+                        if hand_over && w.plc.has_detected(g.seq) {
+                            prop_assert_eq!(after, SerialState::Encoded);
+                            prop_assert!(p.in_flight.iter().any(|i| i.seq.0 == g.seq && i.serial.as_deref() == Some(serial.as_str())));
+                        } else {
+                            prop_assert_eq!(after, SerialState::LabelScrapped);
+                        }
                     }
                 }
                 // REJECT goes only to items whose fate is not final, never twice.
@@ -1493,7 +1592,7 @@ mod tests {
                 sanitize(&mut cases);
                 let w = world(&cases, printer_asked);
                 prop_assert!(!w.inconsistent);
-                let first = run_world(&w).expect("consistent cases plan");
+                let first = run_world(&w, false).expect("consistent cases plan");
                 // The store after the first run: states moved, fates recorded.
                 let mut states = w.states.clone();
                 let mut fates = BTreeMap::<u32, String>::new();
