@@ -873,7 +873,11 @@ fn items_handed_over_in_flight_are_settled_by_their_fates() {
         .operator(recovery(counts, in_flight[..2].to_vec()))
         .expect_err("three serials are outstanding, two handed over");
     assert_eq!(error.kind, OperatorErrorKind::Unbalanced);
-    assert!(error.message.contains("2 item(s) in flight"), "{}", error.message);
+    assert!(
+        error.message.contains("2 item(s) in flight"),
+        "{}",
+        error.message
+    );
 
     line.operator(recovery(counts, in_flight))
         .expect("taken over with its items in flight");
@@ -922,5 +926,125 @@ fn items_handed_over_in_flight_are_settled_by_their_fates() {
     let status = line.engine.status().expect("status");
     assert_eq!(status.items_in_flight, 0);
     assert_eq!(status.counts.commissioned, 4);
+    assert!(status.counts.balances(), "{:?}", status.counts);
+}
+
+/// A batch taken over with items in flight: `in_flight` as (seq, serial).
+fn taken_over(stopping: bool, in_flight: &[(u32, Option<&str>)]) -> Line {
+    let mut line = Line::online();
+    let bound = in_flight
+        .iter()
+        .filter(|(_, serial)| serial.is_some())
+        .count() as u64;
+    let counts = Reconciliation {
+        allocated: 4 + bound,
+        commissioned: 2,
+        invalidated: 2,
+        ..Reconciliation::default()
+    };
+    line.operator(OperatorCommand::Recover(Box::new(
+        serialstation::line::BatchRecovery {
+            start: BatchStart {
+                first_message_id: MessageId(5_000),
+                ..start(5)
+            },
+            counts,
+            stopping,
+            in_flight: in_flight
+                .iter()
+                .map(|(seq, serial)| serialstation::line::RecoveredItem {
+                    seq: Seq(*seq),
+                    serial: serial.map(str::to_string),
+                })
+                .collect(),
+        },
+    )))
+    .expect("taken over with its items in flight");
+    line.operator(OperatorCommand::Resume).expect("resumes");
+    line
+}
+
+fn alarm_messages(out: &[Command]) -> Vec<String> {
+    out.iter()
+        .filter_map(|command| match command {
+            Command::RaiseAlarm(alarm) => Some(alarm.message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_stopping_batch_waits_for_every_item_handed_over_even_without_a_serial() {
+    let mut line = taken_over(true, &[(700, Some("K1")), (701, None)]);
+    assert_eq!(line.state(), BatchState::Stopping);
+    line.send(Event::ItemFateReported {
+        seq: Seq(700),
+        fate: ItemFate::RejectedConfirmed,
+    });
+    assert_eq!(
+        line.state(),
+        BatchState::Stopping,
+        "item 701 may still leave through the good exit"
+    );
+    let out = line.send(Event::ItemFateReported {
+        seq: Seq(701),
+        fate: ItemFate::ExitedGood,
+    });
+    assert!(
+        alarm_messages(&out)
+            .iter()
+            .any(|message| message.contains("item 701 left through the good exit")),
+        "{out:?}"
+    );
+    let status = line.engine.status().expect("status");
+    assert_eq!(status.items_in_flight, 0);
+    assert!(status.counts.balances(), "{:?}", status.counts);
+}
+
+#[test]
+fn an_item_handed_over_then_abandoned_that_exits_good_is_an_escape() {
+    let mut line = taken_over(false, &[(700, Some("K1"))]);
+    let out = line
+        .operator(OperatorCommand::Stop {
+            abandon_in_flight: true,
+        })
+        .expect("stops, abandoning what is in flight");
+    assert!(
+        out.iter().any(|c| matches!(c, Command::Persist(Transition::SerialScrapped { serial, cause: serialstation::line::ScrapCause::FateUnknown, .. }) if serial == "K1")),
+        "{out:?}"
+    );
+    let out = line.send(Event::ItemFateReported {
+        seq: Seq(700),
+        fate: ItemFate::ExitedGood,
+    });
+    assert!(
+        alarm_messages(&out)
+            .iter()
+            .any(|message| message.contains("item 700 left through the good exit")),
+        "its serial was scrapped: the pack in the good exit must be retrieved; {out:?}"
+    );
+}
+
+#[test]
+fn items_handed_over_are_settled_as_missing_when_the_plc_counter_starts_again() {
+    let mut line = taken_over(false, &[(700, Some("K1")), (701, Some("K2"))]);
+    let out = line.send(Event::ItemAtCamera {
+        seq: Seq(3),
+        encoder: 10,
+    });
+    for serial in ["K1", "K2"] {
+        assert!(
+            out.iter().any(|c| matches!(c, Command::Persist(Transition::SerialScrapped { serial: s, cause: serialstation::line::ScrapCause::FateUnknown, .. }) if s == serial)),
+            "{serial}: {out:?}"
+        );
+    }
+    assert!(
+        alarm_messages(&out)
+            .iter()
+            .any(|message| message.contains("check the reject bin and the good exit")),
+        "{out:?}"
+    );
+    let status = line.engine.status().expect("status");
+    assert_eq!(status.items_in_flight, 1, "only the new item 3");
     assert!(status.counts.balances(), "{:?}", status.counts);
 }

@@ -325,7 +325,6 @@ fn batch_ids(store: &Store) -> Result<Vec<BatchId>, String> {
     Ok(ids.into_iter().map(BatchId).collect())
 }
 
-/// Serials commissioned in every batch of the store.
 /// Items in flight that every recovery of the store handed over, from the audit trail.
 fn handed_over_total(store: &Store) -> Result<u64, String> {
     store
@@ -340,6 +339,7 @@ fn handed_over_total(store: &Store) -> Result<u64, String> {
         .map_err(|e| format!("reading the recoveries' audit rows: {e}"))
 }
 
+/// Serials commissioned in every batch of the store.
 fn commissioned_total(store: &Store) -> Result<u64, String> {
     let mut total = 0;
     for batch in batch_ids(store)? {

@@ -30,6 +30,8 @@ pub(super) struct TrackedItem {
     base_encoder: Option<u32>,
     base_ms: u64,
     pub decision: Option<ItemDecision>,
+    /// Handed over by start-up recovery (it passed the camera in the previous run).
+    pub recovered: bool,
 }
 
 impl TrackedItem {
@@ -82,6 +84,8 @@ pub(super) struct ItemTracker {
     /// Items of the previous run that start-up recovery handed over without a final
     /// fate (ARCHITECTURE.md §6), in seq order: all before this run's first item.
     recovered: VecDeque<TrackedItem>,
+    /// Seqs of handed-over items given up by an abandon: a fate for one is late.
+    abandoned_recovered: Vec<Seq>,
     undecided_cursor: Option<Seq>,
     good_awaiting_fate: usize,
     bound_awaiting_fate: usize,
@@ -90,6 +94,36 @@ pub(super) struct ItemTracker {
 impl ItemTracker {
     pub(super) fn len(&self) -> usize {
         self.items.len() + self.recovered.len()
+    }
+
+    /// Handed-over items still waiting for their fate.
+    pub(super) fn recovered_awaiting_fate(&self) -> usize {
+        self.recovered.len()
+    }
+
+    /// Takes out every handed-over item that is not before `seq`, the seq the PLC
+    /// gives an item arriving at the camera now. They all passed the camera before
+    /// the take-over, so such items can only mean that the PLC's item count started
+    /// again: their fates will never come under their seqs (and a new item with the
+    /// same seq must not settle them).
+    pub(super) fn take_recovered_not_before(&mut self, seq: Seq) -> Vec<TrackedItem> {
+        if self
+            .recovered
+            .back()
+            .is_none_or(|last| last.seq.is_before(seq))
+        {
+            return Vec::new();
+        }
+        let keep = self
+            .recovered
+            .iter()
+            .take_while(|item| item.seq.is_before(seq))
+            .count();
+        let taken: Vec<TrackedItem> = self.recovered.drain(keep..).collect();
+        for item in &taken {
+            self.forget_counters(item);
+        }
+        taken
     }
 
     /// Takes over items of the previous run that have passed the camera, carry a
@@ -117,6 +151,7 @@ impl ItemTracker {
                 base_encoder: None,
                 base_ms: 0,
                 decision: Some(decision),
+                recovered: true,
             });
         }
     }
@@ -188,6 +223,7 @@ impl ItemTracker {
             base_encoder: trigger_encoder.or(now.encoder),
             base_ms: now.ms,
             decision: None,
+            recovered: false,
         });
     }
 
@@ -288,6 +324,10 @@ impl ItemTracker {
             stale: false,
             before_run: false,
         };
+        if self.abandoned_recovered.contains(&seq) {
+            resolution.stale = true;
+            return resolution;
+        }
         // Fates come in seq order: the recovered items before `seq` never got theirs.
         while let Some(first) = self.recovered.front() {
             if first.seq != seq && !first.seq.is_before(seq) {
@@ -332,6 +372,8 @@ impl ItemTracker {
     /// Takes every tracked item out (batch abandoned).
     pub(super) fn drain_all(&mut self) -> Vec<TrackedItem> {
         let mut items: Vec<TrackedItem> = self.recovered.drain(..).collect();
+        self.abandoned_recovered
+            .extend(items.iter().map(|item| item.seq));
         if let Some(last) = self.items.back() {
             self.front = Some(last.seq.next());
         }

@@ -149,7 +149,10 @@ impl Engine {
             && batch.printing.unsent_len() == 0
             && batch.printing.candidates_len() == 0
             && !batch.printing.request_outstanding()
-            && batch.tracker.bound_awaiting_fate() == 0;
+            && batch.tracker.bound_awaiting_fate() == 0
+            // Handed-over items without a serial too: one leaving through the good
+            // exit is an escape, which the batch must still see.
+            && batch.tracker.recovered_awaiting_fate() == 0;
         if done {
             self.finish_stopping(out);
         }

@@ -50,6 +50,7 @@ impl Engine {
         let Some(batch) = self.batch.as_mut() else {
             return;
         };
+        let recovered = item.as_ref().is_some_and(|item| item.recovered);
         let decision = item.and_then(|item| item.decision);
         let verdict = decision.as_ref().map(|decision| decision.verdict);
         let serial = decision.and_then(|decision| decision.serial);
@@ -63,7 +64,14 @@ impl Engine {
                     cause: ScrapCause::FateUnknown,
                 }));
             }
-            self.inconsistency(out, format!("the PLC never reported the fate of item {seq}: it is counted as rejected; check the reject bin"));
+            let look = if recovered {
+                // Handed over by recovery: the gate may have released it before the
+                // REJECT landed.
+                "check the reject bin and the good exit"
+            } else {
+                "check the reject bin"
+            };
+            self.inconsistency(out, format!("the PLC never reported the fate of item {seq}: it is counted as rejected; {look}"));
             self.challenge_outcome(false, "a challenge item's fate was never reported", out);
             return;
         };
@@ -84,6 +92,9 @@ impl Engine {
         match (fate, verdict) {
             (ItemFate::ExitedGood, Some(Verdict::Good)) => {
                 batch.stats.exited_good += 1;
+                if recovered {
+                    batch.stats.handed_over_exited_good += 1;
+                }
                 if let Some(serial) = serial {
                     batch.counts.commissioned += 1;
                     out.push(Command::Persist(Transition::SerialCommissioned {
@@ -95,6 +106,9 @@ impl Engine {
             }
             (ItemFate::ExitedGood, _) => {
                 batch.stats.exited_good += 1;
+                if recovered {
+                    batch.stats.handed_over_exited_good += 1;
+                }
                 if let Some(serial) = serial {
                     batch.counts.scrapped += 1;
                     out.push(Command::Persist(Transition::SerialScrapped {
@@ -179,6 +193,18 @@ impl Engine {
             }
         };
         self.sync_recorded_state(out);
+    }
+
+    /// The PLC reports item `seq` at the camera: handed-over items that are not
+    /// before it will never get their fates under their seqs (the PLC's item count
+    /// started again), so they are settled as missing now.
+    pub(super) fn counter_restarted_past_recovered(&mut self, seq: Seq, out: &mut Vec<Command>) {
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
+        for item in batch.tracker.take_recovered_not_before(seq) {
+            self.resolve_item(item.seq, Some(item), None, out);
+        }
     }
 
     pub(super) fn escaped(&mut self, seq: Seq, out: &mut Vec<Command>) {

@@ -177,7 +177,10 @@ impl Engine {
             stopping,
             in_flight,
         } = recovery;
-        let bound = in_flight.iter().filter(|item| item.serial.is_some()).count();
+        let bound = in_flight
+            .iter()
+            .filter(|item| item.serial.is_some())
+            .count();
         if counts.outstanding() != bound as i128 {
             return Err(OperatorError::new(
                 OperatorErrorKind::Unbalanced,

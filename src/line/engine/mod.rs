@@ -46,6 +46,9 @@ pub struct BatchStats {
     /// Fates of items that passed the camera before this run began (settled by the
     /// previous run or by start-up recovery).
     pub fates_before_run: u64,
+    /// Of `exited_good`, items start-up recovery handed over (the gate had released
+    /// them before recovery's REJECT landed).
+    pub handed_over_exited_good: u64,
     /// Print reports for messages sent before this run began.
     pub reports_before_run: u64,
 }
@@ -298,6 +301,7 @@ impl Engine {
             Event::CameraNoRead { seq } => self.camera_result(seq, None, out),
             Event::ItemAtCamera { seq, encoder } => {
                 self.advance_encoder(encoder);
+                self.counter_restarted_past_recovered(seq, out);
                 let now = self.now;
                 if let Some(batch) = self.batch.as_mut()
                     && batch.tracker.arrive(seq, now, Some(encoder), MAX_SEQ_GAP)

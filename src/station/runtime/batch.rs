@@ -4,10 +4,12 @@
 //! close. The decisions are the pure [`crate::station::policy`]'s; this module
 //! observes, asks and acts. ARCHITECTURE.md §2 and §6 place it.
 
+use std::collections::BTreeSet;
+
 use crate::gs1::Gtin;
 use crate::line::{
-    BatchId as EngineBatchId, BatchRecovery, BatchStart, Command, Event, MessageId, OperatorCommand,
-    RecoveredItem,
+    BatchId as EngineBatchId, BatchRecovery, BatchStart, Command, Event, MessageId,
+    OperatorCommand, RecoveredItem,
 };
 use crate::store::line_records::LineBatch;
 use crate::store::{Actor, BatchId, NewBatch};
@@ -127,6 +129,7 @@ impl Station {
         })?;
         let spec = product_spec(&product).map_err(StationError::Refused)?;
         let stored = self.store.batch_serial_counts(line.batch)?;
+        self.check_handed_over(&line, &in_flight)?;
         let pool_available = self.pool_available(&line.gtin)?;
         self.ready_line().await?;
         let recovery = BatchRecovery {
@@ -151,6 +154,41 @@ impl Station {
         let out = self.hand_to_engine(OperatorCommand::Recover(Box::new(recovery)))?;
         self.supervision = Supervisor::new(SupervisionOptions::default(), now());
         self.execute(out).await
+    }
+
+    /// The serials still outstanding in the store must be exactly those of the items
+    /// handed over in flight: the engine settles those, and nothing else would be.
+    fn check_handed_over(
+        &self,
+        line: &LineBatch,
+        in_flight: &[RecoveredItem],
+    ) -> Result<(), StationError> {
+        let outstanding: BTreeSet<String> = self
+            .store
+            .unsettled_serials(line.batch)?
+            .into_iter()
+            .map(|unsettled| unsettled.serial)
+            .collect();
+        let handed: BTreeSet<String> = in_flight
+            .iter()
+            .filter_map(|item| item.serial.clone())
+            .collect();
+        if outstanding == handed {
+            return Ok(());
+        }
+        let list = |set: &BTreeSet<String>| {
+            if set.is_empty() {
+                "none".to_string()
+            } else {
+                set.iter().cloned().collect::<Vec<_>>().join(", ")
+            }
+        };
+        Err(StationError::Refused(format!(
+            "batch {} cannot be taken over: the serials outstanding in the store ({}) are not those of the items handed over in flight ({}); start the daemon again so that start-up recovery runs again",
+            line.batch.0,
+            list(&outstanding),
+            list(&handed)
+        )))
     }
 
     /// Unallocated serials in the pool of `gtin`.
@@ -214,8 +252,10 @@ impl Station {
         let Some(status) = self.engine.status() else {
             return Ok(());
         };
-        self.follow_tail(status.no_more_prints, status.stats.exited_good)
-            .await;
+        // A handed-over item leaving good says nothing about the batch's tail: the
+        // blank and fenced items behind it are still to be rejected.
+        let good_exits = status.stats.exited_good - status.stats.handed_over_exited_good;
+        self.follow_tail(status.no_more_prints, good_exits).await;
         match self.supervision.observe(Observation::of(&status), now()) {
             Watch::Over => return Ok(()),
             Watch::Continue => {}
