@@ -160,9 +160,11 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
                 if let Err(e) = station.handle(wake).await {
                     break Err(fatal(&mut station, e).await);
                 }
-                if polled
-                    && pages_unchecked.is_none()
+                // At every poll (the attempt notes what it waits for), and at once
+                // when a device report makes it due (the last device came online).
+                if pages_unchecked.is_none()
                     && let Some(pending) = recovery.as_mut()
+                    && (polled || pending.is_due(&station))
                 {
                     let attempt = recover_answering_status(
                         &mut station,
@@ -202,6 +204,9 @@ async fn serve(options: &DaemonOptions) -> Result<(), String> {
             }, if pages_unchecked.is_some() =>
             {
                 pages_unchecked = None;
+                // Recovery may be due now: the next poll comes at once, not a poll
+                // interval later.
+                station.poll_at_once();
                 match checked {
                     Ok(Ok(())) => tracing::info!("the store's pages are sound"),
                     Ok(Err(e)) => break Err(fatal(&mut station, StationError::Store(e)).await),

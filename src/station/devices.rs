@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use crate::config::line::{CameraKind, PrinterKind, StationConfig};
 
 use super::events::{CAMERA_NAME, PLC_NAME, PRINTER_NAME};
+use super::policy::poll_interval;
 
 /// The printer job whose variable field takes the serialized data.
 pub const PRINT_JOB: &str = "GS1-DM";
@@ -68,7 +69,9 @@ pub fn connect(config: &StationConfig) -> (StationDevices, mpsc::Receiver<Device
     };
     let mut plc_config = PlcConfig::new(link(PLC_NAME, &config.plc.address));
     plc_config.unit_id = config.plc.unit_id;
-    plc_config.poll_interval = Duration::from_millis(20);
+    // The driver's own poll (liveness) runs only when the station has not read the
+    // status block for as long.
+    plc_config.poll_interval = poll_interval(config.line.rate_per_min);
     let plc: Box<dyn LineIo> = Box::new(ModbusPlc::spawn(plc_config, tx));
     (
         StationDevices {

@@ -26,4 +26,4 @@ pub use reject_limit::{RejectLimitChange, TAIL_REJECT_LIMIT, TailRejectLimit};
 pub use stall::{StallStop, StallWatch};
 pub use start_walk::{LOOK_INTERVAL, MAX_LOOKS, StartStep, alarm_reset_command, start_step};
 pub use supervision::{Observation, SupervisionOptions, Supervisor, Watch};
-pub use timing::{DEVICES_TIMEOUT, Deadline, POLL_INTERVAL, tick_ms};
+pub use timing::{DEVICES_TIMEOUT, Deadline, poll_interval, tick_ms};

@@ -35,8 +35,8 @@ use crate::store::{Actor, BatchId, Store};
 use super::devices::{StationDevices, connect};
 use super::latency::LatencyBook;
 use super::policy::{
-    DEVICES_TIMEOUT, Deadline, POLL_INTERVAL, PrinterWatch, SupervisionOptions, Supervisor,
-    TailRejectLimit, tick_ms,
+    DEVICES_TIMEOUT, Deadline, PrinterWatch, SupervisionOptions, Supervisor, TailRejectLimit,
+    poll_interval, tick_ms,
 };
 
 /// At most this many items are reported at the camera from one poll.
@@ -144,6 +144,7 @@ impl Station {
         events: mpsc::Receiver<DeviceEvent>,
     ) -> Station {
         let reject_limit = TailRejectLimit::new(config.plc.consecutive_reject_limit);
+        let poll = new_poll(poll_interval(config.line.rate_per_min));
         let mut engine = Engine::new(config.engine_config());
         // Print reports for ids below this came from a previous run's buffer: they are
         // matched for recovery, not alarmed (ARCHITECTURE.md §6).
@@ -168,7 +169,7 @@ impl Station {
             alarms: Vec::new(),
             notes: Vec::new(),
             printer_watch: PrinterWatch::default(),
-            poll: new_poll(),
+            poll,
             supervision: Supervisor::new(SupervisionOptions::default(), now()),
             reject_limit,
             latency: LatencyBook::default(),
@@ -241,7 +242,7 @@ impl Station {
     /// Waits for the next driver report or PLC poll (cancel-safe: nothing is lost if
     /// the future is dropped). When both are ready the poll goes first, always: the
     /// choice never depends on chance, so a simulated run replays exactly, and the
-    /// poll (at most one per [`POLL_INTERVAL`]) cannot starve the reports.
+    /// poll (at most one per [`poll_interval`]) cannot starve the reports.
     pub async fn wait(&mut self) -> Result<Wake, StationError> {
         tokio::select! {
             biased;
@@ -250,11 +251,20 @@ impl Station {
         }
     }
 
+    /// Makes the next poll come at once (then every poll interval again).
+    pub fn poll_at_once(&mut self) {
+        self.poll.reset_immediately();
+    }
+
     /// Handles what [`Station::wait`] returned, then the batch's supervision
     /// (holds counted, automatic resume and stall stop when the request asked for them).
     pub async fn handle(&mut self, wake: Wake) -> Result<(), StationError> {
         match wake {
             Wake::Device(event) => {
+                // The engine judges a result's lateness by its clock: bring it to now.
+                self.followups.push_back(Event::Tick {
+                    now_ms: tick_ms(self.started, now()),
+                });
                 self.on_device_event(event).await;
                 // Take what is already waiting too: one group commit for all of it.
                 while let Ok(event) = self.events.try_recv() {
@@ -262,9 +272,11 @@ impl Station {
                 }
             }
             Wake::Poll => {
-                self.poll_plc().await;
+                // The tick first: items the poll reports at the camera are timed
+                // from now, not from the previous poll.
                 let now_ms = tick_ms(self.started, now());
                 self.followups.push_back(Event::Tick { now_ms });
+                self.poll_plc().await;
             }
         }
         self.drain_followups().await?;
@@ -371,8 +383,8 @@ fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
-fn new_poll() -> tokio::time::Interval {
-    let mut poll = tokio::time::interval(POLL_INTERVAL);
+fn new_poll(every: std::time::Duration) -> tokio::time::Interval {
+    let mut poll = tokio::time::interval(every);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     poll
 }
